@@ -1,0 +1,310 @@
+//! Exports: the Markdown postmortem draft and the JSON document (events plus folded state).
+//!
+//! Pure: the caller passes the events, the display zone and "now".
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::event::{Event, EventKind, Tag};
+use super::sanitize::one_line;
+use super::state::IncidentState;
+
+/// Version of the JSON export document; bumped only by incompatible changes.
+pub const JSON_FORMAT: u32 = 1;
+
+/// The JSON export: `format`, `incident` (folded state), `events` (canonical order).
+#[derive(Serialize)]
+pub struct JsonExport<'a> {
+    pub format: u32,
+    pub exported_at: DateTime<Utc>,
+    pub incident: &'a IncidentState,
+    pub events: &'a [Event],
+}
+
+/// The JSON export document, pretty-printed.
+pub fn to_json(state: &IncidentState, events: &[Event], now: DateTime<Utc>) -> String {
+    let doc = JsonExport { format: JSON_FORMAT, exported_at: now, incident: state, events };
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&doc).expect("export document is plain data")
+}
+
+/// Escapes text for a Markdown table cell or inline text: one line, no pipe, no HTML, no
+/// link/emphasis syntax that could restructure the document.
+pub fn md_escape(s: &str) -> String {
+    let flat = one_line(s);
+    let mut out = String::with_capacity(flat.len());
+    for c in flat.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn fmt_utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn fmt_zone(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// A human duration: `2h 05m`, `12m`, `45s`.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if days > 0 {
+        format!("{days}d {h}h {m:02}m")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// One line describing an event for the timeline table (raw text: callers escape for their medium).
+pub fn describe(ev: &Event) -> String {
+    match &ev.kind {
+        EventKind::Opened { title, severity, .. } => format!("Opened \"{title}\" at {severity}"),
+        EventKind::Note { text, tag } => match tag {
+            Tag::Note => text.clone(),
+            t => format!("[{t}] {text}"),
+        },
+        EventKind::Amended { text, .. } => format!("Amended a note: {text}"),
+        EventKind::SeveritySet { severity } => format!("Severity set to {severity}"),
+        EventKind::StatusSet { status } => format!("Status set to {status}"),
+        EventKind::Acknowledged {} => "Acknowledged".to_string(),
+        EventKind::RoleAssigned { role, person } => format!("{person} is {role}"),
+        EventKind::ProcessSignalled { pid, name, signal, reason, outcome, .. } => {
+            format!("Sent SIG{signal} to {name} (pid {pid}): {outcome}. Reason: {reason}")
+        }
+        EventKind::EvidenceCaptured { what, path, bytes, sha256 } => {
+            let short = sha256.get(..12).unwrap_or(sha256);
+            format!("Evidence captured: {what} → {path} ({bytes} bytes, sha256 {short}…)")
+        }
+        EventKind::RunbookAttached { title, .. } => format!("Runbook attached: {title}"),
+        EventKind::ChecklistItemSet { item, checked, runbook } => {
+            format!("{} {runbook}/{item}", if *checked { "Ticked" } else { "Unticked" })
+        }
+        EventKind::CommandRun { command, exit_code, .. } => match exit_code {
+            Some(code) => format!("Ran `{command}` → exit {code}"),
+            None => format!("Ran `{command}` → killed (no exit code)"),
+        },
+        EventKind::Paged { person, method, ok, outcome, .. } => {
+            format!("Paged {person} via {method}: {}{outcome}", if *ok { "" } else { "FAILED " })
+        }
+        EventKind::ContactAttempted { person, method, outcome } => {
+            format!("Contacted {person} by {method}: {outcome}")
+        }
+        EventKind::StatusUpdatePosted { audience, text } => format!("Status update ({audience}): {text}"),
+        EventKind::Unknown => "(event of a kind this version does not know)".to_string(),
+    }
+}
+
+/// The Markdown postmortem draft. `events` in canonical order; `tz` is the responder's zone.
+pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now: DateTime<Utc>) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(w, "# Postmortem: {}", md_escape(&state.title));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "*Draft generated by warroom on {}. Edit freely.*", fmt_utc(now));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| | |");
+    let _ = writeln!(w, "|---|---|");
+    let _ = writeln!(w, "| Incident | `{}` |", state.id);
+    let _ = writeln!(
+        w,
+        "| Severity | {} (highest: SEV{}) |",
+        state.severity,
+        state.severity_history.iter().map(|s| s.value.get()).min().unwrap_or(state.severity.get())
+    );
+    let _ = writeln!(w, "| Status | {} |", state.status);
+    let _ = writeln!(w, "| Opened | {} by {} |", with_zone(state.opened_at, tz), md_escape(&state.opened_by));
+    if let Some(ack) = &state.acknowledged {
+        let _ = writeln!(
+            w,
+            "| Acknowledged | {} by {} (after {}) |",
+            with_zone(ack.at, tz),
+            md_escape(&ack.by),
+            human_duration(ack.at - state.opened_at)
+        );
+    }
+    match state.resolved_at {
+        Some(at) => {
+            let _ = writeln!(w, "| Resolved | {} |", with_zone(at, tz));
+            let _ = writeln!(w, "| Duration | {} |", human_duration(state.duration(now)));
+        }
+        None => {
+            let _ = writeln!(w, "| Duration | {} so far (still open) |", human_duration(state.duration(now)));
+        }
+    }
+    let people: Vec<String> = state.people.iter().map(|p| md_escape(p)).collect();
+    let _ = writeln!(w, "| People involved | {} |", people.join(", "));
+    for (role, who) in &state.roles {
+        let _ = writeln!(w, "| {} | {} |", capitalise(role.as_str()), md_escape(&who.value));
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Summary");
+    let _ = writeln!(w);
+    match &state.summary {
+        Some(s) if !s.trim().is_empty() => {
+            let _ = writeln!(w, "{}", md_escape(s));
+        }
+        _ => {
+            let _ = writeln!(w, "_What happened, in two or three sentences._");
+        }
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Severity and status history");
+    let _ = writeln!(w);
+    let mut changes: Vec<(DateTime<Utc>, String, &str)> = Vec::new();
+    for s in &state.severity_history {
+        changes.push((s.at, s.value.to_string(), &s.by));
+    }
+    for s in state.status_history.iter().skip(1) {
+        changes.push((s.at, s.value.to_string(), &s.by));
+    }
+    changes.sort_by_key(|c| c.0);
+    for (at, what, by) in changes {
+        let _ = writeln!(w, "- {} — {} ({})", with_zone(at, tz), what, md_escape(by));
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Timeline");
+    let _ = writeln!(w);
+    match tz {
+        Some(tz) => {
+            let _ = writeln!(w, "| Time (UTC) | Time ({}) | Who | What |", tz.name());
+            let _ = writeln!(w, "|---|---|---|---|");
+        }
+        None => {
+            let _ = writeln!(w, "| Time (UTC) | Who | What |");
+            let _ = writeln!(w, "|---|---|---|");
+        }
+    }
+    for ev in events {
+        let text = match &ev.kind {
+            EventKind::Note { .. } => state
+                .notes
+                .iter()
+                .find(|n| n.id == ev.id)
+                .map(|n| {
+                    let tagged =
+                        if n.tag == Tag::Note { n.text.clone() } else { format!("[{}] {}", n.tag, n.text) };
+                    if n.amended_at.is_some() { format!("{tagged} (amended)") } else { tagged }
+                })
+                .unwrap_or_else(|| describe(ev)),
+            _ => describe(ev),
+        };
+        let time = ev.at.format("%Y-%m-%d %H:%M:%S").to_string();
+        match tz {
+            Some(tz) => {
+                let local = ev.at.with_timezone(&tz).format("%H:%M:%S").to_string();
+                let _ =
+                    writeln!(w, "| {time} | {local} | {} | {} |", md_escape(&ev.author), md_escape(&text));
+            }
+            None => {
+                let _ = writeln!(w, "| {time} | {} | {} |", md_escape(&ev.author), md_escape(&text));
+            }
+        }
+    }
+    let _ = writeln!(w);
+
+    for (tag, heading) in [
+        (Tag::Finding, "Findings"),
+        (Tag::Action, "Actions taken"),
+        (Tag::Change, "Changes"),
+        (Tag::Decision, "Decisions"),
+    ] {
+        let _ = writeln!(w, "## {heading}");
+        let _ = writeln!(w);
+        let mut any = false;
+        for n in state.notes.iter().filter(|n| n.tag == tag) {
+            any = true;
+            let _ = writeln!(
+                w,
+                "- {} — {} ({})",
+                n.at.format("%H:%M UTC"),
+                md_escape(&n.text),
+                md_escape(&n.author)
+            );
+        }
+        if tag == Tag::Action {
+            for ev in events {
+                if matches!(
+                    ev.kind,
+                    EventKind::ProcessSignalled { .. }
+                        | EventKind::CommandRun { .. }
+                        | EventKind::Paged { .. }
+                ) {
+                    any = true;
+                    let _ = writeln!(
+                        w,
+                        "- {} — {} ({})",
+                        ev.at.format("%H:%M UTC"),
+                        md_escape(&describe(ev)),
+                        md_escape(&ev.author)
+                    );
+                }
+            }
+        }
+        if !any {
+            let _ = writeln!(w, "_None recorded._");
+        }
+        let _ = writeln!(w);
+    }
+
+    let evidence: Vec<&Event> =
+        events.iter().filter(|e| matches!(e.kind, EventKind::EvidenceCaptured { .. })).collect();
+    if !evidence.is_empty() {
+        let _ = writeln!(w, "## Evidence");
+        let _ = writeln!(w);
+        for ev in evidence {
+            if let EventKind::EvidenceCaptured { path, sha256, bytes, what } = &ev.kind {
+                let _ = writeln!(
+                    w,
+                    "- {} — `{}` ({} bytes, sha256 `{}`)",
+                    md_escape(what),
+                    md_escape(path),
+                    bytes,
+                    md_escape(sha256)
+                );
+            }
+        }
+        let _ = writeln!(w);
+    }
+
+    for heading in ["Impact", "Root cause", "What went well", "What went badly", "Follow-ups"] {
+        let _ = writeln!(w, "## {heading}");
+        let _ = writeln!(w);
+        let _ = writeln!(w, "_To be written._");
+        let _ = writeln!(w);
+    }
+    md
+}
+
+fn with_zone(t: DateTime<Utc>, tz: Option<Tz>) -> String {
+    match tz {
+        Some(tz) if tz != chrono_tz::UTC => format!("{} ({})", fmt_utc(t), fmt_zone(t, tz)),
+        _ => fmt_utc(t),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
