@@ -112,6 +112,8 @@ pub fn describe(ev: &Event) -> String {
 
 /// The Markdown postmortem draft. `events` in canonical order; `tz` is the responder's zone.
 pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now: DateTime<Utc>) -> String {
+    // A zone that is UTC under another name would only repeat the UTC column.
+    let tz = tz.filter(|z| !is_utc(*z));
     let mut md = String::new();
     let w = &mut md;
     let _ = writeln!(w, "# Postmortem: {}", md_escape(&state.title));
@@ -294,9 +296,25 @@ pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now:
     md
 }
 
+fn is_utc(tz: Tz) -> bool {
+    matches!(
+        tz.name(),
+        "UTC"
+            | "Etc/UTC"
+            | "Etc/UCT"
+            | "UCT"
+            | "Etc/Universal"
+            | "Universal"
+            | "Etc/Zulu"
+            | "Zulu"
+            | "GMT"
+            | "Etc/GMT"
+    )
+}
+
 fn with_zone(t: DateTime<Utc>, tz: Option<Tz>) -> String {
     match tz {
-        Some(tz) if tz != chrono_tz::UTC => format!("{} ({})", fmt_utc(t), fmt_zone(t, tz)),
+        Some(tz) => format!("{} ({})", fmt_utc(t), fmt_zone(t, tz)),
         _ => fmt_utc(t),
     }
 }

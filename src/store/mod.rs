@@ -1,0 +1,349 @@
+//! The local event store: one SQLite file (WAL, synchronous=FULL, mode 0600) holding every event of
+//! every incident, plus the outbox (events without a server sequence yet) for sync.
+//!
+//! Several warroom processes on one host share the file: writes wait on a busy timeout, and
+//! `data_version` tells a reader that another connection wrote.
+
+mod schema;
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::incident::{Event, IncidentId, IncidentState, fold};
+
+/// The database file name inside the data dir.
+pub const DB_FILE: &str = "warroom.db";
+
+/// Why the store could not do what was asked. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create data dir {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open store {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("store {path} is not a usable warroom database: {source}")]
+    Corrupt { path: PathBuf, source: rusqlite::Error },
+    #[error("store {path} was written by a newer warroom (schema {found}, this build knows {known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("store {path}: {source}")]
+    Sql { path: PathBuf, source: rusqlite::Error },
+    #[error("store {path}: event {id} is unreadable: {source}")]
+    BadEvent { path: PathBuf, id: String, source: serde_json::Error },
+    #[error("no incident matches `{0}` (see `warroom incidents --all`)")]
+    UnknownIncident(String),
+    #[error("incident prefix `{prefix}` is ambiguous: it matches {}", .matches.join(", "))]
+    AmbiguousIncident { prefix: String, matches: Vec<String> },
+    #[error(
+        "no open incident: open one with `warroom new \"TITLE\" --sev N`, or pick one with --incident ID"
+    )]
+    NoOpenIncident,
+}
+
+impl StoreError {
+    /// Whether the error is the user's input (exit status 2) rather than the environment's.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, StoreError::UnknownIncident(_) | StoreError::AmbiguousIncident { .. })
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the local store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+/// Fixed-width UTC text that sorts like the instant it names.
+pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`: dir 0700, file 0600, schema migrated.
+    pub fn open(dir: &Path) -> Result<Store> {
+        if !dir.exists() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let path = dir.join(DB_FILE);
+        // Create the file ourselves so it is 0600 from its first byte; SQLite gives the -wal and
+        // -shm files the same mode as the database.
+        OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        let conn =
+            Connection::open(&path).map_err(|source| StoreError::Corrupt { path: path.clone(), source })?;
+        let store = Store { conn, path, dir: dir.to_path_buf() };
+        store.configure()?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<()> {
+        let corrupt = |source| StoreError::Corrupt { path: self.path.clone(), source };
+        self.conn.busy_timeout(Duration::from_secs(10)).map_err(corrupt)?;
+        // The first statement to touch the file: a non-database fails here, before any write.
+        self.conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).map_err(corrupt)?;
+        self.conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(corrupt)?;
+        schema::migrate(&self.conn, &self.path)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The data dir holding the database (and evidence).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where an incident's evidence files go (created 0700 on demand by the writer).
+    pub fn evidence_dir(&self, incident: IncidentId) -> PathBuf {
+        self.dir.join("evidence").join(incident.to_string())
+    }
+
+    /// Writers take the lock up front (BEGIN IMMEDIATE) so a concurrent writer waits on the busy
+    /// timeout instead of failing on a read-to-write upgrade.
+    fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.sql())
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql { path: self.path.clone(), source }
+    }
+
+    /// Appends one event durably. Idempotent: returns false if an event with this id exists.
+    pub fn append(&self, ev: &Event) -> Result<bool> {
+        Ok(self.append_all(std::slice::from_ref(ev), None)? == 1)
+    }
+
+    /// Appends events in one transaction; `server_seq` marks them as already acknowledged by a
+    /// server (when they came from one). Returns how many were new.
+    pub fn append_all(&self, events: &[Event], server_seqs: Option<&[i64]>) -> Result<usize> {
+        let tx = self.write_tx()?;
+        let mut added = 0;
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO events (id, incident, at, author, kind, body, server_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(id) DO UPDATE SET server_seq = COALESCE(events.server_seq, excluded.server_seq)",
+                )
+                .map_err(self.sql())?;
+            let mut exists = tx.prepare_cached("SELECT 1 FROM events WHERE id = ?1").map_err(self.sql())?;
+            for (i, ev) in events.iter().enumerate() {
+                let id = ev.id.to_string();
+                let known = exists.exists([&id]).map_err(self.sql())?;
+                let body = serde_json::to_string(ev).map_err(|source| StoreError::BadEvent {
+                    path: self.path.clone(),
+                    id: id.clone(),
+                    source,
+                })?;
+                let seq = server_seqs.and_then(|s| s.get(i).copied());
+                ins.execute(params![
+                    id,
+                    ev.incident.to_string(),
+                    sort_time(&ev.at),
+                    ev.author,
+                    ev.kind.name(),
+                    body,
+                    seq
+                ])
+                .map_err(self.sql())?;
+                if !known {
+                    added += 1;
+                }
+            }
+        }
+        tx.commit().map_err(self.sql())?;
+        Ok(added)
+    }
+
+    /// An incident's events in canonical (at, id) order.
+    pub fn events(&self, incident: IncidentId) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, body FROM events WHERE incident = ?1 ORDER BY at, id")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([incident.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(self.sql())?;
+            out.push(self.parse(&id, &body)?);
+        }
+        Ok(out)
+    }
+
+    fn parse(&self, id: &str, body: &str) -> Result<Event> {
+        serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+            path: self.path.clone(),
+            id: id.to_string(),
+            source,
+        })
+    }
+
+    /// Every incident, folded, most recently opened first.
+    pub fn incidents(&self) -> Result<Vec<IncidentState>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, incident, body FROM events ORDER BY incident, at, id")
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        let mut batch: Vec<Event> = Vec::new();
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            let id: String = row.get(0).map_err(self.sql())?;
+            let incident: String = row.get(1).map_err(self.sql())?;
+            let body: String = row.get(2).map_err(self.sql())?;
+            if current.as_deref() != Some(incident.as_str()) {
+                if let Ok(st) = fold(&batch) {
+                    out.push(st);
+                }
+                batch.clear();
+                current = Some(incident);
+            }
+            batch.push(self.parse(&id, &body)?);
+        }
+        if let Ok(st) = fold(&batch) {
+            out.push(st);
+        }
+        out.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// Resolves `--incident PREFIX`, or with none the current incident: the one marked current
+    /// (by `new` or `join`) if still open, else the most recently opened open incident.
+    pub fn resolve_incident(&self, prefix: Option<&str>) -> Result<IncidentId> {
+        if let Some(prefix) = prefix {
+            let p = prefix.trim().to_ascii_lowercase();
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT DISTINCT incident FROM events WHERE kind = 'opened' AND id = incident",
+                )
+                .map_err(self.sql())?;
+            let ids: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(self.sql())?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(self.sql())?;
+            let matches: Vec<String> =
+                ids.into_iter().filter(|id| !p.is_empty() && id.starts_with(&p)).collect();
+            return match matches.as_slice() {
+                [one] => {
+                    Ok(Uuid::parse_str(one).map_err(|_| StoreError::UnknownIncident(prefix.to_string()))?)
+                }
+                [] => Err(StoreError::UnknownIncident(prefix.to_string())),
+                _ => Err(StoreError::AmbiguousIncident { prefix: prefix.to_string(), matches }),
+            };
+        }
+        let open: Vec<IncidentState> = self.incidents()?.into_iter().filter(|i| i.is_open()).collect();
+        if let Some(cur) = self.meta("current_incident")?
+            && let Some(st) = open.iter().find(|i| i.id.to_string() == cur)
+        {
+            return Ok(st.id);
+        }
+        open.first().map(|i| i.id).ok_or(StoreError::NoOpenIncident)
+    }
+
+    /// Marks an incident as the current one (what commands act on without --incident).
+    pub fn set_current(&self, incident: IncidentId) -> Result<()> {
+        self.set_meta("current_incident", &incident.to_string())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// Changes whenever another connection commits a write: poll it to notice other processes.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(self.sql())
+    }
+
+    /// The outbox: events not yet acknowledged by a server, oldest first.
+    pub fn pending(&self, limit: usize) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, body FROM events WHERE server_seq IS NULL ORDER BY rowid LIMIT ?1")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(self.sql())?;
+            out.push(self.parse(&id, &body)?);
+        }
+        Ok(out)
+    }
+
+    /// How many events wait in the outbox.
+    pub fn pending_count(&self) -> Result<usize> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM events WHERE server_seq IS NULL", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(self.sql())
+    }
+
+    /// Records server acknowledgements: (event id, server sequence).
+    pub fn mark_synced(&self, acks: &[(Uuid, i64)]) -> Result<()> {
+        let tx = self.write_tx()?;
+        {
+            let mut up = tx
+                .prepare_cached("UPDATE events SET server_seq = ?2 WHERE id = ?1 AND server_seq IS NULL")
+                .map_err(self.sql())?;
+            for (id, seq) in acks {
+                up.execute(params![id.to_string(), seq]).map_err(self.sql())?;
+            }
+        }
+        tx.commit().map_err(self.sql())
+    }
+
+    /// Total number of events stored.
+    pub fn event_count(&self) -> Result<usize> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(self.sql())
+    }
+}
+
+/// Sets mode 0600 on a file we wrote (exports, evidence) regardless of umask.
+pub fn restrict(path: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(test)]
+mod tests;
