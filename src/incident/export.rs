@@ -195,12 +195,11 @@ pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now:
             let _ = writeln!(w, "|---|---|---|");
         }
     }
+    let notes: std::collections::HashMap<_, _> = state.notes.iter().map(|n| (n.id, n)).collect();
     for ev in events {
         let text = match &ev.kind {
-            EventKind::Note { .. } => state
-                .notes
-                .iter()
-                .find(|n| n.id == ev.id)
+            EventKind::Note { .. } => notes
+                .get(&ev.id)
                 .map(|n| {
                     let tagged =
                         if n.tag == Tag::Note { n.text.clone() } else { format!("[{}] {}", n.tag, n.text) };

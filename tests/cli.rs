@@ -1,0 +1,253 @@
+//! The incident CLI through the real binary: the whole offline flow and every bad input.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+struct Env {
+    tmp: TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { tmp: tempfile::tempdir().unwrap() }
+    }
+    fn data(&self) -> std::path::PathBuf {
+        self.tmp.path().join("data")
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("warroom").unwrap();
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.tmp.path())
+            .env("XDG_CONFIG_HOME", self.tmp.path().join("xdg-config"))
+            .env("USER", "ana")
+            .env("TZ", "Europe/Berlin")
+            .env("WARROOM_DATA_DIR", self.data());
+        c
+    }
+    /// Runs and returns (status, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "warroom {args:?} failed: {err}");
+        out
+    }
+    fn fails(&self, args: &[&str], code: i32, needle: &str) -> String {
+        let (got, _, err) = self.run(args);
+        assert_eq!(got, code, "warroom {args:?}: wrong exit status; stderr: {err}");
+        assert!(err.contains(needle), "warroom {args:?}: stderr lacks {needle:?}: {err}");
+        assert!(!err.contains("panicked"), "panic: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "error must be one line: {err}");
+        err
+    }
+}
+
+#[test]
+fn the_whole_offline_flow() {
+    let env = Env::new();
+    let id = env.ok(&["new", "Checkout API returning 502", "--sev", "1", "--summary", "EU payments failing"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 36, "prints the new id: {id}");
+    env.ok(&["note", "nginx", "upstream", "timeouts"]);
+    env.ok(&["note", "--tag", "change", "deployed v1.4.2"]);
+    env.cmd()
+        .args(["note", "-", "--tag", "finding"])
+        .write_stdin("pay-svc pool exhausted | see graph\n")
+        .assert()
+        .success();
+    env.ok(&["ack"]);
+    env.ok(&["sev", "2"]);
+    env.ok(&["state", "identified"]);
+
+    let status = env.ok(&["status"]);
+    assert!(status.contains("SEV2 Checkout API returning 502  [identified]"), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+    assert_eq!(json["severity"], 2);
+    assert_eq!(json["status"], "identified");
+    assert_eq!(json["notes"].as_array().unwrap().len(), 3);
+
+    let list = env.ok(&["incidents"]);
+    assert!(list.contains(&id[..13]) && list.contains("SEV2"), "{list}");
+
+    let md = env.ok(&["export"]);
+    for needle in [
+        "# Postmortem: Checkout API returning 502",
+        "EU payments failing",
+        "| Time (UTC) | Time (Europe/Berlin) | Who | What |",
+        "nginx upstream timeouts",
+        "pay-svc pool exhausted \\| see graph",
+        "## Findings",
+        "## Changes",
+        "deployed v1.4.2",
+        "## Impact",
+        "## Root cause",
+        "## Follow-ups",
+        "ana@",
+    ] {
+        assert!(md.contains(needle), "markdown lacks {needle:?}:\n{md}");
+    }
+    // Each timeline row has exactly the four columns: an escaped pipe does not add one.
+    for row in md.lines().filter(|l| l.starts_with("| 2026") || l.starts_with("| 20")) {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 5, "broken table row: {row}");
+    }
+
+    let exported = env.tmp.path().join("pm.json");
+    env.ok(&["export", "--format", "json", "-o", exported.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    assert_eq!(doc["format"], 1);
+    assert_eq!(doc["events"].as_array().unwrap().len(), 7);
+    assert_eq!(doc["incident"]["id"], id);
+
+    env.ok(&["resolve"]);
+    env.fails(&["note", "too late"], 1, "no open incident");
+    assert!(env.ok(&["incidents"]).contains("No open incidents"));
+    assert!(env.ok(&["incidents", "--all"]).contains("resolved"));
+    // A resolved incident is still reachable by prefix.
+    assert!(env.ok(&["--incident", &id[..8], "status"]).contains("[resolved]"));
+}
+
+#[test]
+fn data_dir_and_files_are_private() {
+    let env = Env::new();
+    env.ok(&["new", "x", "--sev", "3"]);
+    let data = env.data();
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600, "{}", p.display());
+    }
+}
+
+#[test]
+fn bad_input_is_one_clear_line() {
+    let env = Env::new();
+    env.fails(&["note", "hello"], 1, "no open incident");
+    env.fails(&["status"], 1, "no open incident");
+    env.ok(&["new", "first", "--sev", "2"]);
+    env.ok(&["new", "second", "--sev", "2"]);
+    env.fails(&["--incident", "ffffffff", "status"], 2, "no incident matches `ffffffff`");
+    // Both ids start with the same v7 timestamp digits.
+    env.fails(&["--incident", "0", "status"], 2, "is ambiguous");
+    env.fails(&["note", "   "], 2, "the note is empty");
+    env.cmd().args(["note", "-"]).write_stdin("").assert().code(2);
+    let (code, _, err) = env.run(&["sev", "9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("severity must be 1 to 4"), "{err}");
+    let (code, _, err) = env.run(&["state", "sleeping"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("investigating, identified, monitoring, resolved"), "{err}");
+    let (code, _, _) = env.run(&["new", "no severity"]);
+    assert_eq!(code, 2);
+    env.fails(&["new", "  ", "--sev", "1"], 2, "title must not be empty");
+}
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let env = Env::new();
+    let cfg = env.tmp.path().join("config.toml");
+    std::fs::write(&cfg, "[user]\nname = \"ana\"\n\n[ui]\nthem = \"dark\"\n").unwrap();
+    let err =
+        env.fails(&["--config", cfg.to_str().unwrap(), "status"], 2, "config.toml:5: ui.them: unknown field");
+    assert!(err.contains(cfg.to_str().unwrap()), "{err}");
+    std::fs::write(&cfg, "[user]\ntimezone = \"Mars/Base\"\n").unwrap();
+    env.fails(&["--config", cfg.to_str().unwrap(), "status"], 2, ":2: user.timezone: unknown time zone");
+    std::fs::write(&cfg, "[user\nname = 1\n").unwrap();
+    env.fails(&["--config", cfg.to_str().unwrap(), "status"], 2, "config.toml:1");
+    env.fails(
+        &["--config", "/nonexistent/warroom.toml", "status"],
+        2,
+        "/nonexistent/warroom.toml: config: cannot read",
+    );
+    // WARROOM_CONFIG is honoured the same way.
+    let (code, _, err) = env.run_with_env("WARROOM_CONFIG", cfg.to_str().unwrap(), &["status"]);
+    assert_eq!(code, 2, "{err}");
+    // The default XDG path, absent, is fine.
+    env.ok(&["new", "x", "--sev", "4"]);
+}
+
+impl Env {
+    fn run_with_env(&self, key: &str, val: &str, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().env(key, val).args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn configured_author_is_used() {
+    let env = Env::new();
+    let cfg = env.tmp.path().join("c.toml");
+    std::fs::write(&cfg, "[user]\nname = \"Ana Lima\"\n").unwrap();
+    env.ok(&["--config", cfg.to_str().unwrap(), "new", "x", "--sev", "3"]);
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+    assert_eq!(json["opened_by"], "Ana Lima");
+}
+
+#[test]
+fn corrupt_store_is_refused_and_untouched() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.data()).unwrap();
+    let db = env.data().join("warroom.db");
+    std::fs::write(&db, b"definitely not a database\n".repeat(200)).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    env.fails(&["status"], 1, "is not a usable warroom database");
+    env.fails(&["new", "x", "--sev", "1"], 1, "is not a usable warroom database");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn unwritable_data_dir_is_a_clear_error() {
+    let env = Env::new();
+    let file = env.tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("data");
+    let (code, _, err) =
+        env.run_with_env("WARROOM_DATA_DIR", bad.to_str().unwrap(), &["new", "x", "--sev", "1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot create data dir") && err.contains(bad.to_str().unwrap()), "{err}");
+    assert!(!Path::new(&bad).exists());
+}
+
+#[test]
+fn completions_and_man() {
+    let env = Env::new();
+    assert!(env.ok(&["completions", "bash"]).contains("warroom"));
+    assert!(env.ok(&["completions", "zsh"]).contains("#compdef warroom"));
+    assert!(env.ok(&["man"]).contains(".TH warroom"));
+}
+
+#[test]
+fn two_processes_write_to_one_store() {
+    let env = Env::new();
+    env.ok(&["new", "shared", "--sev", "2"]);
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+                .env("WARROOM_DATA_DIR", env.data())
+                .env("USER", "ana")
+                .args(["note", &format!("writer {i}")])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+    assert_eq!(json["notes"].as_array().unwrap().len(), 4);
+}
