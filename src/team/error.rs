@@ -10,8 +10,6 @@ pub enum Problem {
     Syntax(String),
     #[error("unknown person \"{0}\"")]
     UnknownPerson(String),
-    #[error("unknown rotation \"{0}\"")]
-    UnknownRotation(String),
     #[error("unknown person or rotation \"{0}\"")]
     UnknownTarget(String),
     #[error("\"{0}\" is both a person and a rotation")]

@@ -18,3 +18,9 @@ pub use validate::load;
 
 #[cfg(test)]
 mod example_tests;
+#[cfg(test)]
+mod ladder_tests;
+#[cfg(test)]
+mod rotation_tests;
+#[cfg(test)]
+mod validate_tests;

@@ -21,10 +21,11 @@ pub fn load(text: &str, path: &str) -> Result<Team, Vec<TeamError>> {
         Err(e) => {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            let field = error_keys(&e);
             return Err(vec![TeamError {
                 path: path.into(),
                 line,
-                field: String::new(),
+                field,
                 problem: Problem::Syntax(message),
             }]);
         }
@@ -237,6 +238,16 @@ impl Validator<'_> {
         }
         Ladder { levels }
     }
+}
+
+/// The dotted key path a deserialisation error happened in (empty for syntax errors). toml keeps
+/// it private but prints it as a last line `in `a.b`` when the error carries no input text.
+fn error_keys(e: &toml::de::Error) -> String {
+    let mut bare = e.clone();
+    bare.set_input(None);
+    let shown = bare.to_string();
+    let last = shown.lines().last().unwrap_or_default();
+    last.strip_prefix("in `").and_then(|k| k.strip_suffix('`')).unwrap_or_default().to_string()
 }
 
 /// `"09:00"` → 09:00 local.
