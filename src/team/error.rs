@@ -32,6 +32,32 @@ pub enum Problem {
     BadLength(String),
     #[error("{0}")]
     BadDate(String),
+    #[error("contains a control character (U+{0:04X}); terminal escapes are not allowed here")]
+    ControlCharacter(u32),
+}
+
+impl Problem {
+    /// The same problem with control characters in quoted file text shown as escapes (`\u{1b}`), so
+    /// printing an error can never drive the terminal.
+    pub(super) fn escaped(self) -> Self {
+        use Problem::*;
+        match self {
+            Syntax(s) => Syntax(escape_controls(&s)),
+            UnknownPerson(s) => UnknownPerson(escape_controls(&s)),
+            UnknownTarget(s) => UnknownTarget(escape_controls(&s)),
+            AmbiguousId(s) => AmbiguousId(escape_controls(&s)),
+            BadTimeZone(s) => BadTimeZone(escape_controls(&s)),
+            BadHandoff(s) => BadHandoff(escape_controls(&s)),
+            BadLength(s) => BadLength(escape_controls(&s)),
+            BadDate(s) => BadDate(escape_controls(&s)),
+            other => other,
+        }
+    }
+}
+
+/// Control characters as Rust-style escapes; everything else unchanged.
+pub(super) fn escape_controls(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// One problem in a team file, printed as `file:line: field: problem`.

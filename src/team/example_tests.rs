@@ -61,3 +61,15 @@ fn example_overrides_apply() {
     assert_eq!(r.on_call(at("2027-01-15T17:00:00Z")), "ana");
     assert_eq!(r.on_call(at("2027-01-16T07:00:00Z")), "bo");
 }
+
+#[test]
+fn report_at_the_ends_of_time_does_not_panic() {
+    let team = example();
+    for t in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+        let report = oncall_report(&team, t);
+        assert_eq!(report.len(), 2);
+        let _ = format_oncall(&report);
+        let _ = serde_json::to_string(&report).unwrap();
+        let _ = team.ladder(1, t, None, t).unwrap();
+    }
+}

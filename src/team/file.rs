@@ -22,19 +22,19 @@ pub(super) struct TeamFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PersonFile {
-    pub name: String,
-    pub handle: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub chat: Option<String>,
+    pub name: Spanned<String>,
+    pub handle: Option<Spanned<String>>,
+    pub phone: Option<Spanned<String>>,
+    pub email: Option<Spanned<String>>,
+    pub chat: Option<Spanned<String>>,
     pub tz: Spanned<String>,
-    pub pagerduty_user: Option<String>,
+    pub pagerduty_user: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RotationFile {
-    pub name: String,
+    pub name: Spanned<String>,
     pub people: Spanned<Vec<Spanned<String>>>,
     pub handoff: Spanned<String>,
     pub length: Spanned<String>,
@@ -50,7 +50,7 @@ pub(super) struct OverrideFile {
     pub person: Spanned<String>,
     pub start: Spanned<Datetime>,
     pub end: Spanned<Datetime>,
-    pub reason: Option<String>,
+    pub reason: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

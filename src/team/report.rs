@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::error::TeamError;
 use super::model::{Person, Team};
+use super::rotation::clamp_instant;
 
 /// A person as seen at an instant: contacts and their local time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,7 +27,7 @@ pub struct PersonNow {
 
 impl PersonNow {
     pub fn of(p: &Person, t: DateTime<Utc>) -> Self {
-        let local = t.with_timezone(&p.tz);
+        let local = clamp_instant(t).with_timezone(&p.tz);
         PersonNow {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -66,6 +67,7 @@ pub struct RotationNow {
 
 /// Who is on call at `t` and who is next, for every rotation (sorted by rotation id).
 pub fn oncall_report(team: &Team, t: DateTime<Utc>) -> Vec<RotationNow> {
+    let t = clamp_instant(t);
     let mut out = Vec::new();
     for r in team.rotations.values() {
         // A validated team only names known people; skip rather than panic on a hand-built one.

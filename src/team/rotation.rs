@@ -8,7 +8,7 @@
 //! instant the wall clock reads that time or later, i.e. the moment the clocks jump; one that occurs
 //! twice (autumn fall-back) happens the first time the clock reads it. Overrides win over the cycle.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -44,8 +44,22 @@ pub struct Handoff {
     pub person: String,
 }
 
+/// Instants are clamped to years -200000..=200000 so that local times near the ends of chrono's range
+/// (which would panic when converted) never arise, whatever instant a caller passes.
+pub fn clamp_instant(t: DateTime<Utc>) -> DateTime<Utc> {
+    let lo = NaiveDate::from_ymd_opt(-200_000, 1, 1).map(|d| d.and_time(NaiveTime::MIN).and_utc());
+    let hi = NaiveDate::from_ymd_opt(200_000, 12, 31).map(|d| d.and_time(NaiveTime::MIN).and_utc());
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => t.clamp(lo, hi),
+        _ => t,
+    }
+}
+
 /// The first instant at which the wall clock in `tz` reads `local` or later (see the module docs).
 pub fn first_instant_at_or_after(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    if local.year().abs() > 200_000 {
+        return if local.year() < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC };
+    }
     match tz.from_local_datetime(&local) {
         LocalResult::Single(t) => t.to_utc(),
         LocalResult::Ambiguous(a, b) => a.to_utc().min(b.to_utc()),
@@ -85,6 +99,7 @@ impl Rotation {
 
     /// The regular shift containing `t`: `start <= t < end`.
     pub fn shift_at(&self, t: DateTime<Utc>) -> Shift {
+        let t = clamp_instant(t);
         let local = t.with_timezone(&self.tz).naive_local();
         let days = (local.date() - self.start).num_days();
         // A guess within one shift of the answer; the loops settle it exactly.
@@ -116,7 +131,7 @@ impl Rotation {
 
     /// The person id on call at `t`: the override's person if one is in force, else the shift's.
     pub fn on_call(&self, t: DateTime<Utc>) -> &str {
-        match self.override_at(t) {
+        match self.override_at(clamp_instant(t)) {
             Some(o) => &o.person,
             None => {
                 let k = self.shift_at(t).index;
@@ -140,6 +155,7 @@ impl Rotation {
     ///
     /// `None` when nobody else ever does (a one-person rotation with no future overrides).
     pub fn next_handoff(&self, t: DateTime<Utc>) -> Option<Handoff> {
+        let t = clamp_instant(t);
         let current = self.on_call(t);
         // Each step ends an override, starts one, or crosses a shift boundary outside overrides; a
         // rotation with two different people changes hands within this many steps.
@@ -147,8 +163,8 @@ impl Rotation {
         let mut u = t;
         for _ in 0..steps {
             let next = self.next_transition(u);
-            if next <= u {
-                return None; // the end of chrono's range
+            if next <= u || next != clamp_instant(next) {
+                return None; // beyond the range we resolve in
             }
             u = next;
             let person = self.on_call(u);

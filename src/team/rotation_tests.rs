@@ -146,6 +146,21 @@ fn handoff_on_a_skipped_day_happens_when_the_day_ends() {
     assert_eq!(r.on_call(at("2011-12-30T12:00:00Z")), "chidi");
 }
 
+#[test]
+fn extreme_instants_and_lengths_do_not_panic() {
+    let tokyo = rot(&["ana", "bo"], "09:00", 4_000_000_000, chrono_tz::Asia::Tokyo, "2026-01-01");
+    let honolulu = rot(&["ana", "bo"], "23:59", 1, chrono_tz::Pacific::Honolulu, "2026-01-01");
+    for r in [&tokyo, &honolulu] {
+        for t in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC, at("2026-06-01T00:00:00Z")] {
+            let _ = r.on_call(t);
+            let _ = r.next_handoff(t);
+            let s = r.shift_at(t);
+            assert!(s.start <= s.end);
+        }
+    }
+    assert_eq!(tokyo.on_call(at("2500-06-01T00:00:00Z")), "ana");
+}
+
 const ZONES: [Tz; 7] = [
     chrono_tz::Europe::Berlin,
     chrono_tz::America::New_York,

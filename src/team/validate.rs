@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use toml::Spanned;
 use toml::value::{Datetime, Offset};
 
-use super::error::{Problem, TeamError, line_of};
+use super::error::{Problem, TeamError, escape_controls, line_of};
 use super::file::{LadderFile, OverrideFile, RotationFile, TeamFile};
 use super::model::{Ladder, Level, Override, Person, Roles, Rotation, Target, Team};
 use super::rotation::first_instant_at_or_after;
@@ -44,7 +44,20 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn push(&mut self, span: Range<usize>, field: String, problem: Problem) {
         let line = line_of(self.text, span.start);
+        let (field, problem) = (escape_controls(&field), problem.escaped());
         self.errors.push(TeamError { path: self.path.into(), line, field, problem });
+    }
+
+    /// The text, or an error if it holds a control character that could drive the terminal.
+    fn text(&mut self, value: &Spanned<String>, field: String) -> String {
+        if let Some(c) = value.get_ref().chars().find(|c| c.is_control()) {
+            self.push(value.span(), field, Problem::ControlCharacter(u32::from(c)));
+        }
+        value.get_ref().clone()
+    }
+
+    fn opt_text(&mut self, value: &Option<Spanned<String>>, field: String) -> Option<String> {
+        value.as_ref().map(|v| self.text(v, field))
     }
 
     fn tz(&mut self, value: &Spanned<String>, field: String) -> Option<Tz> {
@@ -68,20 +81,21 @@ impl Validator<'_> {
                     Problem::AmbiguousId(id.get_ref().clone()),
                 );
             }
+            let f = |name: &str| format!("people.{}.{name}", id.get_ref());
             let person = Person {
-                id: id.get_ref().clone(),
-                name: p.name.clone(),
-                handle: p.handle.clone(),
-                phone: p.phone.clone(),
-                email: p.email.clone(),
-                chat: p.chat.clone(),
+                id: self.text(id, format!("people.{}", id.get_ref())),
+                name: self.text(&p.name, f("name")),
+                handle: self.opt_text(&p.handle, f("handle")),
+                phone: self.opt_text(&p.phone, f("phone")),
+                email: self.opt_text(&p.email, f("email")),
+                chat: self.opt_text(&p.chat, f("chat")),
                 tz: tz.unwrap_or(Tz::UTC),
-                pagerduty_user: p.pagerduty_user.clone(),
+                pagerduty_user: self.opt_text(&p.pagerduty_user, f("pagerduty_user")),
             };
             team.people.insert(id.get_ref().clone(), person);
         }
         for (id, r) in &file.rotations {
-            if let Some(rotation) = self.rotation(id.get_ref(), r, &team) {
+            if let Some(rotation) = self.rotation(id, r, &team) {
                 team.rotations.insert(id.get_ref().clone(), rotation);
             }
         }
@@ -114,9 +128,12 @@ impl Validator<'_> {
         team
     }
 
-    fn rotation(&mut self, id: &str, r: &RotationFile, team: &Team) -> Option<Rotation> {
+    fn rotation(&mut self, key: &Spanned<String>, r: &RotationFile, team: &Team) -> Option<Rotation> {
+        let id = key.get_ref().as_str();
         let field = |f: &str| format!("rotations.{id}.{f}");
         let before = self.errors.len();
+        let name = self.text(&r.name, field("name"));
+        self.text(key, format!("rotations.{id}"));
         if r.people.get_ref().is_empty() {
             self.push(r.people.span(), field("people"), Problem::NoPeople);
         }
@@ -178,7 +195,7 @@ impl Validator<'_> {
         }
         let people = r.people.get_ref().iter().map(|p| p.get_ref().clone()).collect();
         let (handoff, length, tz, start) = (handoff?, length?, tz?, start?);
-        let mut rotation = Rotation::new(id, r.name.clone(), people, handoff, length, tz, start).ok()?;
+        let mut rotation = Rotation::new(id, name, people, handoff, length, tz, start).ok()?;
         for (_, _, o) in overrides {
             rotation = rotation.with_override(o).ok()?;
         }
@@ -211,7 +228,8 @@ impl Validator<'_> {
             self.push(o.end.span(), field("end"), Problem::OverrideEndsBeforeStart);
             ok = false;
         }
-        ok.then(|| Override { person: o.person.get_ref().clone(), start, end, reason: o.reason.clone() })
+        let reason = self.opt_text(&o.reason, field("reason"));
+        ok.then(|| Override { person: o.person.get_ref().clone(), start, end, reason })
     }
 
     fn ladder(&mut self, sev: u8, ladder: &LadderFile, team: &Team, file: &TeamFile) -> Ladder {

@@ -237,3 +237,30 @@ fn errors_serialise_for_json_output() {
     assert_eq!(json[0]["problem"]["kind"], "unknown_person");
     assert_eq!(format_errors(&errors), "team.toml:29: roles.commander: unknown person \"zed\"\n");
 }
+
+#[test]
+fn duplicate_person_is_a_syntax_error_at_the_second_table() {
+    let text = GOOD.replace("[people.bo]", "[people.ana]");
+    let e = one(&text);
+    assert!(e.starts_with("team.toml:5: "), "{e}");
+}
+
+#[test]
+fn control_characters_are_refused_where_they_would_reach_a_terminal() {
+    assert_eq!(
+        one(&edit(2, r#"name = "Ana\u001b]52;c;cm0gLXJmIH4=\u0007""#)),
+        "team.toml:2: people.ana.name: contains a control character (U+001B); terminal escapes are not allowed here"
+    );
+    let text =
+        GOOD.replace("[people.bo]", "[people.\"b\\u0007o\"]\nname = \"x\"\ntz = \"UTC\"\n\n[people.bo]");
+    // The error line itself shows the character escaped.
+    assert!(one(&text).starts_with(r"team.toml:5: people.b\u{7}o: contains a control character (U+0007)"));
+    let e = one(&edit(11, r#"people = ["ana", "\u001b[2J"]"#));
+    assert_eq!(e, r#"team.toml:11: rotations.primary.people[1]: unknown person "\u{1b}[2J""#);
+    assert!(!e.chars().any(char::is_control));
+    let e = one(&edit(10, r#"name = "Primary\r""#));
+    assert!(
+        e.starts_with("team.toml:10: rotations.primary.name: contains a control character (U+000D)"),
+        "{e}"
+    );
+}
