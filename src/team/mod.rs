@@ -1,6 +1,7 @@
 //! The team: people, on-call rotations, escalation ladders and incident roles. Pure: no IO, no
 //! clock reads; the caller reads the team file and passes the time.
 
+pub mod cli_support;
 pub mod error;
 mod file;
 pub mod ladder;
@@ -9,10 +10,11 @@ pub mod report;
 pub mod rotation;
 pub mod validate;
 
+pub use cli_support::{compact_duration, format_errors, format_ladder, format_oncall, parse_instant};
 pub use error::{Problem, TeamError};
 pub use ladder::{LadderNow, LevelNow, LevelState, ladder_at};
 pub use model::{Ladder, Level, Override, Person, Roles, Rotation, Target, Team};
-pub use report::{PersonNow, RotationNow, format_errors, format_oncall, oncall_report};
+pub use report::{NextNow, PersonNow, RotationNow, oncall_report};
 pub use rotation::{Handoff, RotationError, Shift, first_instant_at_or_after};
 pub use validate::load;
 

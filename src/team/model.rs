@@ -154,6 +154,16 @@ pub struct Roles {
 }
 
 impl Roles {
+    /// Every role with its holder, in display order.
+    pub fn entries(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("commander", self.commander.as_deref()),
+            ("comms", self.comms.as_deref()),
+            ("scribe", self.scribe.as_deref()),
+            ("ops", self.ops.as_deref()),
+        ]
+    }
+
     /// The holder of a role by its name (`commander`, `comms`, `scribe`, `ops`).
     pub fn get(&self, role: &str) -> Option<&str> {
         match role {

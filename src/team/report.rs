@@ -1,9 +1,9 @@
-//! What `warroom oncall` and `warroom team check` print: serialisable snapshots and plain-text forms.
+//! Who is on call now and next, per rotation: the serialisable snapshot `warroom oncall --json` prints
+//! and the team pane draws.
 
-use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::Serialize;
 
-use super::error::TeamError;
 use super::model::{Person, Team};
 use super::rotation::clamp_instant;
 
@@ -92,66 +92,4 @@ pub fn oncall_report(team: &Team, t: DateTime<Utc>) -> Vec<RotationNow> {
         });
     }
     out
-}
-
-/// `4h48m`, `2d3h`, `12m`: a compact duration for countdowns (negative shows as `0m`).
-pub fn compact_duration(d: Duration) -> String {
-    let mins = d.num_minutes().max(0);
-    let (days, hours, m) = (mins / 1440, mins / 60 % 24, mins % 60);
-    match (days, hours) {
-        (0, 0) => format!("{m}m"),
-        (0, h) => format!("{h}h{m:02}m"),
-        (d, h) => format!("{d}d{h}h"),
-    }
-}
-
-fn contacts(p: &PersonNow) -> String {
-    let mut parts = Vec::new();
-    for (label, v) in [("phone", &p.phone), ("chat", &p.chat), ("email", &p.email), ("handle", &p.handle)] {
-        if let Some(v) = v {
-            parts.push(format!("{label} {v}"));
-        }
-    }
-    parts.join(" · ")
-}
-
-/// The plain-text form of [`oncall_report`], one block per rotation.
-pub fn format_oncall(report: &[RotationNow]) -> String {
-    let mut s = String::new();
-    for r in report {
-        let p = &r.on_call;
-        s.push_str(&format!("{} ({}, {})\n", r.rotation, r.name, r.tz));
-        let over = match &r.override_reason {
-            Some(reason) if !reason.is_empty() => format!(" [override: {reason}]"),
-            Some(_) => " [override]".into(),
-            None => String::new(),
-        };
-        s.push_str(&format!(
-            "  now   {} ({}){over} · their time {} {}\n",
-            p.name,
-            p.id,
-            p.local_time.format("%a %H:%M"),
-            p.zone
-        ));
-        let c = contacts(p);
-        if !c.is_empty() {
-            s.push_str(&format!("        {c}\n"));
-        }
-        match &r.next {
-            Some(n) => s.push_str(&format!(
-                "  next  {} ({}) at {} (in {})\n",
-                n.person.name,
-                n.person.id,
-                n.at_local.format("%a %Y-%m-%d %H:%M %:z"),
-                compact_duration(n.at - r.at)
-            )),
-            None => s.push_str("  next  nobody else is scheduled\n"),
-        }
-    }
-    s
-}
-
-/// One line per problem, as `warroom team check` prints them.
-pub fn format_errors(errors: &[TeamError]) -> String {
-    errors.iter().map(|e| format!("{e}\n")).collect()
 }
