@@ -32,6 +32,8 @@ pub fn load(text: &str, path: &str) -> Result<Team, Vec<TeamError>> {
     };
     let mut v = Validator { text, path, errors: Vec::new() };
     let team = v.team(file);
+    // Tables are checked in id order; report in file order.
+    v.errors.sort_by_key(|e| e.line);
     if v.errors.is_empty() { Ok(team) } else { Err(v.errors) }
 }
 

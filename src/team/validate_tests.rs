@@ -220,13 +220,16 @@ fn id_used_by_a_person_and_a_rotation() {
 }
 
 #[test]
-fn all_problems_are_reported_at_once() {
-    let text = edit(3, r#"tz = "Mars/Olympus""#)
+fn all_problems_are_reported_at_once_in_file_order() {
+    let text = edit(7, r#"tz = "Mars/Olympus""#)
+        .replace(r#"name = "Ana""#, r#"name = "A\u0000na""#)
         .replace(r#"handoff = "09:00""#, r#"handoff = "nine""#)
         .replace(r#"length = "1w""#, r#"length = "0d""#)
         .replace(r#"commander = "ana""#, r#"commander = "zed""#);
+    // "zz" sorts after "ana" and "bo" but comes first in the file.
+    let text = format!("[people.zz]\nname = \"Z\"\ntz = \"Nowhere\"\n\n{text}");
     let lines: Vec<usize> = load(&text, "team.toml").unwrap_err().iter().map(|e| e.line).collect();
-    assert_eq!(lines, vec![3, 12, 13, 29]);
+    assert_eq!(lines, vec![3, 6, 11, 16, 17, 33]);
 }
 
 #[test]
