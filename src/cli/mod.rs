@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
 mod incident_cmds;
+pub mod team_cmds;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,9 @@ pub struct Global {
     /// Config file. Default: ~/.config/warroom/config.toml (absent is fine).
     #[arg(long, global = true, env = "WARROOM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Team file (people, rotations, escalation). Default: `[team] file` in the config.
+    #[arg(long, global = true, env = "WARROOM_TEAM", value_name = "FILE")]
+    pub team: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +97,19 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Team file commands.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Who is on call now (or --at TIME) and next, per rotation.
+    Oncall {
+        /// An instant: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -100,6 +117,15 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Validate a team file: one line per problem (file:line, field), exit 2 if any.
+    Check {
+        /// The file to check. Default: --team or `[team] file`.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -216,6 +242,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .render(&mut std::io::stdout())
                 .wrap_err("writing man page")?;
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Team { command: TeamCommand::Check { file } }) => {
+            team_cmds::check(g, &Config::load(g.config.as_deref())?, file)
+        }
+        Some(Command::Oncall { at, json }) => {
+            team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
         Some(cmd) => incident_cmds::run(&Ctx::load(g)?, cmd),
     }
