@@ -108,6 +108,8 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
     let mut code: Option<(String, String, usize)> = None; // (lang, text, line)
     // The item a shell block right after a top-level list attaches to.
     let mut after_list: Option<usize> = None;
+    // Item count when the current top-level list started: only a list with tasks links a block.
+    let mut list_start_items = 0;
 
     let opts = Options::ENABLE_TASKLISTS;
     for (ev, range) in Parser::new_ext(body, opts).into_offset_iter() {
@@ -178,7 +180,7 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                 }
             }
             Event::End(TagEnd::List(_)) => {
-                if stack.is_empty() && !out.items.is_empty() {
+                if stack.is_empty() && out.items.len() > list_start_items {
                     after_list = Some(out.items.len() - 1);
                 }
                 end_capture(&mut stack);
@@ -217,7 +219,13 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                     }
                 }
             }
-            Event::Start(Tag::List(_) | Tag::BlockQuote(_) | Tag::Table(_)) => end_capture(&mut stack),
+            Event::Start(Tag::List(_)) => {
+                if stack.is_empty() {
+                    list_start_items = out.items.len();
+                }
+                end_capture(&mut stack);
+            }
+            Event::Start(Tag::BlockQuote(_) | Tag::Table(_)) => end_capture(&mut stack),
             Event::Start(Tag::Paragraph) => {
                 // A later paragraph inside a task item is detail: separate it from what came before.
                 if let Some(i) = detail_target(&stack) {

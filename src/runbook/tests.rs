@@ -215,6 +215,15 @@ fn a_following_block_attaches_to_the_last_item_above_it() {
 }
 
 #[test]
+fn a_block_after_a_list_without_tasks_is_not_a_command() {
+    let rb = ok("- [ ] task\n\nProse.\n\n- plain bullet\n\n```sh\nuptime\n```\n");
+    assert!(rb.items[0].command.is_none());
+    // Nor one after a quote that holds a task list.
+    let rb = ok("> - [ ] quoted task\n\n```sh\nuptime\n```\n");
+    assert!(rb.items[0].command.is_none());
+}
+
+#[test]
 fn two_commands_for_one_item_is_an_error() {
     let e = errs("- [ ] a\n  ```sh\n  uptime\n  ```\n  ```sh\n  w\n  ```\n");
     assert_eq!(
