@@ -102,6 +102,21 @@ impl Runbook {
     }
 }
 
+/// Orders runbooks for an incident of `severity`: those that name it first, then those for any
+/// severity, then the rest; by title, then id, within each group.
+pub fn sort_for_severity(books: &mut [Runbook], severity: Severity) {
+    books.sort_by_cached_key(|b| {
+        let group = if b.severities.contains(&severity) {
+            0
+        } else if b.severities.is_empty() {
+            1
+        } else {
+            2
+        };
+        (group, b.title.to_lowercase(), b.id.clone())
+    });
+}
+
 /// One problem in a runbook file; displays as one line `path:line: what`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}: {kind}")]

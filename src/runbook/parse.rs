@@ -233,7 +233,15 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                 }
             }
             Event::End(TagEnd::Paragraph) => end_capture(&mut stack),
-            Event::Text(t) | Event::Code(t) | Event::InlineHtml(t) | Event::Html(t) => {
+            Event::Code(t) => {
+                // Keep the backticks: the drawer shows that this part is literal.
+                let t = format!("`{t}`");
+                match heading_buf.as_mut() {
+                    Some((_, buf, _)) => buf.push_str(&t),
+                    None => push_text(&mut out.items, &stack, &t),
+                }
+            }
+            Event::Text(t) | Event::InlineHtml(t) | Event::Html(t) => {
                 if let Some((_, buf, _)) = code.as_mut() {
                     buf.push_str(&t);
                 } else if let Some((_, buf, _)) = heading_buf.as_mut() {

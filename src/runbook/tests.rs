@@ -208,6 +208,14 @@ echo orphan
 }
 
 #[test]
+fn inline_code_keeps_its_backticks() {
+    let rb = ok("## Check `df`\n- [ ] Run `df -h` and *read* it\n\n  Then `du`.\n");
+    assert_eq!(rb.sections[0].heading, "Check `df`");
+    assert_eq!(rb.items[0].text, "Run `df -h` and read it");
+    assert_eq!(rb.items[0].detail, "Then `du`.");
+}
+
+#[test]
 fn a_following_block_attaches_to_the_last_item_above_it() {
     let rb = ok("- [ ] parent\n  - [ ] child\n\n```bash\nfree -m\n```\n");
     assert!(rb.items[0].command.is_none());
@@ -449,6 +457,42 @@ fn every_error_is_one_line_naming_path_and_line() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
+    /// Inserting a new item anywhere and rewording another never changes the other items' ids.
+    #[test]
+    fn ids_survive_unrelated_edits(
+        texts in proptest::collection::btree_set("[a-z]{1,6}( [a-z]{1,6}){0,3}", 2..12),
+        insert_at in any::<prop::sample::Index>(),
+        edit in any::<prop::sample::Index>(),
+    ) {
+        let texts: Vec<String> = texts.into_iter().collect();
+        let render = |items: &[String]| {
+            let half = items.len() / 2;
+            let mut md = String::from("# T\n## First\n");
+            for (i, t) in items.iter().enumerate() {
+                if i == half {
+                    md.push_str("\n## Second\n\nSome prose.\n\n");
+                }
+                md.push_str(&format!("- [ ] {t}\n"));
+            }
+            md
+        };
+        let before = parse(&render(&texts), "p.md").unwrap();
+        let edited = edit.index(texts.len());
+        let mut after_texts = texts.clone();
+        after_texts[edited] = format!("{} (reworded)", texts[edited]);
+        after_texts.insert(insert_at.index(texts.len() + 1), "NEW STEP".to_string());
+        let after = parse(&render(&after_texts), "p.md").unwrap();
+        for item in &before.items {
+            let same = after.items.iter().find(|a| a.text == item.text);
+            match same {
+                // Moving across the section boundary is a heading change: a new id is right.
+                Some(a) if a.section == item.section => prop_assert_eq!(&a.id, &item.id),
+                Some(_) => {}
+                None => prop_assert_eq!(&item.text, &texts[edited]),
+            }
+        }
+    }
+
     #[test]
     fn parsing_arbitrary_text_never_panics(text in any::<String>()) {
         let _ = parse(&text, "p.md");
@@ -485,4 +529,18 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn runbooks_for_the_incident_severity_sort_first() {
+    let book = |name: &str, sev: &str| parse(&format!("+++\n{sev}\n+++\n- [ ] a\n"), name).unwrap();
+    let mut books = vec![
+        book("zeta.md", "severity = [3]"),
+        book("any.md", ""),
+        book("beta.md", "severity = [1, 2]"),
+        book("alpha.md", "severity = 2"),
+    ];
+    sort_for_severity(&mut books, Severity::new(2).unwrap());
+    let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, ["alpha", "beta", "any", "zeta"]);
 }
