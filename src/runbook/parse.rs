@@ -11,11 +11,13 @@ const SHELL_LANGS: [&str; 3] = ["sh", "bash", "shell"];
 
 /// Parses runbook Markdown. `path` is only for the id (its file stem) and error messages.
 ///
-/// CRLF and LF input parse identically. Text is kept raw (control characters included): strip
+/// CRLF, CR and LF line endings parse identically. Text is kept raw (control characters included): strip
 /// before drawing. All problems found are returned, each naming `path:line`.
 pub fn parse(text: &str, path: &str) -> Result<Runbook, Vec<RunbookError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text = if text.contains('\r') { text.replace("\r\n", "\n") } else { text.to_string() };
+    // CommonMark treats CRLF and a lone CR as line endings: make them all LF so lines count alike.
+    let text =
+        if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text.to_string() };
     let lines = LineIndex::new(&text);
 
     let split = front_matter::split(&text);
