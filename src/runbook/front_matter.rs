@@ -3,8 +3,8 @@
 //! The YAML side is deliberately a small subset, parsed by hand so we need no YAML crate:
 //! `key: value`, `key: "quoted"`, `key: [a, b]`, a key followed by `- item` lines, blank lines and
 //! `#` comments. Quoted strings have no escapes. Anything else (nested maps, anchors, multi-line
-//! strings) is reported as malformed
-//! with its line, rather than guessed at. Both syntaxes feed the same validation of the four keys.
+//! strings) is reported as malformed with its line, rather than guessed at. Both syntaxes feed the
+//! same validation of the four keys.
 
 use super::ErrorKind;
 use crate::incident::Severity;

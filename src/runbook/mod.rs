@@ -102,6 +102,35 @@ impl Runbook {
     }
 }
 
+/// Every runbook of a set of files, and every problem found in them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub books: Vec<Runbook>,
+    pub errors: Vec<RunbookError>,
+}
+
+/// Parses `(display path, text)` pairs, given in precedence order (e.g. the configured directory
+/// before the XDG data dir): a later file whose id is already taken is reported, not loaded, so a
+/// bad file never hides the good ones and two files never share an id.
+pub fn catalog<P: AsRef<str>, T: AsRef<str>>(files: impl IntoIterator<Item = (P, T)>) -> Catalog {
+    let mut out = Catalog::default();
+    for (path, text) in files {
+        let path = path.as_ref();
+        match parse(text.as_ref(), path) {
+            Err(errs) => out.errors.extend(errs),
+            Ok(book) => match out.books.iter().find(|b| b.id == book.id) {
+                Some(first) => out.errors.push(RunbookError {
+                    path: path.to_string(),
+                    line: 1,
+                    kind: ErrorKind::DuplicateId { id: book.id, first: first.path.clone() },
+                }),
+                None => out.books.push(book),
+            },
+        }
+    }
+    out
+}
+
 /// Orders runbooks for an incident of `severity`: those that name it first, then those for any
 /// severity, then the rest; by title, then id, within each group.
 pub fn sort_for_severity(books: &mut [Runbook], severity: Severity) {
@@ -144,6 +173,8 @@ pub enum ErrorKind {
     BadValue { key: &'static str, expected: &'static str },
     #[error("no checklist items: a runbook needs at least one `- [ ] step`")]
     NoItems,
+    #[error("runbook id `{id}` is already taken by {first}: rename one of the files")]
+    DuplicateId { id: String, first: String },
     #[error(
         "a second shell block for the item on line {item_line} (first on line {first_line}): put the commands in one block"
     )]

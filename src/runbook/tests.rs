@@ -546,3 +546,24 @@ fn runbooks_for_the_incident_severity_sort_first() {
     let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids, ["alpha", "beta", "any", "zeta"]);
 }
+
+#[test]
+fn a_catalog_keeps_good_files_reports_bad_ones_and_refuses_duplicate_ids() {
+    let files = [
+        ("local/disk-full.md", "- [ ] local step\n"),
+        ("local/broken.md", "+++\nseverity = 9\n+++\n- [ ] a\n"),
+        ("data/Disk Full.md", "- [ ] shared step\n"),
+        ("data/cpu.md", "- [ ] b\n"),
+    ];
+    let cat = catalog(files);
+    let ids: Vec<_> = cat.books.iter().map(|b| (b.id.as_str(), b.path.as_str())).collect();
+    assert_eq!(ids, [("disk-full", "local/disk-full.md"), ("cpu", "data/cpu.md")]);
+    let errs: Vec<_> = cat.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "local/broken.md:2: bad severity 9: expected 1 to 4 (1 is worst), or a list of them like [1, 2]",
+            "data/Disk Full.md:1: runbook id `disk-full` is already taken by local/disk-full.md: rename one of the files",
+        ]
+    );
+}
