@@ -61,9 +61,11 @@ pub struct Item {
     pub id: String,
     /// Index into `Runbook::sections`.
     pub section: usize,
-    /// The task text (first paragraph after the checkbox), whitespace collapsed, otherwise raw.
+    /// The task text (first paragraph after the checkbox): whitespace collapsed, inline code kept
+    /// in backticks, emphasis marks dropped, control characters kept (strip before drawing).
     pub text: String,
-    /// Further prose nested in the item (sub-bullets, paragraphs), raw; empty when none.
+    /// Further prose nested in the item: one line per paragraph or sub-bullet (`- ` prefixed),
+    /// wrapped lines joined; raw like `text`. Empty when none.
     pub detail: String,
     /// 0 for a top-level task, 1 for a task nested in another task, and so on.
     pub depth: usize,

@@ -261,7 +261,9 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                 } else if let Some(i) = capture_target(&stack) {
                     out.items[i].text.push(' ');
                 } else if let Some(i) = detail_target(&stack) {
-                    out.items[i].detail.push('\n');
+                    // Wrapped prose reflows in the drawer; only a hard break (two spaces, `\`) stays.
+                    let hard = matches!(ev, Event::HardBreak);
+                    out.items[i].detail.push(if hard { '\n' } else { ' ' });
                 }
             }
             _ => {}

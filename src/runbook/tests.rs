@@ -164,10 +164,10 @@ fn nested_lists() {
 
 #[test]
 fn loose_items_keep_first_paragraph_as_text_and_the_rest_as_detail() {
-    let text = "- [ ] Drain the node\n\n  Only if traffic can move.\n  Check the LB first.\n\n- [ ] Next\n";
+    let text = "- [ ] Drain the node\n\n  Only if traffic\n  can move.\n\n  Check the LB first,\\\n  then drain.\n\n- [ ] Next\n";
     let rb = ok(text);
     assert_eq!(rb.items[0].text, "Drain the node");
-    assert_eq!(rb.items[0].detail, "Only if traffic can move.\nCheck the LB first.");
+    assert_eq!(rb.items[0].detail, "Only if traffic can move.\nCheck the LB first,\nthen drain.");
     assert_eq!(rb.items[1].text, "Next");
 }
 
