@@ -1,5 +1,6 @@
 //! warroom: a terminal incident cockpit. The binary is a thin shell over this library.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod incident;

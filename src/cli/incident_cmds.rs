@@ -108,7 +108,11 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Completions { .. } | Command::Man | Command::Team { .. } | Command::Oncall { .. } => {
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Team { .. }
+        | Command::Runbook { .. }
+        | Command::Oncall { .. } => {
             unreachable!("handled before the store is opened")
         }
     }

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
 mod incident_cmds;
+mod runbook_cmds;
 pub mod team_cmds;
 
 use std::io::IsTerminal;
@@ -102,6 +103,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TeamCommand,
     },
+    /// Runbook commands.
+    Runbook {
+        #[command(subcommand)]
+        command: RunbookCommand,
+    },
     /// Who is on call now (or --at TIME) and next, per rotation.
     Oncall {
         /// An instant: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
@@ -125,6 +131,17 @@ pub enum TeamCommand {
     Check {
         /// The file to check. Default: --team or `[team] file`.
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunbookCommand {
+    /// List the runbooks found (configured dir, data dir, built-ins).
+    List,
+    /// Validate runbook files: one line per problem (file:line), exit 2 if any.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -246,6 +263,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Team { command: TeamCommand::Check { file } }) => {
             team_cmds::check(g, &Config::load(g.config.as_deref())?, file)
         }
+        Some(Command::Runbook { command: RunbookCommand::List }) => {
+            runbook_cmds::list(g, &Config::load(g.config.as_deref())?)
+        }
+        Some(Command::Runbook { command: RunbookCommand::Check { files } }) => runbook_cmds::check(&files),
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
