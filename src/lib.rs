@@ -3,5 +3,6 @@
 pub mod cli;
 pub mod config;
 pub mod incident;
+pub mod notify;
 pub mod store;
 pub mod team;
