@@ -103,8 +103,8 @@ pub enum DeliveryError {
     Refused { url: String, tries: u32 },
     #[error("cannot connect to {url}: {detail}{}", after(*tries))]
     Connect { url: String, detail: String, tries: u32 },
-    #[error("no answer from {url} within {secs} s{}", after(*tries))]
-    Timeout { url: String, secs: u64, tries: u32 },
+    #[error("no answer from {url} within {}{}", limit(*ms), after(*tries))]
+    Timeout { url: String, ms: u64, tries: u32 },
     #[error("request to {url} failed: {detail}{}", after(*tries))]
     Other { url: String, detail: String, tries: u32 },
 }
@@ -125,6 +125,10 @@ impl DeliveryError {
 
 fn after(tries: u32) -> String {
     if tries > 1 { format!(" after {tries} tries") } else { String::new() }
+}
+
+fn limit(ms: u64) -> String {
+    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{ms} ms") }
 }
 
 fn status_tail(status: u16, tries: u32) -> String {
@@ -231,7 +235,8 @@ fn classify(e: &reqwest::Error, url: &str, policy: &Policy, tries: u32) -> Deliv
     }
     if e.is_timeout() {
         let limit = if e.is_connect() { policy.connect_timeout } else { policy.timeout };
-        return DeliveryError::Timeout { url, secs: limit.as_secs().max(1), tries };
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        return DeliveryError::Timeout { url, ms, tries };
     }
     let detail = innermost(e);
     if e.is_connect() {
