@@ -88,15 +88,7 @@ fn page(
     };
     let p = person_in(ctx, &team, &id)?;
     let author = ctx.config.author();
-    let page = Page {
-        incident,
-        title: st.title.clone(),
-        severity: st.severity,
-        person: p.into(),
-        level,
-        message: message.filter(|m| !m.trim().is_empty()),
-        by: author.clone(),
-    };
+    let page = Page::new(&st, p, level, message, &author);
     let result = notifier.page_blocking(channel, &page);
     let kind = paged_kind(&page, channel, &result);
     ctx.store.append(&Event::new(incident, Utc::now(), &author, kind))?;

@@ -300,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_seconds_are_read_and_dates_ignored() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, " 7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(7));
+        h.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
     fn only_429_and_5xx_are_retried() {
         assert!(retryable(429) && retryable(500) && retryable(503));
         assert!(!retryable(400) && !retryable(401) && !retryable(404) && !retryable(302));

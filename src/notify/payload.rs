@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::incident::sanitize::one_line;
-use crate::incident::{Audience, IncidentId, Severity, Status};
+use crate::incident::{Audience, IncidentId, IncidentState, Severity, Status};
 use crate::team::Person;
 
 /// A page: who, for which incident, at which ladder level, and why.
@@ -52,6 +52,25 @@ impl From<&Person> for Paged {
 const SUMMARY_MAX: usize = 1024;
 
 impl Page {
+    /// A page of `person` for the incident as it stands.
+    pub fn new(
+        incident: &IncidentState,
+        person: &Person,
+        level: Option<u32>,
+        message: Option<String>,
+        by: impl Into<String>,
+    ) -> Page {
+        Page {
+            incident: incident.id,
+            title: incident.title.clone(),
+            severity: incident.severity,
+            person: person.into(),
+            level,
+            message: message.filter(|m| !m.trim().is_empty()),
+            by: by.into(),
+        }
+    }
+
     /// The one line the paged person reads first.
     pub fn summary(&self) -> String {
         let text = match &self.message {
