@@ -101,11 +101,11 @@ pub enum DeliveryError {
     Status { status: u16, url: String, tries: u32, body: String },
     #[error("connection refused to {url}{}", after(*tries))]
     Refused { url: String, tries: u32 },
-    #[error("cannot connect to {url}: {detail}{}", after(*tries))]
+    #[error("cannot connect to {url}{}: {detail}", after(*tries))]
     Connect { url: String, detail: String, tries: u32 },
     #[error("no answer from {url} within {}{}", limit(*ms), after(*tries))]
     Timeout { url: String, ms: u64, tries: u32 },
-    #[error("request to {url} failed: {detail}{}", after(*tries))]
+    #[error("request to {url} failed{}: {detail}", after(*tries))]
     Other { url: String, detail: String, tries: u32 },
 }
 
@@ -272,6 +272,8 @@ mod tests {
         assert_eq!(e.to_string(), "HTTP 400 from http://h/x (not retried): bad key");
         let e = DeliveryError::Refused { url: "http://h/x".into(), tries: 3 };
         assert_eq!(e.to_string(), "connection refused to http://h/x after 3 tries");
+        let e = DeliveryError::Connect { url: "http://h/x".into(), detail: "dns error".into(), tries: 2 };
+        assert_eq!(e.to_string(), "cannot connect to http://h/x after 2 tries: dns error");
         let d = Delivered { status: 202, url: "http://h/x".into(), tries: 2 };
         assert_eq!(d.to_string(), "delivered: HTTP 202 from http://h/x after 2 tries");
     }
