@@ -3,4 +3,6 @@
 pub mod cli;
 pub mod config;
 pub mod incident;
+pub mod server;
 pub mod store;
+pub mod sync;

@@ -108,7 +108,9 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Completions { .. } | Command::Man => unreachable!("handled before the store is opened"),
+        Command::Completions { .. } | Command::Man | Command::Serve { .. } | Command::Join { .. } => {
+            unreachable!("dispatched before incident commands")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

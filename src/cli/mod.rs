@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
 mod incident_cmds;
+mod sync_cmds;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,26 @@ pub enum Command {
         /// Write to FILE (mode 0600) instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Run the sync backend other warroom clients share incidents through.
+    Serve {
+        /// Address to listen on (IP:PORT; port 0 picks one). Default 127.0.0.1:7077.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The server database. Default: server.db in the data dir.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Serve without tokens, bound to loopback only (for one host, e.g. a tmux pair).
+        #[arg(long)]
+        insecure_loopback: bool,
+    },
+    /// Fetch an incident someone else opened on a server and make it current.
+    Join {
+        /// The server, e.g. https://warroom.example.internal
+        url: String,
+        /// The incident's id.
+        #[arg(value_name = "INCIDENT_ID")]
+        incident_id: String,
     },
     /// Print shell completions.
     Completions {
@@ -217,6 +238,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .wrap_err("writing man page")?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(cmd) => incident_cmds::run(&Ctx::load(g)?, cmd),
+        Some(Command::Serve { listen, db, insecure_loopback }) => {
+            sync_cmds::serve(g, listen, db, insecure_loopback)
+        }
+        Some(Command::Join { url, incident_id }) => sync_cmds::join(&Ctx::load(g)?, &url, &incident_id),
+        Some(cmd) => sync_cmds::around(&Ctx::load(g)?, cmd),
     }
 }
