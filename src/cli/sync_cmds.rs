@@ -19,10 +19,8 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The server to sync with: `[server] url` / `WARROOM_SERVER`, else the one `join` remembered.
 fn server_url(ctx: &Ctx) -> Result<Option<String>> {
-    if let Some(u) = &ctx.config.server.url {
-        return Ok(Some(u.clone()));
-    }
-    Ok(ctx.store.meta(SERVER_KEY)?)
+    let cfg = crate::sync::SyncConfig::from_config(&ctx.config, &ctx.store, uuid::Uuid::nil())?;
+    Ok(cfg.map(|c| c.server))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

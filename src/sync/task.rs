@@ -28,6 +28,29 @@ pub struct SyncConfig {
     pub incident: IncidentId,
 }
 
+impl SyncConfig {
+    /// What the TUI passes to `SyncHandle::spawn`: the server from `[server] url` /
+    /// `WARROOM_SERVER` (already applied by `Config::load`), else the one `warroom join`
+    /// remembered in the store. None when there is no server: the header then shows `local`.
+    pub fn from_config(
+        config: &crate::config::Config,
+        store: &Store,
+        incident: IncidentId,
+    ) -> Result<Option<SyncConfig>, crate::store::StoreError> {
+        let server = match &config.server.url {
+            Some(u) => Some(u.clone()),
+            None => store.meta(engine::SERVER_KEY)?,
+        };
+        Ok(server.map(|server| SyncConfig {
+            data_dir: store.dir().to_path_buf(),
+            server,
+            token: config.server.token.clone(),
+            viewer: config.author(),
+            incident,
+        }))
+    }
+}
+
 /// The TUI's handle on the running task. Dropping it stops the task.
 pub struct SyncHandle {
     /// Latest status; `changed().await` wakes on every update.
