@@ -112,9 +112,12 @@ pub(super) fn serve(
             e => color_eyre::Report::new(e),
         })?;
         // The first stdout line is the address, for scripts and tests that listen on port 0.
-        println!("listening on http://{} (db {})", running.addr, db.display());
         use std::io::Write;
-        let _ = std::io::stdout().flush();
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (daemonised) must not stop the server: ignore write errors here.
+        let _ = writeln!(out, "listening on http://{} (db {})", running.addr, db.display())
+            .and_then(|_| out.flush());
+        drop(out);
         server::shutdown_signal().await;
         eprintln!("warroom serve: shutting down");
         running.stop().await.wrap_err("serving")?;

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod store;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
