@@ -95,11 +95,15 @@ async fn two_clients_writing_concurrently_converge() {
     };
     let ha = spawn(&dir_a, ANA, "ana");
     let hb = spawn(&dir_b, BO, "bo");
-    // Both write at once, nudging their task after each local write.
+    // Both write at once, nudging their task after each local write; b's clock runs 2 h ahead
+    // (skew must not matter: the fold orders by (at, id), the server by arrival).
+    let skew = chrono::Duration::hours(2);
     for i in 0..40 {
         store_a.append(&note(inc, "ana@a", &format!("a{i}"))).unwrap();
         ha.nudge();
-        store_b.append(&note(inc, "bo@b", &format!("b{i}"))).unwrap();
+        let mut b = note(inc, "bo@b", &format!("b{i}"));
+        b.at += skew;
+        store_b.append(&b).unwrap();
         hb.nudge();
         if i % 10 == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;

@@ -2,7 +2,25 @@
 //! and publish a `SyncStatus` plus an "events arrived" counter.
 //!
 //! It runs on its own thread with its own runtime and store connection (a SQLite connection is
-//! not `Sync`), so the TUI only holds watch receivers and a nudge handle.
+//! not `Sync`), so the TUI only holds watch receivers and a nudge handle:
+//!
+//! ```no_run
+//! # fn demo(config: &warroom::config::Config, store: &warroom::store::Store, incident: uuid::Uuid)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! use warroom::sync::{SyncConfig, SyncHandle, status_line};
+//! let handle = match SyncConfig::from_config(config, store, incident)? {
+//!     Some(cfg) => Some(SyncHandle::spawn(cfg)?),
+//!     None => None, // no server: the header shows "local"
+//! };
+//! if let Some(h) = &handle {
+//!     // In the event loop's select!: `h.status.changed()` → redraw the header with
+//!     // status_line(&h.status.borrow(), now) and h.status.borrow().viewers;
+//!     // `h.arrivals.changed()` → re-read the incident from the store.
+//!     // After appending a local event: h.nudge().
+//!     let _line = status_line(&h.status.borrow(), chrono::Utc::now());
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::path::PathBuf;
 use std::sync::Arc;
