@@ -89,6 +89,24 @@ pub struct ServerConfig {
     pub url: Option<String>,
     /// Bearer token for the server.
     pub token: Option<String>,
+    /// `warroom serve`: address to listen on (default 127.0.0.1:7077); `--listen` overrides.
+    pub listen: Option<String>,
+    /// `warroom serve`: the server database (default `server.db` in the data dir); `--db` overrides.
+    pub db: Option<PathBuf>,
+    /// `warroom serve`: who may connect. Each token has a name; events must be authored by it.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One named bearer token the server accepts. Give `token_sha256` (hex SHA-256 of the token,
+/// preferred: the config then holds no secret) or `token` (plain); both are compared in constant time.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub name: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub token_sha256: Option<String>,
 }
 
 /// Outbound paging: PagerDuty Events API v2 and a generic webhook. `timeout_secs` and `retries`
@@ -279,6 +297,24 @@ impl Config {
                 ));
             }
         }
+        for (i, t) in self.server.tokens.iter().enumerate() {
+            let at = |message: String| ConfigError {
+                path: path.into(),
+                line: nth_line_of(text, "name", i),
+                key: format!("server.tokens[{i}]"),
+                message,
+            };
+            if t.name.trim().is_empty() || t.name.contains('@') {
+                return Err(at("name must be non-empty and contain no `@`".into()));
+            }
+            match (&t.token, &t.token_sha256) {
+                (Some(p), None) if p.len() >= 16 => {}
+                (Some(_), None) => return Err(at("token must be at least 16 characters".into())),
+                (None, Some(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
+                (None, Some(_)) => return Err(at("token_sha256 must be 64 hex digits".into())),
+                _ => return Err(at("give exactly one of token or token_sha256".into())),
+            }
+        }
         Ok(())
     }
 
@@ -291,16 +327,39 @@ impl Config {
                 None => return Ok(Config::default()),
             },
         };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Config::default()),
-            Err(e) => Err(ConfigError {
-                path: path.display().to_string(),
-                line: 0,
-                key: "config".into(),
-                message: format!("cannot read: {e}"),
-            }),
+        let cfg = match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path.display().to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Config::default(),
+            Err(e) => {
+                return Err(ConfigError {
+                    path: path.display().to_string(),
+                    line: 0,
+                    key: "config".into(),
+                    message: format!("cannot read: {e}"),
+                });
+            }
+        };
+        cfg.with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Applies `WARROOM_SERVER` and `WARROOM_TOKEN` (an empty value unsets the key).
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        if let Some(url) = get("WARROOM_SERVER") {
+            let url = url.trim().to_string();
+            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError {
+                    path: "WARROOM_SERVER".into(),
+                    line: 0,
+                    key: "server.url".into(),
+                    message: format!("`{url}` must start with http:// or https://"),
+                });
+            }
+            self.server.url = Some(url).filter(|u| !u.is_empty());
         }
+        if let Some(token) = get("WARROOM_TOKEN") {
+            self.server.token = Some(token.trim().to_string()).filter(|t| !t.is_empty());
+        }
+        Ok(self)
     }
 
     /// The author written on events: `[user] name`, else `$USER@hostname`.
@@ -423,6 +482,15 @@ fn unknown_field(message: &str) -> Option<String> {
     rest.split('`').next().map(str::to_string)
 }
 
+/// The line of the `n`th (0-based) `key = ...` line anywhere in the file (1 if not found).
+fn nth_line_of(text: &str, key: &str, n: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim().split_once('=').is_some_and(|(k, _)| k.trim() == key))
+        .nth(n)
+        .map_or(1, |(i, _)| i + 1)
+}
+
 /// The line where `key` is set inside `[section]` (1 if not found).
 fn line_of_key(text: &str, section: &str, key: &str) -> usize {
     let mut current = String::new();
@@ -543,6 +611,24 @@ mod tests {
             assert_eq!((e.line, e.key.as_str()), (*line, *key), "{text:?}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn server_tokens_are_checked() {
+        let ok = "[server]\n[[server.tokens]]\nname = \"ana\"\ntoken = \"0123456789abcdef\"\n";
+        assert_eq!(Config::parse(ok, "c.toml").unwrap().server.tokens[0].name, "ana");
+        let bad = "[[server.tokens]]\nname = \"ana\"\ntoken_sha256 = \"zz\"\n";
+        let e = Config::parse(bad, "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "server.tokens[0]"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_server() {
+        let cfg = Config::default()
+            .with_env(|k| (k == "WARROOM_SERVER").then(|| "http://127.0.0.1:9".to_string()))
+            .unwrap();
+        assert_eq!(cfg.server.url.as_deref(), Some("http://127.0.0.1:9"));
+        assert!(Config::default().with_env(|_| Some("ftp://x".into())).is_err());
     }
 
     #[test]

@@ -112,11 +112,13 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Man
         | Command::Team { .. }
         | Command::Runbook { .. }
-        | Command::Oncall { .. } => {
-            unreachable!("handled before the store is opened")
-        }
-        Command::Page { .. } | Command::Contact { .. } | Command::Update { .. } => {
-            unreachable!("dispatched to notify_cmds")
+        | Command::Oncall { .. }
+        | Command::Serve { .. }
+        | Command::Join { .. }
+        | Command::Page { .. }
+        | Command::Contact { .. }
+        | Command::Update { .. } => {
+            unreachable!("dispatched before incident commands")
         }
     }
     Ok(ExitCode::SUCCESS)

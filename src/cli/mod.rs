@@ -1,8 +1,9 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
 mod incident_cmds;
-mod runbook_cmds;
 pub mod notify_cmds;
+mod runbook_cmds;
+mod sync_cmds;
 pub mod team_cmds;
 
 use std::io::IsTerminal;
@@ -156,6 +157,26 @@ pub enum Command {
         #[arg(long, value_parser = parse_status, value_name = "STATE")]
         status: Option<Status>,
     },
+    /// Run the sync backend other warroom clients share incidents through.
+    Serve {
+        /// Address to listen on (IP:PORT; port 0 picks one). Default 127.0.0.1:7077.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The server database. Default: server.db in the data dir.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Serve without tokens, bound to loopback only (for one host, e.g. a tmux pair).
+        #[arg(long)]
+        insecure_loopback: bool,
+    },
+    /// Fetch an incident someone else opened on a server and make it current.
+    Join {
+        /// The server, e.g. https://warroom.example.internal
+        url: String,
+        /// The incident's id.
+        #[arg(value_name = "INCIDENT_ID")]
+        incident_id: String,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -251,6 +272,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Commands that act on an incident through the store (wrapped in sync by `sync_cmds::around`).
+fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        cmd @ (Command::Page { .. } | Command::Contact { .. } | Command::Update { .. }) => {
+            notify_cmds::run(ctx, cmd)
+        }
+        cmd => incident_cmds::run(ctx, cmd),
+    }
+}
+
 /// 2 for usage and config errors, 1 for everything else.
 pub fn exit_status(err: &color_eyre::Report) -> u8 {
     for cause in err.chain() {
@@ -316,9 +347,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
-        Some(cmd @ (Command::Page { .. } | Command::Contact { .. } | Command::Update { .. })) => {
-            notify_cmds::run(&Ctx::load(g)?, cmd)
+        Some(Command::Serve { listen, db, insecure_loopback }) => {
+            sync_cmds::serve(g, listen, db, insecure_loopback)
         }
-        Some(cmd) => incident_cmds::run(&Ctx::load(g)?, cmd),
+        Some(Command::Join { url, incident_id }) => sync_cmds::join(&Ctx::load(g)?, &url, &incident_id),
+        Some(cmd) => sync_cmds::around(&Ctx::load(g)?, cmd),
     }
 }

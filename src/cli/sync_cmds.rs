@@ -1,0 +1,126 @@
+//! `warroom serve`, `warroom join`, and the sync wrapper around every incident command: push the
+//! outbox and pull before, push after; an unreachable server means a warning, never a failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use super::{Command, Ctx, Global, UsageError};
+use crate::config::{self, Config};
+use crate::incident::sanitize::one_line;
+use crate::server::{self, ServeOptions};
+use crate::sync::engine::{self, SERVER_KEY};
+use crate::sync::{Client, SyncError};
+
+/// How long a CLI command waits for the server before working offline.
+const CLI_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The server to sync with: `[server] url` / `WARROOM_SERVER`, else the one `join` remembered.
+fn server_url(ctx: &Ctx) -> Result<Option<String>> {
+    let cfg = crate::sync::SyncConfig::from_config(&ctx.config, &ctx.store, uuid::Uuid::nil())?;
+    Ok(cfg.map(|c| c.server))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("starting the async runtime")
+}
+
+fn warn(url: &str, e: &SyncError, pending: usize) {
+    let queued = if pending > 0 { format!("; {pending} event(s) queued") } else { String::new() };
+    eprintln!(
+        "warroom: warning: server {url} unreachable, working offline{queued} ({})",
+        one_line(&e.to_string())
+    );
+}
+
+/// Runs an incident command with sync around it when a server is configured.
+pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
+    let Some(url) = server_url(ctx)? else { return super::store_command(ctx, cmd) };
+    let rt = runtime()?;
+    let client = Client::new(&url, ctx.config.server.token.clone(), CLI_TIMEOUT, &ctx.config.author())?;
+    let follow: Vec<_> = ctx.incident().ok().into_iter().collect();
+    let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
+        Ok(_) => None,
+        Err(SyncError::Store(e)) => return Err(e.into()),
+        Err(e) => Some(e),
+    };
+    let code = super::store_command(ctx, cmd)?;
+    // Offline: warn once, after the command, so the count includes what it just queued. A
+    // second attempt would only add another timeout.
+    if let Some(e) = offline {
+        warn(&url, &e, ctx.store.pending_count()?);
+    } else if ctx.store.pending_count()? > 0 {
+        match rt.block_on(engine::push_outbox(&ctx.store, &client)) {
+            Ok(_) => {}
+            Err(SyncError::Store(e)) => return Err(e.into()),
+            Err(e) => warn(&url, &e, ctx.store.pending_count()?),
+        }
+    }
+    Ok(code)
+}
+
+/// `warroom join URL INCIDENT_ID`: fetch an incident from a server and make it current.
+pub(super) fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(UsageError(format!("`{url}` must start with http:// or https://")).into());
+    }
+    let incident = uuid::Uuid::parse_str(id.trim())
+        .map_err(|_| UsageError(format!("`{id}` is not an incident id (a uuid)")))?;
+    let rt = runtime()?;
+    let client =
+        Client::new(url, ctx.config.server.token.clone(), Duration::from_secs(10), &ctx.config.author())?;
+    let added = rt
+        .block_on(engine::pull(&ctx.store, &client, incident))
+        .wrap_err_with(|| format!("cannot join incident {incident}"))?;
+    let events = ctx.store.events(incident)?;
+    let st = crate::incident::fold(&events)
+        .map_err(|_| eyre!("incident {incident} not found on {url} (no `opened` event)"))?;
+    ctx.store.set_current(incident)?;
+    if ctx.config.server.url.as_deref().is_none_or(|u| u.trim_end_matches('/') != url.trim_end_matches('/')) {
+        ctx.store.set_meta(SERVER_KEY, url)?;
+    }
+    println!("joined {} {} ({} events, {added} new)", st.severity, one_line(&st.title), events.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warroom serve`: runs until SIGTERM or SIGINT, then shuts down gracefully.
+pub(super) fn serve(
+    g: &Global,
+    listen: Option<String>,
+    db: Option<PathBuf>,
+    insecure_loopback: bool,
+) -> Result<ExitCode> {
+    let config = Config::load(g.config.as_deref())?;
+    let listen =
+        listen.or_else(|| config.server.listen.clone()).unwrap_or_else(|| server::DEFAULT_LISTEN.into());
+    let db = match db.or_else(|| config.server.db.as_ref().map(|p| config.relative(p))) {
+        Some(p) => p,
+        None => config::data_dir(g.data_dir.as_deref())
+            .ok_or_else(|| UsageError("cannot find a data dir for the server db: pass --db".into()))?
+            .join("server.db"),
+    };
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().wrap_err("starting the runtime")?;
+    rt.block_on(async {
+        let opts = ServeOptions { listen, db: db.clone(), insecure_loopback, config };
+        let running = server::start(opts).await.map_err(|e| match e {
+            server::ServeError::NoTokens
+            | server::ServeError::BadListen(_)
+            | server::ServeError::NotLoopback(_) => color_eyre::Report::new(UsageError(e.to_string())),
+            e => color_eyre::Report::new(e),
+        })?;
+        // The first stdout line is the address, for scripts and tests that listen on port 0.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (daemonised) must not stop the server: ignore write errors here.
+        let _ = writeln!(out, "listening on http://{} (db {})", running.addr, db.display())
+            .and_then(|_| out.flush());
+        drop(out);
+        server::shutdown_signal().await;
+        eprintln!("warroom serve: shutting down");
+        running.stop().await.wrap_err("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,287 @@
+//! The HTTP API: handlers, the auth and metrics layers, and error answers that name the field.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use super::auth::{Tokens, author_allowed};
+use super::hub::Hub;
+use super::metrics::Metrics;
+use super::store::{EventStore, ServerStoreError};
+use crate::incident::{IncidentId, fold};
+use crate::sync::wire::{
+    self, Ack, AppendRequest, AppendResponse, ErrorBody, EventsPage, IncidentSummary, Presence,
+};
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn EventStore>,
+    pub tokens: Arc<Tokens>,
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    /// The team file served at /v1/team, if configured.
+    pub team_file: Option<std::path::PathBuf>,
+    /// Flips to true when the server is stopping: streams end.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Who made the request: the token's name, or None on an insecure loopback server.
+#[derive(Debug, Clone)]
+pub struct Principal(pub Option<String>);
+
+/// An error answer with a JSON body.
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        ApiError { status, body: ErrorBody { error: error.into(), field: None, index: None } }
+    }
+    pub(super) fn field(
+        status: StatusCode,
+        field: impl Into<String>,
+        error: impl Into<String>,
+        index: Option<usize>,
+    ) -> Self {
+        let field = field.into();
+        let error = format!("{field}: {}", error.into());
+        ApiError { status, body: ErrorBody { error, field: Some(field), index } }
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, Json(self.body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/incidents", get(list_incidents))
+        .route("/incidents/{id}/events", post(append).get(events_after))
+        .route("/incidents/{id}/stream", get(super::stream::stream))
+        .route("/incidents/{id}/presence", get(presence))
+        .route("/team", get(team))
+        .route("/openapi.json", get(openapi))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .nest("/v1", v1)
+        .layer(DefaultBodyLimit::max(wire::MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), measure))
+        .with_state(state)
+}
+
+async fn measure(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    st.metrics.request(&route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let principal = if st.tokens.is_empty() {
+        Principal(None)
+    } else {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match presented.and_then(|t| st.tokens.check(t)) {
+            Some(name) => Principal(Some(name.to_string())),
+            None => {
+                let why = if presented.is_some() { "invalid token" } else { "missing bearer token" };
+                return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
+            }
+        }
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+pub(super) fn parse_incident(id: &str) -> Result<IncidentId, ApiError> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "incident", "not a uuid", None))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServerStoreError> + Send + 'static,
+) -> Result<Result<T, ServerStoreError>, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
+async fn append(
+    State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<AppendResponse>, ApiError> {
+    let incident = parse_incident(&id)?;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let req: AppendRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::field(unprocessable, "body", format!("not a valid append request: {e}"), None)
+    })?;
+    if req.events.len() > wire::MAX_BATCH {
+        let msg = format!("batch of {} events, more than {}", req.events.len(), wire::MAX_BATCH);
+        return Err(ApiError::field(unprocessable, "events", msg, None));
+    }
+    // Validate the whole batch before writing anything: a rejected request changes nothing.
+    for (i, ev) in req.events.iter().enumerate() {
+        wire::check_event(ev, incident).map_err(|bad| {
+            ApiError::field(unprocessable, format!("events[{i}].{}", bad.field), bad.message, Some(i))
+        })?;
+        if let Principal(Some(name)) = &who
+            && !author_allowed(name, &ev.author)
+        {
+            let msg = format!("`{}` may not be written with the token of `{name}`", ev.author);
+            return Err(ApiError::field(StatusCode::FORBIDDEN, format!("events[{i}].author"), msg, Some(i)));
+        }
+    }
+    let store = st.store.clone();
+    let events = req.events;
+    let (events, result) = tokio::task::spawn_blocking(move || {
+        let r = store.append(incident, &events);
+        (events, r)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let appended = match result {
+        Ok(a) => a,
+        Err(ServerStoreError::WrongIncident { id, existing, .. }) => {
+            let i = events.iter().position(|e| e.id == id);
+            let field = i.map_or("events".to_string(), |i| format!("events[{i}].id"));
+            return Err(ApiError::field(
+                unprocessable,
+                field,
+                format!("already used in incident {existing}"),
+                i,
+            ));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let mut fresh = Vec::new();
+    for (a, ev) in appended.iter().zip(&events) {
+        if a.new {
+            fresh.push((a.seq, serde_json::to_string(ev).map_err(ApiError::internal)?));
+        }
+    }
+    st.metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+    st.hub.publish(incident, fresh);
+    Ok(Json(AppendResponse { acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq }).collect() }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AfterQuery {
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+async fn events_after(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AfterQuery>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let incident = parse_incident(&id)?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(wire::MAX_PAGE).clamp(1, wire::MAX_PAGE);
+    let store = st.store.clone();
+    let (events, last_seq) =
+        blocking(move || Ok((store.after(incident, after, limit)?, store.last_seq(incident)?)))
+            .await?
+            .map_err(ApiError::internal)?;
+    Ok(Json(EventsPage { events, last_seq }))
+}
+
+async fn presence(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Presence>, ApiError> {
+    let incident = parse_incident(&id)?;
+    Ok(Json(Presence { viewers: st.hub.viewers(incident) }))
+}
+
+async fn list_incidents(State(st): State<AppState>) -> Result<Json<Vec<IncidentSummary>>, ApiError> {
+    let store = st.store.clone();
+    let all = blocking(move || {
+        let mut out = Vec::new();
+        for id in store.incidents()? {
+            let mut events = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = store.after(id, after, wire::MAX_PAGE)?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                events.extend(page.into_iter().map(|s| s.event));
+            }
+            out.push((id, after, events));
+        }
+        Ok(out)
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    let mut list: Vec<IncidentSummary> = all
+        .into_iter()
+        .filter_map(|(id, last_seq, events)| {
+            // Incidents whose `opened` event has not arrived yet have no summary to show.
+            let s = fold(&events).ok()?;
+            Some(IncidentSummary {
+                id,
+                title: s.title,
+                severity: s.severity.get(),
+                status: s.status.as_str().to_string(),
+                opened_at: s.opened_at,
+                opened_by: s.opened_by,
+                last_event_at: s.last_event_at,
+                event_count: s.event_count,
+                last_seq,
+                viewers: st.hub.viewers(id),
+            })
+        })
+        .collect();
+    list.sort_by_key(|s| std::cmp::Reverse(s.opened_at));
+    Ok(Json(list))
+}
+
+async fn team(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let Some(path) = st.team_file.clone() else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no team file configured on this server"));
+    };
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) => Ok(([(header::CONTENT_TYPE, "application/toml; charset=utf-8")], text).into_response()),
+        Err(e) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("team file {}: {e}", path.display()))),
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::SPEC).into_response()
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render()).into_response()
+}

@@ -1,0 +1,247 @@
+//! The server's event store: every incident's events with a per-incident monotonic sequence.
+//! SQLite (WAL, synchronous=FULL) is the embedded default; other backends implement `EventStore`.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::incident::{Event, IncidentId};
+use crate::sync::wire::Sequenced;
+
+/// A server store failure; messages name the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerStoreError {
+    #[error("server db {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("server db {path}: {source}")]
+    Sql { path: PathBuf, source: rusqlite::Error },
+    #[error("server db {path}: event {id} is unreadable: {source}")]
+    BadEvent { path: PathBuf, id: String, source: serde_json::Error },
+    #[error("event {id} already exists in incident {existing}, not {incident}")]
+    WrongIncident { id: Uuid, existing: String, incident: IncidentId },
+}
+
+/// What an append did to one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub id: Uuid,
+    pub seq: i64,
+    /// False when the event was already stored (an idempotent retry).
+    pub new: bool,
+}
+
+/// The storage a server needs. Implementations serialise appends per incident so sequence
+/// numbers become visible in order (a reader never sees seq N+1 before N).
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends a validated batch atomically; events already stored keep their sequence number.
+    fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError>;
+    /// Events with seq > `after`, oldest first, at most `limit`.
+    fn after(
+        &self,
+        incident: IncidentId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Sequenced>, ServerStoreError>;
+    /// The incident's newest sequence number (0 when it has no events).
+    fn last_seq(&self, incident: IncidentId) -> Result<i64, ServerStoreError>;
+    /// Every incident id that has events.
+    fn incidents(&self) -> Result<Vec<IncidentId>, ServerStoreError>;
+    /// Total events stored.
+    fn count(&self) -> Result<i64, ServerStoreError>;
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
+    incident TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    id       TEXT NOT NULL UNIQUE,
+    author   TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (incident, seq)
+) WITHOUT ROWID;";
+
+/// SQLite server store: one writer connection and one reader connection.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens or creates the database file (mode 0600).
+    pub fn open(path: &Path) -> Result<SqliteStore, ServerStoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| ServerStoreError::Open { path: path.to_path_buf(), source })?;
+        }
+        OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|source| ServerStoreError::Open { path: path.to_path_buf(), source })?;
+        let sql = |source| ServerStoreError::Sql { path: path.to_path_buf(), source };
+        let open = || -> Result<Connection, ServerStoreError> {
+            let c = Connection::open(path).map_err(sql)?;
+            c.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+            c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).map_err(sql)?;
+            c.execute_batch("PRAGMA synchronous=FULL;").map_err(sql)?;
+            Ok(c)
+        };
+        let writer = open()?;
+        writer.execute_batch(SCHEMA).map_err(sql)?;
+        let reader = open()?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) })
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> ServerStoreError + '_ {
+        |source| ServerStoreError::Sql { path: self.path.clone(), source }
+    }
+
+    fn lock<'a>(&self, m: &'a Mutex<Connection>) -> std::sync::MutexGuard<'a, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so a poisoned lock is still safe to use.
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError> {
+        let mut conn = self.lock(&self.writer);
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(self.sql())?;
+        let inc = incident.to_string();
+        let mut out = Vec::with_capacity(events.len());
+        {
+            let mut next: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident = ?1", [&inc], |r| {
+                    r.get(0)
+                })
+                .map_err(self.sql())?;
+            let mut find =
+                tx.prepare_cached("SELECT incident, seq FROM events WHERE id = ?1").map_err(self.sql())?;
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(self.sql())?;
+            for ev in events {
+                let id = ev.id.to_string();
+                let existing: Option<(String, i64)> =
+                    find.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(self.sql())?;
+                if let Some((existing, seq)) = existing {
+                    if existing != inc {
+                        return Err(ServerStoreError::WrongIncident { id: ev.id, existing, incident });
+                    }
+                    out.push(Appended { id: ev.id, seq, new: false });
+                    continue;
+                }
+                // The same id twice in one batch: the first occurrence wins.
+                if let Some(prev) = out.iter().find(|a| a.id == ev.id) {
+                    out.push(Appended { new: false, ..*prev });
+                    continue;
+                }
+                let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                    path: self.path.clone(),
+                    id: id.clone(),
+                    source,
+                })?;
+                next += 1;
+                ins.execute(params![inc, next, id, ev.author, ev.kind.name(), body]).map_err(self.sql())?;
+                out.push(Appended { id: ev.id, seq: next, new: true });
+            }
+        }
+        tx.commit().map_err(self.sql())?;
+        Ok(out)
+    }
+
+    fn after(
+        &self,
+        incident: IncidentId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Sequenced>, ServerStoreError> {
+        let conn = self.lock(&self.reader);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, id, body FROM events WHERE incident = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![incident.to_string(), after, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, id, body) = row.map_err(self.sql())?;
+            let event = serde_json::from_str(&body).map_err(|source| ServerStoreError::BadEvent {
+                path: self.path.clone(),
+                id,
+                source,
+            })?;
+            out.push(Sequenced { seq, event });
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self, incident: IncidentId) -> Result<i64, ServerStoreError> {
+        let conn = self.lock(&self.reader);
+        conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident = ?1",
+            [incident.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(self.sql())
+    }
+
+    fn incidents(&self) -> Result<Vec<IncidentId>, ServerStoreError> {
+        let conn = self.lock(&self.reader);
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT incident FROM events").map_err(self.sql())?;
+        let ids: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(self.sql())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.sql())?;
+        Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+    }
+
+    fn count(&self) -> Result<i64, ServerStoreError> {
+        let conn = self.lock(&self.reader);
+        conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).map_err(self.sql())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{EventKind, Severity, Tag};
+    use chrono::Utc;
+
+    #[test]
+    fn sequences_are_per_incident_and_idempotent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&tmp.path().join("s.db")).unwrap();
+        let a = Event::open(Utc::now(), "ana", "a".into(), Severity::new(1).unwrap(), None);
+        let b = Event::open(Utc::now(), "ana", "b".into(), Severity::new(2).unwrap(), None);
+        let n = Event::new(a.id, Utc::now(), "ana", EventKind::Note { text: "x".into(), tag: Tag::Note });
+        let r = s.append(a.id, &[a.clone(), n.clone(), n.clone()]).unwrap();
+        assert_eq!(
+            r.iter().map(|x| (x.seq, x.new)).collect::<Vec<_>>(),
+            vec![(1, true), (2, true), (2, false)]
+        );
+        assert_eq!(s.append(b.id, std::slice::from_ref(&b)).unwrap()[0].seq, 1);
+        let again = s.append(a.id, std::slice::from_ref(&n)).unwrap();
+        assert_eq!((again[0].seq, again[0].new), (2, false));
+        assert!(matches!(s.append(b.id, &[n]), Err(ServerStoreError::WrongIncident { .. })));
+        assert_eq!(s.after(a.id, 1, 10).unwrap().len(), 1);
+        assert_eq!(s.count().unwrap(), 3);
+        assert_eq!(s.last_seq(a.id).unwrap(), 2);
+    }
+}

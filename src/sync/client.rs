@@ -1,0 +1,280 @@
+//! The HTTP client for the sync protocol: push a batch, pull a page, follow the stream.
+//! Every answer is checked: bodies are size-limited and must parse, or the call fails as garbage.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+
+use super::plan::Failure;
+use super::sse;
+use super::wire::{Ack, AppendRequest, AppendResponse, ErrorBody, EventsPage, Presence};
+use crate::incident::{Event, IncidentId};
+
+/// Largest answer body read (bytes): a page of 1000 maximal events fits; a garbage flood does not.
+const MAX_ANSWER: usize = 96 * 1024 * 1024;
+
+/// A failed call, with what the server said when it said something.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{url}: {}", root_cause(source))]
+    Network { url: String, source: reqwest::Error },
+    #[error("{url}: HTTP {code}: {message}")]
+    Status { url: String, code: u16, message: String, index: Option<usize> },
+    #[error("{url}: unexpected answer: {why}")]
+    Garbage { url: String, why: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The innermost cause of a transport error ("Connection refused", "operation timed out"):
+/// reqwest's own message only repeats the URL.
+fn root_cause(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+impl SyncError {
+    /// The failure as the planner classifies it.
+    pub fn failure(&self) -> Failure {
+        match self {
+            SyncError::Network { .. } => Failure::Network,
+            SyncError::Status { code, index, .. } => Failure::Status { code: *code, index: *index },
+            SyncError::Garbage { .. } | SyncError::Store(_) => Failure::Garbage,
+        }
+    }
+}
+
+/// A connection to one server.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    timeout: Duration,
+    viewer: String,
+}
+
+/// What the stream delivers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    Event { seq: i64, event: Box<Event> },
+    Presence(Vec<String>),
+}
+
+impl Client {
+    /// `timeout` bounds connecting and each push/pull (not the stream). `viewer` is the presence
+    /// name sent to servers without tokens.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        timeout: Duration,
+        viewer: &str,
+    ) -> Result<Client, SyncError> {
+        let base = base.trim_end_matches('/').to_string();
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| SyncError::Network { url: base.clone(), source })?;
+        Ok(Client { http, base, token, timeout, viewer: viewer.to_string() })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, incident: IncidentId, tail: &str) -> String {
+        format!("{}/v1/incidents/{incident}/{tail}", self.base)
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    async fn read(&self, url: &str, resp: reqwest::Response) -> Result<Vec<u8>, SyncError> {
+        let status = resp.status();
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|source| SyncError::Network { url: url.into(), source })?;
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(SyncError::Garbage { url: url.into(), why: "answer too large".into() });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            return Err(status_error(url, status, &body));
+        }
+        Ok(body)
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, SyncError> {
+        serde_json::from_slice(body).map_err(|e| SyncError::Garbage { url: url.into(), why: e.to_string() })
+    }
+
+    /// Appends a batch; answers one ack per event, checked against the request.
+    pub async fn push(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Ack>, SyncError> {
+        let url = self.url(incident, "events");
+        let body = AppendRequest { events: events.to_vec() };
+        let resp = self
+            .auth(self.http.post(&url).json(&body).timeout(self.timeout))
+            .send()
+            .await
+            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+        let bytes = self.read(&url, resp).await?;
+        let ans: AppendResponse = Self::parse(&url, &bytes)?;
+        let matches = ans.acks.len() == events.len()
+            && ans.acks.iter().zip(events).all(|(a, e)| a.id == e.id && a.seq > 0);
+        if !matches {
+            return Err(SyncError::Garbage { url, why: "acks do not match the events sent".into() });
+        }
+        Ok(ans.acks)
+    }
+
+    /// One page of events after `after`.
+    pub async fn pull(
+        &self,
+        incident: IncidentId,
+        after: i64,
+        limit: usize,
+    ) -> Result<EventsPage, SyncError> {
+        let url = self.url(incident, "events");
+        let resp = self
+            .auth(
+                self.http.get(&url).query(&[("after", after), ("limit", limit as i64)]).timeout(self.timeout),
+            )
+            .send()
+            .await
+            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+        let bytes = self.read(&url, resp).await?;
+        let page: EventsPage = Self::parse(&url, &bytes)?;
+        let mut prev = after;
+        for s in &page.events {
+            if s.seq <= prev {
+                return Err(SyncError::Garbage { url, why: "sequence numbers out of order".into() });
+            }
+            prev = s.seq;
+        }
+        Ok(page)
+    }
+
+    /// Who is viewing the incident.
+    pub async fn presence(&self, incident: IncidentId) -> Result<Presence, SyncError> {
+        let url = self.url(incident, "presence");
+        let resp = self
+            .auth(self.http.get(&url).timeout(self.timeout))
+            .send()
+            .await
+            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+        let bytes = self.read(&url, resp).await?;
+        Self::parse(&url, &bytes)
+    }
+
+    /// Opens the event stream from `after` (sent as Last-Event-ID).
+    pub async fn stream(&self, incident: IncidentId, after: i64) -> Result<EventStream, SyncError> {
+        let url = self.url(incident, "stream");
+        let resp = self
+            .auth(
+                self.http
+                    .get(&url)
+                    .query(&[("viewer", self.viewer.as_str())])
+                    .header("Last-Event-ID", after.to_string())
+                    .header("Accept", "text/event-stream"),
+            )
+            .send()
+            .await
+            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+        if !resp.status().is_success() {
+            return Err(self
+                .read(&url, resp)
+                .await
+                .err()
+                .unwrap_or(SyncError::Garbage { url: url.clone(), why: "error status".into() }));
+        }
+        Ok(EventStream {
+            url,
+            body: Box::pin(resp.bytes_stream()),
+            parser: sse::Parser::default(),
+            queue: Default::default(),
+            last: after,
+        })
+    }
+}
+
+fn status_error(url: &str, status: StatusCode, body: &[u8]) -> SyncError {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let message = match &parsed {
+        Some(e) => crate::incident::sanitize::one_line(&e.error).chars().take(300).collect(),
+        None => status.canonical_reason().unwrap_or("error").to_string(),
+    };
+    SyncError::Status { url: url.into(), code: status.as_u16(), message, index: parsed.and_then(|e| e.index) }
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>;
+
+/// A live event stream. Sequence numbers must increase by exactly one; a gap is an error so the
+/// caller reconnects (and resumes from its cursor) rather than silently missing events.
+pub struct EventStream {
+    url: String,
+    body: ByteStream,
+    parser: sse::Parser,
+    queue: std::collections::VecDeque<sse::Message>,
+    last: i64,
+}
+
+impl EventStream {
+    /// The next item; None when the server closed the stream.
+    pub async fn next(&mut self) -> Option<Result<StreamItem, SyncError>> {
+        loop {
+            if let Some(m) = self.queue.pop_front() {
+                match self.decode(m) {
+                    Ok(Some(item)) => return Some(Ok(item)),
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let chunk = match self.body.next().await? {
+                Ok(c) => c,
+                Err(source) => return Some(Err(SyncError::Network { url: self.url.clone(), source })),
+            };
+            match self.parser.feed(&chunk) {
+                Ok(ms) => self.queue.extend(ms),
+                Err(why) => return Some(Err(SyncError::Garbage { url: self.url.clone(), why })),
+            }
+        }
+    }
+
+    fn decode(&mut self, m: sse::Message) -> Result<Option<StreamItem>, SyncError> {
+        let garbage = |why: String| SyncError::Garbage { url: self.url.clone(), why };
+        match m.event.as_str() {
+            "event" => {
+                let seq: i64 =
+                    m.id.as_deref()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| garbage("event without id".into()))?;
+                if seq != self.last + 1 {
+                    return Err(garbage(format!("expected seq {}, got {seq}", self.last + 1)));
+                }
+                let event: Event = serde_json::from_str(&m.data).map_err(|e| garbage(e.to_string()))?;
+                self.last = seq;
+                Ok(Some(StreamItem::Event { seq, event: Box::new(event) }))
+            }
+            "presence" => {
+                let p: Presence = serde_json::from_str(&m.data).map_err(|e| garbage(e.to_string()))?;
+                Ok(Some(StreamItem::Presence(p.viewers)))
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The background sync task the TUI runs: push, pull, follow the stream, back off on failure,
+//! and publish a `SyncStatus` plus an "events arrived" counter.
+//!
+//! It runs on its own thread with its own runtime and store connection (a SQLite connection is
+//! not `Sync`), so the TUI only holds watch receivers and a nudge handle:
+//!
+//! ```no_run
+//! # fn demo(config: &warroom::config::Config, store: &warroom::store::Store, incident: uuid::Uuid)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! use warroom::sync::{SyncConfig, SyncHandle, status_line};
+//! let handle = match SyncConfig::from_config(config, store, incident)? {
+//!     Some(cfg) => Some(SyncHandle::spawn(cfg)?),
+//!     None => None, // no server: the header shows "local"
+//! };
+//! if let Some(h) = &handle {
+//!     // In the event loop's select!: `h.status.changed()` → redraw the header with
+//!     // status_line(&h.status.borrow(), now) and h.status.borrow().viewers;
+//!     // `h.arrivals.changed()` → re-read the incident from the store.
+//!     // After appending a local event: h.nudge().
+//!     let _line = status_line(&h.status.borrow(), chrono::Utc::now());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, watch};
+
+use super::client::{Client, StreamItem, SyncError};
+use super::engine;
+use super::plan::{self, Link, Retry, SyncStatus};
+use crate::incident::IncidentId;
+use crate::store::Store;
+
+/// What the task needs: where the store is, which server, which incident to follow.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub data_dir: PathBuf,
+    pub server: String,
+    pub token: Option<String>,
+    /// The presence name (the author).
+    pub viewer: String,
+    pub incident: IncidentId,
+}
+
+impl SyncConfig {
+    /// What the TUI passes to `SyncHandle::spawn`: the server from `[server] url` /
+    /// `WARROOM_SERVER` (already applied by `Config::load`), else the one `warroom join`
+    /// remembered in the store. None when there is no server: the header then shows `local`.
+    pub fn from_config(
+        config: &crate::config::Config,
+        store: &Store,
+        incident: IncidentId,
+    ) -> Result<Option<SyncConfig>, crate::store::StoreError> {
+        let server = match &config.server.url {
+            Some(u) => Some(u.clone()),
+            None => store.meta(engine::SERVER_KEY)?,
+        };
+        Ok(server.map(|server| SyncConfig {
+            data_dir: store.dir().to_path_buf(),
+            server,
+            token: config.server.token.clone(),
+            viewer: config.author(),
+            incident,
+        }))
+    }
+}
+
+/// The TUI's handle on the running task. Dropping it stops the task.
+pub struct SyncHandle {
+    /// Latest status; `changed().await` wakes on every update.
+    pub status: watch::Receiver<SyncStatus>,
+    /// Bumped whenever events from the server reached the store: re-read the incident.
+    pub arrivals: watch::Receiver<u64>,
+    nudge: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    /// Starts the task.
+    pub fn spawn(cfg: SyncConfig) -> std::io::Result<SyncHandle> {
+        let (status_tx, status) = watch::channel(SyncStatus { link: Link::Connecting, ..Default::default() });
+        let (arrivals_tx, arrivals) = watch::channel(0u64);
+        let nudge = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
+        let n = nudge.clone();
+        let thread = std::thread::Builder::new().name("warroom-sync".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = status_tx.send(SyncStatus {
+                        link: Link::Offline { since: Utc::now() },
+                        last_error: Some(format!("sync runtime: {e}")),
+                        ..Default::default()
+                    });
+                    return;
+                }
+            };
+            rt.block_on(run(cfg, status_tx, arrivals_tx, n, stop_rx));
+        })?;
+        Ok(SyncHandle { status, arrivals, nudge, stop, thread: Some(thread) })
+    }
+
+    /// Asks the task to push now (call after writing an event locally).
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Stops the task and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Task {
+    cfg: SyncConfig,
+    store: Store,
+    client: Client,
+    status: watch::Sender<SyncStatus>,
+    arrivals: watch::Sender<u64>,
+    nudge: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+    connected: bool,
+}
+
+async fn run(
+    cfg: SyncConfig,
+    status: watch::Sender<SyncStatus>,
+    arrivals: watch::Sender<u64>,
+    nudge: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+) {
+    let offline = |why: String| SyncStatus {
+        link: Link::Offline { since: Utc::now() },
+        last_error: Some(why),
+        ..Default::default()
+    };
+    let store = match Store::open(&cfg.data_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = status.send(offline(e.to_string()));
+            return;
+        }
+    };
+    let client = match Client::new(&cfg.server, cfg.token.clone(), Duration::from_secs(10), &cfg.viewer) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = status.send(offline(e.to_string()));
+            return;
+        }
+    };
+    let mut task = Task { cfg, store, client, status, arrivals, nudge, stop, connected: false };
+    task.main_loop().await;
+}
+
+fn jitter() -> f64 {
+    // The random bits of a v7 uuid are a good enough jitter source without another crate.
+    (uuid::Uuid::now_v7().as_u128() & 0xffff) as f64 / 65536.0
+}
+
+impl Task {
+    fn publish(&self, link: Link, error: Option<String>, viewers: Option<Vec<String>>) {
+        let pending = self.store.pending_count().unwrap_or(0);
+        let rejected = engine::rejected_count(&self.store).unwrap_or(0);
+        self.status.send_modify(|s| {
+            // Keep the time we went offline, so the header counts from the first failure.
+            s.link = match (&s.link, link) {
+                (Link::Offline { since }, Link::Offline { .. }) => Link::Offline { since: *since },
+                (_, l) => l,
+            };
+            s.pending = pending;
+            s.rejected = rejected;
+            if let Some(v) = viewers {
+                s.viewers = v;
+            }
+            s.last_error = error;
+        });
+    }
+
+    fn arrived(&self, n: usize) {
+        if n > 0 {
+            self.arrivals.send_modify(|c| *c += 1);
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    async fn main_loop(&mut self) {
+        let mut failures = 0u32;
+        while !self.stopping() {
+            self.connected = false;
+            let err = match self.session().await {
+                Ok(()) => return,
+                Err(e) => e,
+            };
+            // A session that got as far as the stream was a success: start the backoff over.
+            failures = if self.connected { 1 } else { failures + 1 };
+            let link = match plan::classify(err.failure()) {
+                Retry::Auth => {
+                    failures = failures.max(6);
+                    Link::AuthFailed
+                }
+                _ => Link::Offline { since: Utc::now() },
+            };
+            self.publish(link, Some(err.to_string()), Some(Vec::new()));
+            let wait = plan::backoff(failures, jitter());
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                // A local write while offline: try again now rather than after the backoff.
+                _ = self.nudge.notified() => {}
+                _ = stopped(self.stop.clone()) => return,
+            }
+        }
+    }
+
+    /// Catches up, then follows the stream until it fails (Err) or the task is stopped (Ok).
+    async fn session(&mut self) -> Result<(), SyncError> {
+        let incident = self.cfg.incident;
+        let report = engine::sync_once(&self.store, &self.client, &[incident]).await?;
+        self.arrived(report.pulled);
+        let after = engine::cursor(&self.store, incident)?;
+        let mut stream = self.client.stream(incident, after).await?;
+        self.connected = true;
+        self.publish(Link::Online, None, None);
+        let stop = stopped(self.stop.clone());
+        tokio::pin!(stop);
+        // Other warroom processes on this host write to the same store: push their events too.
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = self.nudge.notified() => {
+                    engine::push_outbox(&self.store, &self.client).await?;
+                    self.publish(Link::Online, None, None);
+                }
+                _ = tick.tick() => {
+                    if self.store.pending_count()? > engine::rejected_count(&self.store)? {
+                        engine::push_outbox(&self.store, &self.client).await?;
+                        self.publish(Link::Online, None, None);
+                    }
+                }
+                item = stream.next() => match item {
+                    None => return Err(SyncError::Garbage { url: self.client.base().into(), why: "stream closed".into() }),
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(StreamItem::Presence(viewers))) => {
+                        let others: Vec<String> = viewers.into_iter().map(|v| crate::incident::sanitize::one_line(&v).into_owned()).collect();
+                        self.publish(Link::Online, None, Some(others));
+                    }
+                    Some(Ok(StreamItem::Event { seq, event })) => {
+                        let added = engine::take_in(&self.store, incident, vec![super::wire::Sequenced { seq, event: *event }])?;
+                        self.arrived(added);
+                        self.publish(Link::Online, None, None);
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Resolves once the handle asks the task to stop.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}

@@ -1,0 +1,77 @@
+//! A server that answers 500 or garbage, and one that sends escape sequences: the client fails the
+//! round cleanly (no panic, nothing lost, cursor unmoved) or stores only stripped text.
+
+mod sync_support;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{any, get};
+use serde_json::json;
+use sync_support::*;
+use warroom::incident::EventKind;
+use warroom::store::Store;
+use warroom::sync::{Client, SyncError, engine};
+
+async fn fake(app: Router) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn errors_and_garbage_fail_the_round_without_losing_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path()).unwrap();
+    let opened = open("ana", "t");
+    let inc = opened.id;
+    store.append(&opened).unwrap();
+    store.append(&note(inc, "ana", "queued")).unwrap();
+    let cases: Vec<(&str, Router)> = vec![
+        ("500", Router::new().fallback(any(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))),
+        ("not json", Router::new().fallback(any(|| async { "<html>proxy login</html>" }))),
+        (
+            "wrong acks",
+            Router::new().fallback(any(|| async {
+                axum::Json(json!({"acks": [{"id": "01a2086c-2966-7e8a-be3b-4fadded8380c", "seq": 1}]}))
+            })),
+        ),
+    ];
+    for (what, app) in cases {
+        let base = fake(app).await;
+        let c = Client::new(&base, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
+        let err = engine::sync_once(&store, &c, &[inc]).await.expect_err(what);
+        assert!(!matches!(err, SyncError::Store(_)), "{what}: {err}");
+        assert!(!err.to_string().contains('\n'), "{what}: one line");
+        assert_eq!(store.pending_count().unwrap(), 2, "{what}: outbox kept");
+        assert_eq!(engine::cursor(&store, inc).unwrap(), 0, "{what}: cursor unmoved");
+    }
+    // Pull answers with sequence numbers going backwards are garbage too.
+    let app = Router::new().route(
+        "/v1/incidents/{id}/events",
+        get(|| async { axum::Json(json!({"events": [], "last_seq": 0})) })
+            .post(|| async { StatusCode::BAD_GATEWAY }),
+    );
+    let c = Client::new(&fake(app).await, None, Duration::from_secs(3), "ana").unwrap();
+    assert!(c.pull(inc, 0, 10).await.unwrap().events.is_empty());
+    assert!(matches!(engine::push_outbox(&store, &c).await, Err(SyncError::Status { code: 502, .. })));
+}
+
+#[tokio::test]
+async fn text_from_the_server_is_stripped_before_it_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = start(&tmp.path().join("s.db")).await;
+    let c = Client::new(&url(&srv), Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
+    let opened = open("ana", "t");
+    let inc = opened.id;
+    let evil = note(inc, "ana", "ok\x1b]0;pwned\x07 \x1b[2Jdone");
+    c.push(inc, &[opened, evil.clone()]).await.unwrap();
+    let other = Store::open(&tmp.path().join("b")).unwrap();
+    assert_eq!(engine::pull(&other, &c, inc).await.unwrap(), 2);
+    let got = other.events(inc).unwrap().into_iter().find(|e| e.id == evil.id).unwrap();
+    assert!(matches!(got.kind, EventKind::Note { ref text, .. } if text == "ok done"), "{got:?}");
+    assert_eq!(engine::cursor(&other, inc).unwrap(), 2);
+    srv.stop().await.unwrap();
+}

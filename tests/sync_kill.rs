@@ -1,0 +1,136 @@
+//! Faults with the real binary: SIGKILL during a stream of appends loses no acknowledged event
+//! and duplicates none; SIGTERM shuts down gracefully, closing streams.
+
+mod sync_support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sync_support::*;
+use warroom::incident::fold;
+use warroom::store::Store;
+use warroom::sync::{Client, engine};
+
+fn client(base: &str) -> Client {
+    Client::new(base, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap()
+}
+
+/// Acknowledged events: the local store's rows that have a server sequence.
+fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
+    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
+    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_server_config(tmp.path());
+    let db = tmp.path().join("s.db");
+    let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
+    let dir = tmp.path().join("client");
+    let store = Store::open(&dir).unwrap();
+    let opened = open("ana@h", "kill me");
+    let inc = opened.id;
+    store.append(&opened).unwrap();
+
+    // A writer appends locally and pushes in a tight loop until the server is gone.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (dir, base, stop) = (dir.clone(), base.clone(), stop.clone());
+        // Its own thread and runtime: a store connection is not Sync.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let store = Store::open(&dir).unwrap();
+                let c = client(&base);
+                let mut i = 0;
+                let mut failures = 0;
+                while !stop.load(Ordering::Relaxed) && failures < 3 {
+                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
+                    store.append_all(&batch, None).unwrap();
+                    i += 1;
+                    if engine::push_outbox(&store, &c).await.is_err() {
+                        failures += 1;
+                    }
+                }
+            })
+        })
+    };
+    assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
+    child.kill().unwrap(); // SIGKILL, while the writer is mid-stream
+    child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    // The writer gives up after 3 failed pushes (each bounded by the client timeout).
+    assert!(eventually(30, || writer.is_finished()).await, "writer stops");
+    writer.join().unwrap();
+    let before = acked(&store, inc);
+    assert!(store.pending_count().unwrap() > 0, "the kill left unacknowledged events to resend");
+
+    // Restart on the same database: every acknowledged event is there, exactly once, in order.
+    let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
+    let c = client(&base);
+    let mut seqs = Vec::new();
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = c.pull(inc, after, 1000).await.unwrap();
+        let Some(last) = page.events.last() else { break };
+        after = last.seq;
+        for s in page.events {
+            seqs.push(s.seq);
+            ids.push(s.event.id);
+        }
+    }
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
+    let on_server: HashSet<_> = ids.iter().copied().collect();
+    assert_eq!(on_server.len(), ids.len(), "no duplicates");
+    assert!(
+        before.is_subset(&on_server),
+        "{} acknowledged events lost",
+        before.difference(&on_server).count()
+    );
+
+    // The client catches up: its outbox drains (resending what the kill cut off) without duplicates.
+    engine::sync_once(&store, &c, &[inc]).await.unwrap();
+    assert_eq!(store.pending_count().unwrap(), 0);
+    let local: HashSet<_> = store.events(inc).unwrap().into_iter().map(|e| e.id).collect();
+    let page_count = {
+        let other = Store::open(&tmp.path().join("other")).unwrap();
+        engine::pull(&other, &c, inc).await.unwrap();
+        assert_eq!(fold(&other.events(inc).unwrap()).unwrap(), fold(&store.events(inc).unwrap()).unwrap());
+        other.events(inc).unwrap().len()
+    };
+    assert_eq!(page_count, local.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_streams_and_exits_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_server_config(tmp.path());
+    let (mut child, base) = spawn_server(&cfg, &tmp.path().join("s.db"), "127.0.0.1:0");
+    let c = client(&base);
+    let opened = open("ana", "t");
+    c.push(opened.id, std::slice::from_ref(&opened)).await.unwrap();
+    let mut stream = c.stream(opened.id, 0).await.unwrap();
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    // The stream ends (rather than hanging) and the process exits 0, all within a deadline.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "stream closed on shutdown");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}

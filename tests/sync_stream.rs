@@ -1,0 +1,190 @@
+//! Live sync against a real in-process server: SSE resume without gaps, presence, two clients
+//! converging, and an offline client draining its outbox exactly once.
+
+mod sync_support;
+
+use std::time::Duration;
+
+use sync_support::*;
+use warroom::incident::fold;
+use warroom::server::EventStore;
+use warroom::store::Store;
+use warroom::sync::{Client, Link, StreamItem, SyncConfig, SyncHandle, engine};
+
+fn client(base: &str, token: &str) -> Client {
+    Client::new(base, Some(token.into()), Duration::from_secs(5), "x").unwrap()
+}
+
+async fn next_event(s: &mut warroom::sync::client::EventStream) -> i64 {
+    loop {
+        let item =
+            tokio::time::timeout(Duration::from_secs(10), s.next()).await.expect("stream item in time");
+        match item.expect("stream open").expect("valid item") {
+            StreamItem::Event { seq, .. } => return seq,
+            StreamItem::Presence(_) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn sse_resumes_from_last_event_id_without_gaps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = start(&tmp.path().join("s.db")).await;
+    let ana = client(&url(&srv), ANA);
+    let opened = open("ana", "t");
+    let inc = opened.id;
+    let mut batch = vec![opened];
+    batch.extend((0..9).map(|i| note(inc, "ana", &format!("n{i}"))));
+    ana.push(inc, &batch).await.unwrap();
+
+    let bo = client(&url(&srv), BO);
+    let mut stream = bo.stream(inc, 0).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(next_event(&mut stream).await);
+    }
+    // Presence is live state: bo is listed while the stream is open.
+    let p = ana.presence(inc).await.unwrap();
+    assert_eq!(p.viewers, vec!["bo"]);
+    drop(stream);
+    let mut left = false;
+    for _ in 0..500 {
+        if ana.presence(inc).await.unwrap().viewers.is_empty() {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(left, "presence cleared when the stream closed");
+
+    // More events while disconnected, then resume from the last id seen.
+    let more: Vec<_> = (0..5).map(|i| note(inc, "ana", &format!("m{i}"))).collect();
+    ana.push(inc, &more).await.unwrap();
+    let mut stream = bo.stream(inc, *seen.last().unwrap()).await.unwrap();
+    for _ in 0..11 {
+        seen.push(next_event(&mut stream).await);
+    }
+    // And live ones after the catch-up.
+    ana.push(inc, &[note(inc, "ana", "live")]).await.unwrap();
+    seen.push(next_event(&mut stream).await);
+    assert_eq!(seen, (1..=16).collect::<Vec<i64>>());
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_writing_concurrently_converge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = start(&tmp.path().join("s.db")).await;
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let store_a = Store::open(&dir_a).unwrap();
+    let store_b = Store::open(&dir_b).unwrap();
+    let opened = open("ana@a", "shared");
+    let inc = opened.id;
+    store_a.append(&opened).unwrap();
+    engine::push_outbox(&store_a, &client(&url(&srv), ANA)).await.unwrap();
+
+    let spawn = |dir: &std::path::Path, token: &str, who: &str| {
+        SyncHandle::spawn(SyncConfig {
+            data_dir: dir.to_path_buf(),
+            server: url(&srv),
+            token: Some(token.into()),
+            viewer: who.into(),
+            incident: inc,
+        })
+        .unwrap()
+    };
+    let ha = spawn(&dir_a, ANA, "ana");
+    let hb = spawn(&dir_b, BO, "bo");
+    // Both write at once, nudging their task after each local write; b's clock runs 2 h ahead
+    // (skew must not matter: the fold orders by (at, id), the server by arrival).
+    let skew = chrono::Duration::hours(2);
+    for i in 0..40 {
+        store_a.append(&note(inc, "ana@a", &format!("a{i}"))).unwrap();
+        ha.nudge();
+        let mut b = note(inc, "bo@b", &format!("b{i}"));
+        b.at += skew;
+        store_b.append(&b).unwrap();
+        hb.nudge();
+        if i % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let converged = eventually(30, || {
+        let (ea, eb) = (store_a.events(inc).unwrap(), store_b.events(inc).unwrap());
+        ea.len() == 81
+            && eb.len() == 81
+            && store_a.pending_count().unwrap() == 0
+            && store_b.pending_count().unwrap() == 0
+    })
+    .await;
+    assert!(converged, "a={} b={}", store_a.events(inc).unwrap().len(), store_b.events(inc).unwrap().len());
+    assert_eq!(fold(&store_a.events(inc).unwrap()).unwrap(), fold(&store_b.events(inc).unwrap()).unwrap());
+    // Each sees the other in presence, and the status line says synced.
+    assert!(
+        eventually(10, || ha.status.borrow().viewers == vec!["ana", "bo"]).await,
+        "{:?}",
+        ha.status.borrow()
+    );
+    assert!(
+        eventually(10, || hb.status.borrow().link == Link::Online && hb.status.borrow().pending == 0).await
+    );
+    assert!(*hb.arrivals.borrow() > 0);
+    ha.stop();
+    hb.stop();
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_client_drains_its_outbox_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Reserve a port for the server that is not running yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tmp.path().join("c");
+    let store = Store::open(&dir).unwrap();
+    let opened = open("ana", "cut off");
+    let inc = opened.id;
+    store.append(&opened).unwrap();
+    let h = SyncHandle::spawn(SyncConfig {
+        data_dir: dir.clone(),
+        server: base.clone(),
+        token: Some(ANA.into()),
+        viewer: "ana".into(),
+        incident: inc,
+    })
+    .unwrap();
+    for i in 0..25 {
+        store.append(&note(inc, "ana", &format!("offline {i}"))).unwrap();
+    }
+    h.nudge();
+    assert!(eventually(10, || matches!(h.status.borrow().link, Link::Offline { .. })).await);
+    // A one-shot CLI-style round fails too, and changes nothing locally.
+    let c = client(&base, ANA);
+    assert!(engine::sync_once(&store, &c, &[inc]).await.is_err());
+    assert_eq!(store.pending_count().unwrap(), 26);
+
+    // The server comes back on the same port: the outbox drains, and each event lands once.
+    let db = tmp.path().join("s.db");
+    let srv = start_on(&db, &format!("127.0.0.1:{port}")).await;
+    h.nudge();
+    assert!(eventually(40, || store.pending_count().unwrap() == 0).await, "{:?}", h.status.borrow());
+    // A second client racing the task with the same outbox cannot duplicate anything.
+    engine::sync_once(&store, &c, &[inc]).await.unwrap();
+    assert!(eventually(10, || h.status.borrow().link == Link::Online).await);
+    let stored = SqliteStoreCount::count(&db);
+    assert_eq!(stored, 26);
+    let page = c.pull(inc, 0, 1000).await.unwrap();
+    let mut ids: Vec<_> = page.events.iter().map(|s| s.event.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 26);
+    h.stop();
+    srv.stop().await.unwrap();
+}
+
+struct SqliteStoreCount;
+impl SqliteStoreCount {
+    fn count(db: &std::path::Path) -> i64 {
+        warroom::server::SqliteStore::open(db).unwrap().count().unwrap()
+    }
+}

@@ -1,0 +1,101 @@
+//! Helpers shared by the sync integration tests: real servers on 127.0.0.1:0, real SQLite files.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use warroom::config::{Config, TokenConfig};
+use warroom::incident::{Event, EventKind, IncidentId, Severity, Tag};
+use warroom::server::{self, Running, ServeOptions};
+
+pub const ANA: &str = "ana-token-0123456789";
+pub const BO: &str = "bo-token-0123456789";
+
+pub fn tokens() -> Vec<TokenConfig> {
+    vec![
+        TokenConfig { name: "ana".into(), token: Some(ANA.into()), token_sha256: None },
+        TokenConfig {
+            name: "bo".into(),
+            token: None,
+            token_sha256: Some(warroom::server::auth::hash_token(BO)),
+        },
+    ]
+}
+
+/// Starts the server in-process with the test tokens.
+pub async fn start(db: &Path) -> Running {
+    start_on(db, "127.0.0.1:0").await
+}
+
+pub async fn start_on(db: &Path, listen: &str) -> Running {
+    let mut config = Config::default();
+    config.server.tokens = tokens();
+    server::start(ServeOptions { listen: listen.into(), db: db.into(), insecure_loopback: false, config })
+        .await
+        .expect("server starts")
+}
+
+pub fn url(r: &Running) -> String {
+    format!("http://{}", r.addr)
+}
+
+pub fn open(author: &str, title: &str) -> Event {
+    Event::open(Utc::now(), author, title.into(), Severity::new(2).unwrap(), None)
+}
+
+pub fn note(incident: IncidentId, author: &str, text: &str) -> Event {
+    Event::new(incident, Utc::now(), author, EventKind::Note { text: text.into(), tag: Tag::Note })
+}
+
+/// Polls `f` every 20 ms until it is true or `secs` pass.
+pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
+
+/// A config file with the test tokens, for the real binary.
+pub fn write_server_config(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("server.toml");
+    let text = format!(
+        "[[server.tokens]]\nname = \"ana\"\ntoken = \"{ANA}\"\n\n[[server.tokens]]\nname = \"bo\"\ntoken_sha256 = \"{}\"\n",
+        warroom::server::auth::hash_token(BO)
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Spawns `warroom serve` and waits (bounded) for its "listening on URL" line.
+pub fn spawn_server(config: &Path, db: &Path, listen: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["serve", "--listen", listen, "--db"])
+        .arg(db)
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn warroom serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).expect("server printed its address");
+    let url = line
+        .strip_prefix("listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (child, url)
+}
