@@ -185,7 +185,8 @@ impl Composer {
         let h = (lines + 5).clamp(7, 14).min(area.height.saturating_sub(2));
         let w = area.width.saturating_sub(4).min(100);
         let x = area.x + (area.width - w) / 2;
-        let y = area.y + area.height.saturating_sub(h + 1);
+        // Just above the pane's bottom border and the footer.
+        let y = area.y + area.height.saturating_sub(h + 2);
         let rect = Rect::new(x, y, w, h);
         let title = if self.amend.is_some() { "Amend your note" } else { "New note" };
         let inner = popup_frame(frame, rect, title, theme);

@@ -102,8 +102,8 @@ pub static GLOBAL: &[Binding<GlobalCmd>] = &[
         desc: "write a note (from anywhere)",
         hint: Some("note"),
     },
-    Binding { keys: &[Key::ch('S')], cmd: GlobalCmd::Severity, desc: "set severity", hint: Some("sev") },
-    Binding { keys: &[Key::ch('s')], cmd: GlobalCmd::Status, desc: "set status", hint: Some("status") },
+    Binding { keys: &[Key::ch('S')], cmd: GlobalCmd::Severity, desc: "set severity", hint: None },
+    Binding { keys: &[Key::ch('s')], cmd: GlobalCmd::Status, desc: "set status", hint: None },
     Binding {
         keys: &[Key::ch('a')],
         cmd: GlobalCmd::Ack,

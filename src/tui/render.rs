@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -72,15 +72,17 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         }
         None => spans.push(Span::styled(" warroom", t.header.add_modifier(Modifier::BOLD))),
     }
+    // Who you are, at the right end, only where it does not cover the incident's own fields.
+    let me = format!("{} ", one_line(&app.me));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    if used + me.chars().count() + 3 <= area.width as usize {
+        let w = me.chars().count() as u16;
+        frame.render_widget(
+            Paragraph::new(Span::styled(me, t.header)),
+            Rect::new(area.right() - w, area.y, w, 1),
+        );
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    let me = Line::from(Span::styled(format!("{} ", one_line(&app.me)), t.header));
-    frame.render_widget(Paragraph::new(me).alignment(Alignment::Right), right_part(area, &app.me));
-}
-
-/// The right end of the header, wide enough for `me`, so it never covers the title on narrow screens.
-fn right_part(area: Rect, me: &str) -> Rect {
-    let w = (one_line(me).chars().count() as u16 + 1).min(area.width / 4);
-    Rect::new(area.right().saturating_sub(w), area.y, w, 1)
 }
 
 fn tabs(app: &App, frame: &mut Frame, s: &Screen) {
@@ -117,7 +119,8 @@ fn panes(app: &App, frame: &mut Frame, s: &Screen, now: DateTime<Utc>) {
     }
 }
 
-/// A notice, else the focused pane's key hints then the global ones, from the key tables.
+/// A notice, else the focused pane's key hints on the left and the global ones on the right, all
+/// generated from the key tables that handle them.
 fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     if let Some((msg, is_error)) = &app.notice {
@@ -125,18 +128,28 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(format!(" {}", one_line(msg)), style)), area);
         return;
     }
-    let mut hints: Vec<(String, &str)> = Vec::new();
-    if let Some(p) = app.panes.get(app.focus).filter(|_| app.data.is_some()) {
+    if app.data.is_none() {
+        return;
+    }
+    let mut left: Vec<(String, &str)> = Vec::new();
+    if let Some(p) = app.panes.get(app.focus) {
         if p.capturing() {
-            hints.extend(p.capture_hints().iter().map(|(k, w)| (k.to_string(), *w)));
+            left.extend(p.capture_hints().iter().map(|(k, w)| (k.to_string(), *w)));
         } else {
-            hints.extend(p.keymap().iter().filter_map(|b| Some((b.keys_label(), b.hint?))));
+            left.extend(p.keymap().iter().filter_map(|b| Some((b.keys_label(), b.hint?))));
         }
     }
-    if app.data.is_some() {
-        hints.extend(GLOBAL.iter().filter_map(|b| Some((b.keys.first()?.label(), b.hint?))));
+    let right: Vec<(String, &str)> =
+        GLOBAL.iter().filter_map(|b| Some((b.keys.first()?.label(), b.hint?))).collect();
+    let right = hint_line(&right, t);
+    let rw = (right.width() as u16 + 1).min(area.width);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    // Whole hints only: drop the ones that do not fit rather than cut one in half.
+    while !left.is_empty() && hint_line(&left, t).width() + 2 > l.width as usize {
+        left.pop();
     }
-    let mut line = hint_line(&hints, t);
-    line.spans.insert(0, Span::raw(" "));
-    frame.render_widget(Paragraph::new(line).style(Style::default()), area);
+    let mut left = hint_line(&left, t);
+    left.spans.insert(0, Span::raw(" "));
+    frame.render_widget(Paragraph::new(left), l);
+    frame.render_widget(Paragraph::new(right), r);
 }

@@ -388,7 +388,7 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
             v
         }
         EventKind::Amended { text, .. } => {
-            vec![Span::styled(format!("✎ amended a note: {}", one_line(text)), t.muted)]
+            vec![Span::styled(format!("amended a note: {}", one_line(text)), t.muted)]
         }
         EventKind::SeveritySet { severity } => {
             vec![Span::styled("severity → ", t.title), badge(severity.to_string(), t.sev(*severity))]
@@ -403,9 +403,9 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
                 Span::styled(status.to_string(), style.add_modifier(Modifier::BOLD)),
             ]
         }
-        EventKind::Acknowledged {} => vec![Span::styled("✓ acknowledged", t.ok)],
+        EventKind::Acknowledged {} => vec![Span::styled("acknowledged", t.ok.add_modifier(Modifier::BOLD))],
         EventKind::ProcessSignalled { .. } => {
-            vec![Span::styled(format!("⚡ {}", one_line(&describe(ev))), t.danger)]
+            vec![Span::styled(one_line(&describe(ev)).into_owned(), t.danger)]
         }
         EventKind::CommandRun { exit_code, .. } if *exit_code != Some(0) => {
             vec![Span::styled(one_line(&describe(ev)).into_owned(), t.warn)]
