@@ -62,6 +62,10 @@ fn cli(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
 
 impl Tui {
     fn spawn(dir: &Path, rows: u16, cols: u16) -> Tui {
+        Tui::spawn_with(dir, rows, cols, &[], &[])
+    }
+
+    fn spawn_with(dir: &Path, rows: u16, cols: u16, args: &[&str], extra_env: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .expect("openpty");
@@ -70,6 +74,10 @@ impl Tui {
             cmd.env(k, v);
         }
         cmd.env_remove("NO_COLOR");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.args(args);
         cmd.cwd(dir);
         let child = pty.slave.spawn_command(cmd).expect("spawn warroom");
         drop(pty.slave);
@@ -243,4 +251,50 @@ fn sighup_restores_and_keeps_the_draft() {
     again.wait_for("the timeline", |s| s.contains("SSH drop"));
     again.send("n");
     again.wait_for("the kept draft", |s| s.contains("half-typed when the link died"));
+}
+
+#[test]
+fn incident_flag_opens_that_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = cli(dir.path(), &["new", "Older incident", "--sev", "3"], None);
+    cli(dir.path(), &["new", "Newer incident", "--sev", "2"], None);
+    let prefix = &first.trim()[..13];
+    let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--incident", prefix], &[]);
+    let s = tui.wait_for("the chosen incident", |s| s.contains("Older incident"));
+    assert!(!s.contains("Newer incident"), "{s}");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn no_color_draws_without_colour_but_marks_sev() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Monochrome", "--sev", "1"], None);
+    let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--theme", "light"], &[("NO_COLOR", "1")]);
+    tui.wait_for("the timeline", |s| s.contains("Monochrome") && s.contains("Timeline"));
+    {
+        let p = tui.parser.lock().unwrap();
+        let screen = p.screen();
+        for row in 0..24 {
+            for col in 0..80 {
+                let c = screen.cell(row, col).unwrap();
+                assert_eq!(c.fgcolor(), vt100::Color::Default, "fg colour at {row},{col}");
+                assert_eq!(c.bgcolor(), vt100::Color::Default, "bg colour at {row},{col}");
+            }
+        }
+        let sev = screen.cell(0, 1).unwrap();
+        assert!(sev.inverse() && sev.bold(), "SEV1 badge is bold reverse");
+    }
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn tiny_terminal_shows_a_message_and_still_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Small screen", "--sev", "2"], None);
+    let mut tui = Tui::spawn(dir.path(), 12, 50);
+    tui.wait_for("the too-small message", |s| s.contains("Terminal too small: 50x12"));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
 }

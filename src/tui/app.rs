@@ -112,7 +112,10 @@ impl App {
             p.sync(&data);
         }
         self.data = Some(data);
-        if first && let Ok(Some(draft)) = self.store.meta(&draft_key(id)) {
+        if first
+            && let Ok(Some(draft)) = self.store.meta(&draft_key(id))
+            && !draft.trim().is_empty()
+        {
             self.composer.set_draft(&draft);
         }
         self.dirty = true;
@@ -138,10 +141,7 @@ impl App {
             }
             Action::Tick => self.dirty = self.data.is_some(),
             Action::PollStore => self.poll_store(),
-            Action::Terminate => {
-                self.keep_draft();
-                self.quit = true;
-            }
+            Action::Terminate => self.finish(),
         }
     }
 
@@ -158,14 +158,19 @@ impl App {
         }
     }
 
-    /// Saves an unsaved draft in the store so a hang-up does not lose it.
-    fn keep_draft(&mut self) {
+    /// Leaves, keeping an unsaved draft in the store (a hang-up must not lose it) or forgetting
+    /// a kept one that was saved or discarded.
+    fn finish(&mut self) {
         if let Some(id) = self.incident()
-            && self.composer.has_draft()
             && self.composer.amend.is_none()
         {
-            let _ = self.store.set_meta(&draft_key(id), &self.composer.text());
+            let draft = if self.composer.has_draft() { self.composer.text() } else { String::new() };
+            let kept = self.store.meta(&draft_key(id)).ok().flatten().unwrap_or_default();
+            if kept != draft {
+                let _ = self.store.set_meta(&draft_key(id), &draft);
+            }
         }
+        self.quit = true;
     }
 
     fn key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
@@ -229,8 +234,8 @@ impl App {
                     match q {
                         Question::Ack => self.append_or_notice(EventKind::Acknowledged {}, now),
                         Question::QuitWithDraft => {
-                            self.discard_kept_draft();
-                            self.quit = true;
+                            self.composer.reset();
+                            self.finish();
                         }
                     }
                     false
@@ -321,7 +326,7 @@ impl App {
                         },
                     ));
                 } else {
-                    self.quit = true;
+                    self.finish();
                 }
             }
             GlobalCmd::Help => self.popups.push(Popup::View(self.help())),

@@ -304,6 +304,14 @@ fn a_draft_survives_a_hangup() {
     let again = App::new(store, options("default", h.app.incident())).unwrap();
     assert_eq!(again.composer.text(), "typed before the ssh drop");
     assert!(!again.composer.open);
+    // Saved once, it is not offered again.
+    let mut h2 = Harness { app: again, dir: h.dir };
+    h2.key(KeyCode::Char('n')).key(KeyCode::Enter);
+    assert!(!h2.app.composer.open);
+    h2.key(KeyCode::Char('q'));
+    assert!(h2.app.quit);
+    let third = App::new(Store::open(h2.dir.path()).unwrap(), options("default", h2.app.incident())).unwrap();
+    assert!(!third.composer.has_draft());
 }
 
 #[test]
