@@ -404,9 +404,11 @@ impl App {
             }
             lines.push(Line::from(""));
         };
-        section("Everywhere".into(), GLOBAL.iter().map(|b| (b.keys_label(), b.desc)).collect());
+        let n = self.panes.len();
+        let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
+        section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            section(p.title(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
+            section(p.name().into(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
         }
         section(
             "Note composer".into(),

@@ -57,7 +57,9 @@ pub enum Effect {
 
 /// A pane of the cockpit.
 pub trait Pane {
-    /// Title shown on its border and tab, e.g. `Timeline`.
+    /// Short fixed name, e.g. `Timeline` (help sections).
+    fn name(&self) -> &'static str;
+    /// Title shown on its border and tab: the name plus live state (filters, counts).
     fn title(&self) -> String;
     /// The pane's key table: handles its keys and generates its footer and help.
     fn keymap(&self) -> &'static [Binding<PaneCmd>];

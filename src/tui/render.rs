@@ -132,15 +132,17 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let mut left: Vec<(String, &str)> = Vec::new();
-    if let Some(p) = app.panes.get(app.focus) {
-        if p.capturing() {
-            left.extend(p.capture_hints().iter().map(|(k, w)| (k.to_string(), *w)));
-        } else {
-            left.extend(p.keymap().iter().filter_map(|b| Some((b.keys_label(), b.hint?))));
+    let mut right: Vec<(String, &str)> = Vec::new();
+    match app.panes.get(app.focus) {
+        // While a pane takes raw keys (typing a filter), only its own hints are true.
+        Some(p) if p.capturing() => left.extend(p.capture_hints().iter().map(|(k, w)| (k.to_string(), *w))),
+        p => {
+            if let Some(p) = p {
+                left.extend(p.keymap().iter().filter_map(|b| Some((b.keys_label(), b.hint?))));
+            }
+            right.extend(GLOBAL.iter().filter_map(|b| Some((b.keys.first()?.label(), b.hint?))));
         }
     }
-    let right: Vec<(String, &str)> =
-        GLOBAL.iter().filter_map(|b| Some((b.keys.first()?.label(), b.hint?))).collect();
     let right = hint_line(&right, t);
     let rw = (right.width() as u16 + 1).min(area.width);
     let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);

@@ -482,6 +482,9 @@ fn key_release_and_repeat_are_ignored() {
 /// A second pane, to test focus and layout with several panes (the real ones come later).
 struct Dummy(&'static str);
 impl Pane for Dummy {
+    fn name(&self) -> &'static str {
+        self.0
+    }
     fn title(&self) -> String {
         self.0.into()
     }

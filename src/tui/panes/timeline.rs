@@ -194,6 +194,10 @@ impl Timeline {
 }
 
 impl Pane for Timeline {
+    fn name(&self) -> &'static str {
+        "Timeline"
+    }
+
     fn title(&self) -> String {
         let mut t = format!("Timeline · {}", self.zone().map_or("UTC", |z| z.name()));
         if let Some(tag) = self.tag {
