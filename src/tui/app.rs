@@ -139,7 +139,13 @@ impl App {
                 self.size = (w, h);
                 self.dirty = true;
             }
-            Action::Tick => self.dirty = self.data.is_some(),
+            Action::Tick => {
+                let mut changed = self.data.is_some();
+                for p in &mut self.panes {
+                    changed |= p.on_tick(now);
+                }
+                self.dirty |= changed;
+            }
             Action::PollStore => self.poll_store(),
             Action::Terminate => self.finish(),
         }

@@ -79,6 +79,11 @@ pub trait Pane {
     }
     /// The incident's events changed (new events, another incident).
     fn sync(&mut self, data: &IncidentData);
+    /// Once a second: a pane fed from elsewhere (a sampler, sync) takes what arrived, e.g. from a
+    /// channel, and returns true when it needs a redraw.
+    fn on_tick(&mut self, _now: DateTime<Utc>) -> bool {
+        false
+    }
     /// Draws the inside of the pane (the App draws the border and title).
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx);
 }

@@ -318,7 +318,7 @@ impl Pane for Timeline {
             .enumerate()
             .filter_map(|(n, &i)| {
                 let ev = ctx.data.events.get(i)?;
-                let mut line = self.row(ev, zone, ctx);
+                let mut line = fit(self.row(ev, zone, ctx), list.width as usize);
                 if top + n == self.selected && ctx.focused {
                     line = line.patch_style(ctx.theme.selection);
                 }
@@ -357,6 +357,36 @@ impl Timeline {
         spans.extend(body_spans(self, ev, t));
         Line::from(spans)
     }
+}
+
+/// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
+fn fit(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut left = width - 1;
+    let mut spans = Vec::with_capacity(line.spans.len());
+    for span in line.spans {
+        let w = span.width();
+        if w <= left {
+            left -= w;
+            spans.push(span);
+            continue;
+        }
+        let mut cut = String::new();
+        for c in span.content.chars() {
+            let cw = Span::raw(c.to_string()).width();
+            if cw > left {
+                break;
+            }
+            left -= cw;
+            cut.push(c);
+        }
+        spans.push(Span::styled(cut, span.style));
+        spans.push(Span::styled("…", span.style));
+        break;
+    }
+    Line::from(spans)
 }
 
 fn fmt_time(at: DateTime<Utc>, zone: Option<Tz>) -> String {
@@ -442,6 +472,16 @@ fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_end_with_an_ellipsis() {
+        let line = Line::from(vec![Span::raw("12:00 "), Span::raw("a long note text")]);
+        assert_eq!(fit(line.clone(), 12).to_string(), "12:00 a lon…");
+        assert_eq!(fit(line.clone(), 12).width(), 12);
+        assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
+        let wide = Line::from("日本語のメモ");
+        assert_eq!(fit(wide, 6).to_string(), "日本…");
+    }
 
     #[test]
     fn scroll_top_keeps_selection_visible() {
