@@ -91,6 +91,8 @@ pub struct Timeline {
     /// Current text of amended notes.
     edited: HashMap<Uuid, String>,
     total: usize,
+    /// The events span more than one day: rows show the date.
+    multi_day: bool,
     /// Scroll position and height of the last draw (a cache; PgUp/PgDn need the height).
     top: Cell<usize>,
     height: Cell<usize>,
@@ -291,6 +293,12 @@ impl Pane for Timeline {
 
     fn sync(&mut self, data: &IncidentData) {
         self.total = data.events.len();
+        self.multi_day = match (data.events.first(), data.events.last()) {
+            (Some(a), Some(b)) => {
+                b.at - a.at >= chrono::Duration::hours(20) || a.at.date_naive() != b.at.date_naive()
+            }
+            _ => false,
+        };
         self.edited = data
             .state
             .notes
@@ -349,7 +357,7 @@ impl Timeline {
             author.push('…');
         }
         let mut spans = vec![
-            Span::styled(fmt_time(ev.at, zone), t.time),
+            Span::styled(fmt_time(ev.at, zone, self.multi_day), t.time),
             Span::raw(" "),
             Span::styled(format!("{author:<AUTHOR_WIDTH$}"), t.author),
             Span::raw(" "),
@@ -389,10 +397,12 @@ fn fit(line: Line<'_>, width: usize) -> Line<'_> {
     Line::from(spans)
 }
 
-fn fmt_time(at: DateTime<Utc>, zone: Option<Tz>) -> String {
+/// `HH:MM:SS`, or `MM-DD HH:MM` when the incident spans more than one day.
+fn fmt_time(at: DateTime<Utc>, zone: Option<Tz>, multi_day: bool) -> String {
+    let f = if multi_day { "%m-%d %H:%M" } else { "%H:%M:%S" };
     match zone {
-        Some(z) => at.with_timezone(&z).format("%H:%M:%S").to_string(),
-        None => at.format("%H:%M:%S").to_string(),
+        Some(z) => at.with_timezone(&z).format(f).to_string(),
+        None => at.format(f).to_string(),
     }
 }
 
@@ -472,6 +482,14 @@ fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_show_the_date_on_long_incidents() {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T23:59:07Z").unwrap().to_utc();
+        assert_eq!(fmt_time(at, None, false), "23:59:07");
+        assert_eq!(fmt_time(at, None, true), "11-23 23:59");
+        assert_eq!(fmt_time(at, Some(chrono_tz::Europe::Berlin), true), "11-24 00:59");
+    }
 
     #[test]
     fn long_lines_end_with_an_ellipsis() {
