@@ -10,3 +10,4 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod team;
+pub mod tui;

@@ -43,6 +43,10 @@ pub struct Global {
     /// Team file (people, rotations, escalation). Default: `[team] file` in the config.
     #[arg(long, global = true, env = "WARROOM_TEAM", value_name = "FILE")]
     pub team: Option<PathBuf>,
+    /// TUI colour theme: default, high-contrast, 16-colour, light, or one in ~/.config/warroom/themes.
+    /// Default: `[ui] theme`. NO_COLOR=1 turns colour off whatever the theme.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,20 +317,39 @@ pub fn one_line_error(err: &color_eyre::Report) -> String {
     out
 }
 
+/// Loads everything the TUI needs before touching the terminal, so a bad theme, config or store
+/// is a plain one-line error, then runs it.
+fn run_tui(g: &Global) -> Result<ExitCode> {
+    use crate::tui::theme::{Theme, no_color_env, user_dir};
+    let config = Config::load(g.config.as_deref())?;
+    let name = g.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
+    let theme =
+        Theme::load(&name, user_dir().as_deref(), no_color_env()).map_err(|e| UsageError(e.to_string()))?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(UsageError("the TUI needs a terminal; see `warroom --help` for commands".into()).into());
+    }
+    let store = open_store(g.data_dir.as_deref())?;
+    let incident = match store.resolve_incident(g.incident.as_deref()) {
+        Ok(id) => Some(id),
+        Err(StoreError::NoOpenIncident) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let opts = crate::tui::AppOptions {
+        me: config.author(),
+        theme,
+        local: config.timezone().unwrap_or(chrono_tz::UTC),
+        local_time: config.ui.time == config::TimeDisplay::Local,
+        incident,
+        size: (80, 24),
+    };
+    crate::tui::run(store, opts, config.ui.mouse).wrap_err("warroom TUI")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let g = &cli.global;
     match cli.command {
-        None => {
-            if !std::io::stdout().is_terminal() {
-                return Err(
-                    UsageError("the TUI needs a terminal; see `warroom --help` for commands".into()).into()
-                );
-            }
-            Err(UsageError(
-                "the full-screen TUI is not in this build yet; use the commands in `warroom --help`".into(),
-            )
-            .into())
-        }
+        None => run_tui(g),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,425 @@
+//! The App: all TUI state, changed only by `update(Action)`. Keys go to the top popup first, then
+//! the composer, then the focused pane, then the global table; the first that wants a key wins.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+
+use super::composer::{Composer, ComposerOutcome};
+use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
+use super::layout::screen;
+use super::pane::{Effect, IncidentData, Pane, PaneCtx};
+use super::panes::Timeline;
+use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
+use super::theme::Theme;
+use super::widgets::{Confirm, Outcome, TextView};
+use crate::incident::sanitize::one_line;
+use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::store::Store;
+
+/// Everything that can happen to the App.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Once a second: the header's clock moves.
+    Tick,
+    /// Check whether another process wrote to the store.
+    PollStore,
+    /// SIGTERM/SIGHUP/input gone: keep the draft and leave now.
+    Terminate,
+}
+
+/// How the App starts.
+pub struct AppOptions {
+    /// Author written on events.
+    pub me: String,
+    pub theme: Theme,
+    /// The responder's zone for local times.
+    pub local: Tz,
+    /// Start with local times in the timeline (`[ui] time = "local"`).
+    pub local_time: bool,
+    /// The incident to open; None shows the start popup.
+    pub incident: Option<IncidentId>,
+    /// Terminal size at start.
+    pub size: (u16, u16),
+}
+
+pub struct App {
+    pub store: Store,
+    pub me: String,
+    pub theme: Theme,
+    pub local: Tz,
+    pub data: Option<IncidentData>,
+    pub panes: Vec<Box<dyn Pane>>,
+    pub focus: usize,
+    /// The user asked for one pane at a time even where the grid fits.
+    pub zoomed: bool,
+    pub popups: Vec<Popup>,
+    pub composer: Composer,
+    pub notice: Option<(String, bool)>,
+    pub size: (u16, u16),
+    pub quit: bool,
+    pub dirty: bool,
+    data_version: Option<i64>,
+}
+
+fn draft_key(id: IncidentId) -> String {
+    format!("draft:{id}")
+}
+
+impl App {
+    pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
+        let panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        let mut app = App {
+            store,
+            me: opts.me,
+            theme: opts.theme,
+            local: opts.local,
+            data: None,
+            panes,
+            focus: 0,
+            zoomed: false,
+            popups: Vec::new(),
+            composer: Composer::default(),
+            notice: None,
+            size: opts.size,
+            quit: false,
+            dirty: true,
+            data_version: None,
+        };
+        app.data_version = app.store.data_version().ok();
+        match opts.incident {
+            Some(id) => app.load(id)?,
+            None => {
+                let incidents = app.store.incidents().map_err(|e| e.to_string())?;
+                app.popups.push(Popup::Start(StartForm::new(&incidents)));
+            }
+        }
+        Ok(app)
+    }
+
+    /// Loads (or reloads) an incident's events and tells every pane.
+    fn load(&mut self, id: IncidentId) -> Result<(), String> {
+        let events = self.store.events(id).map_err(|e| e.to_string())?;
+        let state = fold(&events).map_err(|e| format!("incident {id}: {e}"))?;
+        let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
+        let data = IncidentData { state, events };
+        for p in &mut self.panes {
+            p.sync(&data);
+        }
+        self.data = Some(data);
+        if first
+            && let Ok(Some(draft)) = self.store.meta(&draft_key(id))
+            && !draft.trim().is_empty()
+        {
+            self.composer.set_draft(&draft);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    pub fn incident(&self) -> Option<IncidentId> {
+        self.data.as_ref().map(|d| d.state.id)
+    }
+
+    pub fn update(&mut self, action: Action, now: DateTime<Utc>) {
+        match action {
+            Action::Key(k) if k.kind == KeyEventKind::Press => {
+                self.notice = None;
+                self.dirty = true;
+                self.key(k, now);
+            }
+            Action::Key(_) => {}
+            Action::Mouse(m) => self.mouse(m),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+            }
+            Action::Tick => {
+                let mut changed = self.data.is_some();
+                for p in &mut self.panes {
+                    changed |= p.on_tick(now);
+                }
+                self.dirty |= changed;
+            }
+            Action::PollStore => self.poll_store(),
+            Action::Terminate => self.finish(),
+        }
+    }
+
+    fn poll_store(&mut self) {
+        let Ok(v) = self.store.data_version() else { return };
+        if self.data_version == Some(v) {
+            return;
+        }
+        self.data_version = Some(v);
+        if let Some(id) = self.incident()
+            && let Err(e) = self.load(id)
+        {
+            self.notice = Some((e, true));
+        }
+    }
+
+    /// Leaves, keeping an unsaved draft in the store (a hang-up must not lose it) or forgetting
+    /// a kept one that was saved or discarded.
+    fn finish(&mut self) {
+        if let Some(id) = self.incident()
+            && self.composer.amend.is_none()
+        {
+            let draft = if self.composer.has_draft() { self.composer.text() } else { String::new() };
+            let kept = self.store.meta(&draft_key(id)).ok().flatten().unwrap_or_default();
+            if kept != draft {
+                let _ = self.store.set_meta(&draft_key(id), &draft);
+            }
+        }
+        self.quit = true;
+    }
+
+    fn key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
+        if let Some(popup) = self.popups.pop() {
+            self.popup_key(popup, k, now);
+            return;
+        }
+        if self.composer.open {
+            self.composer_key(k, now);
+            return;
+        }
+        if let (Some(data), Some(pane)) = (&self.data, self.panes.get_mut(self.focus)) {
+            let ctx = PaneCtx { data, me: &self.me };
+            let effect = if pane.capturing() {
+                Some(pane.input(k, &ctx))
+            } else {
+                keymap::lookup(pane.keymap(), &k).map(|cmd| pane.command(cmd, &ctx))
+            };
+            if let Some(effect) = effect {
+                self.apply(effect, now);
+                return;
+            }
+        }
+        if let Some(cmd) = keymap::lookup(GLOBAL, &k) {
+            self.global(cmd);
+        }
+    }
+
+    fn popup_key(&mut self, mut popup: Popup, k: KeyEvent, now: DateTime<Utc>) {
+        let keep = match &mut popup {
+            Popup::Start(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => {
+                    self.quit = true;
+                    false
+                }
+                Outcome::Done(choice) => match self.start(choice, now) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        form.error = Some(e);
+                        true
+                    }
+                },
+            },
+            Popup::Choose(which, chooser) => match chooser.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(i) => {
+                    let kind = match which {
+                        Choice::Severity => EventKind::SeveritySet { severity: Severity::ALL[i] },
+                        Choice::Status => EventKind::StatusSet { status: Status::ALL[i] },
+                    };
+                    self.append_or_notice(kind, now);
+                    false
+                }
+            },
+            Popup::Confirm(q, c) => match c.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(()) => {
+                    match q {
+                        Question::Ack => self.append_or_notice(EventKind::Acknowledged {}, now),
+                        Question::QuitWithDraft => {
+                            self.composer.reset();
+                            self.finish();
+                        }
+                    }
+                    false
+                }
+            },
+            Popup::View(v) => v.handle(k) == Outcome::Consumed,
+        };
+        if keep {
+            self.popups.push(popup);
+        }
+    }
+
+    fn start(&mut self, choice: StartChoice, now: DateTime<Utc>) -> Result<(), String> {
+        let id = match choice {
+            StartChoice::New { title, severity } => {
+                let ev = Event::open(now, self.me.clone(), title, severity, None);
+                self.store.append(&ev).map_err(|e| e.to_string())?;
+                self.store.set_current(ev.id).map_err(|e| e.to_string())?;
+                ev.id
+            }
+            StartChoice::Pick(id) => id,
+        };
+        self.load(id)
+    }
+
+    fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
+        if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
+            // The composer closes only once the note is durably in the store.
+            match self.append(kind, now) {
+                Ok(()) => {
+                    let was_amend = self.composer.amend.is_some();
+                    self.composer.reset();
+                    if !was_amend {
+                        self.discard_kept_draft();
+                    }
+                    self.notice = Some(("saved".into(), false));
+                }
+                Err(e) => self.composer.error = Some(format!("not saved: {e}")),
+            }
+        }
+    }
+
+    fn discard_kept_draft(&mut self) {
+        if let Some(id) = self.incident()
+            && let Ok(Some(_)) = self.store.meta(&draft_key(id))
+        {
+            let _ = self.store.set_meta(&draft_key(id), "");
+        }
+    }
+
+    /// Appends an event to the incident on screen and reloads it.
+    pub fn append(&mut self, kind: EventKind, now: DateTime<Utc>) -> Result<(), String> {
+        let id = self.incident().ok_or("no incident is open")?;
+        self.store.append(&Event::new(id, now, self.me.clone(), kind)).map_err(|e| e.to_string())?;
+        self.load(id)
+    }
+
+    fn append_or_notice(&mut self, kind: EventKind, now: DateTime<Utc>) {
+        if let Err(e) = self.append(kind, now) {
+            self.notice = Some((format!("not saved: {e}"), true));
+        }
+    }
+
+    fn apply(&mut self, effect: Effect, now: DateTime<Utc>) {
+        match effect {
+            Effect::Ignored | Effect::Redraw => {}
+            Effect::Show(view) => self.popups.push(Popup::View(view)),
+            Effect::Amend { target, text } => {
+                if !self.composer.open_amend(target, &text) {
+                    self.notice = Some(("finish or clear the open draft first (n)".into(), true));
+                }
+            }
+            Effect::Append(kind) => self.append_or_notice(kind, now),
+            Effect::Notice(s) => self.notice = Some((s, true)),
+        }
+    }
+
+    fn global(&mut self, cmd: GlobalCmd) {
+        let n = self.panes.len();
+        match cmd {
+            GlobalCmd::Quit => {
+                if self.composer.has_draft() {
+                    self.popups.push(Popup::Confirm(
+                        Question::QuitWithDraft,
+                        Confirm {
+                            title: "Quit".into(),
+                            message: "Discard the unsaved note and quit?".into(),
+                        },
+                    ));
+                } else {
+                    self.finish();
+                }
+            }
+            GlobalCmd::Help => self.popups.push(Popup::View(self.help())),
+            GlobalCmd::NextPane => self.focus = (self.focus + 1) % n.max(1),
+            GlobalCmd::PrevPane => self.focus = (self.focus + n.max(1) - 1) % n.max(1),
+            GlobalCmd::Focus(i) if i < n => self.focus = i,
+            GlobalCmd::Focus(_) => {}
+            GlobalCmd::Zoom => self.zoomed = !self.zoomed,
+            _ if self.data.is_none() => {}
+            GlobalCmd::Compose => self.composer.open_new(),
+            GlobalCmd::Severity => {
+                let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
+                self.popups.push(Popup::severity(cur));
+            }
+            GlobalCmd::Status => {
+                let cur = self.data.as_ref().map(|d| d.state.status).unwrap_or_default();
+                self.popups.push(Popup::status(cur));
+            }
+            GlobalCmd::Ack => {
+                let message = match self.data.as_ref().and_then(|d| d.state.acknowledged.as_ref()) {
+                    Some(a) => format!(
+                        "Already acknowledged by {} at {}. Acknowledge again?",
+                        one_line(&a.by),
+                        a.at.format("%H:%M UTC")
+                    ),
+                    None => "Acknowledge this incident? This stops the escalation ladder.".into(),
+                };
+                self.popups
+                    .push(Popup::Confirm(Question::Ack, Confirm { title: "Acknowledge".into(), message }));
+            }
+        }
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        let layout = screen(area, self.panes.len(), self.focus, self.zoomed);
+        let pos = Position::new(m.column, m.row);
+        let under = layout.panes.iter().find(|(_, r)| r.contains(pos)).map(|(i, _)| *i);
+        let cmd = match m.kind {
+            MouseEventKind::ScrollUp => PaneCmd::Up,
+            MouseEventKind::ScrollDown => PaneCmd::Down,
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(i) = under
+                    && self.popups.is_empty()
+                    && !self.composer.open
+                {
+                    self.focus = i;
+                    self.dirty = true;
+                }
+                return;
+            }
+            _ => return,
+        };
+        if !self.popups.is_empty() || self.composer.open {
+            return;
+        }
+        let target = under.unwrap_or(self.focus);
+        if let (Some(data), Some(pane)) = (&self.data, self.panes.get_mut(target)) {
+            let ctx = PaneCtx { data, me: &self.me };
+            for _ in 0..3 {
+                pane.command(cmd, &ctx);
+            }
+            self.dirty = true;
+        }
+    }
+
+    /// Every key of every scope, from the same tables that handle them.
+    pub fn help(&self) -> TextView {
+        let t = &self.theme;
+        let mut lines = Vec::new();
+        let mut section = |name: String, rows: Vec<(String, &'static str)>| {
+            lines.push(Line::from(Span::styled(name, t.title)));
+            for (k, d) in rows {
+                lines.push(Line::from(vec![Span::styled(format!("  {k:<14}"), t.key), Span::raw(d)]));
+            }
+            lines.push(Line::from(""));
+        };
+        let n = self.panes.len();
+        let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
+        section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
+        for p in &self.panes {
+            section(p.name().into(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
+        }
+        section(
+            "Note composer".into(),
+            super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
+        );
+        TextView::new("Keys", lines)
+    }
+}

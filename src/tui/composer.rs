@@ -1,0 +1,218 @@
+//! The note composer: a multi-line editor that never loses a draft. Esc hides it and keeps the
+//! text; the App closes it only after the note is durably in the store.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui_textarea::{TextArea, WrapMode};
+use uuid::Uuid;
+
+use super::keymap::{Binding, Key};
+use super::theme::Theme;
+use super::widgets::{hint_line, popup_frame};
+use crate::incident::{EventKind, Tag};
+
+/// Longest note accepted (bytes), the same limit as `warroom note`.
+pub const MAX_NOTE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComposerCmd {
+    Save,
+    Newline,
+    CycleTag,
+    Close,
+}
+
+/// The composer's own keys; every other key edits the text.
+pub static KEYS: &[Binding<ComposerCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: ComposerCmd::Save,
+        desc: "save the note",
+        hint: Some("save"),
+    },
+    Binding {
+        keys: &[
+            Key { code: KeyCode::Enter, mods: ratatui::crossterm::event::KeyModifiers::ALT },
+            Key::ctrl('j'),
+        ],
+        cmd: ComposerCmd::Newline,
+        desc: "new line",
+        hint: Some("newline"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Tab)],
+        cmd: ComposerCmd::CycleTag,
+        desc: "cycle the tag",
+        hint: Some("tag"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: ComposerCmd::Close,
+        desc: "close, keeping the draft",
+        hint: Some("close (draft kept)"),
+    },
+];
+
+/// What a key did in the composer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposerOutcome {
+    Consumed,
+    Closed,
+    /// The App should append this event, then call `saved` (or `failed`).
+    Save(EventKind),
+}
+
+pub struct Composer {
+    pub textarea: TextArea<'static>,
+    pub tag: Tag,
+    /// Set when amending one of your notes.
+    pub amend: Option<Uuid>,
+    pub open: bool,
+    /// The last save error, shown until the next try.
+    pub error: Option<String>,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Composer { textarea: new_textarea(Vec::new()), tag: Tag::Note, amend: None, open: false, error: None }
+    }
+}
+
+fn new_textarea(lines: Vec<String>) -> TextArea<'static> {
+    let mut ta = TextArea::new(lines);
+    ta.set_cursor_line_style(Style::default());
+    ta.set_wrap_mode(WrapMode::WordOrGlyph);
+    ta.set_placeholder_text("What did you see, do or decide?");
+    ta
+}
+
+impl Composer {
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+
+    /// Whether there is unsaved text.
+    pub fn has_draft(&self) -> bool {
+        !self.text().trim().is_empty()
+    }
+
+    /// Opens for a new note, keeping any draft.
+    pub fn open_new(&mut self) {
+        if self.amend.is_some() && !self.has_draft() {
+            self.reset();
+        }
+        self.open = true;
+    }
+
+    /// Opens to amend a note. Refuses (returns false) if another draft would be overwritten.
+    pub fn open_amend(&mut self, target: Uuid, text: &str) -> bool {
+        if self.has_draft() && self.amend != Some(target) {
+            return false;
+        }
+        if self.amend != Some(target) {
+            self.textarea = new_textarea(text.lines().map(str::to_string).collect());
+            self.textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
+            self.textarea.move_cursor(ratatui_textarea::CursorMove::End);
+            self.amend = Some(target);
+        }
+        self.error = None;
+        self.open = true;
+        true
+    }
+
+    /// Forgets the draft and closes (after a successful save).
+    pub fn reset(&mut self) {
+        *self = Composer::default();
+    }
+
+    /// Replaces the draft text (restoring a draft kept across a crash or hang-up).
+    pub fn set_draft(&mut self, text: &str) {
+        self.textarea = new_textarea(text.lines().map(str::to_string).collect());
+    }
+
+    pub fn handle(&mut self, key: KeyEvent) -> ComposerOutcome {
+        match super::keymap::lookup(KEYS, &key) {
+            Some(ComposerCmd::Close) => {
+                self.open = false;
+                ComposerOutcome::Closed
+            }
+            Some(ComposerCmd::Newline) => {
+                self.textarea.insert_newline();
+                ComposerOutcome::Consumed
+            }
+            Some(ComposerCmd::CycleTag) => {
+                if self.amend.is_none() {
+                    let i = Tag::ALL.iter().position(|t| *t == self.tag).unwrap_or(0);
+                    self.tag = Tag::ALL[(i + 1) % Tag::ALL.len()];
+                }
+                ComposerOutcome::Consumed
+            }
+            Some(ComposerCmd::Save) => match self.event() {
+                Ok(kind) => ComposerOutcome::Save(kind),
+                Err(e) => {
+                    self.error = Some(e);
+                    ComposerOutcome::Consumed
+                }
+            },
+            None => {
+                self.textarea.input(key);
+                ComposerOutcome::Consumed
+            }
+        }
+    }
+
+    /// The event the draft would write, or why it cannot.
+    fn event(&self) -> Result<EventKind, String> {
+        let text = self.text().trim().to_string();
+        if text.is_empty() {
+            return Err("the note is empty: type something, or Esc to close".into());
+        }
+        if text.len() > MAX_NOTE {
+            return Err(format!("the note is {} bytes, more than the {MAX_NOTE} allowed", text.len()));
+        }
+        Ok(match self.amend {
+            Some(target) => EventKind::Amended { target, text },
+            None => EventKind::Note { text, tag: self.tag },
+        })
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let lines = self.textarea.lines().len() as u16;
+        let h = (lines + 5).clamp(7, 14).min(area.height.saturating_sub(2));
+        let w = area.width.saturating_sub(4).min(100);
+        let x = area.x + (area.width - w) / 2;
+        // Just above the pane's bottom border and the footer.
+        let y = area.y + area.height.saturating_sub(h + 2);
+        let rect = Rect::new(x, y, w, h);
+        let title = if self.amend.is_some() { "Amend your note" } else { "New note" };
+        let inner = popup_frame(frame, rect, title, theme);
+        let [tag, text, err, help] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        if self.amend.is_none() {
+            let line = Line::from(vec![
+                Span::styled("tag ", theme.muted),
+                Span::styled(format!(" {} ", self.tag), theme.badge(self.tag)),
+            ]);
+            frame.render_widget(Paragraph::new(line), tag);
+        }
+        frame.render_widget(&self.textarea, text);
+        if let Some(e) = &self.error {
+            frame.render_widget(Paragraph::new(Span::styled(e.as_str(), theme.danger)), err);
+        }
+        let hints: Vec<(String, &str)> = KEYS
+            .iter()
+            .filter(|b| self.amend.is_none() || b.cmd != ComposerCmd::CycleTag)
+            .filter_map(|b| Some((b.keys_label(), b.hint?)))
+            .collect();
+        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+    }
+}

@@ -1,0 +1,178 @@
+//! Keys as data: one table per scope maps keys to commands. The same tables drive key handling,
+//! the footer hints and the `?` help, so what is shown can never disagree with what works.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// One key with its modifiers. For characters, Shift is ignored (`S` arrives with or without it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub const fn ch(c: char) -> Key {
+        Key { code: KeyCode::Char(c), mods: KeyModifiers::NONE }
+    }
+    pub const fn ctrl(c: char) -> Key {
+        Key { code: KeyCode::Char(c), mods: KeyModifiers::CONTROL }
+    }
+    pub const fn code(code: KeyCode) -> Key {
+        Key { code, mods: KeyModifiers::NONE }
+    }
+
+    /// Whether a key event is this key.
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        let strip = |m: KeyModifiers| m.difference(KeyModifiers::SHIFT);
+        self.code == ev.code && strip(self.mods) == strip(ev.modifiers)
+    }
+
+    /// How the key is written on screen.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("C-{base}")
+        } else if self.mods.contains(KeyModifiers::ALT) {
+            format!("M-{base}")
+        } else {
+            base
+        }
+    }
+}
+
+/// A row of a key table: keys, the command they run, a description, and whether the footer shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<C: 'static> {
+    pub keys: &'static [Key],
+    pub cmd: C,
+    pub desc: &'static str,
+    /// Short label for the footer; None keeps it to the `?` help only.
+    pub hint: Option<&'static str>,
+}
+
+impl<C: Copy> Binding<C> {
+    /// `j/↓` style label of every key of the binding.
+    pub fn keys_label(&self) -> String {
+        self.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
+    }
+}
+
+/// The command bound to a key event in a table, if any.
+pub fn lookup<C: Copy>(table: &[Binding<C>], ev: &KeyEvent) -> Option<C> {
+    table.iter().find(|b| b.keys.iter().any(|k| k.matches(ev))).map(|b| b.cmd)
+}
+
+/// Commands every screen understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalCmd {
+    Quit,
+    Help,
+    Compose,
+    NextPane,
+    PrevPane,
+    Focus(usize),
+    Zoom,
+    Severity,
+    Status,
+    Ack,
+}
+
+/// The global key table (asked after popups, the composer and the focused pane).
+pub static GLOBAL: &[Binding<GlobalCmd>] = &[
+    Binding {
+        keys: &[Key::ch('n')],
+        cmd: GlobalCmd::Compose,
+        desc: "write a note (from anywhere)",
+        hint: Some("note"),
+    },
+    Binding { keys: &[Key::ch('S')], cmd: GlobalCmd::Severity, desc: "set severity", hint: None },
+    Binding { keys: &[Key::ch('s')], cmd: GlobalCmd::Status, desc: "set status", hint: None },
+    Binding {
+        keys: &[Key::ch('a')],
+        cmd: GlobalCmd::Ack,
+        desc: "acknowledge the incident",
+        hint: Some("ack"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Tab)],
+        cmd: GlobalCmd::NextPane,
+        desc: "focus next pane",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::BackTab)],
+        cmd: GlobalCmd::PrevPane,
+        desc: "focus previous pane",
+        hint: None,
+    },
+    Binding { keys: &[Key::ch('1')], cmd: GlobalCmd::Focus(0), desc: "focus pane 1", hint: None },
+    Binding { keys: &[Key::ch('2')], cmd: GlobalCmd::Focus(1), desc: "focus pane 2", hint: None },
+    Binding { keys: &[Key::ch('3')], cmd: GlobalCmd::Focus(2), desc: "focus pane 3", hint: None },
+    Binding { keys: &[Key::ch('4')], cmd: GlobalCmd::Focus(3), desc: "focus pane 4", hint: None },
+    Binding {
+        keys: &[Key::ch('z')],
+        cmd: GlobalCmd::Zoom,
+        desc: "zoom the focused pane / show all",
+        hint: None,
+    },
+    Binding { keys: &[Key::ch('?')], cmd: GlobalCmd::Help, desc: "show every key", hint: Some("help") },
+    Binding { keys: &[Key::ch('q'), Key::ctrl('c')], cmd: GlobalCmd::Quit, desc: "quit", hint: Some("quit") },
+];
+
+/// Commands a pane may bind. Panes share the movement ones; each adds its own variants here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneCmd {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Filter,
+    CycleTag,
+    ToggleTime,
+    Amend,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_is_ignored_for_characters_but_ctrl_is_not() {
+        let shifted = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(GLOBAL, &shifted), Some(GlobalCmd::Severity));
+        let plain = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::NONE);
+        assert_eq!(lookup(GLOBAL, &plain), Some(GlobalCmd::Severity));
+        let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(GLOBAL, &ctrl_n), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(GLOBAL, &ctrl_c), Some(GlobalCmd::Quit));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_the_global_table() {
+        let keys: Vec<Key> = GLOBAL.iter().flat_map(|b| b.keys.iter().copied()).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert!(!keys[i + 1..].contains(k), "{} bound twice", k.label());
+        }
+    }
+}

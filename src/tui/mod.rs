@@ -1,0 +1,170 @@
+//! The full-screen TUI: terminal setup and restoration, and the one event loop that turns input,
+//! ticks, store changes and signals into `Action`s for `App::update`, drawing only when dirty.
+
+pub mod app;
+pub mod composer;
+pub mod fixture;
+pub mod keymap;
+pub mod layout;
+pub mod pane;
+pub mod panes;
+pub mod popups;
+pub mod render;
+pub mod theme;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{Stdout, stdout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+pub use app::{Action, App, AppOptions};
+
+/// How often the store is checked for other processes' writes.
+const STORE_POLL: Duration = Duration::from_millis(300);
+
+/// Why the TUI stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("{0}")]
+    Start(String),
+}
+
+/// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every exit
+/// path (return, error, panic, SIGTERM, SIGHUP) before this returns.
+pub fn run(store: crate::store::Store, opts: AppOptions, mouse: bool) -> Result<(), TuiError> {
+    let mut opts = opts;
+    if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
+        opts.size = (w, h);
+    }
+    let app = App::new(store, opts).map_err(TuiError::Start)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    install_panic_hook();
+    let guard = TerminalGuard::enter(mouse)?;
+    let result = rt.block_on(event_loop(app, guard.terminal()?));
+    drop(guard);
+    result
+}
+
+/// Raw mode and the alternate screen, undone on drop.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter(mouse: bool) -> std::io::Result<TerminalGuard> {
+        enable_raw_mode()?;
+        let guard = TerminalGuard;
+        execute!(stdout(), EnterAlternateScreen)?;
+        if mouse {
+            execute!(stdout(), EnableMouseCapture)?;
+        }
+        Ok(guard)
+    }
+
+    fn terminal(&self) -> std::io::Result<Terminal<CrosstermBackend<Stdout>>> {
+        Terminal::new(CrosstermBackend::new(stdout()))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Best effort: after a hang-up the terminal is gone and every write fails, which is fine.
+fn restore_terminal() {
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
+    let _ = disable_raw_mode();
+}
+
+/// Wraps the existing panic hook (color-eyre's) so the terminal is usable before it prints.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+/// Reads terminal input on a plain thread (ratatui does not expose crossterm's async stream) and
+/// forwards it; polls with a timeout so it notices when the loop is gone.
+fn spawn_input(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(false) => continue,
+                Ok(true) => {
+                    let ev = event::read();
+                    let failed = ev.is_err();
+                    if tx.send(ev).is_err() || failed {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+}
+
+async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout>>) -> Result<(), TuiError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    spawn_input(tx, stop.clone());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut poll = tokio::time::interval(STORE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let result = loop {
+        if app.dirty {
+            let now = Utc::now();
+            if let Err(e) = terminal.draw(|f| render::render(&app, f, now)) {
+                break Err(TuiError::Terminal(e));
+            }
+            app.dirty = false;
+        }
+        if app.quit {
+            break Ok(());
+        }
+        let action = tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(Ok(TermEvent::Key(k))) => Action::Key(k),
+                Some(Ok(TermEvent::Mouse(m))) => Action::Mouse(m),
+                Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(_)) => continue,
+                // Input is gone (terminal closed): keep the draft and leave.
+                Some(Err(_)) | None => Action::Terminate,
+            },
+            _ = tick.tick() => Action::Tick,
+            _ = poll.tick() => Action::PollStore,
+            _ = term.recv() => Action::Terminate,
+            _ = hup.recv() => Action::Terminate,
+        };
+        app.update(action, Utc::now());
+    };
+    stop.store(true, Ordering::Relaxed);
+    result
+}

@@ -1,0 +1,5 @@
+//! The panes of the cockpit. Each is one `impl Pane`; `App::new` registers the ones that exist.
+
+pub mod timeline;
+
+pub use timeline::Timeline;

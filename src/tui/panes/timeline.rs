@@ -1,0 +1,513 @@
+//! The timeline pane: every event of the incident, newest at the bottom, following the tail
+//! unless the responder scrolled away. Text and tag filters, details, amending your own notes.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use uuid::Uuid;
+
+use crate::incident::export::describe;
+use crate::incident::sanitize::{one_line, strip_controls};
+use crate::incident::{Event, EventKind, Status, Tag};
+use crate::tui::keymap::{Binding, Key, PaneCmd};
+use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{TextInput, TextView};
+
+const AUTHOR_WIDTH: usize = 12;
+
+static KEYS: &[Binding<PaneCmd>] = &[
+    Binding {
+        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
+        cmd: PaneCmd::Down,
+        desc: "next event",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
+        cmd: PaneCmd::Up,
+        desc: "previous event",
+        hint: None,
+    },
+    Binding { keys: &[Key::code(KeyCode::PageDown)], cmd: PaneCmd::PageDown, desc: "page down", hint: None },
+    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: PaneCmd::PageUp, desc: "page up", hint: None },
+    Binding {
+        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
+        cmd: PaneCmd::Top,
+        desc: "first event",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
+        cmd: PaneCmd::Bottom,
+        desc: "last event, follow new ones",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: PaneCmd::Open,
+        desc: "event details",
+        hint: Some("detail"),
+    },
+    Binding { keys: &[Key::ch('/')], cmd: PaneCmd::Filter, desc: "filter by text", hint: Some("filter") },
+    Binding {
+        keys: &[Key::ch('t')],
+        cmd: PaneCmd::CycleTag,
+        desc: "cycle the note tag filter",
+        hint: Some("tag"),
+    },
+    Binding { keys: &[Key::ch('e')], cmd: PaneCmd::Amend, desc: "amend your own note", hint: Some("amend") },
+    Binding {
+        keys: &[Key::ch('T')],
+        cmd: PaneCmd::ToggleTime,
+        desc: "times in UTC / local",
+        hint: Some("utc/local"),
+    },
+];
+
+/// The timeline's view state; the events themselves stay in the App's `IncidentData`.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Indices into `events` that pass the filters, in order.
+    rows: Vec<usize>,
+    /// Index into `rows`.
+    selected: usize,
+    /// Keep the newest event selected as events arrive.
+    follow: bool,
+    filter: TextInput,
+    filtering: bool,
+    tag: Option<Tag>,
+    /// Show local times instead of UTC.
+    pub local: bool,
+    zone: Option<Tz>,
+    /// Current text of amended notes.
+    edited: HashMap<Uuid, String>,
+    total: usize,
+    /// The events span more than one day: rows show the date.
+    multi_day: bool,
+    /// Scroll position and height of the last draw (a cache; PgUp/PgDn need the height).
+    top: Cell<usize>,
+    height: Cell<usize>,
+}
+
+impl Timeline {
+    /// `zone` is the responder's zone for local times; `local` starts with them shown.
+    pub fn new(zone: Tz, local: bool) -> Timeline {
+        Timeline { follow: true, local, zone: Some(zone), height: Cell::new(10), ..Timeline::default() }
+    }
+
+    fn zone(&self) -> Option<Tz> {
+        if self.local { self.zone } else { None }
+    }
+
+    /// The event under the cursor, if any.
+    pub fn selected_event<'a>(&self, data: &'a IncidentData) -> Option<&'a Event> {
+        self.rows.get(self.selected).and_then(|&i| data.events.get(i))
+    }
+
+    pub fn is_following(&self) -> bool {
+        self.follow
+    }
+
+    pub fn filter_text(&self) -> &str {
+        &self.filter.value
+    }
+
+    pub fn tag_filter(&self) -> Option<Tag> {
+        self.tag
+    }
+
+    pub fn visible_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn text_of<'a>(&'a self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
+        match &ev.kind {
+            EventKind::Note { text, .. } => self.edited.get(&ev.id).unwrap_or(text).as_str().into(),
+            _ => describe(ev).into(),
+        }
+    }
+
+    fn refilter(&mut self, data: &IncidentData) {
+        let keep = self.rows.get(self.selected).copied();
+        let needle = self.filter.value.trim().to_lowercase();
+        self.rows = data
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, ev)| match self.tag {
+                Some(t) => matches!(ev.kind, EventKind::Note { tag, .. } if tag == t),
+                None => true,
+            })
+            .filter(|(_, ev)| {
+                needle.is_empty()
+                    || self.text_of(ev).to_lowercase().contains(&needle)
+                    || ev.author.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.selected = match (self.follow, keep) {
+            (false, Some(k)) => self.rows.partition_point(|&i| i < k),
+            _ => usize::MAX,
+        }
+        .min(self.rows.len().saturating_sub(1));
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.follow = self.selected == last && delta > 0;
+    }
+
+    fn detail(&self, ev: &Event, ctx: &PaneCtx) -> TextView {
+        let mut lines = vec![
+            Line::from(format!("When  {}", ev.at.format("%Y-%m-%d %H:%M:%S UTC"))),
+            Line::from(format!("Who   {}", one_line(&ev.author))),
+            Line::from(format!("What  {}", ev.kind.name().replace('_', " "))),
+            Line::from(format!("Id    {}", ev.id)),
+            Line::from(""),
+        ];
+        let body = match &ev.kind {
+            EventKind::Note { text, tag } => {
+                lines.push(Line::from(format!("Tag   {tag}")));
+                match ctx.data.state.notes.iter().find(|n| n.id == ev.id && n.amended_at.is_some()) {
+                    Some(n) => format!("{}\n\n(original: {text})", n.text),
+                    None => text.clone(),
+                }
+            }
+            EventKind::ProcessSignalled { cmdline, user, .. } => {
+                format!("{}\nuser: {user}\ncmdline: {cmdline}", describe(ev))
+            }
+            EventKind::CommandRun { output_excerpt, .. } => format!("{}\n\n{output_excerpt}", describe(ev)),
+            EventKind::Opened { summary: Some(s), .. } => format!("{}\n\n{s}", describe(ev)),
+            _ => describe(ev),
+        };
+        lines.extend(strip_controls(&body).lines().map(|l| Line::from(l.to_string())));
+        TextView::new("Event", lines)
+    }
+}
+
+impl Pane for Timeline {
+    fn name(&self) -> &'static str {
+        "Timeline"
+    }
+
+    fn title(&self) -> String {
+        let mut t = format!("Timeline · {}", self.zone().map_or("UTC", |z| z.name()));
+        if let Some(tag) = self.tag {
+            t.push_str(&format!(" · tag:{tag}"));
+        }
+        if !self.filter.value.is_empty() {
+            t.push_str(&format!(" · /{}", one_line(&self.filter.value)));
+        }
+        if self.tag.is_some() || !self.filter.value.is_empty() {
+            t.push_str(&format!(" · {}/{}", self.rows.len(), self.total));
+        }
+        t
+    }
+
+    fn keymap(&self) -> &'static [Binding<PaneCmd>] {
+        KEYS
+    }
+
+    fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
+        let page = self.height.get().max(2) as isize - 1;
+        match cmd {
+            PaneCmd::Down => self.move_by(1),
+            PaneCmd::Up => self.move_by(-1),
+            PaneCmd::PageDown => self.move_by(page),
+            PaneCmd::PageUp => self.move_by(-page),
+            PaneCmd::Top => {
+                self.selected = 0;
+                self.follow = false;
+            }
+            PaneCmd::Bottom => {
+                self.selected = self.rows.len().saturating_sub(1);
+                self.follow = true;
+            }
+            PaneCmd::Filter => self.filtering = true,
+            PaneCmd::CycleTag => {
+                self.tag = match self.tag {
+                    None => Some(Tag::ALL[0]),
+                    Some(t) => {
+                        Tag::ALL.iter().position(|x| *x == t).and_then(|i| Tag::ALL.get(i + 1)).copied()
+                    }
+                };
+                self.refilter(ctx.data);
+            }
+            PaneCmd::ToggleTime => self.local = !self.local,
+            PaneCmd::Open => {
+                return match self.selected_event(ctx.data) {
+                    Some(ev) => Effect::Show(self.detail(ev, ctx)),
+                    None => Effect::Ignored,
+                };
+            }
+            PaneCmd::Amend => {
+                return match self.selected_event(ctx.data) {
+                    Some(ev @ Event { kind: EventKind::Note { .. }, .. }) if ev.author == ctx.me => {
+                        Effect::Amend { target: ev.id, text: strip_controls(&self.text_of(ev)).into_owned() }
+                    }
+                    Some(Event { kind: EventKind::Note { .. }, author, .. }) => Effect::Notice(format!(
+                        "you can only amend your own notes (this one is by {})",
+                        one_line(author)
+                    )),
+                    _ => Effect::Notice("only notes can be amended: select one of yours".into()),
+                };
+            }
+        }
+        Effect::Redraw
+    }
+
+    fn capturing(&self) -> bool {
+        self.filtering
+    }
+
+    fn input(&mut self, key: KeyEvent, ctx: &PaneCtx) -> Effect {
+        match key.code {
+            KeyCode::Enter => self.filtering = false,
+            KeyCode::Esc => {
+                self.filtering = false;
+                self.filter = TextInput::default();
+                self.refilter(ctx.data);
+            }
+            _ => {
+                if self.filter.handle(key) {
+                    self.refilter(ctx.data);
+                }
+            }
+        }
+        Effect::Redraw
+    }
+
+    fn capture_hints(&self) -> &'static [(&'static str, &'static str)] {
+        &[("Enter", "keep filter"), ("Esc", "clear filter")]
+    }
+
+    fn sync(&mut self, data: &IncidentData) {
+        self.total = data.events.len();
+        self.multi_day = match (data.events.first(), data.events.last()) {
+            (Some(a), Some(b)) => {
+                b.at - a.at >= chrono::Duration::hours(20) || a.at.date_naive() != b.at.date_naive()
+            }
+            _ => false,
+        };
+        self.edited = data
+            .state
+            .notes
+            .iter()
+            .filter(|n| n.amended_at.is_some())
+            .map(|n| (n.id, n.text.clone()))
+            .collect();
+        self.refilter(data);
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx) {
+        let (list, input) = if self.filtering {
+            let [l, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+            (l, Some(i))
+        } else {
+            (area, None)
+        };
+        let height = list.height as usize;
+        self.height.set(height);
+        let top = scroll_top(self.top.get(), self.selected, height, self.rows.len(), self.follow);
+        self.top.set(top);
+        let zone = self.zone();
+        let lines: Vec<Line> = self.rows[top..(top + height).min(self.rows.len())]
+            .iter()
+            .enumerate()
+            .filter_map(|(n, &i)| {
+                let ev = ctx.data.events.get(i)?;
+                let mut line = fit(self.row(ev, zone, ctx), list.width as usize);
+                if top + n == self.selected && ctx.focused {
+                    line = line.patch_style(ctx.theme.selection);
+                }
+                Some(line)
+            })
+            .collect();
+        if lines.is_empty() {
+            let msg = if self.total == 0 { "No events yet." } else { "No event matches the filter." };
+            frame.render_widget(Paragraph::new(Span::styled(msg, ctx.theme.muted)), list);
+        } else {
+            frame.render_widget(Paragraph::new(lines), list);
+        }
+        if let Some(i) = input {
+            let mut spans = vec![Span::styled("/ ", ctx.theme.key)];
+            spans.extend(self.filter.spans(ctx.theme, true));
+            frame.render_widget(Paragraph::new(Line::from(spans)), i);
+        }
+    }
+}
+
+impl Timeline {
+    /// One event as one row: time, author, then what happened.
+    fn row<'a>(&'a self, ev: &'a Event, zone: Option<Tz>, ctx: &RenderCtx) -> Line<'a> {
+        let t = ctx.theme;
+        let mut author: String = one_line(&ev.author).chars().take(AUTHOR_WIDTH).collect();
+        if ev.author.chars().count() > AUTHOR_WIDTH {
+            author.pop();
+            author.push('…');
+        }
+        let mut spans = vec![
+            Span::styled(fmt_time(ev.at, zone, self.multi_day), t.time),
+            Span::raw(" "),
+            Span::styled(format!("{author:<AUTHOR_WIDTH$}"), t.author),
+            Span::raw(" "),
+        ];
+        spans.extend(body_spans(self, ev, t));
+        Line::from(spans)
+    }
+}
+
+/// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
+fn fit(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut left = width - 1;
+    let mut spans = Vec::with_capacity(line.spans.len());
+    for span in line.spans {
+        let w = span.width();
+        if w <= left {
+            left -= w;
+            spans.push(span);
+            continue;
+        }
+        let mut cut = String::new();
+        for c in span.content.chars() {
+            let cw = Span::raw(c.to_string()).width();
+            if cw > left {
+                break;
+            }
+            left -= cw;
+            cut.push(c);
+        }
+        spans.push(Span::styled(cut, span.style));
+        spans.push(Span::styled("…", span.style));
+        break;
+    }
+    Line::from(spans)
+}
+
+/// `HH:MM:SS`, or `MM-DD HH:MM` when the incident spans more than one day.
+fn fmt_time(at: DateTime<Utc>, zone: Option<Tz>, multi_day: bool) -> String {
+    let f = if multi_day { "%m-%d %H:%M" } else { "%H:%M:%S" };
+    match zone {
+        Some(z) => at.with_timezone(&z).format(f).to_string(),
+        None => at.format(f).to_string(),
+    }
+}
+
+fn badge(text: String, style: Style) -> Span<'static> {
+    Span::styled(format!(" {text} "), style)
+}
+
+/// What happened, styled by kind.
+fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
+    let plain = |s: String| Span::styled(one_line(&s).into_owned(), t.text);
+    match &ev.kind {
+        EventKind::Opened { title, severity, .. } => vec![
+            badge(severity.to_string(), t.sev(*severity)),
+            Span::styled(" opened: ", t.title),
+            plain(title.clone()),
+        ],
+        EventKind::Note { tag, .. } => {
+            let mut v = Vec::new();
+            if *tag != Tag::Note {
+                v.push(badge(tag.to_string(), t.badge(*tag)));
+                v.push(Span::raw(" "));
+            }
+            v.push(plain(tl.text_of(ev).into_owned()));
+            if tl.edited.contains_key(&ev.id) {
+                v.push(Span::styled(" (edited)", t.muted));
+            }
+            v
+        }
+        EventKind::Amended { text, .. } => {
+            vec![Span::styled(format!("amended a note: {}", one_line(text)), t.muted)]
+        }
+        EventKind::SeveritySet { severity } => {
+            vec![Span::styled("severity → ", t.title), badge(severity.to_string(), t.sev(*severity))]
+        }
+        EventKind::StatusSet { status } => {
+            let style = match status {
+                Status::Resolved | Status::Monitoring => t.ok,
+                Status::Investigating | Status::Identified => t.warn,
+            };
+            vec![
+                Span::styled("status → ", t.title),
+                Span::styled(status.to_string(), style.add_modifier(Modifier::BOLD)),
+            ]
+        }
+        EventKind::Acknowledged {} => vec![Span::styled("acknowledged", t.ok.add_modifier(Modifier::BOLD))],
+        EventKind::ProcessSignalled { .. } => {
+            vec![Span::styled(one_line(&describe(ev)).into_owned(), t.danger)]
+        }
+        EventKind::CommandRun { exit_code, .. } if *exit_code != Some(0) => {
+            vec![Span::styled(one_line(&describe(ev)).into_owned(), t.warn)]
+        }
+        EventKind::Paged { ok: false, .. } => {
+            vec![Span::styled(one_line(&describe(ev)).into_owned(), t.warn)]
+        }
+        EventKind::Unknown => vec![Span::styled(describe(ev), t.muted)],
+        _ => vec![plain(describe(ev))],
+    }
+}
+
+/// The first visible row: the tail when following, else the previous top moved just enough to
+/// keep the selection on screen.
+fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
+    let max_top = rows.saturating_sub(height);
+    if follow || height == 0 {
+        return max_top;
+    }
+    let top = if selected < prev {
+        selected
+    } else if selected >= prev + height {
+        selected + 1 - height
+    } else {
+        prev
+    };
+    top.min(max_top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_the_date_on_long_incidents() {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T23:59:07Z").unwrap().to_utc();
+        assert_eq!(fmt_time(at, None, false), "23:59:07");
+        assert_eq!(fmt_time(at, None, true), "11-23 23:59");
+        assert_eq!(fmt_time(at, Some(chrono_tz::Europe::Berlin), true), "11-24 00:59");
+    }
+
+    #[test]
+    fn long_lines_end_with_an_ellipsis() {
+        let line = Line::from(vec![Span::raw("12:00 "), Span::raw("a long note text")]);
+        assert_eq!(fit(line.clone(), 12).to_string(), "12:00 a lon…");
+        assert_eq!(fit(line.clone(), 12).width(), 12);
+        assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
+        let wide = Line::from("日本語のメモ");
+        assert_eq!(fit(wide, 6).to_string(), "日本…");
+    }
+
+    #[test]
+    fn scroll_top_keeps_selection_visible() {
+        assert_eq!(scroll_top(0, 5, 10, 100, true), 90);
+        assert_eq!(scroll_top(0, 5, 10, 100, false), 0);
+        assert_eq!(scroll_top(0, 12, 10, 100, false), 3);
+        assert_eq!(scroll_top(50, 40, 10, 100, false), 40);
+        assert_eq!(scroll_top(95, 96, 10, 100, false), 90);
+        assert_eq!(scroll_top(0, 0, 10, 3, false), 0);
+    }
+}

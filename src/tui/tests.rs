@@ -1,0 +1,590 @@
+//! Headless App tests (key sequences → state, against a real SQLite store in a tempdir) and
+//! whole-screen snapshots on ratatui's TestBackend.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::style::{Color, Modifier, Style};
+
+use super::app::{Action, App, AppOptions};
+use super::fixture;
+use super::keymap::{Binding, Key, PaneCmd};
+use super::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
+use super::popups::{Choice, Popup, Question};
+use super::render::render;
+use super::theme::Theme;
+use crate::incident::{EventKind, Status, Tag};
+use crate::store::Store;
+
+const ME: &str = "ana@db-01";
+
+fn now() -> DateTime<Utc> {
+    fixture::opened_at() + Duration::minutes(47) + Duration::seconds(12)
+}
+
+struct Harness {
+    app: App,
+    dir: tempfile::TempDir,
+}
+
+fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
+    AppOptions {
+        me: ME.into(),
+        theme: Theme::load(theme, None, false).unwrap(),
+        local: chrono_tz::Europe::Berlin,
+        local_time: false,
+        incident,
+        size: (80, 24),
+    }
+}
+
+/// An App on the sample SEV1 incident.
+fn sample(theme: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let events = fixture::sev1_incident();
+    store.append_all(&events, None).unwrap();
+    let app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
+    Harness { app, dir }
+}
+
+impl Harness {
+    fn key(&mut self, code: KeyCode) -> &mut Self {
+        self.key_mod(code, KeyModifiers::NONE)
+    }
+    fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
+        self.app.update(Action::Key(KeyEvent::new(code, mods)), now());
+        self
+    }
+    fn chars(&mut self, s: &str) -> &mut Self {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+        self
+    }
+    fn stored(&self) -> Vec<crate::incident::Event> {
+        let id = self.app.incident().unwrap();
+        Store::open(self.dir.path()).unwrap().events(id).unwrap()
+    }
+    fn screen(&self, w: u16, h: u16) -> Buffer {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(&self.app, f, now())).unwrap();
+        term.backend().buffer().clone()
+    }
+    fn text(&self, w: u16, h: u16) -> String {
+        buffer_text(&self.screen(w, h))
+    }
+    fn title(&self) -> String {
+        self.app.panes[0].title()
+    }
+}
+
+fn buffer_text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The screen's text, then every styled run per row: what the eye sees, colours included.
+fn buffer_with_styles(buf: &Buffer) -> String {
+    let mut out = buffer_text(buf);
+    out.push_str("\n--- styles (row: cols fg/bg/modifiers) ---\n");
+    let fmt = |s: Style| {
+        let c = |c: Option<Color>| c.map_or("-".to_string(), |c| format!("{c}"));
+        let m = if s.add_modifier.is_empty() { String::new() } else { format!(" {:?}", s.add_modifier) };
+        format!("{}/{}{m}", c(s.fg), c(s.bg))
+    };
+    for y in 0..buf.area.height {
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let cell = &buf[(x, y)];
+            let st = Style::default().fg(cell.fg).bg(cell.bg).add_modifier(cell.modifier);
+            let st = Style {
+                fg: st.fg.filter(|c| *c != Color::Reset),
+                bg: st.bg.filter(|c| *c != Color::Reset),
+                ..st
+            };
+            if st.fg.is_none() && st.bg.is_none() && st.add_modifier == Modifier::empty() {
+                continue;
+            }
+            let f = fmt(st);
+            match runs.last_mut() {
+                Some((_, end, g)) if *end + 1 == x && *g == f => *end = x,
+                _ => runs.push((x, x, f)),
+            }
+        }
+        if !runs.is_empty() {
+            let r: Vec<String> = runs.iter().map(|(a, b, f)| format!("{a}-{b} {f}")).collect();
+            out.push_str(&format!("{y:>2}: {}\n", r.join(", ")));
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_main_screen_80x24_default() {
+    let h = sample("default");
+    insta::assert_snapshot!(buffer_with_styles(&h.screen(80, 24)));
+}
+
+#[test]
+fn snapshot_main_screen_200x50_default() {
+    let h = sample("default");
+    insta::assert_snapshot!(buffer_with_styles(&h.screen(200, 50)));
+}
+
+#[test]
+fn snapshot_main_screen_80x24_16_colour() {
+    let h = sample("16-colour");
+    insta::assert_snapshot!(buffer_with_styles(&h.screen(80, 24)));
+}
+
+#[test]
+fn snapshot_main_screen_200x50_16_colour() {
+    let h = sample("16-colour");
+    insta::assert_snapshot!(buffer_with_styles(&h.screen(200, 50)));
+}
+
+#[test]
+fn snapshot_composer_and_start_popup() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n')).chars("db-2 disk at 97%").key(KeyCode::Tab);
+    insta::assert_snapshot!("composer", h.text(80, 24));
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut old = fixture::sev1_incident();
+    old.push(crate::incident::Event::new(
+        old[0].incident,
+        now(),
+        ME,
+        EventKind::StatusSet { status: Status::Resolved },
+    ));
+    store.append_all(&old, None).unwrap();
+    let app = App::new(store, options("default", None)).unwrap();
+    let s = Harness { app, dir };
+    insta::assert_snapshot!("start_popup", s.text(80, 24));
+}
+
+#[test]
+fn every_line_drawn_is_free_of_control_characters() {
+    let mut h = sample("default");
+    h.app
+        .append(EventKind::Note { text: "a\x1b]0;pwned\x07b\x1b[2Jc\rd\x07".into(), tag: Tag::Note }, now())
+        .unwrap();
+    let text = h.text(200, 50);
+    assert!(text.contains("abcd"), "{text}");
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+}
+
+#[test]
+fn tiny_terminal_gets_a_message_not_a_crash() {
+    let h = sample("default");
+    let text = h.text(50, 12);
+    assert!(text.contains("Terminal too small: 50x12"), "{text}");
+    assert!(text.contains("60x16"));
+    let text = h.text(20, 3);
+    assert!(text.contains("Terminal too"), "{text}");
+}
+
+#[test]
+fn header_shows_sev_status_elapsed_and_ack() {
+    let h = sample("default");
+    let text = h.text(120, 24);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("SEV2"), "{header}");
+    assert!(header.contains("Checkout API returning 500s"), "{header}");
+    assert!(header.contains("monitoring"), "{header}");
+    assert!(header.contains("open 47m"), "{header}");
+    assert!(header.contains("acked by ana@db-01"), "{header}");
+}
+
+#[test]
+fn composer_saves_to_the_store_before_closing() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.composer.open);
+    h.chars("db-2 disk at 97%").key(KeyCode::Tab);
+    assert_eq!(h.app.composer.tag, Tag::Finding);
+    h.key_mod(KeyCode::Enter, KeyModifiers::ALT).chars("second line");
+    h.key(KeyCode::Enter);
+    assert!(!h.app.composer.open);
+    assert!(!h.app.composer.has_draft());
+    let last = h.stored().into_iter().last().unwrap();
+    assert_eq!(
+        last.kind,
+        EventKind::Note { text: "db-2 disk at 97%\nsecond line".into(), tag: Tag::Finding }
+    );
+    assert_eq!(last.author, ME);
+    assert_eq!(last.at, now());
+    // and it is on screen
+    assert!(h.text(80, 24).contains("db-2 disk at 97% ⏎ second line"));
+}
+
+#[test]
+fn esc_closes_the_composer_and_keeps_the_draft() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n')).chars("half a thought").key(KeyCode::Esc);
+    assert!(!h.app.composer.open);
+    assert_eq!(h.app.composer.text(), "half a thought");
+    // keys go to the panes again, not into the draft
+    h.key(KeyCode::Char('k'));
+    assert_eq!(h.app.composer.text(), "half a thought");
+    h.key(KeyCode::Char('n')).chars(", finished");
+    assert!(h.app.composer.open);
+    assert_eq!(h.app.composer.text(), "half a thought, finished");
+    let before = h.stored().len();
+    h.key(KeyCode::Enter);
+    assert_eq!(h.stored().len(), before + 1);
+}
+
+#[test]
+fn empty_note_is_refused_with_a_message() {
+    let mut h = sample("default");
+    let before = h.stored().len();
+    h.key(KeyCode::Char('n')).chars("   ").key(KeyCode::Enter);
+    assert!(h.app.composer.open);
+    assert!(h.app.composer.error.as_deref().unwrap().contains("empty"));
+    assert_eq!(h.stored().len(), before);
+}
+
+#[test]
+fn store_error_keeps_the_composer_open_with_the_error() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n')).chars("this must not be lost");
+    // Another connection breaks the store under us.
+    let conn = rusqlite::Connection::open(h.dir.path().join(crate::store::DB_FILE)).unwrap();
+    conn.execute_batch("DROP TABLE events").unwrap();
+    h.key(KeyCode::Enter);
+    assert!(h.app.composer.open);
+    assert_eq!(h.app.composer.text(), "this must not be lost");
+    let err = h.app.composer.error.clone().unwrap();
+    assert!(err.starts_with("not saved:"), "{err}");
+    assert!(h.text(80, 24).contains("not saved"));
+}
+
+#[test]
+fn quit_asks_only_when_a_draft_is_unsaved() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n')).chars("draft").key(KeyCode::Esc).key(KeyCode::Char('q'));
+    assert!(!h.app.quit);
+    assert!(matches!(h.app.popups.last(), Some(Popup::Confirm(Question::QuitWithDraft, _))));
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.popups.is_empty() && !h.app.quit);
+    assert_eq!(h.app.composer.text(), "draft");
+    h.key(KeyCode::Char('q')).key(KeyCode::Char('y'));
+    assert!(h.app.quit);
+
+    let mut clean = sample("default");
+    clean.key(KeyCode::Char('q'));
+    assert!(clean.app.quit);
+    let mut ctrl_c = sample("default");
+    ctrl_c.key_mod(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(ctrl_c.app.quit);
+}
+
+#[test]
+fn a_draft_survives_a_hangup() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('n')).chars("typed before the ssh drop");
+    h.app.update(Action::Terminate, now());
+    assert!(h.app.quit);
+    let store = Store::open(h.dir.path()).unwrap();
+    let again = App::new(store, options("default", h.app.incident())).unwrap();
+    assert_eq!(again.composer.text(), "typed before the ssh drop");
+    assert!(!again.composer.open);
+    // Saved once, it is not offered again.
+    let mut h2 = Harness { app: again, dir: h.dir };
+    h2.key(KeyCode::Char('n')).key(KeyCode::Enter);
+    assert!(!h2.app.composer.open);
+    h2.key(KeyCode::Char('q'));
+    assert!(h2.app.quit);
+    let third = App::new(Store::open(h2.dir.path()).unwrap(), options("default", h2.app.incident())).unwrap();
+    assert!(!third.composer.has_draft());
+}
+
+#[test]
+fn text_and_tag_filters() {
+    let mut h = sample("default");
+    let total = h.stored().len();
+    h.key(KeyCode::Char('/')).chars("report-worker");
+    assert!(h.app.panes[0].capturing());
+    // while typing, keys are the filter's: `q` does not quit
+    h.chars("q").key(KeyCode::Backspace).key(KeyCode::Enter);
+    assert!(!h.app.panes[0].capturing() && !h.app.quit);
+    let title = h.title();
+    assert!(title.contains("/report-worker"), "{title}");
+    let shown: usize = title.rsplit(" · ").next().unwrap().split('/').next().unwrap().parse().unwrap();
+    assert!((3..total).contains(&shown), "{title}");
+    // Esc in the filter clears it
+    h.key(KeyCode::Char('/')).key(KeyCode::Esc);
+    assert!(!h.title().contains('/'), "{}", h.title());
+    // tag filter cycles note → finding → … → off
+    h.key(KeyCode::Char('t'));
+    assert!(h.title().contains("tag:note"));
+    h.key(KeyCode::Char('t'));
+    assert!(h.title().contains("tag:finding · 4/"), "{}", h.title());
+    let text = h.text(200, 50);
+    assert!(text.contains("498 of 500 connections") && !text.contains("opened:"), "{text}");
+    for _ in 0..4 {
+        h.key(KeyCode::Char('t'));
+    }
+    assert!(!h.title().contains("tag:"), "{}", h.title());
+}
+
+#[test]
+fn severity_status_and_ack_popups_write_events() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('S'));
+    assert!(matches!(h.app.popups.last(), Some(Popup::Choose(Choice::Severity, _))));
+    h.key(KeyCode::Up).key(KeyCode::Enter);
+    assert!(h.app.popups.is_empty());
+    assert_eq!(h.app.data.as_ref().unwrap().state.severity.get(), 1);
+
+    h.key(KeyCode::Char('s')).key(KeyCode::Char('4'));
+    assert_eq!(h.app.data.as_ref().unwrap().state.status, Status::Resolved);
+    assert!(h.text(120, 24).lines().next().unwrap().contains("resolved after 47m"));
+
+    let before = h.stored().len();
+    h.key(KeyCode::Char('a'));
+    assert!(matches!(h.app.popups.last(), Some(Popup::Confirm(Question::Ack, _))));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.stored().len(), before);
+    let acks = |h: &Harness| h.stored().iter().filter(|e| e.kind == EventKind::Acknowledged {}).count();
+    let acked = acks(&h);
+    h.key(KeyCode::Char('a')).key(KeyCode::Char('y'));
+    assert_eq!(h.stored().len(), before + 1);
+    assert_eq!(acks(&h), acked + 1);
+}
+
+#[test]
+fn enter_shows_details_and_help_lists_every_key() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('g')).key(KeyCode::Enter);
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no detail popup") };
+    let text: Vec<String> = v.lines.iter().map(|l| l.to_string()).collect();
+    assert!(text.iter().any(|l| l.contains("Error rate on /checkout")), "{text:?}");
+    h.key(KeyCode::Esc).key(KeyCode::Char('?'));
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
+    let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
+    assert!(!help.contains("focus pane 2"), "no key for a pane that does not exist");
+    let descs = super::keymap::GLOBAL
+        .iter()
+        .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 0))
+        .map(|b| b.desc)
+        .chain(h.app.panes[0].keymap().iter().map(|b| b.desc))
+        .chain(super::composer::KEYS.iter().map(|b| b.desc));
+    for d in descs {
+        assert!(help.contains(d), "help lacks `{d}`");
+    }
+}
+
+#[test]
+fn movement_follow_and_scroll() {
+    let mut h = sample("default");
+    let _ = h.screen(80, 24);
+    h.key(KeyCode::Char('g'));
+    assert!(h.text(80, 24).contains("opened: Checkout"));
+    h.key(KeyCode::PageDown).key(KeyCode::Char('j')).key(KeyCode::Down);
+    // a write from elsewhere does not yank the view while scrolled up
+    h.app.append(EventKind::Note { text: "newest".into(), tag: Tag::Note }, now()).unwrap();
+    assert!(!h.text(80, 24).contains("newest"));
+    h.key(KeyCode::Char('G'));
+    assert!(h.text(80, 24).contains("newest"));
+    h.app.append(EventKind::Note { text: "even newer".into(), tag: Tag::Note }, now()).unwrap();
+    assert!(h.text(80, 24).contains("even newer"));
+}
+
+#[test]
+fn amend_your_own_note_but_not_others() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('/')).chars("Keep report-worker off").key(KeyCode::Enter);
+    h.key(KeyCode::Char('e'));
+    assert!(h.app.composer.open);
+    assert!(h.app.composer.amend.is_some());
+    h.chars(" (ticket OPS-7)").key(KeyCode::Enter);
+    let last = h.stored().into_iter().last().unwrap();
+    let EventKind::Amended { text, .. } = last.kind else { panic!("{last:?}") };
+    assert_eq!(text, "Keep report-worker off until the pool limit has a guard (ticket OPS-7)");
+    assert!(h.text(200, 50).contains("(ticket OPS-7) (edited)"));
+
+    h.key(KeyCode::Char('/')).key(KeyCode::Esc);
+    h.key(KeyCode::Char('/')).chars("sorry, was driving").key(KeyCode::Enter).key(KeyCode::Char('e'));
+    assert!(!h.app.composer.open);
+    assert!(h.app.notice.as_ref().unwrap().0.contains("only amend your own"));
+}
+
+#[test]
+fn start_popup_opens_an_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let app = App::new(store, options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    assert!(matches!(h.app.popups.last(), Some(Popup::Start(_))));
+    h.key(KeyCode::Enter);
+    assert!(h.app.incident().is_none(), "an empty title is refused");
+    h.chars("Queue backlog").key(KeyCode::Tab).key(KeyCode::Char('1')).key(KeyCode::Enter);
+    assert!(h.app.popups.is_empty());
+    let st = &h.app.data.as_ref().unwrap().state;
+    assert_eq!((st.title.as_str(), st.severity.get()), ("Queue backlog", 1));
+    let store = Store::open(h.dir.path()).unwrap();
+    assert_eq!(store.resolve_incident(None).unwrap(), st.id);
+}
+
+#[test]
+fn start_popup_esc_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    h.key(KeyCode::Char('q'));
+    assert!(!h.app.quit, "q is typed into the title");
+    h.key(KeyCode::Esc);
+    assert!(h.app.quit);
+}
+
+#[test]
+fn other_processes_writes_appear_on_poll() {
+    let mut h = sample("default");
+    let other = Store::open(h.dir.path()).unwrap();
+    let id = h.app.incident().unwrap();
+    other
+        .append(&crate::incident::Event::new(
+            id,
+            now(),
+            "bo@home",
+            EventKind::Note { text: "from another terminal".into(), tag: Tag::Note },
+        ))
+        .unwrap();
+    assert!(!h.text(80, 24).contains("from another terminal"));
+    h.app.update(Action::PollStore, now());
+    assert!(h.app.dirty);
+    assert!(h.text(80, 24).contains("from another terminal"));
+}
+
+#[test]
+fn key_release_and_repeat_are_ignored() {
+    let mut h = sample("default");
+    let mut ev = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    ev.kind = KeyEventKind::Release;
+    h.app.update(Action::Key(ev), now());
+    assert!(!h.app.quit);
+}
+
+/// A second pane, to test focus and layout with several panes (the real ones come later).
+struct Dummy(&'static str);
+impl Pane for Dummy {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn title(&self) -> String {
+        self.0.into()
+    }
+    fn keymap(&self) -> &'static [Binding<PaneCmd>] {
+        static K: &[Binding<PaneCmd>] =
+            &[Binding { keys: &[Key::ch('j')], cmd: PaneCmd::Down, desc: "dummy down", hint: Some("down") }];
+        K
+    }
+    fn command(&mut self, _: PaneCmd, _: &PaneCtx) -> Effect {
+        Effect::Redraw
+    }
+    fn sync(&mut self, _: &IncidentData) {}
+    fn render(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &RenderCtx) {
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(format!("{} focused={}", self.0, ctx.focused)),
+            area,
+        );
+    }
+}
+
+#[test]
+fn focus_zoom_and_layout_with_several_panes() {
+    let mut h = sample("default");
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.focus, 0, "one pane: nothing to move to");
+    h.app.panes.push(Box::new(Dummy("Procs")));
+    h.app.panes.push(Box::new(Dummy("Contacts")));
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.focus, 1);
+    h.key(KeyCode::BackTab).key(KeyCode::BackTab);
+    assert_eq!(h.app.focus, 2);
+    h.key(KeyCode::Char('1'));
+    assert_eq!(h.app.focus, 0);
+    h.key(KeyCode::Char('4'));
+    assert_eq!(h.app.focus, 0, "no fourth pane");
+
+    // 200x50: grid of all three; 80x24: the focused one with a tab bar.
+    let big = h.text(200, 50);
+    assert!(big.contains("2 Procs") && big.contains("3 Contacts") && big.contains("1 Timeline"), "{big}");
+    let small = h.text(80, 24);
+    assert!(small.contains(" 1 Timeline") && small.contains(" 2 Procs "), "{small}");
+    assert!(!small.contains("focused="), "{small}");
+    h.key(KeyCode::Char('z'));
+    assert!(h.app.zoomed);
+    let zoomed = h.text(200, 50);
+    assert!(!zoomed.contains("focused="), "zoomed shows only the timeline");
+    h.key(KeyCode::Char('z'));
+
+    // the footer follows focus: the dummy's hint appears when it is focused
+    h.key(KeyCode::Char('2'));
+    let footer = h.text(200, 50).lines().last().unwrap().to_string();
+    assert!(footer.contains("j down") && !footer.contains("filter"), "{footer}");
+
+    // click to focus at 200x50: the bottom-left cell is pane 3
+    h.app.update(Action::Resize(200, 50), now());
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row: 40,
+        modifiers: KeyModifiers::NONE,
+    };
+    h.app.update(Action::Mouse(click), now());
+    assert_eq!(h.app.focus, 2);
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_timeline() {
+    let mut h = sample("default");
+    let _ = h.screen(80, 24);
+    let wheel = |kind| MouseEvent { kind, column: 10, row: 10, modifiers: KeyModifiers::NONE };
+    h.app.update(Action::Mouse(wheel(MouseEventKind::ScrollUp)), now());
+    h.app.update(Action::Mouse(wheel(MouseEventKind::ScrollUp)), now());
+    h.app.append(EventKind::Note { text: "tail note".into(), tag: Tag::Note }, now()).unwrap();
+    let _ = h.screen(80, 24);
+    let text = h.text(80, 24);
+    assert!(!text.contains("tail note"), "scrolled up: the tail is off screen\n{text}");
+}
+
+#[test]
+fn time_toggle_shows_local_zone() {
+    let mut h = sample("default");
+    assert!(h.text(80, 24).contains("03:25:00"));
+    h.key(KeyCode::Char('T'));
+    let text = h.text(80, 24);
+    assert!(text.contains("Timeline · Europe/Berlin") && text.contains("04:25:00"), "{text}");
+}
+
+#[test]
+fn no_color_still_marks_focus_and_sev() {
+    let mut h = sample("default");
+    h.app.theme = Theme::monochrome();
+    let buf = h.screen(80, 24);
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            assert!(c.fg == Color::Reset && c.bg == Color::Reset, "colour at {x},{y}");
+        }
+    }
+    assert!(buf[(1, 0)].modifier.contains(Modifier::REVERSED), "SEV badge reversed");
+    assert!(buf[(0, 1)].modifier.contains(Modifier::BOLD), "focused border bold");
+}

@@ -1,0 +1,300 @@
+//! The real binary in a pseudo-terminal, its screen read back through a VT100 emulator. Screens are
+//! polled with a deadline (never fixed sleeps), so a loaded CI machine is slow, not flaky.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Records what the program asked of the terminal besides drawing.
+#[derive(Default)]
+struct Recorder {
+    titles: Vec<String>,
+}
+
+impl vt100::Callbacks for Recorder {
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.titles.push(String::from_utf8_lossy(title).into_owned());
+    }
+    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
+        self.titles.push(String::from_utf8_lossy(name).into_owned());
+    }
+}
+
+struct Tui {
+    parser: Arc<Mutex<vt100::Parser<Recorder>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+/// Environment shared by the TUI and the CLI commands of a test.
+fn env(dir: &Path) -> Vec<(String, String)> {
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n").unwrap();
+    vec![
+        ("WARROOM_DATA_DIR".into(), dir.join("data").display().to_string()),
+        ("WARROOM_CONFIG".into(), config.display().to_string()),
+        ("HOME".into(), dir.display().to_string()),
+        ("XDG_CONFIG_HOME".into(), dir.join("xdg").display().to_string()),
+        ("TERM".into(), "xterm-256color".into()),
+    ]
+}
+
+fn cli(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
+    cmd.args(args).envs(env(dir)).env_remove("NO_COLOR");
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "warroom {args:?} failed: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+impl Tui {
+    fn spawn(dir: &Path, rows: u16, cols: u16) -> Tui {
+        Tui::spawn_with(dir, rows, cols, &[], &[])
+    }
+
+    fn spawn_with(dir: &Path, rows: u16, cols: u16, args: &[&str], extra_env: &[(&str, &str)]) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
+        for (k, v) in env(dir) {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.args(args);
+        cmd.cwd(dir);
+        let child = pty.slave.spawn_command(cmd).expect("spawn warroom");
+        drop(pty.slave);
+        let parser =
+            Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(rows, cols, 0, Recorder::default())));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        // Keep the master alive as long as the test: dropping it hangs up the child.
+        std::mem::forget(pty.master);
+        Tui { parser, writer, child }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Polls until the screen satisfies `pred`, or fails the test showing the screen.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_within(DEADLINE, what, pred)
+    }
+
+    fn wait_within(&self, deadline: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                panic!("warroom did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+#[test]
+fn open_from_start_popup_write_a_note_quit_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the start popup", |s| s.contains("No open incident"));
+    tui.send("Disk full on db-2");
+    tui.send("\t1\r");
+    tui.wait_for("the incident header", |s| s.contains("SEV1") && s.contains("Disk full on db-2"));
+    tui.send("n");
+    tui.wait_for("the composer", |s| s.contains("New note"));
+    tui.send("freed 20G in /var/log");
+    tui.send("\t\r");
+    let s =
+        tui.wait_for("the saved note", |s| s.contains("freed 20G in /var/log") && !s.contains("New note"));
+    assert!(s.contains("finding"), "{s}");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "{status:?}");
+    assert!(!tui.parser.lock().unwrap().screen().alternate_screen(), "alternate screen left on exit");
+
+    let md = cli(dir.path(), &["export"], None);
+    assert!(md.contains("Disk full on db-2"), "{md}");
+    assert!(md.contains("freed 20G in /var/log"), "{md}");
+}
+
+#[test]
+fn a_note_from_another_process_appears_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Queue backlog", "--sev", "2"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the timeline", |s| s.contains("Queue backlog") && s.contains("Timeline"));
+    cli(dir.path(), &["note", "--tag", "change", "deployed v1.4.2 from cron"], None);
+    // The note is durable once `warroom note` returns; the TUI polls the store every 300 ms.
+    tui.wait_within(Duration::from_secs(2), "the other process's note within 2 s", |s| {
+        s.contains("deployed v1.4.2 from cron")
+    });
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn escape_sequences_in_notes_are_shown_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Hostile input", "--sev", "3"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the timeline", |s| s.contains("Hostile input"));
+    let evil = b"title\x1b]0;PWNED\x07 then\x1b[2J\x1b[H clear \x1b]52;c;ZXZpbA==\x07done\x1bc";
+    cli(dir.path(), &["note", "-"], Some(evil));
+    let s = tui.wait_for("the hostile note", |s| s.contains("done"));
+    assert!(s.contains("title then clear done"), "{s}");
+    // The screen was not cleared: header and border are still there.
+    assert!(s.contains("Hostile input") && s.contains("Timeline"), "{s}");
+    assert!(!s.contains("PWNED"));
+    tui.send("\r"); // the detail popup shows the full text, also inert
+    let s = tui.wait_for("the detail popup", |s| s.contains("Event"));
+    assert!(s.contains("Hostile input"), "{s}");
+    let titles = tui.parser.lock().unwrap().callbacks().titles.clone();
+    assert!(titles.iter().all(|t| !t.contains("PWNED")), "{titles:?}");
+    tui.send("\x1b");
+    tui.wait_for("the popup to close", |s| !s.contains("Id    "));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn unknown_theme_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["--theme", "neon"])
+        .envs(env(dir.path()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown theme `neon`") && err.contains("16-colour"), "{err}");
+}
+
+#[test]
+fn sighup_restores_and_keeps_the_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "SSH drop", "--sev", "2"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the timeline", |s| s.contains("SSH drop"));
+    tui.send("n");
+    tui.wait_for("the composer", |s| s.contains("New note"));
+    tui.send("half-typed when the link died");
+    tui.wait_for("the typed text", |s| s.contains("half-typed when the link died"));
+    let pid = tui.child.process_id().expect("child pid");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).expect("pid is positive"),
+        rustix::process::Signal::HUP,
+    )
+    .unwrap();
+    tui.wait_exit();
+    assert!(!tui.parser.lock().unwrap().screen().alternate_screen());
+    // A new session finds the draft waiting in the composer.
+    let mut again = Tui::spawn(dir.path(), 24, 80);
+    again.wait_for("the timeline", |s| s.contains("SSH drop"));
+    again.send("n");
+    again.wait_for("the kept draft", |s| s.contains("half-typed when the link died"));
+}
+
+#[test]
+fn incident_flag_opens_that_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = cli(dir.path(), &["new", "Older incident", "--sev", "3"], None);
+    cli(dir.path(), &["new", "Newer incident", "--sev", "2"], None);
+    let prefix = &first.trim()[..13];
+    let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--incident", prefix], &[]);
+    let s = tui.wait_for("the chosen incident", |s| s.contains("Older incident"));
+    assert!(!s.contains("Newer incident"), "{s}");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn no_color_draws_without_colour_but_marks_sev() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Monochrome", "--sev", "1"], None);
+    let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--theme", "light"], &[("NO_COLOR", "1")]);
+    tui.wait_for("the timeline", |s| s.contains("Monochrome") && s.contains("Timeline"));
+    {
+        let p = tui.parser.lock().unwrap();
+        let screen = p.screen();
+        for row in 0..24 {
+            for col in 0..80 {
+                let c = screen.cell(row, col).unwrap();
+                assert_eq!(c.fgcolor(), vt100::Color::Default, "fg colour at {row},{col}");
+                assert_eq!(c.bgcolor(), vt100::Color::Default, "bg colour at {row},{col}");
+            }
+        }
+        let sev = screen.cell(0, 1).unwrap();
+        assert!(sev.inverse() && sev.bold(), "SEV1 badge is bold reverse");
+    }
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
+#[test]
+fn tiny_terminal_shows_a_message_and_still_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "Small screen", "--sev", "2"], None);
+    let mut tui = Tui::spawn(dir.path(), 12, 50);
+    tui.wait_for("the too-small message", |s| s.contains("Terminal too small: 50x12"));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
