@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod incident;
 pub mod runbook;
+pub mod runner;
 pub mod store;
 pub mod team;
