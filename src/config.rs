@@ -1,10 +1,13 @@
 //! Configuration: TOML at the XDG config path, `--config`, or `WARROOM_CONFIG`; environment
 //! overrides; XDG paths. Errors name the file, the line and the key. No file at all is fine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use serde::Deserialize;
+
+use crate::incident::Severity;
 
 /// A config problem, displayed as one line: `FILE:LINE: KEY: what`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +28,8 @@ pub struct Config {
     pub team: TeamConfig,
     pub runbooks: RunbooksConfig,
     pub server: ServerConfig,
+    pub paging: PagingConfig,
+    pub status_updates: StatusUpdatesConfig,
     /// The file this was read from (None: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -91,6 +96,85 @@ pub struct ServerConfig {
     pub token: Option<String>,
 }
 
+/// Outbound paging: PagerDuty Events API v2 and a generic webhook. `timeout_secs` and `retries`
+/// also govern status-update webhooks.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagingConfig {
+    /// Integration (routing) key of a PagerDuty service's Events API v2 integration.
+    pub pagerduty_routing_key: Option<String>,
+    /// Base URL of the Events API; `/v2/enqueue` is appended.
+    pub pagerduty_url: String,
+    /// Generic webhook that receives a JSON body per page.
+    pub webhook_url: Option<String>,
+    /// Extra headers sent with each webhook request (e.g. Authorization).
+    pub webhook_headers: BTreeMap<String, String>,
+    /// Per-try limit for one request, connect included (the connect alone gets at most 5 s).
+    pub timeout_secs: u64,
+    /// Extra tries after the first on connect errors, timeouts, 429 and 5xx.
+    pub retries: u32,
+}
+
+/// Default PagerDuty Events API base URL.
+pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com";
+
+impl Default for PagingConfig {
+    fn default() -> Self {
+        PagingConfig {
+            pagerduty_routing_key: None,
+            pagerduty_url: PAGERDUTY_URL.into(),
+            webhook_url: None,
+            webhook_headers: BTreeMap::new(),
+            timeout_secs: 10,
+            retries: 2,
+        }
+    }
+}
+
+/// Status updates: where they are posted and how often one is due per severity.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusUpdatesConfig {
+    /// Webhook that receives each status update as JSON; unset: updates are only recorded.
+    pub webhook_url: Option<String>,
+    /// Extra headers sent with each status-update request.
+    pub webhook_headers: BTreeMap<String, String>,
+    /// Minutes between status updates at SEV1..SEV4; 0 means no cadence.
+    pub sev1: u32,
+    pub sev2: u32,
+    pub sev3: u32,
+    pub sev4: u32,
+}
+
+impl Default for StatusUpdatesConfig {
+    fn default() -> Self {
+        StatusUpdatesConfig {
+            webhook_url: None,
+            webhook_headers: BTreeMap::new(),
+            sev1: 15,
+            sev2: 30,
+            sev3: 60,
+            sev4: 0,
+        }
+    }
+}
+
+impl StatusUpdatesConfig {
+    /// How often a status update is due at `severity`; `None` when that severity has no cadence.
+    pub fn cadence(&self, severity: Severity) -> Option<chrono::Duration> {
+        let minutes = match severity.get() {
+            1 => self.sev1,
+            2 => self.sev2,
+            3 => self.sev3,
+            _ => self.sev4,
+        };
+        (minutes > 0).then(|| chrono::Duration::minutes(i64::from(minutes)))
+    }
+}
+
+/// Longest cadence accepted, in minutes (a day): beyond that a cadence is not a cadence.
+pub const MAX_CADENCE_MINUTES: u32 = 24 * 60;
+
 impl Config {
     /// Parses config text; `path` is only for messages.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
@@ -146,6 +230,68 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err(err("server", "url", format!("`{url}` must start with http:// or https://")));
+        }
+        self.validate_outbound(text, path)
+    }
+
+    fn validate_outbound(&self, text: &str, path: &str) -> Result<(), ConfigError> {
+        let err = |section: &str, key: &str, message: String| ConfigError {
+            path: path.into(),
+            line: line_of_key(text, section, key),
+            key: format!("{section}.{key}"),
+            message,
+        };
+        let p = &self.paging;
+        if let Some(k) = &p.pagerduty_routing_key
+            && (k.trim().is_empty() || k.chars().any(char::is_control))
+        {
+            return Err(err(
+                "paging",
+                "pagerduty_routing_key",
+                "must be a non-empty key on one line (remove the key to disable PagerDuty)".into(),
+            ));
+        }
+        check_url(&p.pagerduty_url).map_err(|m| err("paging", "pagerduty_url", m))?;
+        for (section, url, headers) in [
+            ("paging", &p.webhook_url, &p.webhook_headers),
+            ("status_updates", &self.status_updates.webhook_url, &self.status_updates.webhook_headers),
+        ] {
+            if let Some(u) = url {
+                check_url(u).map_err(|m| err(section, "webhook_url", m))?;
+            }
+            for (name, value) in headers {
+                if let Err(m) = check_header(name, value) {
+                    let table = format!("{section}.webhook_headers");
+                    let line = match line_of_key(text, &table, name) {
+                        1 => line_of_key(text, section, "webhook_headers"),
+                        l => l,
+                    };
+                    return Err(ConfigError {
+                        path: path.into(),
+                        line,
+                        key: format!("{table}.{name}"),
+                        message: m,
+                    });
+                }
+            }
+        }
+        if !(1..=300).contains(&p.timeout_secs) {
+            return Err(err("paging", "timeout_secs", format!("{} is out of range 1..=300", p.timeout_secs)));
+        }
+        if p.retries > 10 {
+            return Err(err("paging", "retries", format!("{} is more than 10", p.retries)));
+        }
+        let s = &self.status_updates;
+        for (key, minutes) in [("sev1", s.sev1), ("sev2", s.sev2), ("sev3", s.sev3), ("sev4", s.sev4)] {
+            if minutes > MAX_CADENCE_MINUTES {
+                return Err(err(
+                    "status_updates",
+                    key,
+                    format!(
+                        "{minutes} minutes is more than a day ({MAX_CADENCE_MINUTES}); 0 means no cadence"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -234,6 +380,27 @@ pub fn system_timezone() -> Option<Tz> {
     let link = std::fs::read_link("/etc/localtime").ok()?;
     let s = link.to_string_lossy();
     s.split_once("zoneinfo/").and_then(|(_, name)| name.parse().ok())
+}
+
+/// An outbound URL: http(s) with a host, parsed the way the HTTP client will parse it.
+fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("`{url}` must start with http:// or https://"));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err(format!("`{url}` has no host")),
+        Err(e) => Err(format!("`{url}` is not a valid URL: {e}")),
+    }
+}
+
+/// A header the HTTP client will accept as is.
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("`{name}` is not a valid HTTP header name"))?;
+    reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| "the value is not a valid HTTP header value (control characters?)".to_string())?;
+    Ok(())
 }
 
 /// Line (1-based) of a byte offset and the dotted key written on that line, e.g. `ui.theme`.
@@ -348,6 +515,68 @@ mod tests {
         assert_eq!((e.line, e.key.as_str()), (2, "runbooks.command_timeout_secs"), "{e}");
         let e = Config::parse("[runbooks]\ncommand_timeout_secs = \"60s\"\n", "c.toml").unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (2, "runbooks.command_timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn example_sets_paging_and_status_updates() {
+        let cfg = Config::parse(include_str!("../config.example.toml"), "config.example.toml").unwrap();
+        assert!(cfg.paging.pagerduty_routing_key.is_some());
+        assert_eq!(cfg.paging.pagerduty_url, PAGERDUTY_URL);
+        assert_eq!(
+            cfg.paging.webhook_headers.get("Authorization").map(String::as_str),
+            Some("Bearer change-me")
+        );
+        assert_eq!((cfg.paging.timeout_secs, cfg.paging.retries), (10, 2));
+        assert!(cfg.status_updates.webhook_url.is_some());
+        assert_eq!(
+            cfg.status_updates,
+            StatusUpdatesConfig {
+                webhook_url: cfg.status_updates.webhook_url.clone(),
+                webhook_headers: cfg.status_updates.webhook_headers.clone(),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn cadence_per_severity_and_zero_is_none() {
+        let cfg = Config::parse("[status_updates]\nsev2 = 20\nsev4 = 0\n", "c.toml").unwrap();
+        let sev = |n| Severity::new(n).unwrap();
+        assert_eq!(cfg.status_updates.cadence(sev(1)), Some(chrono::Duration::minutes(15)));
+        assert_eq!(cfg.status_updates.cadence(sev(2)), Some(chrono::Duration::minutes(20)));
+        assert_eq!(cfg.status_updates.cadence(sev(3)), Some(chrono::Duration::minutes(60)));
+        assert_eq!(cfg.status_updates.cadence(sev(4)), None);
+    }
+
+    #[test]
+    fn bad_paging_values_name_line_and_key() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("[paging]\n\npagerduty_routing_key = \"\"\n", 3, "paging.pagerduty_routing_key"),
+            ("[paging]\npagerduty_url = \"events.pagerduty.com\"\n", 2, "paging.pagerduty_url"),
+            ("[paging]\nwebhook_url = \"http://\"\n", 2, "paging.webhook_url"),
+            ("[paging]\ntimeout_secs = 0\n", 2, "paging.timeout_secs"),
+            ("[paging]\nretries = 11\n", 2, "paging.retries"),
+            ("[paging]\nretries = -1\n", 2, "paging.retries"),
+            ("[paging]\nwebhook_headers = { \"Bad Name\" = \"x\" }\n", 2, "paging.webhook_headers.Bad Name"),
+            (
+                "[status_updates]\nx = 1\n[status_updates.webhook_headers]\nAuth = \"a\\nb\"\n",
+                2,
+                "status_updates.x",
+            ),
+            (
+                "[status_updates.webhook_headers]\nok = \"1\"\nAuth = \"a\\nb\"\n",
+                3,
+                "status_updates.webhook_headers.Auth",
+            ),
+            ("[status_updates]\nsev1 = 2000\n", 2, "status_updates.sev1"),
+            ("[status_updates]\nsev9 = 5\n", 2, "status_updates.sev9"),
+            ("[paging]\npager = 1\n", 2, "paging.pager"),
+        ];
+        for (text, line, key) in cases {
+            let e = Config::parse(text, "c.toml").unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (*line, *key), "{text:?}: {e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
     }
 
     #[test]

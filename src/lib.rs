@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod incident;
+pub mod notify;
 pub mod runbook;
 pub mod runner;
 pub mod store;

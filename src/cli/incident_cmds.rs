@@ -115,6 +115,9 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Oncall { .. } => {
             unreachable!("handled before the store is opened")
         }
+        Command::Page { .. } | Command::Contact { .. } | Command::Update { .. } => {
+            unreachable!("dispatched to notify_cmds")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

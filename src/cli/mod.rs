@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
 mod incident_cmds;
+pub mod notify_cmds;
 mod runbook_cmds;
 pub mod team_cmds;
 
@@ -12,7 +13,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use color_eyre::eyre::{Result, WrapErr};
 
 use crate::config::{self, Config, ConfigError};
-use crate::incident::{Severity, Status, Tag};
+use crate::incident::{Audience, Severity, Status, Tag};
+use crate::notify::Channel;
 use crate::store::{Store, StoreError};
 
 /// warroom: a terminal incident cockpit. With no command, opens the TUI on the current incident.
@@ -116,6 +118,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Page a person from the team file, or whoever level N of the incident's ladder reaches now.
+    /// Delivered or not, the page is recorded on the timeline; a failed page exits 1.
+    Page {
+        /// Person id from the team file (optional with --level).
+        #[arg(required_unless_present = "level", value_name = "PERSON_ID")]
+        person: Option<String>,
+        /// Escalation level this page stands for; alone, pages whoever that level reaches now.
+        #[arg(long, value_name = "N")]
+        level: Option<u32>,
+        /// pagerduty or webhook. Default: PagerDuty when a routing key is configured, else the webhook.
+        #[arg(long, value_parser = parse_channel, value_name = "CHANNEL")]
+        via: Option<Channel>,
+        /// The text the paged person reads. Default: severity, title and who is paged.
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// Record a contact attempt made by hand (a call, an SMS, a chat message, an email).
+    Contact {
+        /// Person id from the team file.
+        #[arg(value_name = "PERSON_ID")]
+        person: String,
+        #[arg(long, value_enum)]
+        method: notify_cmds::ContactMethod,
+        #[arg(long, value_enum)]
+        outcome: notify_cmds::ContactOutcome,
+    },
+    /// Post a status update: recorded, and sent to `[status_updates] webhook_url` when configured.
+    Update {
+        /// The update text (several words are joined).
+        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+        text: Vec<String>,
+        /// Who it is for: internal or stakeholders.
+        #[arg(long, default_value = "internal", value_parser = parse_audience)]
+        audience: Audience,
+        /// Also set the incident status (investigating, identified, monitoring, resolved).
+        #[arg(long, value_parser = parse_status, value_name = "STATE")]
+        status: Option<Status>,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -158,6 +198,12 @@ fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
 }
 fn parse_tag(s: &str) -> Result<Tag, String> {
+    s.parse()
+}
+fn parse_audience(s: &str) -> Result<Audience, String> {
+    s.parse()
+}
+fn parse_channel(s: &str) -> Result<Channel, String> {
     s.parse()
 }
 
@@ -269,6 +315,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Runbook { command: RunbookCommand::Check { files } }) => runbook_cmds::check(&files),
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
+        }
+        Some(cmd @ (Command::Page { .. } | Command::Contact { .. } | Command::Update { .. })) => {
+            notify_cmds::run(&Ctx::load(g)?, cmd)
         }
         Some(cmd) => incident_cmds::run(&Ctx::load(g)?, cmd),
     }
