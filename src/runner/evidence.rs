@@ -123,7 +123,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The events of a finished run: `evidence_captured` (when there is a file) and `command_run`,
-/// both at the run's finish time. `note` (e.g. why evidence is missing) ends the excerpt.
+/// both at the run's finish time, `command_run` sorting first. `note` (e.g. why evidence is missing) ends the excerpt.
 pub fn events(
     incident: IncidentId,
     author: &str,
@@ -188,6 +188,12 @@ pub fn events(
             evidence: path,
         },
     ));
+    // Same instant: order by id so the timeline reads "ran …" then "evidence captured".
+    if let [evidence, run] = out.as_mut_slice()
+        && evidence.id < run.id
+    {
+        std::mem::swap(&mut evidence.id, &mut run.id);
+    }
     out
 }
 
@@ -252,6 +258,19 @@ mod tests {
         assert!(output_excerpt.contains("timed out after 60 s; process group killed"), "{output_excerpt}");
         assert!(output_excerpt.contains("truncated at 100 bytes"), "{output_excerpt}");
         assert!(output_excerpt.ends_with("[warroom: evidence not saved: disk full]"), "{output_excerpt}");
+    }
+
+    #[test]
+    fn command_run_sorts_before_its_evidence() {
+        let r = result(Outcome::Exited(0), b"hi\n", 1000);
+        let ev = Evidence { path: "/e/x.txt".into(), sha256: "ab".repeat(32), bytes: 3 };
+        for _ in 0..50 {
+            let mut evs = events(uuid::Uuid::nil(), "ana", &spec(), &r, Some(&ev), None);
+            assert_eq!(evs.len(), 2);
+            crate::incident::state::canonical(&mut evs);
+            assert_eq!(evs[0].kind.name(), "command_run");
+            assert_eq!(evs[1].kind.name(), "evidence_captured");
+        }
     }
 
     #[test]
