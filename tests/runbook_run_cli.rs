@@ -357,3 +357,69 @@ fn attach_tick_untick_and_show() {
     let checklist = doc["incident"]["checklist"].as_array().unwrap();
     assert_eq!(checklist.len(), 2, "{checklist:?}");
 }
+
+/// Runs `warroom ARGS` on a pty, answers `answer` to the y/N prompt; returns (exit code, screen text).
+fn on_a_terminal(env: &Env, args: &[&str], answer: &str) -> (u32, String) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let pair = native_pty_system()
+        .openpty(PtySize { rows: 24, cols: 200, pixel_width: 0, pixel_height: 0 })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
+    cmd.args(args);
+    cmd.env_clear();
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.env("HOME", env.tmp.path());
+    cmd.env("XDG_CONFIG_HOME", env.tmp.path().join("xdg"));
+    cmd.env("WARROOM_DATA_DIR", env.tmp.path().join("data"));
+    cmd.env("WARROOM_CONFIG", env.config());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let sink = screen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let deadline = Instant::now() + BOUND;
+    while !text().contains("Run it? [y/N]") {
+        assert!(Instant::now() < deadline, "no prompt on the terminal: {}", text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut writer = pair.master.take_writer().unwrap();
+    writer.write_all(answer.as_bytes()).unwrap();
+    writer.flush().unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "warroom did not exit: {}", text());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let the reader thread drain what is left.
+    std::thread::sleep(Duration::from_millis(100));
+    (status.exit_code(), text())
+}
+
+#[test]
+fn on_a_terminal_it_asks_first() {
+    let env = Env::new(30);
+    let (code, screen) = on_a_terminal(&env, &["runbook", "run", "test-book", "diagnose--say-hello"], "n\r");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("echo hello; echo oops >&2") && screen.contains("not run"), "{screen}");
+    assert!(env.of_type("command_run").is_empty(), "declined: nothing ran, nothing recorded");
+
+    let (code, screen) = on_a_terminal(&env, &["runbook", "run", "test-book", "diagnose--say-hello"], "y\r");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("hello") && screen.contains("exited with status 0"), "{screen}");
+    assert_eq!(command_run(&env)["exit_code"], 0);
+}

@@ -44,6 +44,16 @@ fn group_members(pgid: u32) -> Vec<u32> {
     out
 }
 
+/// Waits (bounded) until the group has at least `n` live members, so that "gone" afterwards
+/// means killed, not "never was a group".
+async fn group_has(pgid: u32, n: usize) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while group_members(pgid).len() < n {
+        assert!(tokio::time::Instant::now() < deadline, "group {pgid} never had {n} members");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits (bounded) until nothing of the group is left; returns what is left if something is.
 async fn group_gone(pgid: u32) -> Vec<u32> {
     let deadline = tokio::time::Instant::now() + BOUND;
@@ -98,6 +108,7 @@ async fn bash_blocks_run_under_bash() {
 async fn timeout_kills_a_hanging_command_and_keeps_its_output() {
     let run = runner::start(spec("echo started; sleep 30", 1)).unwrap();
     let pgid = run.pid();
+    group_has(pgid, 2).await;
     let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
     assert_eq!(r.outcome, Outcome::TimedOut(Duration::from_secs(1)));
     assert_eq!(r.outcome.to_string(), "timed out after 1 s");
@@ -111,12 +122,8 @@ async fn timeout_kills_the_whole_pipeline() {
     // `trap '' TERM` makes the shell ignore the polite signal: the group must still die (SIGKILL).
     let run = runner::start(spec("trap '' TERM; sleep 30 | cat; echo never", 1)).unwrap();
     let pgid = run.pid();
-    // The pipeline is really running before the timeout: more than the shell is in the group.
-    let deadline = tokio::time::Instant::now() + BOUND;
-    while group_members(pgid).len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(group_members(pgid).len() >= 2, "pipeline members: {:?}", group_members(pgid));
+    // The pipeline is really running before the timeout: shell, sleep and cat.
+    group_has(pgid, 3).await;
     let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
     assert!(matches!(r.outcome, Outcome::TimedOut(_)), "{:?}", r.outcome);
     assert!(!String::from_utf8_lossy(&r.capture.kept).contains("never"));
@@ -127,6 +134,7 @@ async fn timeout_kills_the_whole_pipeline() {
 async fn cancel_kills_the_group_after_live_output() {
     let mut run = runner::start(spec("echo ready; sleep 30 | cat", 30)).unwrap();
     let pgid = run.pid();
+    group_has(pgid, 3).await;
     let first = tokio::time::timeout(BOUND, run.next()).await.unwrap();
     assert!(matches!(&first, Some(RunUpdate::Output(l)) if l == "ready\n"), "{first:?}");
     run.canceller().cancel();
@@ -141,6 +149,7 @@ async fn dropping_the_run_cancels_it() {
     let mut run = runner::start(spec("echo ready; sleep 30", 30)).unwrap();
     let pgid = run.pid();
     let _ = tokio::time::timeout(BOUND, run.next()).await.unwrap();
+    group_has(pgid, 2).await;
     drop(run);
     assert_eq!(group_gone(pgid).await, Vec::<u32>::new(), "an abandoned command must not keep running");
 }
@@ -148,11 +157,13 @@ async fn dropping_the_run_cancels_it() {
 #[tokio::test]
 async fn background_jobs_do_not_keep_the_run_open() {
     // The shell exits at once; its background sleep would hold the pipe for 300 s.
-    let run = runner::start(spec("sleep 300 & echo done", 30)).unwrap();
+    let run = runner::start(spec("sleep 300 & echo done; sleep 0.2", 30)).unwrap();
     let pgid = run.pid();
+    group_has(pgid, 2).await;
     let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
     assert_eq!(r.outcome, Outcome::Exited(0));
     assert_eq!(r.capture.excerpt(), "done");
+    assert!(!r.pipe_left_open);
     assert_eq!(group_gone(pgid).await, Vec::<u32>::new());
 }
 

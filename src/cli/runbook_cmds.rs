@@ -375,3 +375,15 @@ async fn stream(spec: RunSpec) -> Result<(runner::RunResult, Option<&'static str
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn visible_shows_what_would_hide_itself() {
+        assert_eq!(visible("df -h"), "df -h");
+        assert_eq!(visible("echo ok\x1b[2K\rrm -rf /tmp/x"), "echo ok\\u{1b}[2K\\rrm -rf /tmp/x");
+        assert_eq!(visible("a\u{202e}b\tc"), "a\\u{202e}b\tc");
+    }
+}
