@@ -1,1 +1,2 @@
 pub mod incident;
+pub mod procs;

@@ -1,0 +1,3 @@
+//! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
+//! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
+pub mod parse;
