@@ -74,13 +74,9 @@ pub fn parse_stat(buf: &[u8]) -> Result<ProcStat<'_>, ParseError> {
     let comm = &buf[open + 1..close];
     // Fields from 3 (state) onwards, indexed so that `rest[n - 3]` is field n of proc(5).
     let mut rest = [&b""[..]; 22];
-    let mut n = 0;
-    for tok in buf[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty()) {
-        if n == rest.len() {
-            break;
-        }
-        rest[n] = tok;
-        n += 1;
+    let toks = buf[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
+    for (slot, tok) in rest.iter_mut().zip(toks) {
+        *slot = tok;
     }
     let field = |num: usize, name: &'static str| -> Result<&[u8], ParseError> {
         match rest.get(num - 3) {
