@@ -1,3 +1,8 @@
 //! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
 //! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
 pub mod parse;
+pub mod procfs;
+pub mod sampler;
+pub mod users;
+
+pub use sampler::{CpuUsage, Meters, ProcessRow, Sampler, Snapshot, tree_order};
