@@ -1,5 +1,6 @@
 //! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
 //! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
+pub mod guard;
 pub mod parse;
 pub mod procfs;
 pub mod sampler;
