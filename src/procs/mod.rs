@@ -4,6 +4,7 @@ pub mod guard;
 pub mod parse;
 pub mod procfs;
 pub mod sampler;
+pub mod signal;
 pub mod users;
 
 pub use sampler::{CpuUsage, Meters, ProcessRow, Sampler, Snapshot, tree_order};
