@@ -1,8 +1,10 @@
 //! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
 //! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
+pub mod details;
 pub mod guard;
 pub mod parse;
 pub mod procfs;
+pub mod redact;
 pub mod sampler;
 pub mod signal;
 pub mod users;

@@ -355,7 +355,7 @@ pub fn parse_passwd(buf: &[u8]) -> Vec<(u32, String)> {
 }
 
 /// What /proc/PID/cgroup says about where a process runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CgroupInfo {
     /// The innermost systemd unit (`nginx.service`, `session-3.scope`), if any.
     pub unit: Option<String>,
