@@ -1,6 +1,7 @@
 //! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
 //! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
 pub mod details;
+pub mod evidence;
 pub mod guard;
 pub mod parse;
 pub mod procfs;
