@@ -120,7 +120,7 @@ fn capture_in(
     let mut ev = Evidence { dir: dir.clone(), files: Vec::new(), skipped: Vec::new() };
 
     let raw = |file: &str, buf: &mut Vec<u8>| fs.read_pid(pid, file, buf).map(|()| buf.clone());
-    let mut add = |ev: &mut Evidence, name: &str, what: String, data: io::Result<Vec<u8>>| match data {
+    let add = |ev: &mut Evidence, name: &str, what: String, data: io::Result<Vec<u8>>| match data {
         Ok(bytes) => write_file(&dir, name, what, &bytes).map(|f| ev.files.push(f)),
         Err(e) => {
             ev.skipped.push(Skipped { name: name.to_string(), why: e.to_string() });
