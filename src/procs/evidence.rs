@@ -92,7 +92,8 @@ struct Manifest<'a> {
 }
 
 /// Captures evidence of (pid, start time) from /proc into a new directory under
-/// `evidence_root` (created 0700 if missing), named `<at>-pid<pid>`.
+/// `evidence_root` (created 0700 if missing), named `<pid>-<start time>` (`-2`, `-3`, ... for
+/// later captures of the same process). `at` goes into the manifest.
 pub fn capture_evidence(
     evidence_root: &Path,
     pid: i32,
@@ -116,7 +117,7 @@ fn capture_in(
         let st = read_stat_checked(fs, pid, start_time, &mut buf)?;
         String::from_utf8_lossy(st.comm).into_owned()
     };
-    let dir = make_dir(evidence_root, &format!("{}-pid{pid}", at.format("%Y%m%dT%H%M%SZ")))?;
+    let dir = make_dir(evidence_root, &format!("{pid}-{start_time}"))?;
     let mut ev = Evidence { dir: dir.clone(), files: Vec::new(), skipped: Vec::new() };
 
     let raw = |file: &str, buf: &mut Vec<u8>| fs.read_pid(pid, file, buf).map(|()| buf.clone());
@@ -280,8 +281,8 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
 
-        assert_eq!(ev.dir, evroot.join(format!("20261123T030405Z-pid{pid}")));
-        assert_eq!(again.dir, evroot.join(format!("20261123T030405Z-pid{pid}-2")));
+        assert_eq!(ev.dir, evroot.join(format!("{pid}-{start}")));
+        assert_eq!(again.dir, evroot.join(format!("{pid}-{start}-2")));
         assert_eq!(std::fs::metadata(&evroot).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(std::fs::metadata(&ev.dir).unwrap().permissions().mode() & 0o777, 0o700);
         let names: Vec<&str> = ev.files.iter().map(|f| f.name.as_str()).collect();
@@ -307,6 +308,7 @@ mod tests {
             serde_json::from_slice(&std::fs::read(ev.dir.join(MANIFEST)).unwrap()).unwrap();
         assert_eq!(manifest["pid"], pid);
         assert_eq!(manifest["start_time"], start);
+        assert_eq!(manifest["captured_at"], "2026-11-23T03:04:05+00:00");
         let listed = manifest["files"].as_array().unwrap();
         assert_eq!(listed.len(), ev.files.len() - 1);
         for entry in listed {

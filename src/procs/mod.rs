@@ -1,8 +1,13 @@
 //! The process core: a cheap /proc sampler, per-process details, the kill guard rules, evidence
-//! capture and pidfd signalling. Linux only. `parse` and `guard` are pure; the rest does IO.
+//! capture and pidfd signalling. Linux only. `parse`, `guard` and `redact` are pure; the rest
+//! reads /proc.
+//!
+//! Killing goes through [`guarded_kill`] only: guard → evidence → signal by (pid, start time).
+
 pub mod details;
 pub mod evidence;
 pub mod guard;
+pub mod kill;
 pub mod parse;
 pub mod procfs;
 pub mod redact;
@@ -10,4 +15,11 @@ pub mod sampler;
 pub mod signal;
 pub mod users;
 
+pub use details::{DetailsError, ProcessDetails, own_ancestors, process_details};
+pub use evidence::{Evidence, EvidenceError, EvidenceFile, capture_evidence};
+pub use guard::{CriticalList, GuardContext, Target, Verdict};
+pub use kill::{KillError, KillReport, KillRequest, ProcessIdentity, current_context, guarded_kill};
 pub use sampler::{CpuUsage, Meters, ProcessRow, Sampler, Snapshot, tree_order};
+pub use signal::{
+    DEFAULT_GRACE, Delivery, Liveness, Sig, SignalOutcome, liveness, send_signal, wait_for_exit,
+};

@@ -53,6 +53,11 @@ impl Sig {
         }
     }
 
+    /// `TERM`, ...: the form the `process_signalled` event stores (the export prefixes `SIG`).
+    pub fn short(self) -> &'static str {
+        &self.name()[3..]
+    }
+
     /// A few words for the popup.
     pub fn hint(self) -> &'static str {
         match self {
@@ -95,7 +100,7 @@ impl FromStr for Sig {
         let bare = up.strip_prefix("SIG").unwrap_or(&up);
         Sig::ALL
             .into_iter()
-            .find(|sig| &sig.name()[3..] == bare || sig.to_rustix().as_raw().to_string() == bare)
+            .find(|sig| sig.short() == bare || sig.to_rustix().as_raw().to_string() == bare)
             .ok_or_else(|| {
                 format!(
                     "unknown signal `{s}` (expected one of: TERM, INT, HUP, QUIT, USR1, KILL, STOP, CONT)"
