@@ -41,6 +41,17 @@ impl ProcFs {
 
     /// Reads `<root>/<rel>` into `buf` (cleared first), up to `MAX_FILE` bytes.
     pub fn read(&self, rel: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
+        self.read_impl(rel, buf, false)
+    }
+
+    /// Like `read`, for files the kernel generates in one piece (seq_file: stat, status,
+    /// meminfo, ...): a short read is the end, which saves the final empty read(2) per file.
+    /// Not for cmdline or environ, which the kernel hands out a page at a time.
+    pub fn read_seq(&self, rel: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
+        self.read_impl(rel, buf, true)
+    }
+
+    fn read_impl(&self, rel: &[u8], buf: &mut Vec<u8>, short_read_is_eof: bool) -> io::Result<()> {
         let fd = openat(&self.root, rel, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY, Mode::empty())?;
         buf.clear();
         loop {
@@ -50,8 +61,10 @@ impl ProcFs {
                 }
                 buf.reserve(buf.capacity().max(4096));
             }
+            let room = buf.capacity() - buf.len();
             match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
                 Ok(0) => return Ok(()),
+                Ok(n) if short_read_is_eof && n < room => return Ok(()),
                 Ok(_) => {}
                 Err(Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
@@ -64,6 +77,13 @@ impl ProcFs {
         let mut path = PidPath::new(pid);
         path.push(name.as_bytes());
         self.read(path.as_bytes(), buf)
+    }
+
+    /// Reads the seq_file `<root>/<pid>/<name>` (stat, status, ...) into `buf`.
+    pub fn read_pid_seq(&self, pid: i32, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut path = PidPath::new(pid);
+        path.push(name.as_bytes());
+        self.read_seq(path.as_bytes(), buf)
     }
 
     /// The target of the symlink `<root>/<pid>/<name>` (cwd, exe, fd/N).
@@ -192,5 +212,7 @@ mod tests {
         let mut buf = Vec::new();
         fs.read(b"big", &mut buf).unwrap();
         assert_eq!(buf.len(), 100_000);
+        fs.read_seq(b"big", &mut buf).unwrap();
+        assert_eq!(buf.len(), 100_000, "a regular file fills every read until the end");
     }
 }

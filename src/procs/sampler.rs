@@ -251,7 +251,7 @@ impl Sampler {
         let mut processes = Vec::with_capacity(pids.len());
         let mut unreadable = 0;
         for &pid in pids.iter() {
-            if let Err(e) = fs.read_pid(pid, "stat", buf) {
+            if let Err(e) = fs.read_pid_seq(pid, "stat", buf) {
                 if !is_gone(&e) {
                     unreadable += 1;
                 }
@@ -319,15 +319,15 @@ impl Sampler {
     /// The header meters and the interval since the last sample in one CPU's clock ticks.
     fn sample_meters(&mut self) -> (Meters, Option<f64>) {
         let mut m = Meters::default();
-        if self.fs.read(b"uptime", &mut self.buf).is_ok() {
+        if self.fs.read_seq(b"uptime", &mut self.buf).is_ok() {
             m.uptime_secs = parse::parse_uptime(&self.buf).unwrap_or(0.0);
         }
-        if self.fs.read(b"loadavg", &mut self.buf).is_ok()
+        if self.fs.read_seq(b"loadavg", &mut self.buf).is_ok()
             && let Ok(LoadAvg { one, five, fifteen, .. }) = parse::parse_loadavg(&self.buf)
         {
             m.load = [one, five, fifteen];
         }
-        if self.fs.read(b"meminfo", &mut self.buf).is_ok()
+        if self.fs.read_seq(b"meminfo", &mut self.buf).is_ok()
             && let Ok(mem) = parse::parse_meminfo(&self.buf)
         {
             let MemInfo { total, available, swap_total, .. } = mem;
@@ -336,7 +336,7 @@ impl Sampler {
         }
         // The older reading's vector is reused for the new one.
         std::mem::swap(&mut self.cpus, &mut self.prev_cpus);
-        let fresh = self.fs.read(b"stat", &mut self.buf).is_ok()
+        let fresh = self.fs.read_seq(b"stat", &mut self.buf).is_ok()
             && parse::parse_proc_stat_into(&self.buf, &mut self.cpus).is_ok();
         if !fresh {
             self.cpus.clone_from(&self.prev_cpus);
@@ -373,7 +373,7 @@ fn load_identity(
     seq: u64,
 ) -> Cached {
     let pid = st.pid;
-    let uid = match fs.read_pid(pid, "status", aux) {
+    let uid = match fs.read_pid_seq(pid, "status", aux) {
         Ok(()) => parse::parse_status(aux).ok().and_then(|s| s.uid).map(|u| u[1]),
         Err(_) => None,
     };
