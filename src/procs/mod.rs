@@ -14,6 +14,7 @@ pub mod redact;
 pub mod sampler;
 pub mod signal;
 pub mod users;
+pub mod view;
 
 pub use details::{DetailsError, ProcessDetails, own_ancestors, process_details};
 pub use evidence::{Evidence, EvidenceError, EvidenceFile, capture_evidence};
@@ -23,3 +24,4 @@ pub use sampler::{CpuUsage, Meters, ProcessRow, Sampler, Snapshot, tree_order};
 pub use signal::{
     DEFAULT_GRACE, Delivery, Liveness, Sig, SignalOutcome, liveness, send_signal, wait_for_exit,
 };
+pub use view::{SortKey, ps_text, sorted_indices};

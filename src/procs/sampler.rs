@@ -621,6 +621,14 @@ mod tests {
     }
 
     #[test]
+    fn sampler_and_snapshot_cross_threads() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<Sampler>();
+        send_sync::<Snapshot>();
+    }
+
+    #[test]
     fn tree_order_nests_children_and_survives_cycles() {
         let rows = vec![row(10, 1), row(1, 0), row(11, 10), row(2, 0), row(12, 1), row(50, 51), row(51, 50)];
         let order: Vec<(i32, usize)> = tree_order(&rows).into_iter().map(|(i, d)| (rows[i].pid, d)).collect();
