@@ -16,7 +16,7 @@ COUNTS=("$@"); [ ${#COUNTS[@]} -eq 0 ] && COUNTS=(1000 5000)
 for tool in tmux htop; do
   command -v "$tool" >/dev/null || { echo "proc-cost: $tool is missing (apt-get install -y $tool)" >&2; exit 1; }
 done
-cargo build --release --example sampler_bench >/dev/null || exit 1
+cargo build --release --example sampler_bench >/dev/null 2>&1 || { echo "proc-cost: release build failed (cargo build --release --example sampler_bench)" >&2; exit 1; }
 BENCH=target/release/examples/sampler_bench
 HZ=$(getconf CLK_TCK)
 pids=()
