@@ -27,7 +27,7 @@ pub enum EvidenceError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("pid {pid} was replaced by another process during capture: evidence discarded")]
-    ReplacedDuringCapture { pid: i32 },
+    ReplacedDuringCapture { pid: i32, expected: u64, found: u64 },
 }
 
 /// One written evidence file.
@@ -176,9 +176,9 @@ fn capture_in(
     // The pid must still be the same process, or what we wrote may describe another one.
     match read_stat_checked(fs, pid, start_time, &mut buf) {
         Ok(_) | Err(DetailsError::Gone { .. }) => {}
-        Err(DetailsError::Recycled { .. }) => {
+        Err(DetailsError::Recycled { expected, found, .. }) => {
             let _ = std::fs::remove_dir_all(&dir);
-            return Err(EvidenceError::ReplacedDuringCapture { pid });
+            return Err(EvidenceError::ReplacedDuringCapture { pid, expected, found });
         }
         Err(e) => return Err(e.into()),
     }

@@ -129,12 +129,10 @@ pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport,
         match capture_evidence(dir, pid, start, req.at) {
             Ok(ev) => evidence = Some(ev),
             Err(EvidenceError::Process(DetailsError::Gone { .. })) => early = Some(SignalOutcome::Gone),
-            Err(EvidenceError::Process(DetailsError::Recycled { expected, found, .. })) => {
-                early = Some(SignalOutcome::Recycled { expected, found })
-            }
-            Err(EvidenceError::ReplacedDuringCapture { .. }) => {
-                early = Some(SignalOutcome::Recycled { expected: start, found: 0 })
-            }
+            Err(
+                EvidenceError::Process(DetailsError::Recycled { expected, found, .. })
+                | EvidenceError::ReplacedDuringCapture { expected, found, .. },
+            ) => early = Some(SignalOutcome::Recycled { expected, found }),
             Err(e) => return Err(KillError::Evidence(e)),
         }
     }

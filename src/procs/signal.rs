@@ -260,6 +260,11 @@ fn send_signal_with(
         Some(fd) => (rustix::process::pidfd_send_signal(fd, sig.to_rustix()), Delivery::Pidfd),
         None => (rustix::process::kill_process(rpid, sig.to_rustix()), Delivery::KillAfterRecheck),
     };
+    outcome_of(result, via, pid, sig)
+}
+
+/// Maps the kernel's answer to a signal into the outcome the pane shows.
+fn outcome_of(result: Result<(), Errno>, via: Delivery, pid: i32, sig: Sig) -> SignalOutcome {
     match result {
         Ok(()) => SignalOutcome::Sent { via },
         Err(Errno::SRCH) => SignalOutcome::Gone,
@@ -379,6 +384,21 @@ mod tests {
         assert!(matches!(out, SignalOutcome::Recycled { .. }), "{out:?}");
         other.kill().unwrap();
         other.wait().unwrap();
+    }
+
+    #[test]
+    fn kernel_answers_map_to_outcomes() {
+        let eperm = outcome_of(Err(Errno::PERM), Delivery::Pidfd, 42, Sig::Term);
+        assert!(
+            matches!(&eperm, SignalOutcome::PermissionDenied { message } if message.contains("root (sudo)"))
+        );
+        assert!(eperm.describe().starts_with("not sent: permission denied"), "{eperm}");
+        assert_eq!(outcome_of(Err(Errno::SRCH), Delivery::Pidfd, 42, Sig::Term), SignalOutcome::Gone);
+        let other = outcome_of(Err(Errno::INVAL), Delivery::Pidfd, 42, Sig::Kill);
+        assert!(
+            matches!(&other, SignalOutcome::Failed { message } if message.starts_with("SIGKILL to pid 42"))
+        );
+        assert!(outcome_of(Ok(()), Delivery::KillAfterRecheck, 42, Sig::Term).was_sent());
     }
 
     #[test]
