@@ -222,3 +222,40 @@ fn other_users_process_needs_its_name_typed_and_a_reason() {
     assert!(report.outcome.was_sent());
     assert!(wait_for_exit(pid, start, Duration::from_secs(10)));
 }
+
+/// Runs itself again as uid 65534 (via setpriv) to signal a root-owned sleeper: the kernel's
+/// EPERM must come back as PermissionDenied with a message, and the sleeper must live.
+#[test]
+fn unprivileged_sender_gets_permission_denied() {
+    if let Ok(target) = std::env::var("WARROOM_EPERM_TARGET") {
+        // The inner run, as nobody.
+        let (pid, start) = target.split_once(':').unwrap();
+        let out = warroom::procs::send_signal(pid.parse().unwrap(), start.parse().unwrap(), Sig::Term);
+        println!("OUTCOME: {}", out.describe());
+        assert!(matches!(out, SignalOutcome::PermissionDenied { .. }), "{out:?}");
+        return;
+    }
+    let have_setpriv = Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !rustix::process::getuid().is_root() || !have_setpriv {
+        eprintln!("skipped: needs root and setpriv to run a sender under another uid");
+        return;
+    }
+    let sleeper = spawn("sleep 60; :");
+    let pid = sleeper.0.id() as i32;
+    let start = warroom::procs::signal::current_start_time(pid).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "unprivileged_sender_gets_permission_denied", "--nocapture", "--test-threads=1"])
+        .env("WARROOM_EPERM_TARGET", format!("{pid}:{start}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "inner run failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout
+            .contains("OUTCOME: not sent: permission denied: run warroom as the process owner or with root"),
+        "{stdout}"
+    );
+    assert_eq!(liveness(pid, start), Liveness::Running);
+}
