@@ -33,7 +33,10 @@ fn main() {
 
     if let Some(n) = value("--measure") {
         let n: u64 = n.parse().unwrap_or(100).max(1);
-        sampler.sample(); // warm the caches: steady state is what a refresh costs
+        // The first sample fills the identity caches; steady state is what a refresh costs.
+        let t0 = own_cpu_ticks();
+        sampler.sample();
+        println!("first sample (cold caches): {} ms CPU", (own_cpu_ticks() - t0) * 10);
         let before = own_cpu_ticks();
         let mut procs = 0;
         for _ in 0..n {

@@ -4,7 +4,8 @@
 //! Per tick it reads /proc/stat, meminfo, loadavg, uptime, the /proc listing and one file per
 //! process (/proc/PID/stat). What does not change for a (pid, start time) — user, cmdline,
 //! cgroup unit, container — is read once and cached, and re-read only when the comm changes
-//! (an exec) or once on the tick after a process is first seen (fork-then-exec keeps the comm).
+//! (an exec) or once on the tick after a young process is first seen (fork-then-exec can keep
+//! the comm).
 
 use std::collections::HashMap;
 use std::io;
@@ -172,6 +173,10 @@ pub fn tree_order(rows: &[ProcessRow]) -> Vec<(usize, usize)> {
     out
 }
 
+/// A process first seen younger than this (1 s) gets its identity re-read on the next tick,
+/// in case it exec'd without changing its comm.
+const YOUNG_TICKS: u64 = USER_HZ;
+
 /// What is read once per (pid, start time).
 #[derive(Debug)]
 struct Cached {
@@ -242,6 +247,7 @@ impl Sampler {
         let seq = self.seq;
         let prev_uptime_ticks = (self.prev_uptime * USER_HZ as f64) as u64;
         let (mut meters, period) = self.sample_meters();
+        let now_ticks = (meters.uptime_secs * USER_HZ as f64) as u64;
 
         if self.fs.list_pids(&mut self.pids, &mut self.dirbuf).is_err() {
             self.pids.clear();
@@ -274,7 +280,8 @@ impl Sampler {
                     let born_in_interval = period.is_some() && st.start_time >= prev_uptime_ticks;
                     let prev = if born_in_interval { 0 } else { st.cpu_ticks() };
                     let mut fresh = load_identity(fs, users, names, aux, &st, prev, seq);
-                    fresh.refresh_next = true;
+                    // Young enough to be between fork and exec: look again next tick.
+                    fresh.refresh_next = now_ticks.saturating_sub(st.start_time) < YOUNG_TICKS;
                     cache.insert(pid, fresh);
                     cache.get_mut(&pid).expect("invariant: inserted on the line above")
                 }
@@ -555,14 +562,18 @@ mod tests {
 
     #[test]
     fn fork_then_exec_with_same_comm_is_caught_next_tick() {
-        let f = FakeProc::new();
-        f.proc(100, "bash", 1, 0, 0, 50, 0, "bash");
+        let f = FakeProc::new(); // uptime 1000 s = 100000 ticks
+        f.proc(100, "bash", 1, 0, 0, 99_990, 0, "bash");
+        f.proc(200, "bash", 1, 0, 0, 50, 0, "bash");
         let mut s = f.sampler();
         s.sample();
-        f.proc(100, "bash", 1, 0, 0, 50, 0, "bash deploy.sh");
-        assert_eq!(&*s.sample().get(100).unwrap().cmdline, "bash deploy.sh");
+        f.proc(100, "bash", 1, 0, 0, 99_990, 0, "bash deploy.sh");
+        f.proc(200, "bash", 1, 0, 0, 50, 0, "bash old.sh");
+        let snap = s.sample();
+        assert_eq!(&*snap.get(100).unwrap().cmdline, "bash deploy.sh", "young: re-read");
+        assert_eq!(&*snap.get(200).unwrap().cmdline, "bash", "old: cached, not re-read");
         // After that the identity is cached: no more re-reads.
-        f.proc(100, "bash", 1, 0, 0, 50, 0, "bash changed");
+        f.proc(100, "bash", 1, 0, 0, 99_990, 0, "bash changed");
         assert_eq!(&*s.sample().get(100).unwrap().cmdline, "bash deploy.sh");
     }
 
