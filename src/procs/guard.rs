@@ -9,7 +9,7 @@ pub struct Target<'a> {
     pub pid: i32,
     /// The kernel's comm (what the table shows).
     pub name: &'a str,
-    /// argv[0] as given, when known (`/usr/sbin/sshd`, `sshd: ana [priv]`); empty for none.
+    /// `argv[0]` as given, when known (`/usr/sbin/sshd`, `sshd: ana [priv]`); empty for none.
     pub argv0: &'a str,
     pub uid: u32,
     pub kernel_thread: bool,

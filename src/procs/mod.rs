@@ -2,7 +2,14 @@
 //! capture and pidfd signalling. Linux only. `parse`, `guard` and `redact` are pure; the rest
 //! reads /proc.
 //!
-//! Killing goes through [`guarded_kill`] only: guard → evidence → signal by (pid, start time).
+//! - Live view: keep one [`Sampler`] and call [`Sampler::sample`] each tick from a blocking task;
+//!   each call returns an immutable [`Snapshot`] (meters + rows). [`view`] sorts, filters and
+//!   prints it; [`tree_order`] gives the tree view.
+//! - Details on demand: [`process_details`] (pid, start time).
+//! - Killing goes through [`guarded_kill`] only: guard → evidence → signal by (pid, start time),
+//!   returning the `evidence_captured` and `process_signalled` events for the caller to append.
+//!   [`guard::check`] alone drives the popup (refuse / type the name / allow) before confirming;
+//!   [`liveness`] / [`wait_for_exit`] drive the countdown after TERM.
 
 pub mod details;
 pub mod evidence;
