@@ -554,9 +554,12 @@ mod tests {
         // Vanished mid-tick (dir without stat) and garbage: skipped, never a panic.
         fs::remove_file(f.path().join("100/stat")).unwrap();
         f.write("200/stat", "garbage");
+        // An entry that exists but cannot be read (like hidepid=1's EACCES): counted, skipped.
+        fs::create_dir_all(f.path().join("300/stat")).unwrap();
         let snap = s.sample();
         assert!(snap.get(100).is_none());
-        assert_eq!(snap.unreadable, 1);
+        assert!(snap.processes.is_empty());
+        assert_eq!(snap.unreadable, 2);
         assert!(s.cache.is_empty());
     }
 
