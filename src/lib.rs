@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod incident;
 pub mod notify;
+pub mod procs;
 pub mod runbook;
 pub mod runner;
 pub mod server;
