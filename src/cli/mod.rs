@@ -1,7 +1,25 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
+/// `println!` for command output: a closed stdout (`warroom ps | head`) ends the command quietly
+/// instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*).map_err($crate::cli::stdout_error)?
+    }};
+}
+
+/// `print!` for command output; see `outln!`.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*).map_err($crate::cli::stdout_error)?
+    }};
+}
+
 mod incident_cmds;
 pub mod notify_cmds;
+mod ps_cmds;
 mod runbook_cmds;
 mod sync_cmds;
 pub mod team_cmds;
@@ -181,6 +199,20 @@ pub enum Command {
         #[arg(value_name = "INCIDENT_ID")]
         incident_id: String,
     },
+    /// Print the process snapshot the process pane shows (sorted, optionally filtered).
+    Ps {
+        #[arg(long)]
+        json: bool,
+        /// Sort by cpu, mem, pid, time or name.
+        #[arg(long, default_value = "cpu", value_parser = parse_sort)]
+        sort: crate::procs::SortKey,
+        /// Only processes whose name or command line contains TEXT (case-insensitive).
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Milliseconds between the two samples CPU% is computed from.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        interval_ms: u64,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -251,6 +283,9 @@ pub enum ExportFormat {
     Json,
 }
 
+fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
+    s.parse()
+}
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -304,6 +339,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(err) if err.chain().any(|c| c.is::<StdoutClosed>()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("warroom: {}", one_line_error(&err));
             ExitCode::from(exit_status(&err))
@@ -319,6 +355,20 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         }
         Command::Runbook { command } => runbook_cmds::incident(ctx, command),
         cmd => incident_cmds::run(ctx, cmd),
+    }
+}
+
+/// Stdout was closed by its reader: not an error worth a message.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout closed")]
+pub struct StdoutClosed;
+
+/// Maps a stdout write error: a broken pipe becomes `StdoutClosed`.
+pub fn stdout_error(e: std::io::Error) -> color_eyre::Report {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        color_eyre::Report::new(e).wrap_err("writing to stdout")
     }
 }
 
@@ -387,13 +437,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => run_tui(g),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut std::io::stdout());
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);
+            out!("{}", String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .wrap_err("writing man page")?;
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf).wrap_err("rendering the man page")?;
+            out!("{}", String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Team { command: TeamCommand::Check { file } }) => {
@@ -406,6 +458,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
+        Some(Command::Ps { json, sort, filter, interval_ms }) => ps_cmds::ps(json, sort, filter, interval_ms),
         Some(Command::Serve { listen, db, insecure_loopback }) => {
             sync_cmds::serve(g, listen, db, insecure_loopback)
         }

@@ -25,10 +25,10 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
         } else {
             b.severities.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
         };
-        println!("{:<26} {:>3} items  {:<14} {}  ({})", b.id, b.items.len(), sev, one_line(&b.title), b.path);
+        outln!("{:<26} {:>3} items  {:<14} {}  ({})", b.id, b.items.len(), sev, one_line(&b.title), b.path);
     }
     if catalog.books.is_empty() {
-        println!("No runbooks.");
+        outln!("No runbooks.");
     }
     for p in &problems {
         eprintln!("warroom: {p}");
@@ -52,7 +52,7 @@ pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
             }
         };
         match runbook::parse(&text, &shown) {
-            Ok(b) => println!("{shown}: ok ({} items in {} sections)", b.items.len(), b.sections.len()),
+            Ok(b) => outln!("{shown}: ok ({} items in {} sections)", b.items.len(), b.sections.len()),
             Err(errs) => {
                 bad += 1;
                 for e in errs {
@@ -151,9 +151,9 @@ fn attach(ctx: &Ctx, id: &str) -> Result<ExitCode> {
     let incident = ctx.incident()?;
     let st = incident_state(ctx, incident)?;
     if ensure_attached(ctx, incident, &st, &book, true)? {
-        println!("attached {}: {}", book.id, one_line(&book.title));
+        outln!("attached {}: {}", book.id, one_line(&book.title));
     } else {
-        println!("{} is already attached", book.id);
+        outln!("{} is already attached", book.id);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -167,7 +167,7 @@ fn tick(ctx: &Ctx, id: &str, item_arg: &str, checked: bool) -> Result<ExitCode> 
     let now_checked = st.checklist.iter().any(|c| c.runbook == book.id && c.item == item.id && c.checked);
     let verb = if checked { "ticked" } else { "unticked" };
     if now_checked == checked {
-        println!("already {verb}: {}", one_line(&item.text));
+        outln!("already {verb}: {}", one_line(&item.text));
         return Ok(ExitCode::SUCCESS);
     }
     let kind = EventKind::ChecklistItemSet { runbook: book.id.clone(), item: item.id.clone(), checked };
@@ -176,7 +176,7 @@ fn tick(ctx: &Ctx, id: &str, item_arg: &str, checked: bool) -> Result<ExitCode> 
         let st = incident_state(ctx, incident)?;
         book.progress(&checked_ids(&book.id, &st.checklist))
     };
-    println!("{verb}: {}  ({progress} done)", one_line(&item.text));
+    outln!("{verb}: {}  ({progress} done)", one_line(&item.text));
     Ok(ExitCode::SUCCESS)
 }
 
