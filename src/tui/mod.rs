@@ -66,7 +66,7 @@ pub fn run(
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     install_panic_hook();
     let guard = TerminalGuard::enter(mouse)?;
-    let sync = Sync::new(config.clone());
+    let sync = Syncer::new(config.clone());
     let result = rt.block_on(event_loop(app, guard.terminal()?, sync));
     drop(guard);
     result
@@ -140,7 +140,7 @@ fn spawn_input(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, stop: Arc<
 
 /// The sync task for the incident on screen: started when a server is configured, restarted when
 /// the user switches incident, nudged after every event the App writes.
-struct Sync {
+struct Syncer {
     config: crate::config::Config,
     /// The incident the handle follows (None before one is open).
     following: Option<IncidentId>,
@@ -149,9 +149,9 @@ struct Sync {
     nudged: u64,
 }
 
-impl Sync {
-    fn new(config: crate::config::Config) -> Sync {
-        Sync { config, following: None, handle: None, nudged: 0 }
+impl Syncer {
+    fn new(config: crate::config::Config) -> Syncer {
+        Syncer { config, following: None, handle: None, nudged: 0 }
     }
 
     /// Runs after every update: follows the App's incident and pushes what it just wrote.
@@ -201,7 +201,7 @@ async fn changed<T>(rx: Option<&mut watch::Receiver<T>>) {
 async fn event_loop(
     mut app: App,
     mut terminal: Terminal<CrosstermBackend<Stdout>>,
-    mut sync: Sync,
+    mut sync: Syncer,
 ) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));

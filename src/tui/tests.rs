@@ -710,3 +710,60 @@ fn arrived_reloads_what_another_connection_wrote() {
     h.app.update(Action::PollStore, now());
     assert!(!h.app.dirty);
 }
+
+// ---- the sync task follows the incident on screen -----------------------------------------
+
+/// A loopback port with nothing listening (bound, then closed).
+fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+#[test]
+fn sync_starts_with_the_incident_and_only_when_a_server_is_configured() {
+    // Local only: no task, nothing in the header.
+    let mut h = sample("default");
+    let mut sync = super::Syncer::new(crate::config::Config::default());
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_none() && h.app.sync.is_none());
+
+    // A configured server, no incident yet: nothing to follow until the start popup opens one.
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    let mut config = crate::config::Config::default();
+    config.server.url = Some(dead_url());
+    let mut sync = super::Syncer::new(config);
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_none() && h.app.sync.is_none());
+    h.chars("Queue backlog").key(KeyCode::Tab).key(KeyCode::Char('2')).key(KeyCode::Enter);
+    sync.follow(&mut h.app);
+    assert_eq!(sync.following, h.app.incident());
+    assert!(sync.handle.is_some());
+    assert!(h.app.sync.is_some(), "the header shows the state from the start");
+    assert_eq!(sync.nudged, h.app.appended);
+    h.key(KeyCode::Char('n')).chars("lag").key(KeyCode::Enter);
+    sync.follow(&mut h.app);
+    assert_eq!(sync.nudged, h.app.appended, "the write was passed on as a nudge");
+
+    // The server is unreachable: the task reports offline with the events queued.
+    let st = sync.handle.as_mut().unwrap().status.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = st.borrow().clone();
+        if matches!(s.link, crate::sync::Link::Offline { .. }) && s.pending == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never offline with 2 pending: {s:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sync_uses_the_server_join_remembered() {
+    let mut h = sample("default");
+    h.app.store.set_meta(crate::sync::engine::SERVER_KEY, &dead_url()).unwrap();
+    let mut sync = super::Syncer::new(crate::config::Config::default());
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_some() && h.app.sync.is_some());
+}
