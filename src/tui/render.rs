@@ -87,7 +87,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         cut_title(&mut spans, (area.width as usize).saturating_sub(sw + 1));
     }
     // Who you are, at the right end, only where it does not cover the incident's own fields.
-    let me = format!("{} ", one_line(&app.me));
+    let me = if sw > 0 { format!("│ {} ", one_line(&app.me)) } else { format!("{} ", one_line(&app.me)) };
     let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + sw;
     let mut right = area.right();
     if used + me.chars().count() + 3 <= area.width as usize {
