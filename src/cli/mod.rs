@@ -428,7 +428,7 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         incident,
         size: (80, 24),
     };
-    crate::tui::run(store, opts, config.ui.mouse).wrap_err("warroom TUI")?;
+    crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)
 }
 
