@@ -30,6 +30,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub paging: PagingConfig,
     pub status_updates: StatusUpdatesConfig,
+    pub procs: ProcsConfig,
     /// The file this was read from (None: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -190,6 +191,25 @@ impl StatusUpdatesConfig {
     }
 }
 
+/// The process pane: how often it samples, which names are critical, how long TERM gets.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcsConfig {
+    /// Milliseconds between samples. Default 1500.
+    pub refresh_ms: Option<u64>,
+    /// Process names (a trailing `*` is a prefix) that need their name typed before a kill,
+    /// on top of the built-in list (sshd, systemd*, dbus*, the container runtimes, ...).
+    pub critical: Vec<String>,
+    /// Seconds to watch for an exit after TERM before offering KILL. Default 10.
+    pub grace_secs: Option<u64>,
+}
+
+/// Sampling faster than this costs more than it shows; slower than `MAX_REFRESH_MS` is not live.
+pub const MIN_REFRESH_MS: u64 = 200;
+pub const MAX_REFRESH_MS: u64 = 60_000;
+/// Longest TERM grace accepted (seconds).
+pub const MAX_GRACE_SECS: u64 = 600;
+
 /// Longest cadence accepted, in minutes (a day): beyond that a cadence is not a cadence.
 pub const MAX_CADENCE_MINUTES: u32 = 24 * 60;
 
@@ -242,6 +262,31 @@ impl Config {
                 "runbooks",
                 "command_timeout_secs",
                 format!("must be 1 to {MAX_COMMAND_TIMEOUT_SECS} seconds, got {t}"),
+            ));
+        }
+        if let Some(ms) = self.procs.refresh_ms
+            && !(MIN_REFRESH_MS..=MAX_REFRESH_MS).contains(&ms)
+        {
+            return Err(err(
+                "procs",
+                "refresh_ms",
+                format!("must be {MIN_REFRESH_MS} to {MAX_REFRESH_MS} milliseconds, got {ms}"),
+            ));
+        }
+        if let Some(g) = self.procs.grace_secs
+            && !(1..=MAX_GRACE_SECS).contains(&g)
+        {
+            return Err(err(
+                "procs",
+                "grace_secs",
+                format!("must be 1 to {MAX_GRACE_SECS} seconds, got {g}"),
+            ));
+        }
+        if let Some(c) = self.procs.critical.iter().find(|c| c.trim().is_empty() || c.trim() == "*") {
+            return Err(err(
+                "procs",
+                "critical",
+                format!("`{c}` would match every process: give a name or a prefix followed by *"),
             ));
         }
         if let Some(url) = &self.server.url
@@ -403,6 +448,16 @@ impl Config {
         std::time::Duration::from_secs(self.runbooks.command_timeout_secs.unwrap_or(60))
     }
 
+    /// How often the process pane samples: `[procs] refresh_ms`, default 1.5 s.
+    pub fn procs_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.procs.refresh_ms.unwrap_or(1500))
+    }
+
+    /// How long TERM gets before KILL is offered: `[procs] grace_secs`, default 10 s.
+    pub fn procs_grace(&self) -> std::time::Duration {
+        self.procs.grace_secs.map_or(crate::procs::DEFAULT_GRACE, std::time::Duration::from_secs)
+    }
+
     /// Resolves a path from the config relative to the config file's directory.
     pub fn relative(&self, p: &Path) -> PathBuf {
         match (&self.source, p.is_absolute()) {
@@ -540,6 +595,27 @@ mod tests {
         assert_eq!(cfg.ui.theme, "default");
         assert!(cfg.server.url.is_some());
         assert_eq!(cfg.runbooks.command_timeout_secs, Some(60));
+    }
+
+    #[test]
+    fn procs_section_defaults_and_validates() {
+        let cfg = Config::parse("", "c.toml").unwrap();
+        assert_eq!(cfg.procs_refresh(), std::time::Duration::from_millis(1500));
+        assert_eq!(cfg.procs_grace(), std::time::Duration::from_secs(10));
+        let cfg = Config::parse(
+            "[procs]\nrefresh_ms = 500\ncritical = [\"postgres*\"]\ngrace_secs = 3\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(cfg.procs_refresh(), std::time::Duration::from_millis(500));
+        assert_eq!(cfg.procs.critical, vec!["postgres*".to_string()]);
+        assert_eq!(cfg.procs_grace(), std::time::Duration::from_secs(3));
+        let e = Config::parse("[user]\nname = \"a\"\n[procs]\nrefresh_ms = 10\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (4, "procs.refresh_ms"), "{e}");
+        let e = Config::parse("[procs]\ngrace_secs = 0\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "procs.grace_secs"), "{e}");
+        let e = Config::parse("[procs]\ncritical = [\"*\"]\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "procs.critical"), "{e}");
     }
 
     #[test]

@@ -427,6 +427,10 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         local_time: config.ui.time == config::TimeDisplay::Local,
         incident,
         size: (80, 24),
+        procs: crate::tui::ProcsOptions {
+            critical: config.procs.critical.clone(),
+            grace: Some(config.procs_grace()),
+        },
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,9 @@
 //! The App: all TUI state, changed only by `update(Action)`. Keys go to the top popup first, then
 //! the composer, then the focused pane, then the global table; the first that wants a key wins.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -9,14 +12,16 @@ use ratatui::text::{Line, Span};
 
 use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
+use super::killguard::GuardStep;
 use super::layout::screen;
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::Timeline;
+use super::panes::{Processes, ProcsSettings, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::procs::{CriticalList, GuardContext, KillReport, KillRequest, Snapshot, current_context};
 use crate::store::Store;
 use crate::sync::SyncStatus;
 
@@ -36,6 +41,46 @@ pub enum Action {
     Sync(SyncStatus),
     /// The sync task wrote events from the server to the store: re-read it.
     Arrived,
+    /// The process sampler produced a snapshot (or could not start).
+    Procs(ProcsMsg),
+    /// A `guarded_kill` the App asked for (a `Job`) finished; `Err` means nothing was attempted.
+    KillDone(Result<KillReport, String>),
+}
+
+/// What the sampler thread sends.
+#[derive(Debug, Clone)]
+pub enum ProcsMsg {
+    Snapshot(Arc<Snapshot>),
+    Failed(String),
+}
+
+/// Snapshots compare by identity: the same snapshot delivered twice is the same message.
+impl PartialEq for ProcsMsg {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ProcsMsg::Snapshot(a), ProcsMsg::Snapshot(b)) => Arc::ptr_eq(a, b),
+            (ProcsMsg::Failed(a), ProcsMsg::Failed(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+impl Eq for ProcsMsg {}
+
+/// Blocking work `update` asks the event loop to run off the UI thread; the result comes back
+/// as an `Action`.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Run `guarded_kill`; answer with `Action::KillDone`.
+    Kill { req: KillRequest, ctx: Arc<GuardContext> },
+}
+
+/// The process pane's options (`[procs]` in the config).
+#[derive(Debug, Clone, Default)]
+pub struct ProcsOptions {
+    /// Names that need typing before a kill, on top of the built-in list.
+    pub critical: Vec<String>,
+    /// How long TERM gets before KILL is offered (default `procs::DEFAULT_GRACE`).
+    pub grace: Option<Duration>,
 }
 
 /// How the App starts.
@@ -51,6 +96,7 @@ pub struct AppOptions {
     pub incident: Option<IncidentId>,
     /// Terminal size at start.
     pub size: (u16, u16),
+    pub procs: ProcsOptions,
 }
 
 pub struct App {
@@ -73,6 +119,8 @@ pub struct App {
     pub sync: Option<SyncStatus>,
     /// Counts every event this App wrote, so the event loop can nudge the sync task.
     pub appended: u64,
+    /// Blocking work for the event loop to run (drained after every update).
+    pub jobs: Vec<Job>,
     data_version: Option<i64>,
 }
 
@@ -82,7 +130,13 @@ fn draft_key(id: IncidentId) -> String {
 
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
-        let panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
+        let procs = ProcsSettings {
+            guard: Arc::new(guard),
+            grace: opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE),
+        };
+        let panes: Vec<Box<dyn Pane>> =
+            vec![Box::new(Timeline::new(opts.local, opts.local_time)), Box::new(Processes::new(procs))];
         let mut app = App {
             store,
             me: opts.me,
@@ -100,6 +154,7 @@ impl App {
             dirty: true,
             sync: None,
             appended: 0,
+            jobs: Vec::new(),
             data_version: None,
         };
         app.data_version = app.store.data_version().ok();
@@ -155,8 +210,23 @@ impl App {
                 for p in &mut self.panes {
                     changed |= p.on_tick(now);
                 }
+                if let Some(Popup::Kill(g)) = self.popups.last_mut() {
+                    changed |= g.tick(now);
+                }
                 self.dirty |= changed;
             }
+            Action::Procs(msg) => {
+                let visible = self.visible_panes();
+                for (i, p) in self.panes.iter_mut().enumerate() {
+                    let changed = match &msg {
+                        ProcsMsg::Snapshot(s) => p.snapshot(s),
+                        ProcsMsg::Failed(e) => p.snapshot_failed(e),
+                    };
+                    // A pane that is not on screen takes the snapshot without a redraw.
+                    self.dirty |= changed && visible.contains(&i);
+                }
+            }
+            Action::KillDone(result) => self.kill_done(result, now),
             // The store poll may already have seen the arrival: `poll_store` reloads only when
             // the store's data version moved, so the two never reload twice for one write.
             Action::PollStore | Action::Arrived => self.poll_store(),
@@ -166,6 +236,50 @@ impl App {
                 self.sync = Some(s);
             }
         }
+    }
+
+    /// Indices of the panes drawn at the current size.
+    fn visible_panes(&self) -> Vec<usize> {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        screen(area, self.panes.len(), self.focus, self.zoomed).panes.iter().map(|(i, _)| *i).collect()
+    }
+
+    /// Records what a kill did and tells the popup (or the footer, if it was closed).
+    fn kill_done(&mut self, result: Result<KillReport, String>, now: DateTime<Utc>) {
+        self.dirty = true;
+        if let Ok(report) = &result {
+            let message = match self.record_kill(report, now) {
+                Ok(()) => format!("signal: {}", report.outcome),
+                Err(e) => format!("signal: {} — but the timeline entry was not saved: {e}", report.outcome),
+            };
+            self.notice = Some((message, !report.outcome.was_sent()));
+        }
+        match self.popups.last_mut() {
+            Some(Popup::Kill(g)) => g.finished(&result, now),
+            _ => {
+                if let Err(e) = &result {
+                    self.notice = Some((e.clone(), true));
+                }
+            }
+        }
+    }
+
+    /// Appends the kill's events: the evidence manifest (it holds every file's sha256; one event
+    /// per file would flood the timeline) and the `process_signalled` record.
+    fn record_kill(&mut self, report: &KillReport, now: DateTime<Utc>) -> Result<(), String> {
+        let id = self.incident().ok_or("no incident is open")?;
+        let manifest =
+            report.evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string());
+        for kind in &report.events {
+            let keep = match kind {
+                EventKind::EvidenceCaptured { path, .. } => Some(path) == manifest.as_ref(),
+                _ => true,
+            };
+            if keep {
+                self.write(&Event::new(id, now, self.me.clone(), kind.clone()))?;
+            }
+        }
+        self.load(id)
     }
 
     fn poll_store(&mut self) {
@@ -265,6 +379,26 @@ impl App {
                 }
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
+            Popup::Kill(g) => match g.handle(k) {
+                GuardStep::Stay => true,
+                GuardStep::Close => false,
+                GuardStep::Send { signal, reason, typed_name, evidence } => {
+                    let evidence_dir = match (evidence, self.incident()) {
+                        (true, Some(id)) => Some(self.store.evidence_dir(id)),
+                        _ => None,
+                    };
+                    let req = KillRequest {
+                        target: g.target.clone(),
+                        signal,
+                        reason,
+                        typed_name,
+                        evidence_dir,
+                        at: now,
+                    };
+                    self.jobs.push(Job::Kill { req, ctx: g.ctx.clone() });
+                    true
+                }
+            },
         };
         if keep {
             self.popups.push(popup);
@@ -340,6 +474,7 @@ impl App {
             }
             Effect::Append(kind) => self.append_or_notice(kind, now),
             Effect::Notice(s) => self.notice = Some((s, true)),
+            Effect::Guard(g) => self.popups.push(Popup::Kill(g)),
         }
     }
 

@@ -150,6 +150,12 @@ pub enum PaneCmd {
     CycleTag,
     ToggleTime,
     Amend,
+    SortNext,
+    SortPrev,
+    Invert,
+    Tree,
+    Pause,
+    Kill,
 }
 
 #[cfg(test)]

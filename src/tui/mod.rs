@@ -5,6 +5,7 @@ pub mod app;
 pub mod composer;
 pub mod fixture;
 pub mod keymap;
+pub mod killguard;
 pub mod layout;
 pub mod pane;
 pub mod panes;
@@ -32,7 +33,7 @@ use ratatui::crossterm::terminal::{
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-pub use app::{Action, App, AppOptions};
+pub use app::{Action, App, AppOptions, Job, ProcsMsg, ProcsOptions};
 
 use crate::incident::IncidentId;
 use crate::sync::{SyncConfig, SyncHandle};
@@ -67,7 +68,8 @@ pub fn run(
     install_panic_hook();
     let guard = TerminalGuard::enter(mouse)?;
     let sync = Syncer::new(config.clone());
-    let result = rt.block_on(event_loop(app, guard.terminal()?, sync));
+    let refresh = config.procs_refresh();
+    let result = rt.block_on(event_loop(app, guard.terminal()?, sync, refresh));
     drop(guard);
     result
 }
@@ -138,6 +140,43 @@ fn spawn_input(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, stop: Arc<
     });
 }
 
+/// Samples /proc every `refresh` on its own thread, reusing one `Sampler` (its caches and
+/// previous counters) across ticks. The channel holds one snapshot: if the UI falls behind the
+/// sampler waits rather than piling up snapshots. The thread ends when the loop drops the receiver.
+fn spawn_sampler(tx: mpsc::Sender<ProcsMsg>, refresh: Duration) {
+    std::thread::spawn(move || {
+        let mut sampler = match crate::procs::Sampler::new() {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.blocking_send(ProcsMsg::Failed(format!("/proc: {e}")));
+                return;
+            }
+        };
+        loop {
+            let snap = std::sync::Arc::new(sampler.sample());
+            if tx.blocking_send(ProcsMsg::Snapshot(snap)).is_err() {
+                return;
+            }
+            std::thread::sleep(refresh);
+        }
+    });
+}
+
+/// Runs the App's blocking jobs on tokio's blocking pool; each answers with an `Action`.
+fn run_jobs(app: &mut App, done: &mpsc::UnboundedSender<Action>) {
+    for job in app.jobs.drain(..) {
+        let done = done.clone();
+        match job {
+            Job::Kill { req, ctx } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::procs::guarded_kill(&req, &ctx).map_err(|e| e.to_string());
+                    let _ = done.send(Action::KillDone(result));
+                });
+            }
+        }
+    }
+}
+
 /// The sync task for the incident on screen: started when a server is configured, restarted when
 /// the user switches incident, nudged after every event the App writes.
 struct Syncer {
@@ -202,10 +241,14 @@ async fn event_loop(
     mut app: App,
     mut terminal: Terminal<CrosstermBackend<Stdout>>,
     mut sync: Syncer,
+    refresh: Duration,
 ) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, stop.clone());
+    let (procs_tx, mut procs_rx) = mpsc::channel(1);
+    spawn_sampler(procs_tx, refresh);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut poll = tokio::time::interval(STORE_POLL);
@@ -214,6 +257,7 @@ async fn event_loop(
     let mut hup = signal(SignalKind::hangup())?;
     let result = loop {
         sync.follow(&mut app);
+        run_jobs(&mut app, &done_tx);
         if app.dirty {
             let now = Utc::now();
             if let Err(e) = terminal.draw(|f| render::render(&app, f, now)) {
@@ -246,6 +290,8 @@ async fn event_loop(
                 None => continue,
             },
             _ = changed(arrivals) => Action::Arrived,
+            Some(msg) = procs_rx.recv() => Action::Procs(msg),
+            Some(action) = done_rx.recv() => action,
         };
         app.update(action, Utc::now());
     };

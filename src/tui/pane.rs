@@ -53,6 +53,8 @@ pub enum Effect {
     Append(EventKind),
     /// A one-line message for the footer.
     Notice(String),
+    /// Open the kill guard popup.
+    Guard(Box<super::killguard::KillGuard>),
 }
 
 /// A pane of the cockpit.
@@ -82,6 +84,14 @@ pub trait Pane {
     /// Once a second: a pane fed from elsewhere (a sampler, sync) takes what arrived, e.g. from a
     /// channel, and returns true when it needs a redraw.
     fn on_tick(&mut self, _now: DateTime<Utc>) -> bool {
+        false
+    }
+    /// A new process snapshot from the sampler; true when the pane needs a redraw.
+    fn snapshot(&mut self, _snap: &std::sync::Arc<crate::procs::Snapshot>) -> bool {
+        false
+    }
+    /// The sampler could not start (no /proc): say so; true when the pane needs a redraw.
+    fn snapshot_failed(&mut self, _why: &str) -> bool {
         false
     }
     /// Draws the inside of the pane (the App draws the border and title).

@@ -32,6 +32,7 @@ pub enum Popup {
     Choose(Choice, Chooser),
     Confirm(Question, Confirm),
     View(TextView),
+    Kill(Box<super::killguard::KillGuard>),
 }
 
 impl Popup {
@@ -55,6 +56,7 @@ impl Popup {
             Popup::Choose(Choice::Status, c) => c.render(frame, area, theme, |_| theme.text),
             Popup::Confirm(_, c) => c.render(frame, area, theme),
             Popup::View(v) => v.render(frame, area, theme),
+            Popup::Kill(g) => g.render(frame, area, theme),
         }
     }
 }

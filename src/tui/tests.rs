@@ -39,6 +39,7 @@ fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         local_time: false,
         incident,
         size: (80, 24),
+        procs: Default::default(),
     }
 }
 
@@ -48,7 +49,10 @@ fn sample(theme: &str) -> Harness {
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
     store.append_all(&events, None).unwrap();
-    let app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
+    let mut app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
+    // The timeline alone, so these screens do not change as panes are added; each pane's own
+    // tests use the full set.
+    app.panes.truncate(1);
     Harness { app, dir }
 }
 
@@ -172,7 +176,8 @@ fn snapshot_composer_and_start_popup() {
         EventKind::StatusSet { status: Status::Resolved },
     ));
     store.append_all(&old, None).unwrap();
-    let app = App::new(store, options("default", None)).unwrap();
+    let mut app = App::new(store, options("default", None)).unwrap();
+    app.panes.truncate(1);
     let s = Harness { app, dir };
     insta::assert_snapshot!("start_popup", s.text(80, 24));
 }

@@ -262,6 +262,8 @@ impl Pane for Timeline {
                     _ => Effect::Notice("only notes can be amended: select one of yours".into()),
                 };
             }
+            // Process-pane commands are not in this pane's key table.
+            _ => return Effect::Ignored,
         }
         Effect::Redraw
     }

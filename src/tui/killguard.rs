@@ -1,0 +1,404 @@
+//! The kill guard popup: who the process is, which signal, why (required), evidence first, the
+//! typed name when the guard asks for it; then the outcome, the countdown after TERM and the
+//! offer to escalate to KILL. It decides nothing itself: `procs::guard` rules, and the App runs
+//! `guarded_kill` off the UI thread and feeds the report back through `finished`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::theme::Theme;
+use super::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::incident::sanitize::one_line;
+use crate::procs::view::{human_age, human_bytes};
+use crate::procs::{
+    DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
+    SignalOutcome, Verdict, guard, liveness,
+};
+
+/// Which part of the form has the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardField {
+    Signal,
+    Reason,
+    Name,
+    Evidence,
+}
+
+/// Where the popup is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Filling in the form (or reading a refusal).
+    Form,
+    /// `guarded_kill` is running off the UI thread.
+    Running,
+    /// TERM was delivered: watching for the exit until `deadline`.
+    Watching { deadline: DateTime<Utc>, remaining: u64 },
+    /// Still alive after the grace period: Enter sends KILL.
+    Escalate,
+    /// Finished; the message says how (ok: the process is gone or the signal was sent).
+    Done { message: String, ok: bool },
+}
+
+/// What the App should do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardStep {
+    Stay,
+    Close,
+    /// Run `guarded_kill` with these choices (the App adds the time and the evidence directory).
+    Send {
+        signal: Sig,
+        reason: String,
+        typed_name: Option<String>,
+        evidence: bool,
+    },
+}
+
+/// The popup's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillGuard {
+    pub target: ProcessIdentity,
+    pub verdict: Verdict,
+    pub ctx: Arc<GuardContext>,
+    /// (label, value) lines describing the process, sanitized.
+    pub about: Vec<(&'static str, String)>,
+    /// Index into `Sig::ALL`.
+    pub signal: usize,
+    pub reason: TextInput,
+    pub typed: TextInput,
+    pub evidence: bool,
+    pub field: GuardField,
+    pub error: Option<String>,
+    pub stage: Stage,
+    pub grace: Duration,
+    /// The signal of the request in flight (TERM starts the countdown).
+    sent: Option<Sig>,
+}
+
+impl KillGuard {
+    /// Builds the popup for `row` (from a snapshot taken at `uptime_secs`). `details` is what
+    /// /proc said right now: shown, not required.
+    pub fn new(
+        row: &ProcessRow,
+        uptime_secs: f64,
+        details: Result<ProcessDetails, DetailsError>,
+        ctx: Arc<GuardContext>,
+        grace: Duration,
+    ) -> KillGuard {
+        let target = ProcessIdentity::from(row);
+        let verdict = guard::check(&target.target(), &ctx);
+        let clean = |s: &str| one_line(s).into_owned();
+        let mut about = vec![
+            ("process", format!("{} (pid {})", clean(&row.name), row.pid)),
+            ("user", format!("{} (uid {})", clean(&row.user), row.uid)),
+        ];
+        match &details {
+            Ok(d) => {
+                let cmd = if d.argv.is_empty() { format!("[{}]", d.name) } else { d.argv.join(" ") };
+                about.push(("cmdline", clean(&cmd)));
+                let chain: Vec<String> =
+                    d.parent_chain.iter().map(|l| format!("{}({})", clean(&l.name), l.pid)).collect();
+                about.push(("parents", if chain.is_empty() { "-".into() } else { chain.join(" ← ") }));
+                let cg = d.cgroup.as_ref();
+                about.push(("unit", cg.and_then(|c| c.unit.clone()).map_or("-".into(), |u| clean(&u))));
+                if let Some(c) = cg.and_then(|c| c.container.clone()) {
+                    about.push(("container", clean(&c)));
+                }
+                let ports: Vec<String> = d
+                    .listening
+                    .iter()
+                    .map(|s| format!("{} {}:{}", s.proto.as_str(), s.local, s.local_port))
+                    .collect();
+                about.push(("listening", if ports.is_empty() { "-".into() } else { ports.join(", ") }));
+            }
+            Err(e) => {
+                about.push(("cmdline", clean(&row.cmdline)));
+                about.push(("details", clean(&e.to_string())));
+            }
+        }
+        about.push(("now", format!("CPU {:.1}%  RSS {}", row.cpu_percent, human_bytes(row.rss_bytes))));
+        about.push(("age", human_age(row.age_secs(uptime_secs))));
+        KillGuard {
+            target,
+            verdict,
+            ctx,
+            about,
+            signal: 0,
+            reason: TextInput::default(),
+            typed: TextInput::default(),
+            evidence: true,
+            field: GuardField::Reason,
+            error: None,
+            stage: Stage::Form,
+            grace,
+            sent: None,
+        }
+    }
+
+    fn needs_name(&self) -> bool {
+        matches!(self.verdict, Verdict::RequireTypedName { .. })
+    }
+
+    fn fields(&self) -> Vec<GuardField> {
+        let mut f = vec![GuardField::Signal, GuardField::Reason];
+        if self.needs_name() {
+            f.push(GuardField::Name);
+        }
+        f.push(GuardField::Evidence);
+        f
+    }
+
+    fn step(&mut self, by: isize) {
+        let f = self.fields();
+        let i = f.iter().position(|x| *x == self.field).unwrap_or(0) as isize;
+        self.field = f[(i + by).rem_euclid(f.len() as isize) as usize];
+    }
+
+    pub fn chosen(&self) -> Sig {
+        Sig::ALL[self.signal.min(Sig::ALL.len() - 1)]
+    }
+
+    /// Checks the form; on success the popup waits for the report.
+    fn submit(&mut self) -> GuardStep {
+        if let Verdict::Refuse { reason } = &self.verdict {
+            self.error = Some(format!("refused: {reason}"));
+            return GuardStep::Stay;
+        }
+        let reason = self.reason.value.trim().to_string();
+        if reason.is_empty() {
+            self.error = Some("a reason is required: say why (it goes on the timeline)".into());
+            self.field = GuardField::Reason;
+            return GuardStep::Stay;
+        }
+        let typed = self.needs_name().then(|| self.typed.value.trim().to_string());
+        if !guard::confirmed(&self.verdict, &self.target.target(), typed.as_deref()) {
+            self.error = Some(format!("type the process name `{}` exactly to confirm", self.target.name));
+            self.field = GuardField::Name;
+            return GuardStep::Stay;
+        }
+        let signal = self.chosen();
+        self.sent = Some(signal);
+        self.stage = Stage::Running;
+        GuardStep::Send { signal, reason, typed_name: typed, evidence: self.evidence }
+    }
+
+    pub fn handle(&mut self, key: KeyEvent) -> GuardStep {
+        match &self.stage {
+            Stage::Running => return GuardStep::Stay,
+            Stage::Done { .. } | Stage::Watching { .. } => {
+                return match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => GuardStep::Close,
+                    _ => GuardStep::Stay,
+                };
+            }
+            Stage::Escalate => {
+                return match key.code {
+                    KeyCode::Enter | KeyCode::Char('y') => {
+                        self.sent = Some(Sig::Kill);
+                        self.stage = Stage::Running;
+                        GuardStep::Send {
+                            signal: Sig::Kill,
+                            reason: format!("{} (escalated to KILL)", self.reason.value.trim()),
+                            typed_name: self.needs_name().then(|| self.typed.value.trim().to_string()),
+                            // The evidence was captured before TERM.
+                            evidence: false,
+                        }
+                    }
+                    KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => GuardStep::Close,
+                    _ => GuardStep::Stay,
+                };
+            }
+            Stage::Form => {}
+        }
+        self.error = None;
+        match key.code {
+            KeyCode::Esc => return GuardStep::Close,
+            KeyCode::Enter => return self.submit(),
+            KeyCode::Tab => self.step(1),
+            KeyCode::BackTab => self.step(-1),
+            _ if self.verdict.is_refused() => {}
+            _ => match self.field {
+                GuardField::Signal => match key.code {
+                    KeyCode::Up | KeyCode::Left | KeyCode::Char('k') => {
+                        self.signal = self.signal.saturating_sub(1)
+                    }
+                    KeyCode::Down | KeyCode::Right | KeyCode::Char('j') => {
+                        self.signal = (self.signal + 1).min(Sig::ALL.len() - 1)
+                    }
+                    _ => {}
+                },
+                GuardField::Reason => {
+                    self.reason.handle(key);
+                }
+                GuardField::Name => {
+                    self.typed.handle(key);
+                }
+                GuardField::Evidence => {
+                    if matches!(key.code, KeyCode::Char(' ') | KeyCode::Char('x')) {
+                        self.evidence = !self.evidence;
+                    }
+                }
+            },
+        }
+        GuardStep::Stay
+    }
+
+    /// The report (or the error) of the request in flight arrived.
+    pub fn finished(&mut self, result: &Result<KillReport, String>, now: DateTime<Utc>) {
+        let who = format!("{} (pid {})", one_line(&self.target.name), self.target.pid);
+        let sig = self.sent.take().unwrap_or(Sig::Term);
+        self.stage = match result {
+            // Nothing was attempted (refused, evidence failed): back to the form to fix it.
+            Err(e) => {
+                self.error = Some(one_line(e).into_owned());
+                Stage::Form
+            }
+            Ok(r) => match &r.outcome {
+                SignalOutcome::Sent { .. } if sig == Sig::Term => {
+                    let deadline = now + chrono::Duration::from_std(self.grace).unwrap_or_default();
+                    Stage::Watching { deadline, remaining: self.grace.as_secs() }
+                }
+                SignalOutcome::Sent { .. } => {
+                    Stage::Done { message: format!("{} sent to {who}: {}", sig.name(), r.outcome), ok: true }
+                }
+                SignalOutcome::Gone => Stage::Done { message: format!("{who} had already exited"), ok: true },
+                o => Stage::Done { message: format!("{who}: {o}"), ok: false },
+            },
+        };
+    }
+
+    /// Once a second: the countdown after TERM. Returns true when the popup changed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
+        let Stage::Watching { deadline, remaining } = self.stage else { return false };
+        let who = format!("{} (pid {})", one_line(&self.target.name), self.target.pid);
+        match liveness(self.target.pid, self.target.start_time) {
+            Liveness::Running | Liveness::Unknown => {}
+            Liveness::Zombie | Liveness::Gone | Liveness::Recycled { .. } => {
+                self.stage = Stage::Done { message: format!("{who} exited after SIGTERM"), ok: true };
+                return true;
+            }
+        }
+        let left = (deadline - now).num_seconds().max(0) as u64;
+        if left == 0 {
+            self.stage = Stage::Escalate;
+            return true;
+        }
+        self.stage = Stage::Watching { deadline, remaining: left };
+        left != remaining
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let about_h = self.about.len() as u16;
+        let form_h: u16 = match self.stage {
+            Stage::Form if self.verdict.is_refused() => 3,
+            Stage::Form => 6 + u16::from(self.needs_name()) * 2,
+            _ => 3,
+        };
+        let rect = centered(area, 86, about_h + form_h + 5);
+        let title = format!("Signal {} (pid {})", one_line(&self.target.name), self.target.pid);
+        let inner = popup_frame(frame, rect, &title, theme);
+        let [about, _, form, err, help] = Layout::vertical([
+            Constraint::Length(about_h),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        let lines: Vec<Line> = self
+            .about
+            .iter()
+            .map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{k:<10}"), theme.muted),
+                    Span::styled(v.as_str(), theme.text),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), about);
+        let label = |f: GuardField, text: &'static str| {
+            Span::styled(text, if self.field == f { theme.key } else { theme.muted })
+        };
+        let mut hints: Vec<(String, &str)> = Vec::new();
+        let mut body: Vec<Line> = Vec::new();
+        match &self.stage {
+            Stage::Form => match &self.verdict {
+                Verdict::Refuse { reason } => {
+                    body.push(Line::styled("Refused: warroom will not signal this process.", theme.danger));
+                    body.push(Line::styled(one_line(reason).into_owned(), theme.danger));
+                    hints.push(("Esc".into(), "close"));
+                }
+                v => {
+                    if let Verdict::RequireTypedName { reason } = v {
+                        body.push(Line::styled(one_line(reason).into_owned(), theme.warn));
+                    }
+                    let sig = self.chosen();
+                    body.push(Line::from(vec![
+                        label(GuardField::Signal, "signal    "),
+                        Span::styled(format!("◀ {} ▶", sig.name()), theme.selection),
+                        Span::styled(format!("  {}", sig.hint()), theme.muted),
+                    ]));
+                    let mut r = vec![label(GuardField::Reason, "reason    ")];
+                    r.extend(self.reason.spans(theme, self.field == GuardField::Reason));
+                    body.push(Line::from(r));
+                    if self.needs_name() {
+                        let mut n = vec![label(GuardField::Name, "type name ")];
+                        n.extend(self.typed.spans(theme, self.field == GuardField::Name));
+                        body.push(Line::from(n));
+                    }
+                    body.push(Line::from(vec![
+                        label(GuardField::Evidence, "evidence  "),
+                        Span::styled(if self.evidence { "[x]" } else { "[ ]" }, theme.text),
+                        Span::styled(" capture status, cmdline, environ (redacted), fds first", theme.muted),
+                    ]));
+                    hints.extend([
+                        ("Enter".into(), "send"),
+                        ("Tab".into(), "next field"),
+                        ("↑/↓".into(), "signal"),
+                        ("Space".into(), "evidence"),
+                        ("Esc".into(), "cancel"),
+                    ]);
+                }
+            },
+            Stage::Running => body.push(Line::styled(
+                format!("Sending {}: capturing evidence and checking identity…", self.chosen().name()),
+                theme.warn,
+            )),
+            Stage::Watching { remaining, .. } => {
+                body.push(Line::styled(
+                    format!("SIGTERM sent. Waiting for it to exit: {remaining}s left, then KILL is offered."),
+                    theme.warn,
+                ));
+                hints.push(("Esc".into(), "close (stop watching)"));
+            }
+            Stage::Escalate => {
+                body.push(Line::styled(
+                    format!(
+                        "Still running {}s after SIGTERM. Send SIGKILL (cannot be caught)?",
+                        self.grace.as_secs()
+                    ),
+                    theme.danger,
+                ));
+                hints.extend([("Enter/y".into(), "send SIGKILL"), ("Esc/n".into(), "leave it running")]);
+            }
+            Stage::Done { message, ok } => {
+                body.push(Line::styled(
+                    one_line(message).into_owned(),
+                    if *ok { theme.ok } else { theme.danger },
+                ));
+                hints.push(("Esc/Enter".into(), "close"));
+            }
+        }
+        frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: true }), form);
+        if let Some(e) = &self.error {
+            frame.render_widget(Paragraph::new(Span::styled(one_line(e).into_owned(), theme.danger)), err);
+        }
+        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+    }
+}
