@@ -223,12 +223,13 @@ impl KillGuard {
             KeyCode::Tab => self.step(1),
             KeyCode::BackTab => self.step(-1),
             _ if self.verdict.is_refused() => {}
+            // ↑/↓ pick the signal from any field (the text fields have no use for them).
+            KeyCode::Up => self.signal = self.signal.saturating_sub(1),
+            KeyCode::Down => self.signal = (self.signal + 1).min(Sig::ALL.len() - 1),
             _ => match self.field {
                 GuardField::Signal => match key.code {
-                    KeyCode::Up | KeyCode::Left | KeyCode::Char('k') => {
-                        self.signal = self.signal.saturating_sub(1)
-                    }
-                    KeyCode::Down | KeyCode::Right | KeyCode::Char('j') => {
+                    KeyCode::Left | KeyCode::Char('k') => self.signal = self.signal.saturating_sub(1),
+                    KeyCode::Right | KeyCode::Char('j') => {
                         self.signal = (self.signal + 1).min(Sig::ALL.len() - 1)
                     }
                     _ => {}
@@ -297,7 +298,7 @@ impl KillGuard {
         let about_h = self.about.len() as u16;
         let form_h: u16 = match self.stage {
             Stage::Form if self.verdict.is_refused() => 3,
-            Stage::Form => 6 + u16::from(self.needs_name()) * 2,
+            Stage::Form => 3 + u16::from(self.needs_name()) * 2,
             _ => 3,
         };
         let rect = centered(area, 86, about_h + form_h + 5);

@@ -15,6 +15,8 @@ pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
+mod procs_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::{Stdout, stdout};

@@ -94,6 +94,10 @@ pub trait Pane {
     fn snapshot_failed(&mut self, _why: &str) -> bool {
         false
     }
+    /// The concrete pane, for tests that inspect its state.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
     /// Draws the inside of the pane (the App draws the border and title).
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx);
 }

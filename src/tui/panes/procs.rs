@@ -387,6 +387,10 @@ impl Pane for Processes {
         true
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn snapshot_failed(&mut self, why: &str) -> bool {
         self.failed = Some(one_line(why).into_owned());
         true
