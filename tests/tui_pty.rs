@@ -424,3 +424,63 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     assert!(b.wait_exit().success());
     drop(server);
 }
+
+/// The seed incident, end to end: filter the process pane to a CPU hog, F9, give a reason,
+/// confirm; the hog dies, the timeline shows the kill and the export holds it. Our own parent
+/// (this test process, which started warroom) is refused on screen.
+#[test]
+fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", "CPU pegged on api-3", "--sev", "2"], None);
+    // A distinctive cmdline: a script path no other process has.
+    let script = dir.path().join(format!("wrhog-{}.sh", std::process::id()));
+    std::fs::write(&script, "while :; do :; done\n").unwrap();
+    let mut hog = Command::new("sh").arg(&script).spawn().unwrap();
+    let tag = script.file_name().unwrap().to_string_lossy().into_owned();
+
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the timeline", |s| s.contains("CPU pegged on api-3"));
+    tui.send("2");
+    tui.wait_for("the process table", |s| s.contains("COMMAND") && s.contains("CPU["));
+    tui.send(&format!("/{tag}\r"));
+    tui.wait_for("the hog, alone", |s| s.contains(&tag) && s.contains(" 1/"));
+    tui.send("\x1b[20~"); // F9
+    tui.wait_for("the kill guard", |s| s.contains(&format!("Signal sh (pid {})", hog.id())));
+    tui.send("\r");
+    tui.wait_for("the reason demand", |s| s.contains("a reason is required"));
+    tui.send("runaway loop from the pty test\r");
+    tui.wait_for("the exit", |s| s.contains("exited after SIGTERM"));
+    let start = Instant::now();
+    while hog.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < DEADLINE, "the hog survived");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    tui.send("\x1b");
+    tui.wait_for("the popup to close", |s| !s.contains("exited after SIGTERM"));
+    tui.send("1");
+    let s = tui.wait_for("the kill on the timeline", |s| {
+        s.contains(&format!("Sent SIGTERM to sh (pid {}", hog.id()))
+    });
+    assert!(s.find("Evidence captured").unwrap() < s.find("Sent SIGTERM").unwrap(), "evidence first:\n{s}");
+
+    // This test process is warroom's parent.
+    let me = std::env::current_exe().unwrap();
+    let me = me.file_name().unwrap().to_string_lossy().into_owned();
+    tui.send("2/");
+    tui.send("\x15"); // C-u: clear the old filter
+    tui.send(&format!("{me}\r"));
+    tui.wait_for("this test process in the table", |s| s.contains(" 1/") && s.contains(&me[..8]));
+    tui.send("x");
+    tui.wait_for("the refusal", |s| s.contains("Refused") && s.contains("ancestor of warroom"));
+    tui.send("stop\r");
+    tui.wait_for("the refusal again", |s| s.contains("refused:"));
+    tui.send("\x1b");
+    tui.wait_for("the popup to close", |s| !s.contains("Refused"));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+
+    let json = cli(dir.path(), &["export", "--format", "json"], None);
+    assert!(json.contains("process_signalled") && json.contains("runaway loop from the pty test"), "{json}");
+    assert!(json.contains("evidence_captured"), "{json}");
+    assert_eq!(json.matches("process_signalled").count(), 1, "the refused attempt records nothing");
+}

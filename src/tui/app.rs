@@ -270,14 +270,16 @@ impl App {
         let id = self.incident().ok_or("no incident is open")?;
         let manifest =
             report.evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string());
+        // The evidence was captured before the signal: one millisecond earlier keeps that order
+        // on the timeline (events of the same instant are ordered by id, which is not causal).
+        let before = now - chrono::Duration::milliseconds(1);
         for kind in &report.events {
-            let keep = match kind {
-                EventKind::EvidenceCaptured { path, .. } => Some(path) == manifest.as_ref(),
-                _ => true,
+            let at = match kind {
+                EventKind::EvidenceCaptured { path, .. } if Some(path) == manifest.as_ref() => before,
+                EventKind::EvidenceCaptured { .. } => continue,
+                _ => now,
             };
-            if keep {
-                self.write(&Event::new(id, now, self.me.clone(), kind.clone()))?;
-            }
+            self.write(&Event::new(id, at, self.me.clone(), kind.clone()))?;
         }
         self.load(id)
     }
