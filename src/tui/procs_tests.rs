@@ -201,6 +201,17 @@ impl H {
 }
 
 #[test]
+fn until_moved_the_top_row_stays_selected() {
+    let mut h = harness(Duration::from_secs(10));
+    let mut first = fixed_snapshot();
+    first.processes.iter_mut().for_each(|r| r.cpu_percent = 0.0);
+    h.snap(first);
+    assert_eq!(h.selected(), 1, "all idle: pid order");
+    h.snap(fixed_snapshot());
+    assert_eq!(h.selected(), FAKE + 4242, "the hog on top is selected, not pid 1 where it went");
+}
+
+#[test]
 fn sort_cycles_and_inverts_and_the_selection_follows() {
     let mut h = harness(Duration::from_secs(10));
     assert_eq!(h.pids()[..3], [FAKE + 4242, FAKE + 4300, FAKE + 900], "cpu, biggest first");

@@ -125,8 +125,11 @@ pub struct Processes {
     filter: TextInput,
     filtering: bool,
     selected: usize,
-    /// The selected process's (pid, start time): followed across re-sorts and refreshes.
+    /// The selected process's (pid, start time): followed across re-sorts and refreshes once the
+    /// responder moved the selection; until then the top row stays selected (like htop), so
+    /// the first F9 is on the top hog, not on whatever was first before CPU% was known.
     chosen: Option<(i32, u64)>,
+    moved: bool,
     top: Cell<usize>,
     height: Cell<usize>,
 }
@@ -147,6 +150,7 @@ impl Processes {
             filtering: false,
             selected: 0,
             chosen: None,
+            moved: false,
             top: Cell::new(0),
             height: Cell::new(10),
         }
@@ -181,9 +185,13 @@ impl Processes {
         } else {
             sorted_indices(rows, self.sort, self.reverse, f).into_iter().map(|i| (i, 0)).collect()
         };
-        let found = self.chosen.and_then(|(pid, start)| {
-            self.view.iter().position(|(i, _)| rows[*i].pid == pid && rows[*i].start_time == start)
-        });
+        let found = if !self.moved {
+            Some(0)
+        } else {
+            self.chosen.and_then(|(pid, start)| {
+                self.view.iter().position(|(i, _)| rows[*i].pid == pid && rows[*i].start_time == start)
+            })
+        };
         self.selected = found.unwrap_or(self.selected).min(self.view.len().saturating_sub(1));
         self.remember();
     }
@@ -195,6 +203,7 @@ impl Processes {
     fn move_by(&mut self, delta: isize) {
         let last = self.view.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.moved = true;
         self.remember();
     }
 
