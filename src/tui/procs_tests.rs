@@ -428,8 +428,14 @@ fn term_that_works_ends_the_countdown_and_evidence_manifest_is_recorded() {
     h.key(KeyCode::F(9)).chars("testing the guard").key(KeyCode::Enter);
     h.run_jobs();
     assert!(matches!(h.guard().stage, Stage::Watching { .. }), "{:?}", h.guard().stage);
-    // Not reaped yet: a zombie counts as exited.
-    h.app.update(Action::Tick, now() + chrono::Duration::seconds(1));
+    // Not reaped yet: a zombie counts as exited. The exit itself is asynchronous: tick until the
+    // popup sees it (the grace, 10 s of App time, is never reached here).
+    let start = Instant::now();
+    while matches!(h.guard().stage, Stage::Watching { .. }) {
+        assert!(start.elapsed() < Duration::from_secs(10), "sleep did not exit after TERM");
+        std::thread::sleep(Duration::from_millis(20));
+        h.app.update(Action::Tick, now() + chrono::Duration::seconds(1));
+    }
     assert!(matches!(&h.guard().stage, Stage::Done { ok: true, message } if message.contains("exited")));
     child.wait().unwrap();
     let id = h.app.incident().unwrap();
