@@ -208,6 +208,41 @@ pub enum RunbookCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Attach a runbook to the incident: its checklist shows in the TUI and the postmortem.
+    Attach {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+    },
+    /// Show a runbook's items with their ids, commands and what the incident has ticked.
+    Show {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+    },
+    /// Tick a checklist item (--undo unticks it). ITEM_ID may be a unique prefix.
+    Tick {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+        #[arg(value_name = "ITEM_ID")]
+        item: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Run an item's command after confirmation, streaming its output; the output is kept as
+    /// evidence and the run recorded on the timeline. Exits 0 when the command ran, whatever
+    /// its exit status.
+    Run {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+        /// The item id or a unique prefix of it.
+        #[arg(value_name = "ITEM_ID")]
+        item: String,
+        /// Run without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+        /// Kill the command after SECS seconds. Default: `[runbooks] command_timeout_secs` (60).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -367,6 +402,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runbook_cmds::list(g, &Config::load(g.config.as_deref())?)
         }
         Some(Command::Runbook { command: RunbookCommand::Check { files } }) => runbook_cmds::check(&files),
+        Some(Command::Runbook { command }) => runbook_cmds::incident(&Ctx::load(g)?, command),
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
