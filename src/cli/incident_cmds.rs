@@ -88,7 +88,8 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 ExportFormat::Md => {
                     // Item texts live in the runbook files; a missing file only costs the names.
                     let (catalog, _) = crate::catalog::load(&ctx.config, ctx.global.data_dir.as_deref());
-                    let books = catalog.books.iter().filter(|b| st.runbooks.iter().any(|(id, _)| *id == b.id));
+                    let books =
+                        catalog.books.iter().filter(|b| st.runbooks.iter().any(|(id, _)| *id == b.id));
                     let texts = RunbookTexts { books: books.map(|b| b.export_text()).collect() };
                     to_markdown_with(&st, &events, ctx.config.timezone(), now, &texts)
                 }

@@ -11,12 +11,16 @@ use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
 use super::layout::screen;
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::Timeline;
+use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::{Runbooks, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
+use crate::runbook::CadenceConfig;
+use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
 use crate::store::Store;
 
 /// Everything that can happen to the App.
@@ -31,6 +35,26 @@ pub enum Action {
     PollStore,
     /// SIGTERM/SIGHUP/input gone: keep the draft and leave now.
     Terminate,
+    /// Work the App started on a task reports back (command output, a delivery).
+    Background(Background),
+}
+
+/// What spawned tasks send back to the App (through `App::take_background`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Background {
+    /// A chunk of the running command's output (raw).
+    RunOutput(String),
+    /// The running command ended (or could not be supervised).
+    RunFinished(Result<RunResult, String>),
+    /// A status update was posted to the webhook: `failed` is the note to record when it was not.
+    StatusPosted { failed: Option<EventKind>, message: String },
+}
+
+/// The command being run: what, for which incident, and how to stop it.
+struct Running {
+    spec: RunSpec,
+    incident: IncidentId,
+    cancel: Canceller,
 }
 
 /// How the App starts.
@@ -46,6 +70,8 @@ pub struct AppOptions {
     pub incident: Option<IncidentId>,
     /// Terminal size at start.
     pub size: (u16, u16),
+    /// Runbooks, status-update cadence and webhook, command timeout.
+    pub runbooks: RunbookOptions,
 }
 
 pub struct App {
@@ -65,6 +91,15 @@ pub struct App {
     pub quit: bool,
     pub dirty: bool,
     data_version: Option<i64>,
+    /// Status-update interval per severity (the header's countdown).
+    pub cadence: CadenceConfig,
+    notifier: Option<Notifier>,
+    command_timeout: std::time::Duration,
+    /// The command waiting for the responder's yes.
+    pub pending_run: Option<RunRequest>,
+    running: Option<Running>,
+    bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
+    bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -73,7 +108,12 @@ fn draft_key(id: IncidentId) -> String {
 
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
-        let panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        let rb = opts.runbooks;
+        let panes: Vec<Box<dyn Pane>> = vec![
+            Box::new(Timeline::new(opts.local, opts.local_time)),
+            Box::new(Runbooks::new(rb.books, rb.problems)),
+        ];
+        let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut app = App {
             store,
             me: opts.me,
@@ -90,6 +130,13 @@ impl App {
             quit: false,
             dirty: true,
             data_version: None,
+            cadence: rb.cadence,
+            notifier: rb.notifier,
+            command_timeout: rb.command_timeout,
+            pending_run: None,
+            running: None,
+            bg_tx,
+            bg_rx: Some(bg_rx),
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -122,6 +169,11 @@ impl App {
         Ok(())
     }
 
+    /// The receiver of spawned tasks' reports, for the event loop (once).
+    pub fn take_background(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Background>> {
+        self.bg_rx.take()
+    }
+
     pub fn incident(&self) -> Option<IncidentId> {
         self.data.as_ref().map(|d| d.state.id)
     }
@@ -148,6 +200,10 @@ impl App {
             }
             Action::PollStore => self.poll_store(),
             Action::Terminate => self.finish(),
+            Action::Background(b) => {
+                self.dirty = true;
+                self.background(b, now);
+            }
         }
     }
 
@@ -243,11 +299,22 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
+                        Question::RunCommand => self.start_run(),
                     }
                     false
                 }
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
+            Popup::Run(out) => match out.handle(k) {
+                super::panes::runbook::RunKey::Consumed => true,
+                super::panes::runbook::RunKey::Cancel => {
+                    if let Some(r) = &self.running {
+                        r.cancel.cancel();
+                    }
+                    true
+                }
+                super::panes::runbook::RunKey::Close => false,
+            },
         };
         if keep {
             self.popups.push(popup);
@@ -270,8 +337,18 @@ impl App {
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
         if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
+            let update = match &kind {
+                EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
+                _ => None,
+            };
             match self.append(kind, now) {
                 Ok(()) => {
+                    if let Some((audience, text)) = update {
+                        self.composer.reset();
+                        self.discard_kept_draft();
+                        self.post_status_update(audience, text);
+                        return;
+                    }
                     let was_amend = self.composer.amend.is_some();
                     self.composer.reset();
                     if !was_amend {
@@ -315,6 +392,33 @@ impl App {
                 }
             }
             Effect::Append(kind) => self.append_or_notice(kind, now),
+            Effect::AppendAll(kinds) => {
+                // A millisecond apart so they sort in the order given.
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    if let Err(e) = self.append(kind, now + chrono::Duration::milliseconds(i as i64)) {
+                        self.notice = Some((format!("not saved: {e}"), true));
+                        break;
+                    }
+                }
+            }
+            Effect::Run(req) => {
+                if self.running.is_some() {
+                    self.notice =
+                        Some(("a command is already running: wait for it or cancel it".into(), true));
+                    return;
+                }
+                let message = format!(
+                    "Run this command on this host ({} -c, timeout {} s)?\n\n{}",
+                    if req.command.lang.eq_ignore_ascii_case("bash") { "bash" } else { "sh" },
+                    self.command_timeout.as_secs(),
+                    crate::incident::sanitize::strip_controls(req.command.script.trim_end())
+                );
+                self.pending_run = Some(req);
+                self.popups.push(Popup::Confirm(
+                    Question::RunCommand,
+                    Confirm { title: "Run command".into(), message },
+                ));
+            }
             Effect::Notice(s) => self.notice = Some((s, true)),
         }
     }
@@ -342,7 +446,16 @@ impl App {
             GlobalCmd::Focus(_) => {}
             GlobalCmd::Zoom => self.zoomed = !self.zoomed,
             _ if self.data.is_none() => {}
-            GlobalCmd::Compose => self.composer.open_new(),
+            GlobalCmd::Compose => {
+                if !self.composer.open_new() {
+                    self.notice = Some(("finish or clear the status update draft first (u)".into(), true));
+                }
+            }
+            GlobalCmd::StatusUpdate => {
+                if !self.composer.open_status() {
+                    self.notice = Some(("finish or clear the open note draft first (n)".into(), true));
+                }
+            }
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
                 self.popups.push(Popup::severity(cur));
@@ -362,6 +475,129 @@ impl App {
                 };
                 self.popups
                     .push(Popup::Confirm(Question::Ack, Confirm { title: "Acknowledge".into(), message }));
+            }
+        }
+    }
+
+    /// Starts the confirmed command on a task that streams its updates back to the App.
+    fn start_run(&mut self) {
+        let (Some(req), Some(incident)) = (self.pending_run.take(), self.incident()) else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("commands can only run inside the TUI's event loop".into(), true));
+            return;
+        }
+        let spec = RunSpec::new(req.runbook, req.item, &req.command, self.command_timeout);
+        let mut run = match crate::runner::start(spec.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.notice = Some((format!("not run: {e}"), true));
+                return;
+            }
+        };
+        self.running = Some(Running { spec: spec.clone(), incident, cancel: run.canceller() });
+        self.popups.push(Popup::Run(RunOutput::new(spec.command_text())));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            while let Some(update) = run.next().await {
+                let msg = match update {
+                    RunUpdate::Output(chunk) => Background::RunOutput(chunk),
+                    RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Posts a recorded status update to the webhook on a task, when one is configured.
+    fn post_status_update(&mut self, audience: crate::incident::Audience, text: String) {
+        let (Some(notifier), Some(d)) = (self.notifier.clone(), self.data.as_ref()) else {
+            self.notice = Some(("status update recorded".into(), false));
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("status update recorded (not posted: no event loop)".into(), true));
+            return;
+        }
+        let st = &d.state;
+        let update = StatusUpdate {
+            incident: st.id,
+            title: st.title.clone(),
+            severity: st.severity,
+            status: st.status,
+            audience,
+            text,
+            by: self.me.clone(),
+        };
+        self.notice = Some(("status update recorded; posting…".into(), false));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            let msg = match notifier.post_status_update(&update).await {
+                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
+                Some(Ok(d)) => {
+                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
+                }
+                Some(Err(e)) => Background::StatusPosted {
+                    failed: Some(status_delivery_failed_kind(&e)),
+                    message: format!("status update NOT delivered: {e}"),
+                },
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
+    fn background(&mut self, b: Background, now: DateTime<Utc>) {
+        match b {
+            Background::RunOutput(chunk) => {
+                if let Some(Popup::Run(out)) =
+                    self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_)))
+                {
+                    out.push(&chunk);
+                }
+            }
+            Background::RunFinished(result) => {
+                let Some(running) = self.running.take() else { return };
+                let how = match result {
+                    Ok(result) => {
+                        let recorded = crate::runner::record(
+                            &self.store,
+                            running.incident,
+                            &self.me,
+                            &running.spec,
+                            &result,
+                        );
+                        if self.incident() == Some(running.incident)
+                            && let Err(e) = self.load(running.incident)
+                        {
+                            self.notice = Some((e, true));
+                        }
+                        match recorded {
+                            Ok(r) => match (&r.evidence, &r.evidence_error) {
+                                (Some(ev), _) => {
+                                    format!("{} · output kept in {}", result.outcome, ev.path.display())
+                                }
+                                (None, Some(e)) => format!("{} · {e}", result.outcome),
+                                (None, None) => result.outcome.to_string(),
+                            },
+                            Err(e) => format!("{} · NOT RECORDED: {e}", result.outcome),
+                        }
+                    }
+                    Err(e) => format!("the command could not be supervised: {e}"),
+                };
+                match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_))) {
+                    Some(Popup::Run(out)) => out.finish(how),
+                    _ => self.notice = Some((how, false)),
+                }
+            }
+            Background::StatusPosted { failed, message } => {
+                let is_error = failed.is_some();
+                if let Some(kind) = failed {
+                    self.append_or_notice(kind, now);
+                }
+                if !matches!(&self.notice, Some((m, true)) if m.starts_with("not saved")) {
+                    self.notice = Some((message, is_error));
+                }
             }
         }
     }
@@ -419,6 +655,10 @@ impl App {
         section(
             "Note composer".into(),
             super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
+        );
+        section(
+            "Status update composer".into(),
+            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
         );
         TextView::new("Keys", lines)
     }

@@ -32,7 +32,7 @@ use ratatui::crossterm::terminal::{
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-pub use app::{Action, App, AppOptions};
+pub use app::{Action, App, AppOptions, Background};
 
 /// How often the store is checked for other processes' writes.
 const STORE_POLL: Duration = Duration::from_millis(300);
@@ -130,6 +130,9 @@ fn spawn_input(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, stop: Arc<
 
 async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout>>) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let Some(mut background) = app.take_background() else {
+        return Err(TuiError::Start("the event loop was started twice".into()));
+    };
     let stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, stop.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -160,6 +163,7 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
             },
             _ = tick.tick() => Action::Tick,
             _ = poll.tick() => Action::PollStore,
+            Some(b) = background.recv() => Action::Background(b),
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
         };

@@ -51,6 +51,10 @@ pub enum Effect {
     Amend { target: Uuid, text: String },
     /// Append an event to the incident.
     Append(EventKind),
+    /// Append several events, in this order (stamped a millisecond apart).
+    AppendAll(Vec<EventKind>),
+    /// Confirm, then run a runbook step's command.
+    Run(super::panes::runbook::RunRequest),
     /// A one-line message for the footer.
     Notice(String),
 }

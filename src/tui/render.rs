@@ -12,9 +12,10 @@ use super::keymap::GLOBAL;
 use super::layout::{MIN_SIZE, Screen, screen, too_small};
 use super::pane::RenderCtx;
 use super::widgets::hint_line;
-use crate::incident::Status;
 use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
+use crate::incident::{IncidentState, Status};
+use crate::runbook::{CadenceConfig, UpdateDue, update_due_for};
 
 /// Draws the whole screen.
 pub fn render(app: &App, frame: &mut Frame, now: DateTime<Utc>) {
@@ -62,6 +63,15 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
                 None => format!("open {}", human_duration(now - st.opened_at)),
             };
             spans.push(Span::styled(elapsed, t.header));
+            if let Some((text, urgency)) = update_countdown(st, &app.cadence, now) {
+                spans.push(sep());
+                let style = match urgency {
+                    Urgency::Calm => t.header,
+                    Urgency::Soon => t.header_warn,
+                    Urgency::Late => t.header_danger,
+                };
+                spans.push(Span::styled(text, style));
+            }
             if st.status != Status::Resolved {
                 spans.push(sep());
                 match &st.acknowledged {
@@ -83,6 +93,34 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         );
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// How loudly the header speaks of the next status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    Calm,
+    /// The last 20% of the interval, or 5 minutes, whichever is longer.
+    Soon,
+    Late,
+}
+
+/// The header's status-update countdown: `update due in 12m`, `update overdue 3m`, or None when
+/// no update is owed (SEV4 by default, resolved).
+pub fn update_countdown(
+    state: &IncidentState,
+    cfg: &CadenceConfig,
+    now: DateTime<Utc>,
+) -> Option<(String, Urgency)> {
+    match update_due_for(state, cfg, now) {
+        UpdateDue::NotRequired => None,
+        UpdateDue::Overdue { by } => Some((format!("update overdue {}", human_duration(by)), Urgency::Late)),
+        UpdateDue::Due { remaining } => {
+            let fifth = cfg.interval(state.severity).map_or(chrono::Duration::zero(), |i| i / 5);
+            let soon = remaining <= fifth.max(chrono::Duration::minutes(5));
+            let urgency = if soon { Urgency::Soon } else { Urgency::Calm };
+            Some((format!("update due in {}", human_duration(remaining)), urgency))
+        }
+    }
 }
 
 fn tabs(app: &App, frame: &mut Frame, s: &Screen) {

@@ -39,6 +39,19 @@ fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         local_time: false,
         incident,
         size: (80, 24),
+        runbooks: builtin_runbooks(),
+    }
+}
+
+/// The runbooks shipped in the binary, plus one problem line, as the TUI would load them.
+fn builtin_runbooks() -> super::panes::runbook::RunbookOptions {
+    let catalog = crate::runbook::catalog(crate::catalog::BUILTIN.iter().copied());
+    super::panes::runbook::RunbookOptions {
+        books: catalog.books,
+        problems: vec![
+            "/etc/warroom/runbooks/broken.md:2: malformed front matter: expected `key: value`".into(),
+        ],
+        ..Default::default()
     }
 }
 
@@ -378,10 +391,10 @@ fn enter_shows_details_and_help_lists_every_key() {
     h.key(KeyCode::Esc).key(KeyCode::Char('?'));
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
     let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
-    assert!(!help.contains("focus pane 2"), "no key for a pane that does not exist");
+    assert!(!help.contains("focus pane 3"), "no key for a pane that does not exist");
     let descs = super::keymap::GLOBAL
         .iter()
-        .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 0))
+        .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 1))
         .map(|b| b.desc)
         .chain(h.app.panes[0].keymap().iter().map(|b| b.desc))
         .chain(super::composer::KEYS.iter().map(|b| b.desc));
@@ -413,7 +426,7 @@ fn amend_your_own_note_but_not_others() {
     h.key(KeyCode::Char('e'));
     assert!(h.app.composer.open);
     assert!(h.app.composer.amend.is_some());
-    h.chars(" (ticket OPS-7)").key(KeyCode::Enter);
+    h.chars(" (ticket OPS-7)").key(KeyCode::Enter).key(KeyCode::Char('z'));
     let last = h.stored().into_iter().last().unwrap();
     let EventKind::Amended { text, .. } = last.kind else { panic!("{last:?}") };
     assert_eq!(text, "Keep report-worker off until the pool limit has a guard (ticket OPS-7)");
@@ -510,6 +523,8 @@ impl Pane for Dummy {
 #[test]
 fn focus_zoom_and_layout_with_several_panes() {
     let mut h = sample("default");
+    // Layout mechanics with stand-in panes: start from the timeline alone.
+    h.app.panes.truncate(1);
     h.key(KeyCode::Tab);
     assert_eq!(h.app.focus, 0, "one pane: nothing to move to");
     h.app.panes.push(Box::new(Dummy("Procs")));
