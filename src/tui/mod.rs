@@ -14,6 +14,8 @@ pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
+mod runbook_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::{Stdout, stdout};

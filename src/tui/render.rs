@@ -65,10 +65,11 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
             spans.push(Span::styled(elapsed, t.header));
             if let Some((text, urgency)) = update_countdown(st, &app.cadence, now) {
                 spans.push(sep());
-                let style = match urgency {
-                    Urgency::Calm => t.header,
-                    Urgency::Soon => t.header_warn,
-                    Urgency::Late => t.header_danger,
+                // Padded like a badge when it asks for attention.
+                let (text, style) = match urgency {
+                    Urgency::Calm => (text, t.header),
+                    Urgency::Soon => (format!(" {text} "), t.header_warn),
+                    Urgency::Late => (format!(" {text} "), t.header_danger),
                 };
                 spans.push(Span::styled(text, style));
             }
