@@ -119,7 +119,14 @@ pub fn update_countdown(
             let fifth = cfg.interval(state.severity).map_or(chrono::Duration::zero(), |i| i / 5);
             let soon = remaining <= fifth.max(chrono::Duration::minutes(5));
             let urgency = if soon { Urgency::Soon } else { Urgency::Calm };
-            Some((format!("update due in {}", human_duration(remaining)), urgency))
+            // Whole minutes round up: just after an update it reads "due in 30m", not 29m.
+            let secs = remaining.num_seconds();
+            let shown = if secs > 60 && secs % 60 != 0 {
+                chrono::Duration::seconds(secs + 60 - secs % 60)
+            } else {
+                remaining
+            };
+            Some((format!("update due in {}", human_duration(shown)), urgency))
         }
     }
 }

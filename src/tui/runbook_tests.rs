@@ -359,11 +359,18 @@ async fn r_confirms_runs_streams_and_records_the_command() {
 
 #[tokio::test]
 async fn esc_cancels_a_hanging_command_and_it_is_recorded() {
-    let hang = "# Hang\n\n- [ ] Wait forever\n  ```sh\n  echo started; sleep 30\n  ```\n";
+    let hang =
+        "# Hang\n\n- [ ] Wait forever\n  ```sh\n  echo started\n  # a comment line\n  sleep 30\n  ```\n";
     let c = crate::runbook::catalog([("hang.md", hang)]);
     let mut h = harness(RunbookOptions { books: c.books, ..Default::default() });
     let mut rx = h.app.take_background().unwrap();
-    h.key(KeyCode::Enter).key(KeyCode::Char('r')).key(KeyCode::Char('y'));
+    h.key(KeyCode::Enter).key(KeyCode::Char('r'));
+    // The confirm box shows every line of the script.
+    let screen = h.text(80, 24);
+    for line in ["echo started", "# a comment line", "sleep 30", "y/Enter yes"] {
+        assert!(screen.contains(line), "{line} missing:\n{screen}");
+    }
+    h.key(KeyCode::Char('y'));
     pump(&mut h, &mut rx, |app| matches!(app.popups.last(), Some(Popup::Run(o)) if !o.lines.is_empty()))
         .await;
     h.key(KeyCode::Esc);
@@ -431,6 +438,9 @@ fn header_countdown_states() {
     assert_eq!(update_countdown(&st(open(3)), &cfg, at(47)).unwrap().1, Urgency::Calm);
     assert_eq!(update_countdown(&st(open(3)), &cfg, at(48)).unwrap().1, Urgency::Soon);
     assert_eq!(update_countdown(&st(open(1)), &cfg, at(15)).unwrap().0, "update due in 0s");
+    let secs = |m, s| t0 + Duration::minutes(m) + Duration::seconds(s);
+    assert_eq!(update_countdown(&st(open(2)), &cfg, secs(0, 1)).unwrap().0, "update due in 30m");
+    assert_eq!(update_countdown(&st(open(2)), &cfg, secs(29, 30)).unwrap().0, "update due in 30s");
     assert_eq!(
         update_countdown(&st(open(1)), &cfg, at(18)),
         Some(("update overdue 3m".into(), Urgency::Late))
