@@ -364,7 +364,7 @@ fn runbooks(w: &mut String, state: &IncidentState, events: &[Event], texts: &Run
     let _ = writeln!(w, "## Runbooks");
     let _ = writeln!(w);
     for (id, title) in &state.runbooks {
-        let _ = writeln!(w, "### {} (`{}`)", md_escape(title), md_escape(id));
+        let _ = writeln!(w, "### {} ({})", md_escape(title), code_span(id));
         let _ = writeln!(w);
         let views: Vec<_> = state.checklist.iter().filter(|c| &c.runbook == id).collect();
         let runs = |item: &str| -> Vec<String> {
@@ -376,8 +376,8 @@ fn runbooks(w: &mut String, state: &IncidentState, events: &[Event], texts: &Run
                     {
                         let how = exit_code.map_or("killed".to_string(), |c| format!("exit {c}"));
                         Some(format!(
-                            "ran `{}` at {} by {} → {how}",
-                            md_escape(command),
+                            "ran {} at {} by {} → {how}",
+                            code_span(command),
                             ev.at.format("%H:%M UTC"),
                             md_escape(&ev.author)
                         ))
@@ -411,6 +411,10 @@ fn runbooks(w: &mut String, state: &IncidentState, events: &[Event], texts: &Run
                 let mut section = None;
                 for it in &book.items {
                     if section != Some(&it.section) && !it.section.trim().is_empty() {
+                        // A blank line first, or the heading would continue the previous item.
+                        if section.is_some() {
+                            let _ = writeln!(w);
+                        }
                         let _ = writeln!(w, "**{}**", md_escape(&it.section));
                         let _ = writeln!(w);
                     }
@@ -420,19 +424,33 @@ fn runbooks(w: &mut String, state: &IncidentState, events: &[Event], texts: &Run
                 let stale: Vec<_> =
                     views.iter().filter(|c| !book.items.iter().any(|i| i.id == c.item)).collect();
                 for c in stale {
-                    line(w, &c.item, format!("`{}` (no longer in the runbook)", md_escape(&c.item)));
+                    line(w, &c.item, format!("{} (no longer in the runbook)", code_span(&c.item)));
                 }
             }
             None => {
                 let _ = writeln!(w, "_Runbook file not found: items are named by id._");
                 let _ = writeln!(w);
                 for c in &views {
-                    line(w, &c.item, format!("`{}`", md_escape(&c.item)));
+                    line(w, &c.item, code_span(&c.item));
                 }
             }
         }
         let _ = writeln!(w);
     }
+}
+
+/// Inline code that shows `s` literally (one line): fenced with more backticks than it holds.
+fn code_span(s: &str) -> String {
+    let flat = one_line(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in flat.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // Padding keeps a leading or trailing backtick from joining the fence.
+    if longest > 0 { format!("{fence} {flat} {fence}") } else { format!("{fence}{flat}{fence}") }
 }
 
 fn is_utc(tz: Tz) -> bool {
@@ -500,7 +518,7 @@ mod tests {
                 EventKind::CommandRun {
                     runbook: "disk-full".into(),
                     item: "check--df-1".into(),
-                    command: "df -h".into(),
+                    command: "df -h | sort `echo *`".into(),
                     exit_code: Some(0),
                     output_excerpt: "ok".into(),
                     evidence: None,
@@ -561,7 +579,9 @@ mod tests {
             rb.contains("- [x] See which filesystem is full — done 2026-11-23 03:02:00 UTC by ana"),
             "{rb}"
         );
-        assert!(rb.contains("  - ran `df -h` at 03:03 UTC by bo → exit 0"), "{rb}");
+        assert!(rb.contains("  - ran `` df -h | sort `echo *` `` at 03:03 UTC by bo → exit 0"), "{rb}");
+        // Each bold section heading starts a paragraph of its own.
+        assert!(rb.contains("→ exit 0\n\n**Fix**\n\n- [ ] Rotate"), "{rb}");
         assert!(
             rb.contains("- [ ] Rotate the logs — unticked 2026-11-23 03:05:00 UTC by ana (not done)"),
             "{rb}"
