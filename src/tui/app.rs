@@ -650,7 +650,13 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            section(p.name().into(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
+            let mut rows: Vec<(String, &'static str)> = Vec::new();
+            for b in p.all_keymaps().into_iter().flatten() {
+                if !rows.iter().any(|(_, d)| *d == b.desc) {
+                    rows.push((b.keys_label(), b.desc));
+                }
+            }
+            section(p.name().into(), rows);
         }
         section(
             "Note composer".into(),

@@ -170,6 +170,21 @@ fn step_detail_shows_text_and_command_without_escapes() {
 }
 
 #[test]
+fn help_lists_the_keys_of_the_list_and_of_an_open_runbook() {
+    let mut h = harness(book_options());
+    h.key(KeyCode::Char('?'));
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
+    let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
+    for d in
+        ["open the runbook's checklist", "tick / untick the step (for everyone)", "run the step's command"]
+    {
+        assert!(help.contains(d), "help lacks `{d}`:\n{help}");
+    }
+    assert!(help.contains("post a status update") && help.contains("switch the audience"), "{help}");
+    assert_eq!(help.matches("attach the runbook to the incident").count(), 1, "{help}");
+}
+
+#[test]
 fn problems_show_as_one_line_errors_and_no_runbooks_says_where() {
     let h = harness(book_options());
     let text = h.text(80, 24);

@@ -316,6 +316,10 @@ impl Pane for Runbooks {
         if self.open.is_some() { BOOK_KEYS } else { LIST_KEYS }
     }
 
+    fn all_keymaps(&self) -> Vec<&'static [Binding<PaneCmd>]> {
+        vec![LIST_KEYS, BOOK_KEYS]
+    }
+
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
         let state = &ctx.data.state;
         match cmd {
