@@ -200,6 +200,9 @@ async fn supervise(
         Ok(status) => from_status(status),
         Err(killed) => {
             signal_group(pgid, Signal::TERM);
+            // A member stopped by job control (it touched the terminal from its background
+            // group) only acts on SIGTERM once continued.
+            signal_group(pgid, Signal::CONT);
             if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
                 signal_group(pgid, Signal::KILL);
                 // SIGKILL cannot be refused; a process stuck in the kernel is reaped later by tokio.
