@@ -189,6 +189,11 @@ fn problems_show_as_one_line_errors_and_no_runbooks_says_where() {
     let h = harness(book_options());
     let text = h.text(80, 24);
     assert!(text.contains("⚠ /srv/runbooks/broken.md:2: malformed front matter"), "{text}");
+    // The sample incident has a runbook attached whose file is not here: it is still listed.
+    assert!(
+        text.contains("● Postgres connection exhaustion · 1 ticked · attached, no runbook file"),
+        "{text}"
+    );
     let empty = harness(RunbookOptions {
         problems: vec!["/nope/runbooks: runbooks dir ([runbooks] dir): No such file or directory".into()],
         ..Default::default()

@@ -203,6 +203,16 @@ impl Runbooks {
             .collect()
     }
 
+    /// Attached runbooks with no file here (another responder's runbook): (title, ticked count).
+    pub fn missing(&self, state: &IncidentState) -> Vec<(String, usize)> {
+        state
+            .runbooks
+            .iter()
+            .filter(|(id, _)| !self.books.iter().any(|b| b.id == *id))
+            .map(|(id, title)| (title.clone(), checked_ids(id, &state.checklist).len()))
+            .collect()
+    }
+
     /// The open runbook, if any.
     pub fn opened(&self) -> Option<&Runbook> {
         self.open.and_then(|i| self.books.get(i))
@@ -405,6 +415,18 @@ impl Pane for Runbooks {
 impl Runbooks {
     fn render_list(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx) {
         let t = ctx.theme;
+        let missing = self.missing(&ctx.data.state);
+        let [area, rest] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(missing.len().min(3) as u16)])
+                .areas(area);
+        let lines: Vec<Line> = missing
+            .iter()
+            .map(|(title, done)| {
+                let text = format!("● {} · {done} ticked · attached, no runbook file here", one_line(title));
+                fit(Line::styled(text, t.muted), area.width as usize)
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), rest);
         if self.books.is_empty() {
             let msg = "No runbooks found. Put Markdown runbooks in the [runbooks] dir (see README).";
             frame.render_widget(Paragraph::new(Span::styled(msg, t.muted)), area);
