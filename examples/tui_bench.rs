@@ -24,6 +24,7 @@ fn options(incident: uuid::Uuid) -> AppOptions {
         local_time: false,
         incident: Some(incident),
         size: (200, 50),
+        runbooks: Default::default(),
     }
 }
 

@@ -427,6 +427,7 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         local_time: config.ui.time == config::TimeDisplay::Local,
         incident,
         size: (80, 24),
+        runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)

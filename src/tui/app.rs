@@ -11,12 +11,16 @@ use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
 use super::layout::screen;
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::Timeline;
+use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::{Runbooks, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
+use crate::runbook::CadenceConfig;
+use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
 use crate::store::Store;
 use crate::sync::SyncStatus;
 
@@ -36,6 +40,26 @@ pub enum Action {
     Sync(SyncStatus),
     /// The sync task wrote events from the server to the store: re-read it.
     Arrived,
+    /// Work the App started on a task reports back (command output, a delivery).
+    Background(Background),
+}
+
+/// What spawned tasks send back to the App (through `App::take_background`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Background {
+    /// A chunk of the running command's output (raw).
+    RunOutput(String),
+    /// The running command ended (or could not be supervised).
+    RunFinished(Result<RunResult, String>),
+    /// A status update was posted to the webhook: `failed` is the note to record when it was not.
+    StatusPosted { failed: Option<EventKind>, message: String },
+}
+
+/// The command being run: what, for which incident, and how to stop it.
+struct Running {
+    spec: RunSpec,
+    incident: IncidentId,
+    cancel: Canceller,
 }
 
 /// How the App starts.
@@ -51,6 +75,8 @@ pub struct AppOptions {
     pub incident: Option<IncidentId>,
     /// Terminal size at start.
     pub size: (u16, u16),
+    /// Runbooks, status-update cadence and webhook, command timeout.
+    pub runbooks: RunbookOptions,
 }
 
 pub struct App {
@@ -74,6 +100,15 @@ pub struct App {
     /// Counts every event this App wrote, so the event loop can nudge the sync task.
     pub appended: u64,
     data_version: Option<i64>,
+    /// Status-update interval per severity (the header's countdown).
+    pub cadence: CadenceConfig,
+    notifier: Option<Notifier>,
+    command_timeout: std::time::Duration,
+    /// The command waiting for the responder's yes.
+    pub pending_run: Option<RunRequest>,
+    running: Option<Running>,
+    bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
+    bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -82,7 +117,12 @@ fn draft_key(id: IncidentId) -> String {
 
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
-        let panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        let rb = opts.runbooks;
+        let panes: Vec<Box<dyn Pane>> = vec![
+            Box::new(Timeline::new(opts.local, opts.local_time)),
+            Box::new(Runbooks::new(rb.books, rb.problems)),
+        ];
+        let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut app = App {
             store,
             me: opts.me,
@@ -101,6 +141,13 @@ impl App {
             sync: None,
             appended: 0,
             data_version: None,
+            cadence: rb.cadence,
+            notifier: rb.notifier,
+            command_timeout: rb.command_timeout,
+            pending_run: None,
+            running: None,
+            bg_tx,
+            bg_rx: Some(bg_rx),
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -131,6 +178,11 @@ impl App {
         }
         self.dirty = true;
         Ok(())
+    }
+
+    /// The receiver of spawned tasks' reports, for the event loop (once).
+    pub fn take_background(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Background>> {
+        self.bg_rx.take()
     }
 
     pub fn incident(&self) -> Option<IncidentId> {
@@ -164,6 +216,10 @@ impl App {
             Action::Sync(s) => {
                 self.dirty |= self.sync.as_ref() != Some(&s);
                 self.sync = Some(s);
+            }
+            Action::Background(b) => {
+                self.dirty = true;
+                self.background(b, now);
             }
         }
     }
@@ -260,11 +316,22 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
+                        Question::RunCommand => self.start_run(),
                     }
                     false
                 }
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
+            Popup::Run(out) => match out.handle(k) {
+                super::panes::runbook::RunKey::Consumed => true,
+                super::panes::runbook::RunKey::Cancel => {
+                    if let Some(r) = &self.running {
+                        r.cancel.cancel();
+                    }
+                    true
+                }
+                super::panes::runbook::RunKey::Close => false,
+            },
         };
         if keep {
             self.popups.push(popup);
@@ -287,8 +354,18 @@ impl App {
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
         if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
+            let update = match &kind {
+                EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
+                _ => None,
+            };
             match self.append(kind, now) {
                 Ok(()) => {
+                    if let Some((audience, text)) = update {
+                        self.composer.reset();
+                        self.discard_kept_draft();
+                        self.post_status_update(audience, text);
+                        return;
+                    }
                     let was_amend = self.composer.amend.is_some();
                     self.composer.reset();
                     if !was_amend {
@@ -339,6 +416,33 @@ impl App {
                 }
             }
             Effect::Append(kind) => self.append_or_notice(kind, now),
+            Effect::AppendAll(kinds) => {
+                // A millisecond apart so they sort in the order given.
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    if let Err(e) = self.append(kind, now + chrono::Duration::milliseconds(i as i64)) {
+                        self.notice = Some((format!("not saved: {e}"), true));
+                        break;
+                    }
+                }
+            }
+            Effect::Run(req) => {
+                if self.running.is_some() {
+                    self.notice =
+                        Some(("a command is already running: wait for it or cancel it".into(), true));
+                    return;
+                }
+                let message = format!(
+                    "Run this command on this host ({} -c, timeout {} s)?\n\n{}",
+                    if req.command.lang.eq_ignore_ascii_case("bash") { "bash" } else { "sh" },
+                    self.command_timeout.as_secs(),
+                    crate::incident::sanitize::strip_controls(req.command.script.trim_end())
+                );
+                self.pending_run = Some(req);
+                self.popups.push(Popup::Confirm(
+                    Question::RunCommand,
+                    Confirm { title: "Run command".into(), message },
+                ));
+            }
             Effect::Notice(s) => self.notice = Some((s, true)),
         }
     }
@@ -366,7 +470,16 @@ impl App {
             GlobalCmd::Focus(_) => {}
             GlobalCmd::Zoom => self.zoomed = !self.zoomed,
             _ if self.data.is_none() => {}
-            GlobalCmd::Compose => self.composer.open_new(),
+            GlobalCmd::Compose => {
+                if !self.composer.open_new() {
+                    self.notice = Some(("finish or clear the status update draft first (u)".into(), true));
+                }
+            }
+            GlobalCmd::StatusUpdate => {
+                if !self.composer.open_status() {
+                    self.notice = Some(("finish or clear the open note draft first (n)".into(), true));
+                }
+            }
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
                 self.popups.push(Popup::severity(cur));
@@ -386,6 +499,129 @@ impl App {
                 };
                 self.popups
                     .push(Popup::Confirm(Question::Ack, Confirm { title: "Acknowledge".into(), message }));
+            }
+        }
+    }
+
+    /// Starts the confirmed command on a task that streams its updates back to the App.
+    fn start_run(&mut self) {
+        let (Some(req), Some(incident)) = (self.pending_run.take(), self.incident()) else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("commands can only run inside the TUI's event loop".into(), true));
+            return;
+        }
+        let spec = RunSpec::new(req.runbook, req.item, &req.command, self.command_timeout);
+        let mut run = match crate::runner::start(spec.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.notice = Some((format!("not run: {e}"), true));
+                return;
+            }
+        };
+        self.running = Some(Running { spec: spec.clone(), incident, cancel: run.canceller() });
+        self.popups.push(Popup::Run(RunOutput::new(spec.command_text())));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            while let Some(update) = run.next().await {
+                let msg = match update {
+                    RunUpdate::Output(chunk) => Background::RunOutput(chunk),
+                    RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Posts a recorded status update to the webhook on a task, when one is configured.
+    fn post_status_update(&mut self, audience: crate::incident::Audience, text: String) {
+        let (Some(notifier), Some(d)) = (self.notifier.clone(), self.data.as_ref()) else {
+            self.notice = Some(("status update recorded".into(), false));
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("status update recorded (not posted: no event loop)".into(), true));
+            return;
+        }
+        let st = &d.state;
+        let update = StatusUpdate {
+            incident: st.id,
+            title: st.title.clone(),
+            severity: st.severity,
+            status: st.status,
+            audience,
+            text,
+            by: self.me.clone(),
+        };
+        self.notice = Some(("status update recorded; posting…".into(), false));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            let msg = match notifier.post_status_update(&update).await {
+                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
+                Some(Ok(d)) => {
+                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
+                }
+                Some(Err(e)) => Background::StatusPosted {
+                    failed: Some(status_delivery_failed_kind(&e)),
+                    message: format!("status update NOT delivered: {e}"),
+                },
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
+    fn background(&mut self, b: Background, now: DateTime<Utc>) {
+        match b {
+            Background::RunOutput(chunk) => {
+                if let Some(Popup::Run(out)) =
+                    self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_)))
+                {
+                    out.push(&chunk);
+                }
+            }
+            Background::RunFinished(result) => {
+                let Some(running) = self.running.take() else { return };
+                let how = match result {
+                    Ok(result) => {
+                        let recorded = crate::runner::record(
+                            &self.store,
+                            running.incident,
+                            &self.me,
+                            &running.spec,
+                            &result,
+                        );
+                        if self.incident() == Some(running.incident)
+                            && let Err(e) = self.load(running.incident)
+                        {
+                            self.notice = Some((e, true));
+                        }
+                        match recorded {
+                            Ok(r) => match (&r.evidence, &r.evidence_error) {
+                                (Some(ev), _) => {
+                                    format!("{} · output kept in {}", result.outcome, ev.path.display())
+                                }
+                                (None, Some(e)) => format!("{} · {e}", result.outcome),
+                                (None, None) => result.outcome.to_string(),
+                            },
+                            Err(e) => format!("{} · NOT RECORDED: {e}", result.outcome),
+                        }
+                    }
+                    Err(e) => format!("the command could not be supervised: {e}"),
+                };
+                match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_))) {
+                    Some(Popup::Run(out)) => out.finish(how),
+                    _ => self.notice = Some((how, false)),
+                }
+            }
+            Background::StatusPosted { failed, message } => {
+                let is_error = failed.is_some();
+                if let Some(kind) = failed {
+                    self.append_or_notice(kind, now);
+                }
+                if !matches!(&self.notice, Some((m, true)) if m.starts_with("not saved")) {
+                    self.notice = Some((message, is_error));
+                }
             }
         }
     }
@@ -438,11 +674,21 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            section(p.name().into(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
+            let mut rows: Vec<(String, &'static str)> = Vec::new();
+            for b in p.all_keymaps().into_iter().flatten() {
+                if !rows.iter().any(|(_, d)| *d == b.desc) {
+                    rows.push((b.keys_label(), b.desc));
+                }
+            }
+            section(p.name().into(), rows);
         }
         section(
             "Note composer".into(),
             super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
+        );
+        section(
+            "Status update composer".into(),
+            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
         );
         TextView::new("Keys", lines)
     }

@@ -14,6 +14,8 @@ pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
+mod runbook_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::{Stdout, stdout};
@@ -32,7 +34,7 @@ use ratatui::crossterm::terminal::{
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-pub use app::{Action, App, AppOptions};
+pub use app::{Action, App, AppOptions, Background};
 
 use crate::incident::IncidentId;
 use crate::sync::{SyncConfig, SyncHandle};
@@ -204,6 +206,9 @@ async fn event_loop(
     mut sync: Syncer,
 ) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let Some(mut background) = app.take_background() else {
+        return Err(TuiError::Start("the event loop was started twice".into()));
+    };
     let stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, stop.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -239,6 +244,7 @@ async fn event_loop(
             },
             _ = tick.tick() => Action::Tick,
             _ = poll.tick() => Action::PollStore,
+            Some(b) = background.recv() => Action::Background(b),
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
             _ = changed(status) => match &sync.handle {

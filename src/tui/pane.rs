@@ -51,6 +51,10 @@ pub enum Effect {
     Amend { target: Uuid, text: String },
     /// Append an event to the incident.
     Append(EventKind),
+    /// Append several events, in this order (stamped a millisecond apart).
+    AppendAll(Vec<EventKind>),
+    /// Confirm, then run a runbook step's command.
+    Run(super::panes::runbook::RunRequest),
     /// A one-line message for the footer.
     Notice(String),
 }
@@ -63,6 +67,10 @@ pub trait Pane {
     fn title(&self) -> String;
     /// The pane's key table: handles its keys and generates its footer and help.
     fn keymap(&self) -> &'static [Binding<PaneCmd>];
+    /// Every key table the pane may switch to (for `?` help); default: the current one.
+    fn all_keymaps(&self) -> Vec<&'static [Binding<PaneCmd>]> {
+        vec![self.keymap()]
+    }
     /// Runs a command from the key table.
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect;
     /// True while the pane takes raw keys (e.g. typing a filter): they go to `input` first.

@@ -23,6 +23,8 @@ pub enum Choice {
 pub enum Question {
     Ack,
     QuitWithDraft,
+    /// Run the pending runbook command (`App::pending_run`).
+    RunCommand,
 }
 
 /// Every popup the App can stack.
@@ -32,6 +34,8 @@ pub enum Popup {
     Choose(Choice, Chooser),
     Confirm(Question, Confirm),
     View(TextView),
+    /// A runbook command's live output.
+    Run(super::panes::runbook::RunOutput),
 }
 
 impl Popup {
@@ -55,6 +59,7 @@ impl Popup {
             Popup::Choose(Choice::Status, c) => c.render(frame, area, theme, |_| theme.text),
             Popup::Confirm(_, c) => c.render(frame, area, theme),
             Popup::View(v) => v.render(frame, area, theme),
+            Popup::Run(r) => r.render(frame, area, theme),
         }
     }
 }

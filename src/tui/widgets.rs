@@ -130,7 +130,10 @@ impl Confirm {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let w = self.message.chars().count().clamp(30, 70) as u16 + 4;
-        let rect = centered(area, w, 6);
+        // Tall enough for every line of the message (a command to run must be shown whole).
+        let inner_w = usize::from(w.saturating_sub(2)).max(1);
+        let rows: usize = self.message.lines().map(|l| l.chars().count().div_ceil(inner_w).max(1)).sum();
+        let rect = centered(area, w, (rows as u16).saturating_add(3).max(6));
         let inner = popup_frame(frame, rect, &self.title, theme);
         let [msg, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         frame.render_widget(Paragraph::new(self.message.as_str()).wrap(Wrap { trim: true }), msg);

@@ -262,6 +262,8 @@ impl Pane for Timeline {
                     _ => Effect::Notice("only notes can be amended: select one of yours".into()),
                 };
             }
+            // Commands of other panes.
+            _ => return Effect::Ignored,
         }
         Effect::Redraw
     }
@@ -368,7 +370,7 @@ impl Timeline {
 }
 
 /// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
-fn fit(line: Line<'_>, width: usize) -> Line<'_> {
+pub(crate) fn fit(line: Line<'_>, width: usize) -> Line<'_> {
     if line.width() <= width || width == 0 {
         return line;
     }
@@ -464,7 +466,7 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
 
 /// The first visible row: the tail when following, else the previous top moved just enough to
 /// keep the selection on screen.
-fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
+pub(crate) fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
     let max_top = rows.saturating_sub(height);
     if follow || height == 0 {
         return max_top;
