@@ -24,6 +24,8 @@ fn options(incident: uuid::Uuid) -> AppOptions {
         local_time: false,
         incident: Some(incident),
         size: (200, 50),
+        team: None,
+        notifier: None,
     }
 }
 

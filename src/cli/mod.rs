@@ -341,6 +341,8 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         local_time: config.ui.time == config::TimeDisplay::Local,
         incident,
         size: (80, 24),
+        team: team_cmds::team_path(g, &config),
+        notifier: crate::notify::Notifier::new(&config).ok(),
     };
     crate::tui::run(store, opts, config.ui.mouse).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)

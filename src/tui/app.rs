@@ -10,8 +10,9 @@ use ratatui::text::{Line, Span};
 use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
 use super::layout::screen;
+use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::Timeline;
+use super::panes::{Contacts, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
@@ -31,6 +32,8 @@ pub enum Action {
     PollStore,
     /// SIGTERM/SIGHUP/input gone: keep the draft and leave now.
     Terminate,
+    /// A page sent in the background finished (delivered or not).
+    PageDone(Box<PageDone>),
 }
 
 /// How the App starts.
@@ -46,6 +49,10 @@ pub struct AppOptions {
     pub incident: Option<IncidentId>,
     /// Terminal size at start.
     pub size: (u16, u16),
+    /// The team file; the contacts pane exists only when there is one.
+    pub team: Option<std::path::PathBuf>,
+    /// Sends pages (`[paging]` of the config); None when the HTTP client could not start.
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 pub struct App {
@@ -65,6 +72,10 @@ pub struct App {
     pub quit: bool,
     pub dirty: bool,
     data_version: Option<i64>,
+    /// Sends pages in the background.
+    pub pager: Pager,
+    /// An OSC 52 sequence for the event loop to write to the terminal.
+    pub clipboard: Option<String>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -73,7 +84,10 @@ fn draft_key(id: IncidentId) -> String {
 
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
-        let panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        if let Some(path) = &opts.team {
+            panes.push(Box::new(Contacts::load(path)));
+        }
         let mut app = App {
             store,
             me: opts.me,
@@ -90,6 +104,8 @@ impl App {
             quit: false,
             dirty: true,
             data_version: None,
+            pager: Pager::new(opts.notifier),
+            clipboard: None,
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -148,6 +164,7 @@ impl App {
             }
             Action::PollStore => self.poll_store(),
             Action::Terminate => self.finish(),
+            Action::PageDone(done) => self.page_done(*done, now),
         }
     }
 
@@ -243,11 +260,30 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
+                        Question::Page(page) => self.send_page((**page).clone()),
                     }
                     false
                 }
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
+            Popup::Record(chooser, kinds) => match chooser.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(i) => {
+                    if let Some(kind) = kinds.get(i) {
+                        self.append_or_notice(kind.clone(), now);
+                    }
+                    false
+                }
+            },
+            Popup::Contact(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(kind) => {
+                    self.append_or_notice(kind, now);
+                    false
+                }
+            },
         };
         if keep {
             self.popups.push(popup);
@@ -316,6 +352,39 @@ impl App {
             }
             Effect::Append(kind) => self.append_or_notice(kind, now),
             Effect::Notice(s) => self.notice = Some((s, true)),
+            Effect::Clipboard(text) => {
+                self.clipboard = Some(super::clipboard::osc52(&text));
+                self.notice = Some((format!("copied {}", one_line(&text)), false));
+            }
+            Effect::Page(page) => match self.pager.ask(*page) {
+                Ok(popup) => self.popups.push(popup),
+                Err(e) => self.notice = Some((e, true)),
+            },
+            Effect::Popup(popup) => self.popups.push(*popup),
+        }
+    }
+
+    fn send_page(&mut self, page: crate::notify::Page) {
+        self.notice = Some(match self.pager.send(page) {
+            Ok(msg) => (msg, false),
+            Err(e) => (e, true),
+        });
+    }
+
+    /// Records a finished page on the incident it was sent for, delivered or not.
+    fn page_done(&mut self, done: PageDone, now: DateTime<Utc>) {
+        self.pager.in_flight = self.pager.in_flight.saturating_sub(1);
+        self.dirty = true;
+        let ev = Event::new(done.incident, now, self.me.clone(), done.kind.clone());
+        if let Err(e) = self.store.append(&ev) {
+            self.notice = Some((format!("page result not saved: {e}"), true));
+            return;
+        }
+        self.notice = Some(done.notice());
+        if self.incident() == Some(done.incident)
+            && let Err(e) = self.load(done.incident)
+        {
+            self.notice = Some((e, true));
         }
     }
 

@@ -150,6 +150,10 @@ pub enum PaneCmd {
     CycleTag,
     ToggleTime,
     Amend,
+    Copy,
+    Page,
+    Contact,
+    AssignRole,
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! ticks, store changes and signals into `Action`s for `App::update`, drawing only when dirty.
 
 pub mod app;
+pub mod clipboard;
 pub mod composer;
 pub mod fixture;
 pub mod keymap;
 pub mod layout;
+pub mod paging;
 pub mod pane;
 pub mod panes;
 pub mod popups;
@@ -13,6 +15,8 @@ pub mod render;
 pub mod theme;
 pub mod widgets;
 
+#[cfg(test)]
+mod contacts_tests;
 #[cfg(test)]
 mod tests;
 
@@ -139,6 +143,14 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let result = loop {
+        if let Some(seq) = app.clipboard.take() {
+            // Straight to the terminal, between frames: it draws nothing.
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                app.notice = Some((format!("copy failed: {e}"), true));
+            }
+        }
         if app.dirty {
             let now = Utc::now();
             if let Err(e) = terminal.draw(|f| render::render(&app, f, now)) {
@@ -162,6 +174,7 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
             _ = poll.tick() => Action::PollStore,
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
+            Some(done) = app.pager.done.recv() => Action::PageDone(Box::new(done)),
         };
         app.update(action, Utc::now());
     };

@@ -19,10 +19,12 @@ pub enum Choice {
 }
 
 /// What a confirm box asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Question {
     Ack,
     QuitWithDraft,
+    /// Send this page.
+    Page(Box<crate::notify::Page>),
 }
 
 /// Every popup the App can stack.
@@ -32,6 +34,10 @@ pub enum Popup {
     Choose(Choice, Chooser),
     Confirm(Question, Confirm),
     View(TextView),
+    /// Pick one item; the event at its index is appended.
+    Record(Chooser, Vec<crate::incident::EventKind>),
+    /// How a person was contacted and what came of it.
+    Contact(crate::tui::panes::contacts::form::ContactForm),
 }
 
 impl Popup {
@@ -55,6 +61,8 @@ impl Popup {
             Popup::Choose(Choice::Status, c) => c.render(frame, area, theme, |_| theme.text),
             Popup::Confirm(_, c) => c.render(frame, area, theme),
             Popup::View(v) => v.render(frame, area, theme),
+            Popup::Record(c, _) => c.render(frame, area, theme, |_| theme.text),
+            Popup::Contact(f) => f.render(frame, area, theme),
         }
     }
 }

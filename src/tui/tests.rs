@@ -20,18 +20,18 @@ use super::theme::Theme;
 use crate::incident::{EventKind, Status, Tag};
 use crate::store::Store;
 
-const ME: &str = "ana@db-01";
+pub(super) const ME: &str = "ana@db-01";
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     fixture::opened_at() + Duration::minutes(47) + Duration::seconds(12)
 }
 
-struct Harness {
-    app: App,
-    dir: tempfile::TempDir,
+pub(super) struct Harness {
+    pub(super) app: App,
+    pub(super) dir: tempfile::TempDir,
 }
 
-fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
+pub(super) fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
     AppOptions {
         me: ME.into(),
         theme: Theme::load(theme, None, false).unwrap(),
@@ -39,11 +39,13 @@ fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         local_time: false,
         incident,
         size: (80, 24),
+        team: None,
+        notifier: None,
     }
 }
 
 /// An App on the sample SEV1 incident.
-fn sample(theme: &str) -> Harness {
+pub(super) fn sample(theme: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
@@ -53,29 +55,29 @@ fn sample(theme: &str) -> Harness {
 }
 
 impl Harness {
-    fn key(&mut self, code: KeyCode) -> &mut Self {
+    pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.key_mod(code, KeyModifiers::NONE)
     }
-    fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
+    pub(super) fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
         self.app.update(Action::Key(KeyEvent::new(code, mods)), now());
         self
     }
-    fn chars(&mut self, s: &str) -> &mut Self {
+    pub(super) fn chars(&mut self, s: &str) -> &mut Self {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
         }
         self
     }
-    fn stored(&self) -> Vec<crate::incident::Event> {
+    pub(super) fn stored(&self) -> Vec<crate::incident::Event> {
         let id = self.app.incident().unwrap();
         Store::open(self.dir.path()).unwrap().events(id).unwrap()
     }
-    fn screen(&self, w: u16, h: u16) -> Buffer {
+    pub(super) fn screen(&self, w: u16, h: u16) -> Buffer {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| render(&self.app, f, now())).unwrap();
         term.backend().buffer().clone()
     }
-    fn text(&self, w: u16, h: u16) -> String {
+    pub(super) fn text(&self, w: u16, h: u16) -> String {
         buffer_text(&self.screen(w, h))
     }
     fn title(&self) -> String {
@@ -83,7 +85,7 @@ impl Harness {
     }
 }
 
-fn buffer_text(buf: &Buffer) -> String {
+pub(super) fn buffer_text(buf: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();
@@ -97,7 +99,7 @@ fn buffer_text(buf: &Buffer) -> String {
 }
 
 /// The screen's text, then every styled run per row: what the eye sees, colours included.
-fn buffer_with_styles(buf: &Buffer) -> String {
+pub(super) fn buffer_with_styles(buf: &Buffer) -> String {
     let mut out = buffer_text(buf);
     out.push_str("\n--- styles (row: cols fg/bg/modifiers) ---\n");
     let fmt = |s: Style| {
