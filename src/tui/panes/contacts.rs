@@ -185,7 +185,7 @@ impl Contacts {
         let items = Role::ALL
             .iter()
             .map(|r| match holder(*r) {
-                Some(h) => format!("{r:<10} (now {})", one_line(&h)),
+                Some(h) => format!("{:<10} (now {})", r.as_str(), one_line(&h)),
                 None => r.to_string(),
             })
             .collect();
