@@ -255,3 +255,28 @@ async fn p_to_a_dead_webhook_records_a_failed_page() {
     h.key(KeyCode::Char('1'));
     assert!(buffer_text(&h.screen(200, 50)).contains("Paged bo via webhook: FAILED"));
 }
+
+#[test]
+fn help_and_footer_list_the_contacts_keys() {
+    let mut h = with_team(&example_team(), None);
+    h.key(KeyCode::Char('2'));
+    let footer = buffer_text(&h.screen(80, 24)).lines().last().unwrap().to_string();
+    assert!(footer.contains("c copy · p page · m mark contact · R role"), "{footer}");
+    h.key(KeyCode::Char('?'));
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
+    let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
+    for d in h.app.panes[1].keymap().iter().map(|b| b.desc) {
+        assert!(help.contains(d), "help lacks `{d}`");
+    }
+}
+
+#[test]
+fn outside_text_on_the_pane_is_drawn_inert() {
+    let mut h = with_team(&example_team(), None);
+    let evil = "mallory\x1b]0;pwned\x07\x1b[2J";
+    h.app.append(EventKind::RoleAssigned { role: Role::Ops, person: evil.into() }, now()).unwrap();
+    h.key(KeyCode::Char('2'));
+    let text = buffer_text(&h.screen(200, 50));
+    assert!(text.contains("ops        mallory (not in team file)") && !text.contains("pwned"), "{text}");
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+}

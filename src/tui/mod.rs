@@ -178,6 +178,36 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
         };
         app.update(action, Utc::now());
     };
+    finish_pages(&mut app, &mut terminal, &mut term, &mut hup).await;
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+/// Longest wait on quit for pages still in flight (a page's own tries stay well under it).
+const PAGE_DRAIN: Duration = Duration::from_secs(60);
+
+/// A page sent just before quitting is still recorded, delivered or not: a page must never vanish
+/// silently. Waits for the ones in flight unless a signal says to leave now.
+async fn finish_pages(
+    app: &mut App,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    term: &mut tokio::signal::unix::Signal,
+    hup: &mut tokio::signal::unix::Signal,
+) {
+    let deadline = tokio::time::Instant::now() + PAGE_DRAIN;
+    while app.pager.in_flight > 0 {
+        let n = app.pager.in_flight;
+        app.notice = Some((format!("waiting for {n} page(s) to finish before quitting…"), false));
+        // Best effort: after a hang-up there is no terminal to draw on.
+        let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
+        tokio::select! {
+            done = app.pager.done.recv() => match done {
+                Some(d) => app.update(Action::PageDone(Box::new(d)), Utc::now()),
+                None => return,
+            },
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => return,
+        }
+    }
 }

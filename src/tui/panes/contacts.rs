@@ -368,7 +368,7 @@ fn level_line(row: &Row, t: &Theme) -> Line<'static> {
     let (state_text, style): (String, Style) = match (state, cd, paged) {
         (LevelState::Fired, _, Some(PageMark::Delivered)) => ("fired · paged".into(), t.ok),
         (LevelState::Fired, _, Some(PageMark::Failed)) => ("fired · page FAILED".into(), t.danger),
-        (LevelState::Fired, _, None) => ("fired · not paged from here".into(), t.warn),
+        (LevelState::Fired, _, None) => ("fired · not paged".into(), t.warn),
         (LevelState::Pending, Some(s), _) => {
             (format!("next in {}", countdown(*s)), t.warn.add_modifier(Modifier::BOLD))
         }
