@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::Duration as ChronoDuration;
+
 use ratatui::crossterm::event::KeyCode;
 
 use super::app::{Action, App};
@@ -12,7 +14,7 @@ use super::fixture;
 use super::popups::{Popup, Question};
 use super::tests::{Harness, buffer_text, buffer_with_styles, now, options};
 use crate::config::Config;
-use crate::incident::{EventKind, Role};
+use crate::incident::{Event, EventKind, Role};
 use crate::notify::Notifier;
 use crate::store::Store;
 
@@ -37,6 +39,38 @@ fn snapshot_contacts_80x24_zoomed() {
     let mut h = with_team(&example_team(), None);
     h.key(KeyCode::Char('2')).key(KeyCode::Char('j'));
     insta::assert_snapshot!(buffer_with_styles(&h.screen(80, 24)));
+}
+
+#[test]
+fn snapshot_contacts_80x24_counting_down() {
+    // A SEV1 opened 7m12s before `now`, nobody acknowledged: level 3 fires in 7:48.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let sev1 = crate::incident::Severity::new(1).unwrap();
+    let open = Event::open(
+        now() - ChronoDuration::seconds(432),
+        "ana@db-01",
+        "Payments queue stuck".into(),
+        sev1,
+        None,
+    );
+    store.append(&open).unwrap();
+    let mut o = options("default", Some(open.incident));
+    o.team = Some(example_team());
+    let mut h = Harness { app: App::new(store, o).unwrap(), dir };
+    h.app.update(Action::Tick, now());
+    assert_eq!(h.app.panes[1].title(), "Contacts · L3 in 7:48");
+    let timeline_tab = buffer_text(&h.screen(80, 24));
+    assert!(timeline_tab.lines().nth(1).unwrap().contains("2 Contacts · L3 in 7:48"), "{timeline_tab}");
+    h.key(KeyCode::Char('2'));
+    insta::assert_snapshot!(buffer_text(&h.screen(80, 24)));
+    // `a` from the contacts pane acknowledges: the countdown stops, level 3 is cancelled.
+    h.key(KeyCode::Char('a')).key(KeyCode::Char('y'));
+    assert_eq!(h.app.panes[1].title(), "Contacts · acked");
+    let text = buffer_text(&h.screen(80, 24));
+    assert!(text.contains("directly                 → Ana Lima           cancelled (acked)"), "{text}");
+    assert!(text.contains("acknowledged by ana@db-01 after 7m: escalation stopped"), "{text}");
+    assert!(!text.contains("next in"), "{text}");
 }
 
 #[test]

@@ -81,10 +81,12 @@ pub struct Contacts {
     modified: Option<SystemTime>,
     /// Index among the selectable rows.
     selected: usize,
-    /// The instant of the last draw: keys act on the rows as they were shown.
+    /// The instant of the last draw or tick: keys act on the rows as they were shown.
     shown_at: Cell<Option<DateTime<Utc>>>,
     /// The latest event time, for keys pressed before the first draw.
     last_event: Option<DateTime<Utc>>,
+    /// (severity, opened, acknowledged) of the incident, for the countdown in the title.
+    ladder_key: Option<(u8, DateTime<Utc>, Option<DateTime<Utc>>)>,
 }
 
 fn read(path: &Path) -> Loaded {
@@ -114,6 +116,7 @@ impl Contacts {
             selected: 0,
             shown_at: Cell::new(None),
             last_event: None,
+            ladder_key: None,
         }
     }
 
@@ -223,9 +226,22 @@ impl Pane for Contacts {
         "Contacts"
     }
 
+    /// The escalation state rides in the title, so it shows on the tab bar while another pane is
+    /// zoomed: `Contacts · L2 in 4:12`, `· acked`, `· ladder exhausted`.
     fn title(&self) -> String {
         match &self.team {
-            Ok(_) => "Contacts".into(),
+            Ok(team) => {
+                let Some((sev, opened, acked)) = self.ladder_key else { return "Contacts".into() };
+                let now = self.now();
+                match team.ladder(sev, opened, acked, now) {
+                    Some(l) if l.acknowledged_at.is_some() => "Contacts · acked".into(),
+                    Some(l) => match (l.next, l.countdown_secs) {
+                        (Some(i), Some(s)) => format!("Contacts · L{} in {}", i + 1, countdown(s)),
+                        _ => "Contacts · ladder exhausted".into(),
+                    },
+                    None => "Contacts".into(),
+                }
+            }
             Err(p) => {
                 format!("Contacts · {} team file problem{}", p.len(), if p.len() == 1 { "" } else { "s" })
             }
@@ -252,11 +268,15 @@ impl Pane for Contacts {
 
     fn sync(&mut self, data: &IncidentData) {
         self.last_event = data.events.last().map(|e| e.at);
+        let st = &data.state;
+        self.ladder_key =
+            st.is_open().then(|| (st.severity.get(), st.opened_at, st.acknowledged.as_ref().map(|a| a.at)));
     }
 
     /// Re-reads the team file when it changed on disk (a fixed phone number shows up at once);
     /// redraws every second anyway, as the countdowns move.
-    fn on_tick(&mut self, _now: DateTime<Utc>) -> bool {
+    fn on_tick(&mut self, now: DateTime<Utc>) -> bool {
+        self.shown_at.set(Some(now));
         let m = mtime(&self.path);
         if m != self.modified {
             self.modified = m;

@@ -47,7 +47,7 @@ pub enum Row {
     },
     Level {
         level: usize,
-        /// Rotation name or person name the level names.
+        /// The rotation's name, or `directly` for a person.
         target: String,
         /// When it fires, after the incident opened.
         offset: Duration,
@@ -156,10 +156,9 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
     };
     for lv in &l.levels {
         let target = match &lv.target {
-            Target::Person(id) | Target::Rotation(id) => {
-                let name = team.rotation(id).map(|r| r.name()).or(team.person(id).map(|p| p.name.as_str()));
-                name.unwrap_or(id).to_string()
-            }
+            Target::Rotation(id) => team.rotation(id).map_or(id.as_str(), |r| r.name()).to_string(),
+            // The person column names them already.
+            Target::Person(_) => "directly".into(),
         };
         let person = lv.person.as_deref().and_then(|id| team.person(id)).map(|p| PersonNow::of(p, now));
         let next = l.next == Some(lv.level - 1);
