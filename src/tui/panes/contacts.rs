@@ -385,21 +385,32 @@ fn level_line(row: &Row, t: &Theme) -> Line<'static> {
         return Line::default();
     };
     let who = person.as_ref().map_or_else(|| "nobody".to_string(), |p| one_line(&p.name).into_owned());
-    let (state_text, style): (String, Style) = match (state, cd, paged) {
-        (LevelState::Fired, _, Some(PageMark::Delivered)) => ("fired · paged".into(), t.ok),
-        (LevelState::Fired, _, Some(PageMark::Failed)) => ("fired · page FAILED".into(), t.danger),
-        (LevelState::Fired, _, None) => ("fired · not paged".into(), t.warn),
-        (LevelState::Pending, Some(s), _) => {
+    let (mut state_text, mut style): (String, Style) = match (state, cd) {
+        (LevelState::Fired, _) => ("fired".into(), t.warn),
+        (LevelState::Pending, Some(s)) => {
             (format!("next in {}", countdown(*s)), t.warn.add_modifier(Modifier::BOLD))
         }
-        (LevelState::Pending, None, _) => ("pending".into(), t.muted),
-        (LevelState::Cancelled, _, _) => ("cancelled (acked)".into(), t.muted),
+        (LevelState::Pending, None) => ("pending".into(), t.muted),
+        (LevelState::Cancelled, _) => ("cancelled".into(), t.muted),
     };
+    // Whether a page went out for the level, early or late: a fired level nobody paged stands out.
+    match (paged, state) {
+        (Some(PageMark::Delivered), _) => {
+            state_text.push_str(" · paged");
+            style = t.ok;
+        }
+        (Some(PageMark::Failed), _) => {
+            state_text.push_str(" · page FAILED");
+            style = t.danger;
+        }
+        (None, LevelState::Fired) => state_text.push_str(" · not paged"),
+        (None, _) => {}
+    }
     Line::from(vec![
         Span::styled(format!("  {level}. "), t.key),
         Span::styled(format!("+{:<5} ", compact_duration(*offset)), t.time),
-        Span::styled(format!("{} ", pad(target, 24)), t.text),
-        Span::styled(format!("→ {} ", pad(&who, 18)), t.author),
+        Span::styled(format!("{} ", pad(target, 20)), t.text),
+        Span::styled(format!("→ {} ", pad(&who, 16)), t.author),
         Span::styled(state_text, style),
     ])
 }
