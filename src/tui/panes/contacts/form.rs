@@ -83,7 +83,7 @@ impl ContactForm {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let rect = centered(area, 44, 10);
+        let rect = centered(area, 56, 10);
         let inner = popup_frame(frame, rect, &format!("Contact {}", self.name), theme);
         let [lists, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         let [left, right] = Layout::horizontal([Constraint::Length(14), Constraint::Min(1)]).areas(lists);
