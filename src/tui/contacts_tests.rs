@@ -314,3 +314,15 @@ fn outside_text_on_the_pane_is_drawn_inert() {
     assert!(text.contains("ops        mallory (not in team file)") && !text.contains("pwned"), "{text}");
     assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
 }
+
+#[test]
+fn a_short_pane_scrolls_to_keep_the_selection_in_view() {
+    let mut h = with_team(&example_team(), None);
+    select(&mut h, 7);
+    let text = buffer_text(&h.screen(60, 16));
+    assert!(text.contains("ops        Bo Chen (bo)"), "{text}");
+    assert!(!text.contains("On call now"), "scrolled past the top: {text}");
+    select(&mut h, 0);
+    let text = buffer_text(&h.screen(60, 16));
+    assert!(text.contains("On call now") && text.contains("Primary on-call"), "{text}");
+}
