@@ -80,7 +80,12 @@ pub struct TeamConfig {
 pub struct RunbooksConfig {
     /// Directory of Markdown runbooks; relative to the config file. Default `runbooks/` beside it.
     pub dir: Option<PathBuf>,
+    /// Seconds a runbook command may run before its process group is killed. Default 60.
+    pub command_timeout_secs: Option<u64>,
 }
+
+/// Longest command timeout accepted: a day. Longer is a typo, not a diagnostic.
+pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 86_400;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -229,6 +234,15 @@ impl Config {
         }
         if self.ui.theme.trim().is_empty() {
             return Err(err("ui", "theme", "must not be empty".into()));
+        }
+        if let Some(t) = self.runbooks.command_timeout_secs
+            && !(1..=MAX_COMMAND_TIMEOUT_SECS).contains(&t)
+        {
+            return Err(err(
+                "runbooks",
+                "command_timeout_secs",
+                format!("must be 1 to {MAX_COMMAND_TIMEOUT_SECS} seconds, got {t}"),
+            ));
         }
         if let Some(url) = &self.server.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -384,6 +398,11 @@ impl Config {
         self.user.timezone.as_deref().and_then(|t| t.parse().ok()).or_else(system_timezone)
     }
 
+    /// How long a runbook command may run: `[runbooks] command_timeout_secs`, default 60 s.
+    pub fn command_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.runbooks.command_timeout_secs.unwrap_or(60))
+    }
+
     /// Resolves a path from the config relative to the config file's directory.
     pub fn relative(&self, p: &Path) -> PathBuf {
         match (&self.source, p.is_absolute()) {
@@ -520,6 +539,7 @@ mod tests {
         assert_eq!(cfg.user.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(cfg.ui.theme, "default");
         assert!(cfg.server.url.is_some());
+        assert_eq!(cfg.runbooks.command_timeout_secs, Some(60));
     }
 
     #[test]
@@ -549,6 +569,20 @@ mod tests {
         assert_eq!((e.line, e.key.as_str()), (3, "user.timezone"), "{e}");
         let e = Config::parse("[server]\nurl = \"ftp://x\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "server.url");
+    }
+
+    #[test]
+    fn command_timeout_defaults_and_validates() {
+        assert_eq!(Config::parse("", "c.toml").unwrap().command_timeout().as_secs(), 60);
+        let cfg = Config::parse("[runbooks]\ncommand_timeout_secs = 5\n", "c.toml").unwrap();
+        assert_eq!(cfg.command_timeout().as_secs(), 5);
+        let e = Config::parse("[runbooks]\ndir = \"x\"\ncommand_timeout_secs = 0\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "runbooks.command_timeout_secs"), "{e}");
+        assert!(e.message.contains("1 to 86400"), "{e}");
+        let e = Config::parse("[runbooks]\ncommand_timeout_secs = -3\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "runbooks.command_timeout_secs"), "{e}");
+        let e = Config::parse("[runbooks]\ncommand_timeout_secs = \"60s\"\n", "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "runbooks.command_timeout_secs"), "{e}");
     }
 
     #[test]

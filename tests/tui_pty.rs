@@ -298,3 +298,129 @@ fn tiny_terminal_shows_a_message_and_still_quits() {
     tui.send("q");
     assert!(tui.wait_exit().success());
 }
+
+// ---- two TUIs on one real server ----------------------------------------------------------
+
+/// `warroom serve --insecure-loopback` with its own db; waits (bounded) for "listening on URL".
+fn serve(db: &Path, listen: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    // Its own empty config, so nothing from the machine running the test leaks in.
+    std::fs::write(db.with_extension("toml"), "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["serve", "--insecure-loopback", "--listen", listen, "--db"])
+        .arg(db)
+        .env("WARROOM_CONFIG", db.with_extension("toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn warroom serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(15)).expect("the server printed its address");
+    let url = line
+        .strip_prefix("listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// Kills the server even when an assertion fails first.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A config naming the responder, so presence tells the two TUIs apart.
+fn named_config(dir: &Path, name: &str) -> String {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, format!("[user]\nname = \"{name}\"\ntimezone = \"UTC\"\n")).unwrap();
+    p.display().to_string()
+}
+
+/// The header row (first line of the screen).
+fn header(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[test]
+fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let db = tmp.path().join("server.db");
+    let (child, url) = serve(&db, "127.0.0.1:0");
+    let mut server = Server(child);
+    let listen = url.trim_start_matches("http://").to_string();
+
+    // Ana opens the incident locally; her TUI pushes it when it connects.
+    cli(&a_dir, &["new", "Shared outage", "--sev", "2"], None);
+    let id = warroom::store::Store::open(&a_dir.join("data")).unwrap().resolve_incident(None).unwrap();
+    let a_cfg = named_config(&a_dir, "ana");
+    let mut a =
+        Tui::spawn_with(&a_dir, 24, 100, &[], &[("WARROOM_SERVER", &url), ("WARROOM_CONFIG", &a_cfg)]);
+    a.wait_for("ana's header to say synced", |s| {
+        header(s).contains("Shared outage") && header(s).contains("synced")
+    });
+
+    // Bo joins it by id, then opens his TUI on the same server.
+    let out = cli(&b_dir, &["join", &url, &id.to_string()], None);
+    assert!(out.contains("joined") && out.contains("Shared outage"), "{out}");
+    let b_cfg = named_config(&b_dir, "bo");
+    let mut b =
+        Tui::spawn_with(&b_dir, 24, 100, &[], &[("WARROOM_SERVER", &url), ("WARROOM_CONFIG", &b_cfg)]);
+    b.wait_for("bo's header to say synced", |s| {
+        header(s).contains("Shared outage") && header(s).contains("synced")
+    });
+    // Presence: each sees the other, never themselves.
+    let s = a.wait_for("ana to see bo viewing", |s| header(s).contains("with bo"));
+    assert!(!header(&s).contains("with ana"), "{s}");
+    b.wait_for("bo to see ana viewing", |s| header(s).contains("with ana"));
+
+    // A note written in ana's TUI appears in bo's.
+    a.send("n");
+    a.wait_for("the composer", |s| s.contains("New note"));
+    a.send("rolled back deploy 4711");
+    a.send("\r");
+    a.wait_for("the note saved", |s| s.contains("rolled back deploy 4711") && !s.contains("New note"));
+    b.wait_for("ana's note in bo's timeline", |s| s.contains("rolled back deploy 4711"));
+
+    // The server dies: ana keeps writing, the header says offline with the note pending.
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    a.wait_for("ana's header to go offline", |s| header(s).contains("offline"));
+    a.send("n");
+    a.wait_for("the composer", |s| s.contains("New note"));
+    a.send("written while the server was down");
+    a.send("\r");
+    a.wait_for("offline with the note pending", |s| {
+        header(s).contains("offline") && header(s).contains("1 pending")
+    });
+    assert!(!header(&a.screen()).contains("with bo"), "presence is live state, gone when offline");
+
+    // Back on the same port with the same db: the outbox drains and bo gets the note.
+    let (child, _) = serve(&db, &listen);
+    server = Server(child);
+    // Bounded by the client's backoff (at most 30 s between attempts, far less this early).
+    let deadline = Duration::from_secs(40);
+    a.wait_within(deadline, "ana to drain to synced", |s| header(s).contains("synced"));
+    b.wait_within(deadline, "the offline note in bo's timeline", |s| {
+        s.contains("written while the server was down")
+    });
+
+    a.send("q");
+    b.send("q");
+    assert!(a.wait_exit().success());
+    assert!(b.wait_exit().success());
+    drop(server);
+}

@@ -27,7 +27,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             let ev = Event::open(now, author, title, sev, summary.filter(|s| !s.trim().is_empty()));
             ctx.store.append(&ev)?;
             ctx.store.set_current(ev.id)?;
-            println!("{}", ev.id);
+            outln!("{}", ev.id);
         }
         Command::Note { text, tag } => {
             let text = if text.len() == 1 && text[0] == "-" {
@@ -58,12 +58,12 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             let list: Vec<IncidentState> =
                 ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?);
+                outln!("{}", serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?);
             } else if list.is_empty() {
-                println!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
+                outln!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
             } else {
                 for i in &list {
-                    println!(
+                    outln!(
                         "{}  {}  {:<13}  {}  {}",
                         &i.id.to_string()[..13],
                         i.severity,
@@ -77,9 +77,9 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Command::Status { json } => {
             let st = load(ctx)?.0;
             if json {
-                println!("{}", serde_json::to_string_pretty(&st).wrap_err("encoding status")?);
+                outln!("{}", serde_json::to_string_pretty(&st).wrap_err("encoding status")?);
             } else {
-                print_status(&st, now);
+                print_status(&st, now)?;
             }
         }
         Command::Export { format, output } => {
@@ -114,6 +114,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Runbook { .. }
         | Command::Oncall { .. }
         | Command::Serve { .. }
+        | Command::Ps { .. }
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }
@@ -137,31 +138,32 @@ fn load(ctx: &Ctx) -> Result<(IncidentState, Vec<Event>)> {
     Ok((st, events))
 }
 
-fn print_status(st: &IncidentState, now: chrono::DateTime<Utc>) {
-    println!("{} {}  [{}]", st.severity, one_line(&st.title), st.status);
-    println!("id        {}", st.id);
-    println!(
+fn print_status(st: &IncidentState, now: chrono::DateTime<Utc>) -> Result<()> {
+    outln!("{} {}  [{}]", st.severity, one_line(&st.title), st.status);
+    outln!("id        {}", st.id);
+    outln!(
         "opened    {} by {} ({} ago)",
         st.opened_at.format("%Y-%m-%d %H:%M:%S UTC"),
         one_line(&st.opened_by),
         human_duration(now - st.opened_at)
     );
     match &st.acknowledged {
-        Some(a) => println!("acked     {} by {}", a.at.format("%H:%M:%S UTC"), one_line(&a.by)),
-        None => println!("acked     no"),
+        Some(a) => outln!("acked     {} by {}", a.at.format("%H:%M:%S UTC"), one_line(&a.by)),
+        None => outln!("acked     no"),
     }
     if let Some(r) = st.resolved_at {
-        println!(
+        outln!(
             "resolved  {} (lasted {})",
             r.format("%Y-%m-%d %H:%M:%S UTC"),
             human_duration(r - st.opened_at)
         );
     }
     for (role, who) in &st.roles {
-        println!("{:<9} {}", role.as_str(), one_line(&who.value));
+        outln!("{:<9} {}", role.as_str(), one_line(&who.value));
     }
-    println!("events    {}  notes {}  people {}", st.event_count, st.notes.len(), st.people.len());
+    outln!("events    {}  notes {}  people {}", st.event_count, st.notes.len(), st.people.len());
     if let Some(n) = st.notes.last() {
-        println!("last note {} {}: {}", n.at.format("%H:%M UTC"), one_line(&n.author), one_line(&n.text));
+        outln!("last note {} {}: {}", n.at.format("%H:%M UTC"), one_line(&n.author), one_line(&n.text));
     }
+    Ok(())
 }

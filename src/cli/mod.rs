@@ -1,7 +1,25 @@
 //! The command line: clap definitions and dispatch. Each area's commands live in their own file.
 
+/// `println!` for command output: a closed stdout (`warroom ps | head`) ends the command quietly
+/// instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*).map_err($crate::cli::stdout_error)?
+    }};
+}
+
+/// `print!` for command output; see `outln!`.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*).map_err($crate::cli::stdout_error)?
+    }};
+}
+
 mod incident_cmds;
 pub mod notify_cmds;
+mod ps_cmds;
 mod runbook_cmds;
 mod sync_cmds;
 pub mod team_cmds;
@@ -181,6 +199,20 @@ pub enum Command {
         #[arg(value_name = "INCIDENT_ID")]
         incident_id: String,
     },
+    /// Print the process snapshot the process pane shows (sorted, optionally filtered).
+    Ps {
+        #[arg(long)]
+        json: bool,
+        /// Sort by cpu, mem, pid, time or name.
+        #[arg(long, default_value = "cpu", value_parser = parse_sort)]
+        sort: crate::procs::SortKey,
+        /// Only processes whose name or command line contains TEXT (case-insensitive).
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Milliseconds between the two samples CPU% is computed from.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        interval_ms: u64,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -208,6 +240,41 @@ pub enum RunbookCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Attach a runbook to the incident: its checklist shows in the TUI and the postmortem.
+    Attach {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+    },
+    /// Show a runbook's items with their ids, commands and what the incident has ticked.
+    Show {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+    },
+    /// Tick a checklist item (--undo unticks it). ITEM_ID may be a unique prefix.
+    Tick {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+        #[arg(value_name = "ITEM_ID")]
+        item: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Run an item's command after confirmation, streaming its output; the output is kept as
+    /// evidence and the run recorded on the timeline. Exits 0 when the command ran, whatever
+    /// its exit status.
+    Run {
+        #[arg(value_name = "RUNBOOK_ID")]
+        runbook: String,
+        /// The item id or a unique prefix of it.
+        #[arg(value_name = "ITEM_ID")]
+        item: String,
+        /// Run without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+        /// Kill the command after SECS seconds. Default: `[runbooks] command_timeout_secs` (60).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: Option<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -216,6 +283,9 @@ pub enum ExportFormat {
     Json,
 }
 
+fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
+    s.parse()
+}
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -269,6 +339,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(err) if err.chain().any(|c| c.is::<StdoutClosed>()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("warroom: {}", one_line_error(&err));
             ExitCode::from(exit_status(&err))
@@ -282,7 +353,22 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         cmd @ (Command::Page { .. } | Command::Contact { .. } | Command::Update { .. }) => {
             notify_cmds::run(ctx, cmd)
         }
+        Command::Runbook { command } => runbook_cmds::incident(ctx, command),
         cmd => incident_cmds::run(ctx, cmd),
+    }
+}
+
+/// Stdout was closed by its reader: not an error worth a message.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout closed")]
+pub struct StdoutClosed;
+
+/// Maps a stdout write error: a broken pipe becomes `StdoutClosed`.
+pub fn stdout_error(e: std::io::Error) -> color_eyre::Report {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        color_eyre::Report::new(e).wrap_err("writing to stdout")
     }
 }
 
@@ -344,7 +430,7 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         team: team_cmds::team_path(g, &config),
         notifier: crate::notify::Notifier::new(&config).ok(),
     };
-    crate::tui::run(store, opts, config.ui.mouse).wrap_err("warroom TUI")?;
+    crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -353,13 +439,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => run_tui(g),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut std::io::stdout());
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);
+            out!("{}", String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .wrap_err("writing man page")?;
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf).wrap_err("rendering the man page")?;
+            out!("{}", String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Team { command: TeamCommand::Check { file } }) => {
@@ -372,6 +460,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Oncall { at, json }) => {
             team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
         }
+        Some(Command::Ps { json, sort, filter, interval_ms }) => ps_cmds::ps(json, sort, filter, interval_ms),
         Some(Command::Serve { listen, db, insecure_loopback }) => {
             sync_cmds::serve(g, listen, db, insecure_loopback)
         }

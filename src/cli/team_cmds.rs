@@ -45,7 +45,7 @@ pub(super) fn check(global: &Global, config: &Config, file: Option<PathBuf>) -> 
     let path = require_path(global, config, file)?;
     match load_team(&path)? {
         Ok(team) => {
-            println!(
+            outln!(
                 "{}: ok ({} people, {} rotations, {} escalation ladders)",
                 path.display(),
                 team.people.len(),
@@ -82,9 +82,9 @@ pub(super) fn oncall(global: &Global, config: &Config, at: Option<String>, json:
     };
     let report = team::oncall_report(&team, t);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?);
+        outln!("{}", serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?);
     } else {
-        print!("{}", team::format_oncall(&report));
+        out!("{}", team::format_oncall(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

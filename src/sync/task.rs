@@ -208,9 +208,17 @@ impl Task {
         let mut failures = 0u32;
         while !self.stopping() {
             self.connected = false;
-            let err = match self.session().await {
-                Ok(()) => return,
-                Err(e) => e,
+            // Stopping must not wait for a request to time out (a hung server would freeze the
+            // TUI on quit or on switching incidents): race the session against the stop signal.
+            // Cancelling mid-push is safe: unacknowledged events stay in the outbox and a
+            // re-push is idempotent by event id.
+            let stop = stopped(self.stop.clone());
+            let err = tokio::select! {
+                r = self.session() => match r {
+                    Ok(()) => return,
+                    Err(e) => e,
+                },
+                _ = stop => return,
             };
             // A session that got as far as the stream was a success: start the backoff over.
             failures = if self.connected { 1 } else { failures + 1 };
@@ -279,4 +287,42 @@ impl Task {
 /// Resolves once the handle asks the task to stop.
 async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that accepts connections and never answers: every request hangs until the
+    /// client's 10 s timeout. Stopping the handle must not wait for that.
+    #[test]
+    fn stop_does_not_wait_for_a_hung_request() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (accepted_tx, accepted) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept() {
+                held.push(conn);
+                let _ = accepted_tx.send(());
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SyncConfig {
+            data_dir: dir.path().to_path_buf(),
+            server: format!("http://{addr}"),
+            token: None,
+            viewer: "ana".into(),
+            incident: uuid::Uuid::now_v7(),
+        };
+        let handle = SyncHandle::spawn(cfg).unwrap();
+        accepted.recv_timeout(Duration::from_secs(10)).expect("the task connected");
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            handle.stop();
+            let _ = done_tx.send(());
+        });
+        // Well under the client's 10 s request timeout: the stop raced the request.
+        done.recv_timeout(Duration::from_secs(5)).expect("stop returned while the request hung");
+    }
 }

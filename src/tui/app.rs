@@ -19,6 +19,7 @@ use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
 use crate::store::Store;
+use crate::sync::SyncStatus;
 
 /// Everything that can happen to the App.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,10 @@ pub enum Action {
     Terminate,
     /// A page sent in the background finished (delivered or not).
     PageDone(Box<PageDone>),
+    /// The sync task's status changed (only when a server is configured).
+    Sync(SyncStatus),
+    /// The sync task wrote events from the server to the store: re-read it.
+    Arrived,
 }
 
 /// How the App starts.
@@ -71,6 +76,10 @@ pub struct App {
     pub size: (u16, u16),
     pub quit: bool,
     pub dirty: bool,
+    /// The sync state for the header; None when no server is configured (local only).
+    pub sync: Option<SyncStatus>,
+    /// Counts every event this App wrote, so the event loop can nudge the sync task.
+    pub appended: u64,
     data_version: Option<i64>,
     /// Sends pages in the background.
     pub pager: Pager,
@@ -103,6 +112,8 @@ impl App {
             size: opts.size,
             quit: false,
             dirty: true,
+            sync: None,
+            appended: 0,
             data_version: None,
             pager: Pager::new(opts.notifier),
             clipboard: None,
@@ -162,9 +173,15 @@ impl App {
                 }
                 self.dirty |= changed;
             }
-            Action::PollStore => self.poll_store(),
+            // The store poll may already have seen the arrival: `poll_store` reloads only when
+            // the store's data version moved, so the two never reload twice for one write.
+            Action::PollStore | Action::Arrived => self.poll_store(),
             Action::Terminate => self.finish(),
             Action::PageDone(done) => self.page_done(*done, now),
+            Action::Sync(s) => {
+                self.dirty |= self.sync.as_ref() != Some(&s);
+                self.sync = Some(s);
+            }
         }
     }
 
@@ -294,7 +311,7 @@ impl App {
         let id = match choice {
             StartChoice::New { title, severity } => {
                 let ev = Event::open(now, self.me.clone(), title, severity, None);
-                self.store.append(&ev).map_err(|e| e.to_string())?;
+                self.write(&ev)?;
                 self.store.set_current(ev.id).map_err(|e| e.to_string())?;
                 ev.id
             }
@@ -331,8 +348,15 @@ impl App {
     /// Appends an event to the incident on screen and reloads it.
     pub fn append(&mut self, kind: EventKind, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        self.store.append(&Event::new(id, now, self.me.clone(), kind)).map_err(|e| e.to_string())?;
+        self.write(&Event::new(id, now, self.me.clone(), kind))?;
         self.load(id)
+    }
+
+    /// The one place the App writes an event: the store, then the count the sync task follows.
+    fn write(&mut self, ev: &Event) -> Result<(), String> {
+        self.store.append(ev).map_err(|e| e.to_string())?;
+        self.appended += 1;
+        Ok(())
     }
 
     fn append_or_notice(&mut self, kind: EventKind, now: DateTime<Utc>) {
@@ -376,7 +400,7 @@ impl App {
         self.pager.in_flight = self.pager.in_flight.saturating_sub(1);
         self.dirty = true;
         let ev = Event::new(done.incident, now, self.me.clone(), done.kind.clone());
-        if let Err(e) = self.store.append(&ev) {
+        if let Err(e) = self.write(&ev) {
             self.notice = Some((format!("page result not saved: {e}"), true));
             return;
         }

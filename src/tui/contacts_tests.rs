@@ -252,8 +252,10 @@ async fn page_and_wait(h: &mut Harness, row: usize) -> String {
     assert_eq!(h.stored().len(), before);
     assert!(h.app.notice.as_ref().unwrap().0.starts_with("paging "), "{:?}", h.app.notice);
     let done = tokio::time::timeout(Duration::from_secs(15), h.app.pager.done.recv()).await.unwrap().unwrap();
+    let appended = h.app.appended;
     h.app.update(Action::PageDone(Box::new(done)), now());
     assert_eq!(h.app.pager.in_flight, 0);
+    assert_eq!(h.app.appended, appended + 1, "the sync task is nudged for the paged event");
     question
 }
 

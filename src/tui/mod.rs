@@ -34,9 +34,12 @@ use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use app::{Action, App, AppOptions};
+
+use crate::incident::IncidentId;
+use crate::sync::{SyncConfig, SyncHandle};
 
 /// How often the store is checked for other processes' writes.
 const STORE_POLL: Duration = Duration::from_millis(300);
@@ -52,7 +55,13 @@ pub enum TuiError {
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every exit
 /// path (return, error, panic, SIGTERM, SIGHUP) before this returns.
-pub fn run(store: crate::store::Store, opts: AppOptions, mouse: bool) -> Result<(), TuiError> {
+/// `config` decides whether to sync (`[server]`, `WARROOM_SERVER`, or the server `join` remembered).
+pub fn run(
+    store: crate::store::Store,
+    opts: AppOptions,
+    mouse: bool,
+    config: &crate::config::Config,
+) -> Result<(), TuiError> {
     let mut opts = opts;
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         opts.size = (w, h);
@@ -61,7 +70,8 @@ pub fn run(store: crate::store::Store, opts: AppOptions, mouse: bool) -> Result<
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     install_panic_hook();
     let guard = TerminalGuard::enter(mouse)?;
-    let result = rt.block_on(event_loop(app, guard.terminal()?));
+    let sync = Syncer::new(config.clone());
+    let result = rt.block_on(event_loop(app, guard.terminal()?, sync));
     drop(guard);
     result
 }
@@ -132,7 +142,71 @@ fn spawn_input(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, stop: Arc<
     });
 }
 
-async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout>>) -> Result<(), TuiError> {
+/// The sync task for the incident on screen: started when a server is configured, restarted when
+/// the user switches incident, nudged after every event the App writes.
+struct Syncer {
+    config: crate::config::Config,
+    /// The incident the handle follows (None before one is open).
+    following: Option<IncidentId>,
+    handle: Option<SyncHandle>,
+    /// `App::appended` when the task was last nudged.
+    nudged: u64,
+}
+
+impl Syncer {
+    fn new(config: crate::config::Config) -> Syncer {
+        Syncer { config, following: None, handle: None, nudged: 0 }
+    }
+
+    /// Runs after every update: follows the App's incident and pushes what it just wrote.
+    fn follow(&mut self, app: &mut App) {
+        let incident = app.incident();
+        if incident != self.following {
+            self.following = incident;
+            self.nudged = app.appended;
+            // Dropping the old handle stops its task promptly (it races every request).
+            self.handle = None;
+            app.sync = None;
+            if let Some(id) = incident {
+                match SyncConfig::from_config(&self.config, &app.store, id) {
+                    Ok(Some(cfg)) => match SyncHandle::spawn(cfg) {
+                        Ok(h) => {
+                            app.sync = Some(h.status.borrow().clone());
+                            self.handle = Some(h);
+                        }
+                        Err(e) => app.notice = Some((format!("sync not started: {e}"), true)),
+                    },
+                    Ok(None) => {}
+                    Err(e) => app.notice = Some((format!("sync not started: {e}"), true)),
+                }
+            }
+            app.dirty = true;
+        }
+        if app.appended != self.nudged {
+            self.nudged = app.appended;
+            if let Some(h) = &self.handle {
+                h.nudge();
+            }
+        }
+    }
+}
+
+/// Resolves when the watched value changes; never when there is no handle or its task is gone
+/// (a closed channel would otherwise wake the loop forever).
+async fn changed<T>(rx: Option<&mut watch::Receiver<T>>) {
+    if let Some(rx) = rx
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
+
+async fn event_loop(
+    mut app: App,
+    mut terminal: Terminal<CrosstermBackend<Stdout>>,
+    mut sync: Syncer,
+) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, stop.clone());
@@ -151,6 +225,7 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
                 app.notice = Some((format!("copy failed: {e}"), true));
             }
         }
+        sync.follow(&mut app);
         if app.dirty {
             let now = Utc::now();
             if let Err(e) = terminal.draw(|f| render::render(&app, f, now)) {
@@ -161,6 +236,10 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
         if app.quit {
             break Ok(());
         }
+        let (status, arrivals) = match &mut sync.handle {
+            Some(h) => (Some(&mut h.status), Some(&mut h.arrivals)),
+            None => (None, None),
+        };
         let action = tokio::select! {
             ev = rx.recv() => match ev {
                 Some(Ok(TermEvent::Key(k))) => Action::Key(k),
@@ -175,10 +254,15 @@ async fn event_loop(mut app: App, mut terminal: Terminal<CrosstermBackend<Stdout
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
             Some(done) = app.pager.done.recv() => Action::PageDone(Box::new(done)),
+            _ = changed(status) => match &sync.handle {
+                Some(h) => Action::Sync(h.status.borrow().clone()),
+                None => continue,
+            },
+            _ = changed(arrivals) => Action::Arrived,
         };
         app.update(action, Utc::now());
     };
-    finish_pages(&mut app, &mut terminal, &mut term, &mut hup).await;
+    finish_pages(&mut app, &mut sync, &mut terminal, &mut term, &mut hup).await;
     stop.store(true, Ordering::Relaxed);
     result
 }
@@ -190,6 +274,7 @@ const PAGE_DRAIN: Duration = Duration::from_secs(60);
 /// silently. Waits for the ones in flight unless a signal says to leave now.
 async fn finish_pages(
     app: &mut App,
+    sync: &mut Syncer,
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     term: &mut tokio::signal::unix::Signal,
     hup: &mut tokio::signal::unix::Signal,
@@ -202,7 +287,11 @@ async fn finish_pages(
         let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
         tokio::select! {
             done = app.pager.done.recv() => match done {
-                Some(d) => app.update(Action::PageDone(Box::new(d)), Utc::now()),
+                Some(d) => {
+                    app.update(Action::PageDone(Box::new(d)), Utc::now());
+                    // Outbox first: the sync task pushes it if it still can, else the next run does.
+                    sync.follow(app);
+                }
                 None => return,
             },
             _ = tokio::time::sleep_until(deadline) => return,

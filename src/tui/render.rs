@@ -15,6 +15,7 @@ use super::widgets::hint_line;
 use crate::incident::Status;
 use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
+use crate::sync::{Link, status_line};
 
 /// Draws the whole screen.
 pub fn render(app: &App, frame: &mut Frame, now: DateTime<Utc>) {
@@ -72,17 +73,100 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         }
         None => spans.push(Span::styled(" warroom", t.header.add_modifier(Modifier::BOLD))),
     }
+    // The sync state, right-aligned: it must stay visible, so a long title gives way to it, and
+    // the viewers show only where the incident's own fields still fit.
+    let left_min = match spans.get(1) {
+        Some(title) if app.data.is_some() => {
+            spans.iter().map(|s| s.width()).sum::<usize>() - title.width() + title.width().min(MIN_TITLE)
+        }
+        _ => spans.iter().map(|s| s.width()).sum(),
+    };
+    let sync = Line::from(sync_spans(app, now, (area.width as usize).saturating_sub(left_min + 1)));
+    let sw = sync.width();
+    if sw > 0 && app.data.is_some() {
+        cut_title(&mut spans, (area.width as usize).saturating_sub(sw + 1));
+    }
     // Who you are, at the right end, only where it does not cover the incident's own fields.
-    let me = format!("{} ", one_line(&app.me));
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let me = if sw > 0 { format!("│ {} ", one_line(&app.me)) } else { format!("{} ", one_line(&app.me)) };
+    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + sw;
+    let mut right = area.right();
     if used + me.chars().count() + 3 <= area.width as usize {
         let w = me.chars().count() as u16;
-        frame.render_widget(
-            Paragraph::new(Span::styled(me, t.header)),
-            Rect::new(area.right() - w, area.y, w, 1),
-        );
+        right -= w;
+        frame.render_widget(Paragraph::new(Span::styled(me, t.header)), Rect::new(right, area.y, w, 1));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    if sw > 0 {
+        let w = (sw as u16).min(right - area.x);
+        frame.render_widget(Paragraph::new(sync), Rect::new(right - w, area.y, w, 1));
+        right -= w;
+    }
+    let left = Line::from(spans);
+    let lw = right - area.x;
+    let clipped = left.width() > lw as usize;
+    frame.render_widget(Paragraph::new(left), Rect { width: lw, ..area });
+    if clipped && lw > 1 {
+        // Say that something was cut rather than end on half a word.
+        frame.render_widget(Paragraph::new(Span::styled("…", t.header)), Rect::new(right - 1, area.y, 1, 1));
+    }
+}
+
+/// The sync state (`synced`, `3 pending`, `offline 4m`, …) in ok/warn/danger, then who else has
+/// the incident open. Empty when no server is configured: local-only shows nothing.
+fn sync_spans(app: &App, now: DateTime<Utc>, budget: usize) -> Vec<Span<'static>> {
+    let Some(s) = &app.sync else { return Vec::new() };
+    let t = &app.theme;
+    let role = match s.link {
+        Link::Online if s.pending == 0 && s.rejected == 0 => t.ok,
+        Link::Online | Link::Connecting | Link::Local => t.warn,
+        Link::Offline { .. } | Link::AuthFailed => t.danger,
+    };
+    let mut spans = vec![Span::styled(format!(" {} ", status_line(s, now)), t.header.patch(role))];
+    let others = others(&s.viewers, &app.me);
+    if !others.is_empty() {
+        // Names where they fit, else how many, else nothing: the state itself always shows.
+        let used = spans[0].width();
+        let fits = [format!("│ with {} ", others.join(", ")), format!("│ +{} viewing ", others.len())]
+            .into_iter()
+            .find(|v| used + Span::raw(v.as_str()).width() <= budget);
+        if let Some(v) = fits {
+            spans.push(Span::styled(v, t.header));
+        }
+    }
+    spans
+}
+
+/// The viewers other than me. The server names a viewer by its token (`ana`) or by the author
+/// it was given (`ana@db-01`); either way it is me when it is my author or its user part.
+pub(crate) fn others(viewers: &[String], me: &str) -> Vec<String> {
+    let user = me.split('@').next().unwrap_or(me);
+    let mut out: Vec<String> = Vec::new();
+    for v in viewers {
+        let v = one_line(v).trim().to_string();
+        if v.is_empty() || v == me || v == user || out.contains(&v) {
+            continue;
+        }
+        out.push(v);
+    }
+    out
+}
+
+/// The title keeps at least this many columns before the viewers give way to it.
+const MIN_TITLE: usize = 16;
+
+/// Shortens the title span (index 1 of the header) with an ellipsis until the line fits `width`,
+/// keeping at least a few characters of it.
+fn cut_title(spans: &mut [Span<'_>], width: usize) {
+    let total: usize = spans.iter().map(|s| s.width()).sum();
+    let Some(title) = spans.get_mut(1) else { return };
+    if total <= width {
+        return;
+    }
+    let mut text: String = title.content.to_string();
+    let target = title.width().saturating_sub(total - width).max(8);
+    while Span::raw(format!("{text}…")).width() > target && text.chars().count() > 2 {
+        text.pop();
+    }
+    title.content = format!("{}…", text.trim_end()).into();
 }
 
 fn tabs(app: &App, frame: &mut Frame, s: &Screen) {

@@ -590,3 +590,182 @@ fn no_color_still_marks_focus_and_sev() {
     assert!(buf[(1, 0)].modifier.contains(Modifier::REVERSED), "SEV badge reversed");
     assert!(buf[(0, 1)].modifier.contains(Modifier::BOLD), "focused border bold");
 }
+
+// ---- sync in the header -------------------------------------------------------------------
+
+fn header_row(buf: &Buffer) -> Buffer {
+    let w = buf.area.width;
+    let mut row = Buffer::empty(ratatui::layout::Rect::new(0, 0, w, 1));
+    for x in 0..w {
+        row[(x, 0)] = buf[(x, 0)].clone();
+    }
+    row
+}
+
+/// The header in the three everyday sync states, with another responder viewing.
+fn sync_headers(w: u16, h: u16) -> String {
+    use crate::sync::{Link, SyncStatus};
+    let mut harness = sample("default");
+    let viewers = vec!["ana".to_string(), "bo@db-02".to_string()];
+    let states = [
+        ("synced", SyncStatus { link: Link::Online, viewers: viewers.clone(), ..Default::default() }),
+        ("pending", SyncStatus { link: Link::Online, pending: 3, viewers, ..Default::default() }),
+        (
+            "offline",
+            SyncStatus {
+                link: Link::Offline { since: now() - Duration::minutes(4) },
+                pending: 2,
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut out = String::new();
+    for (name, st) in states {
+        harness.app.update(Action::Sync(st), now());
+        out.push_str(&format!("=== {name} ===\n"));
+        out.push_str(&buffer_with_styles(&header_row(&harness.screen(w, h))));
+    }
+    out
+}
+
+#[test]
+fn snapshot_sync_header_80x24() {
+    let text = sync_headers(80, 24);
+    assert!(text.contains("synced") && text.contains("3 pending") && text.contains("offline 4m, 2 pending"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn snapshot_sync_header_200x50() {
+    let text = sync_headers(200, 50);
+    // Room for everything: the full title, the viewer (not me, though the server named me `ana`).
+    assert!(text.contains("Checkout API returning 500s") && text.contains("with bo@db-02"), "{text}");
+    assert!(!text.contains("with ana"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn local_only_header_shows_no_sync_state() {
+    let h = sample("default");
+    assert!(h.app.sync.is_none());
+    let top = h.text(200, 50).lines().next().unwrap().to_string();
+    for word in ["synced", "local", "pending", "offline", "connecting"] {
+        assert!(!top.contains(word), "{top}");
+    }
+}
+
+#[test]
+fn auth_failure_is_drawn_in_the_danger_colour() {
+    let mut h = sample("default");
+    let st = crate::sync::SyncStatus { link: crate::sync::Link::AuthFailed, ..Default::default() };
+    h.app.update(Action::Sync(st), now());
+    let buf = h.screen(120, 30);
+    let top = buffer_text(&header_row(&buf));
+    let x = top.find("auth failed").expect("auth failed in the header") as u16;
+    assert_eq!(buf[(x, 0)].fg, h.app.theme.danger.fg.unwrap());
+}
+
+#[test]
+fn others_leaves_out_me_and_duplicates() {
+    use super::render::others;
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        others(&v(&["ana", "ana@db-01", "bo", "bo", " ", "cy\x1b[2J"]), "ana@db-01"),
+        v(&["bo", "cy"])
+    );
+    assert!(others(&[], "ana").is_empty());
+}
+
+#[test]
+fn every_write_is_counted_for_the_sync_nudge() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    assert_eq!(h.app.appended, 0);
+    h.chars("Queue backlog").key(KeyCode::Tab).key(KeyCode::Char('2')).key(KeyCode::Enter);
+    assert_eq!(h.app.appended, 1, "the opened event from the start popup");
+    h.key(KeyCode::Char('n')).chars("consumer lag 4m").key(KeyCode::Enter);
+    h.key(KeyCode::Char('a')).key(KeyCode::Enter);
+    let stored = h.stored().len() as u64;
+    assert_eq!(h.app.appended, stored, "every stored event was counted");
+    assert!(stored >= 3, "note and ack were written: {stored}");
+}
+
+#[test]
+fn arrived_reloads_what_another_connection_wrote() {
+    let mut h = sample("default");
+    let id = h.app.incident().unwrap();
+    let other = Store::open(h.dir.path()).unwrap();
+    let ev = crate::incident::Event::new(
+        id,
+        now(),
+        "bo@db-02",
+        EventKind::Note { text: "from the server".into(), tag: Tag::Note },
+    );
+    other.append_all(&[ev], None).unwrap();
+    h.app.dirty = false;
+    h.app.update(Action::Arrived, now());
+    assert!(h.app.dirty);
+    assert!(h.app.data.as_ref().unwrap().events.iter().any(|e| e.author == "bo@db-02"));
+    // The poll sees the same data version: no second reload.
+    h.app.dirty = false;
+    h.app.update(Action::PollStore, now());
+    assert!(!h.app.dirty);
+}
+
+// ---- the sync task follows the incident on screen -----------------------------------------
+
+/// A loopback port with nothing listening (bound, then closed).
+fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+#[test]
+fn sync_starts_with_the_incident_and_only_when_a_server_is_configured() {
+    // Local only: no task, nothing in the header.
+    let mut h = sample("default");
+    let mut sync = super::Syncer::new(crate::config::Config::default());
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_none() && h.app.sync.is_none());
+
+    // A configured server, no incident yet: nothing to follow until the start popup opens one.
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    let mut config = crate::config::Config::default();
+    config.server.url = Some(dead_url());
+    let mut sync = super::Syncer::new(config);
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_none() && h.app.sync.is_none());
+    h.chars("Queue backlog").key(KeyCode::Tab).key(KeyCode::Char('2')).key(KeyCode::Enter);
+    sync.follow(&mut h.app);
+    assert_eq!(sync.following, h.app.incident());
+    assert!(sync.handle.is_some());
+    assert!(h.app.sync.is_some(), "the header shows the state from the start");
+    assert_eq!(sync.nudged, h.app.appended);
+    h.key(KeyCode::Char('n')).chars("lag").key(KeyCode::Enter);
+    sync.follow(&mut h.app);
+    assert_eq!(sync.nudged, h.app.appended, "the write was passed on as a nudge");
+
+    // The server is unreachable: the task reports offline with the events queued.
+    let st = sync.handle.as_mut().unwrap().status.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = st.borrow().clone();
+        if matches!(s.link, crate::sync::Link::Offline { .. }) && s.pending == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never offline with 2 pending: {s:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sync_uses_the_server_join_remembered() {
+    let mut h = sample("default");
+    h.app.store.set_meta(crate::sync::engine::SERVER_KEY, &dead_url()).unwrap();
+    let mut sync = super::Syncer::new(crate::config::Config::default());
+    sync.follow(&mut h.app);
+    assert!(sync.handle.is_some() && h.app.sync.is_some());
+}
