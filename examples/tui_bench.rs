@@ -25,6 +25,8 @@ fn options(incident: uuid::Uuid) -> AppOptions {
         incident: Some(incident),
         size: (200, 50),
         runbooks: Default::default(),
+        team: None,
+        notifier: None,
     }
 }
 

@@ -428,6 +428,8 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         incident,
         size: (80, 24),
         runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
+        team: team_cmds::team_path(g, &config),
+        notifier: crate::notify::Notifier::new(&config).ok(),
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)

@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
 use super::layout::screen;
+use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
 use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
-use super::panes::{Runbooks, Timeline};
+use super::panes::{Contacts, Runbooks, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
@@ -36,6 +37,8 @@ pub enum Action {
     PollStore,
     /// SIGTERM/SIGHUP/input gone: keep the draft and leave now.
     Terminate,
+    /// A page sent in the background finished (delivered or not).
+    PageDone(Box<PageDone>),
     /// The sync task's status changed (only when a server is configured).
     Sync(SyncStatus),
     /// The sync task wrote events from the server to the store: re-read it.
@@ -77,6 +80,10 @@ pub struct AppOptions {
     pub size: (u16, u16),
     /// Runbooks, status-update cadence and webhook, command timeout.
     pub runbooks: RunbookOptions,
+    /// The team file; the contacts pane exists only when there is one.
+    pub team: Option<std::path::PathBuf>,
+    /// Sends pages (`[paging]` of the config); None when the HTTP client could not start.
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 pub struct App {
@@ -109,6 +116,10 @@ pub struct App {
     running: Option<Running>,
     bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
     bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
+    /// Sends pages in the background.
+    pub pager: Pager,
+    /// An OSC 52 sequence for the event loop to write to the terminal.
+    pub clipboard: Option<String>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -118,11 +129,13 @@ fn draft_key(id: IncidentId) -> String {
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
         let rb = opts.runbooks;
-        let panes: Vec<Box<dyn Pane>> = vec![
-            Box::new(Timeline::new(opts.local, opts.local_time)),
-            Box::new(Runbooks::new(rb.books, rb.problems)),
-        ];
         let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Only panes that have something to show: contacts need a team file.
+        let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        if let Some(path) = &opts.team {
+            panes.push(Box::new(Contacts::load(path)));
+        }
+        panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let mut app = App {
             store,
             me: opts.me,
@@ -148,6 +161,8 @@ impl App {
             running: None,
             bg_tx,
             bg_rx: Some(bg_rx),
+            pager: Pager::new(opts.notifier),
+            clipboard: None,
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -213,6 +228,7 @@ impl App {
             // the store's data version moved, so the two never reload twice for one write.
             Action::PollStore | Action::Arrived => self.poll_store(),
             Action::Terminate => self.finish(),
+            Action::PageDone(done) => self.page_done(*done, now),
             Action::Sync(s) => {
                 self.dirty |= self.sync.as_ref() != Some(&s);
                 self.sync = Some(s);
@@ -317,6 +333,7 @@ impl App {
                             self.finish();
                         }
                         Question::RunCommand => self.start_run(),
+                        Question::Page(page) => self.send_page((**page).clone()),
                     }
                     false
                 }
@@ -331,6 +348,24 @@ impl App {
                     true
                 }
                 super::panes::runbook::RunKey::Close => false,
+            },
+            Popup::Record(chooser, kinds) => match chooser.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(i) => {
+                    if let Some(kind) = kinds.get(i) {
+                        self.append_or_notice(kind.clone(), now);
+                    }
+                    false
+                }
+            },
+            Popup::Contact(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(kind) => {
+                    self.append_or_notice(kind, now);
+                    false
+                }
             },
         };
         if keep {
@@ -444,6 +479,39 @@ impl App {
                 ));
             }
             Effect::Notice(s) => self.notice = Some((s, true)),
+            Effect::Clipboard(text) => {
+                self.clipboard = Some(super::clipboard::osc52(&text));
+                self.notice = Some((format!("copied {}", one_line(&text)), false));
+            }
+            Effect::Page(page) => match self.pager.ask(*page) {
+                Ok(popup) => self.popups.push(popup),
+                Err(e) => self.notice = Some((e, true)),
+            },
+            Effect::Popup(popup) => self.popups.push(*popup),
+        }
+    }
+
+    fn send_page(&mut self, page: crate::notify::Page) {
+        self.notice = Some(match self.pager.send(page) {
+            Ok(msg) => (msg, false),
+            Err(e) => (e, true),
+        });
+    }
+
+    /// Records a finished page on the incident it was sent for, delivered or not.
+    fn page_done(&mut self, done: PageDone, now: DateTime<Utc>) {
+        self.pager.in_flight = self.pager.in_flight.saturating_sub(1);
+        self.dirty = true;
+        let ev = Event::new(done.incident, now, self.me.clone(), done.kind.clone());
+        if let Err(e) = self.write(&ev) {
+            self.notice = Some((format!("page result not saved: {e}"), true));
+            return;
+        }
+        self.notice = Some(done.notice());
+        if self.incident() == Some(done.incident)
+            && let Err(e) = self.load(done.incident)
+        {
+            self.notice = Some((e, true));
         }
     }
 

@@ -165,6 +165,10 @@ pub enum PaneCmd {
     Run,
     /// Back out of an opened item (runbook → list).
     Back,
+    Copy,
+    Page,
+    Contact,
+    AssignRole,
 }
 
 #[cfg(test)]

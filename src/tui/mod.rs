@@ -2,10 +2,12 @@
 //! ticks, store changes and signals into `Action`s for `App::update`, drawing only when dirty.
 
 pub mod app;
+pub mod clipboard;
 pub mod composer;
 pub mod fixture;
 pub mod keymap;
 pub mod layout;
+pub mod paging;
 pub mod pane;
 pub mod panes;
 pub mod popups;
@@ -13,6 +15,8 @@ pub mod render;
 pub mod theme;
 pub mod widgets;
 
+#[cfg(test)]
+mod contacts_tests;
 #[cfg(test)]
 mod runbook_tests;
 #[cfg(test)]
@@ -218,6 +222,14 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let result = loop {
+        if let Some(seq) = app.clipboard.take() {
+            // Straight to the terminal, between frames: it draws nothing.
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                app.notice = Some((format!("copy failed: {e}"), true));
+            }
+        }
         sync.follow(&mut app);
         if app.dirty {
             let now = Utc::now();
@@ -247,6 +259,7 @@ async fn event_loop(
             Some(b) = background.recv() => Action::Background(b),
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
+            Some(done) = app.pager.done.recv() => Action::PageDone(Box::new(done)),
             _ = changed(status) => match &sync.handle {
                 Some(h) => Action::Sync(h.status.borrow().clone()),
                 None => continue,
@@ -255,6 +268,41 @@ async fn event_loop(
         };
         app.update(action, Utc::now());
     };
+    finish_pages(&mut app, &mut sync, &mut terminal, &mut term, &mut hup).await;
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+/// Longest wait on quit for pages still in flight (a page's own tries stay well under it).
+const PAGE_DRAIN: Duration = Duration::from_secs(60);
+
+/// A page sent just before quitting is still recorded, delivered or not: a page must never vanish
+/// silently. Waits for the ones in flight unless a signal says to leave now.
+async fn finish_pages(
+    app: &mut App,
+    sync: &mut Syncer,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    term: &mut tokio::signal::unix::Signal,
+    hup: &mut tokio::signal::unix::Signal,
+) {
+    let deadline = tokio::time::Instant::now() + PAGE_DRAIN;
+    while app.pager.in_flight > 0 {
+        let n = app.pager.in_flight;
+        app.notice = Some((format!("waiting for {n} page(s) to finish before quitting…"), false));
+        // Best effort: after a hang-up there is no terminal to draw on.
+        let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
+        tokio::select! {
+            done = app.pager.done.recv() => match done {
+                Some(d) => {
+                    app.update(Action::PageDone(Box::new(d)), Utc::now());
+                    // Outbox first: the sync task pushes it if it still can, else the next run does.
+                    sync.follow(app);
+                }
+                None => return,
+            },
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => return,
+        }
+    }
 }

@@ -57,6 +57,12 @@ pub enum Effect {
     Run(super::panes::runbook::RunRequest),
     /// A one-line message for the footer.
     Notice(String),
+    /// Put this text on the clipboard (OSC 52).
+    Clipboard(String),
+    /// Ask to send this page, then send it without blocking.
+    Page(Box<crate::notify::Page>),
+    /// Open a popup (a chooser or a form that records an event).
+    Popup(Box<super::popups::Popup>),
 }
 
 /// A pane of the cockpit.

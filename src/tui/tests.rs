@@ -39,6 +39,8 @@ pub(super) fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         local_time: false,
         incident,
         size: (80, 24),
+        team: None,
+        notifier: None,
         runbooks: builtin_runbooks(),
     }
 }
@@ -69,7 +71,7 @@ impl Harness {
     pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.key_mod(code, KeyModifiers::NONE)
     }
-    fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
+    pub(super) fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
         self.app.update(Action::Key(KeyEvent::new(code, mods)), now());
         self
     }

@@ -12,7 +12,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::timeline::{fit, scroll_top};
+use super::timeline::scroll_top;
 use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::state::ChecklistView;
 use crate::incident::{EventKind, IncidentState, Severity};
@@ -21,6 +21,7 @@ use crate::runbook::{CadenceConfig, Command, Runbook, checked_ids, sort_for_seve
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit;
 use crate::tui::widgets::{TextView, centered, hint_line, popup_frame};
 
 /// What the TUI needs for runbooks and status updates, loaded by the caller (IO at the edge).
