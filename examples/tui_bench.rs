@@ -25,6 +25,9 @@ fn options(incident: uuid::Uuid) -> AppOptions {
         incident: Some(incident),
         size: (200, 50),
         procs: Default::default(),
+        runbooks: Default::default(),
+        team: None,
+        notifier: None,
     }
 }
 

@@ -4,8 +4,6 @@
 mod sync_support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sync_support::*;
@@ -35,10 +33,10 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     let inc = opened.id;
     store.append(&opened).unwrap();
 
-    // A writer appends locally and pushes in a tight loop until the server is gone.
-    let stop = Arc::new(AtomicBool::new(false));
+    // A writer appends locally and pushes in a tight loop until three pushes in a row have failed
+    // (the server is gone): the batches it appends meanwhile must be resent after the restart.
     let writer = {
-        let (dir, base, stop) = (dir.clone(), base.clone(), stop.clone());
+        let (dir, base) = (dir.clone(), base.clone());
         // Its own thread and runtime: a store connection is not Sync.
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -47,12 +45,13 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
                 let c = client(&base);
                 let mut i = 0;
                 let mut failures = 0;
-                while !stop.load(Ordering::Relaxed) && failures < 3 {
+                while failures < 3 {
                     let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
                     store.append_all(&batch, None).unwrap();
                     i += 1;
-                    if engine::push_outbox(&store, &c).await.is_err() {
-                        failures += 1;
+                    match engine::push_outbox(&store, &c).await {
+                        Ok(_) => failures = 0,
+                        Err(_) => failures += 1,
                     }
                 }
             })
@@ -61,7 +60,6 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
     child.kill().unwrap(); // SIGKILL, while the writer is mid-stream
     child.wait().unwrap();
-    stop.store(true, Ordering::Relaxed);
     // The writer gives up after 3 failed pushes (each bounded by the client timeout).
     assert!(eventually(30, || writer.is_finished()).await, "writer stops");
     writer.join().unwrap();

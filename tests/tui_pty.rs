@@ -35,7 +35,10 @@ struct Tui {
 /// Environment shared by the TUI and the CLI commands of a test.
 fn env(dir: &Path) -> Vec<(String, String)> {
     let config = dir.join("config.toml");
-    std::fs::write(&config, "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n").unwrap();
+    // A test may write its own config first.
+    if !config.exists() {
+        std::fs::write(&config, "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n").unwrap();
+    }
     vec![
         ("WARROOM_DATA_DIR".into(), dir.join("data").display().to_string()),
         ("WARROOM_CONFIG".into(), config.display().to_string()),
@@ -440,7 +443,8 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
 
     let mut tui = Tui::spawn(dir.path(), 24, 80);
     tui.wait_for("the timeline", |s| s.contains("CPU pegged on api-3"));
-    tui.send("2");
+    // Pane 3: timeline, runbooks, processes (no team file here).
+    tui.send("3");
     tui.wait_for("the process table", |s| s.contains("COMMAND") && s.contains("CPU["));
     tui.send(&format!("/{tag}\r"));
     tui.wait_for("the hog, alone", |s| s.contains(&tag) && s.contains(" 1/"));
@@ -466,7 +470,7 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
     // This test process is warroom's parent.
     let me = std::env::current_exe().unwrap();
     let me = me.file_name().unwrap().to_string_lossy().into_owned();
-    tui.send("2/");
+    tui.send("3/");
     tui.send("\x15"); // C-u: clear the old filter
     tui.send(&format!("{me}\r"));
     tui.wait_for("this test process in the table", |s| s.contains(" 1/") && s.contains(&me[..8]));
@@ -483,4 +487,72 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
     assert!(json.contains("process_signalled") && json.contains("runaway loop from the pty test"), "{json}");
     assert!(json.contains("evidence_captured"), "{json}");
     assert_eq!(json.matches("process_signalled").count(), 1, "the refused attempt records nothing");
+}
+
+#[test]
+fn runbook_attach_tick_run_update_then_timeline_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(
+        dir.path().join("runbooks/e2e.md"),
+        "+++\ntitle = \"Checkout e2e\"\nseverity = [2]\n+++\n# E2E checks\n\n## Look\n\n\
+         - [ ] Say hello\n  ```sh\n  echo hello-from-runbook\n  ```\n- [ ] Check the dashboard\n\n\
+         ## Fix\n\n- [ ] Roll back\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n[runbooks]\ndir = \"runbooks\"\n",
+    )
+    .unwrap();
+    cli(dir.path(), &["new", "Checkout down", "--sev", "2"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    let s =
+        tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("update due in"));
+    assert!(s.contains("2 Runbooks"), "{s}");
+    tui.send("2");
+    let s = tui.wait_for("the runbook list", |s| s.contains("Checkout e2e"));
+    // Runbooks for this severity, by title: ours, then the built-in ones.
+    let first = s.lines().position(|l| l.contains("Checkout e2e")).unwrap();
+    let builtin = s.lines().position(|l| l.contains("Disk full")).unwrap();
+    assert!(first < builtin, "{s}");
+    tui.send("\r");
+    tui.wait_for("the open runbook", |s| s.contains("[ ] Say hello") && s.contains("not attached"));
+    tui.send("A");
+    tui.wait_for("attached", |s| s.contains("0/3  attached"));
+    tui.send(" ");
+    tui.wait_for("the first tick", |s| s.contains("[x] Say hello"));
+    tui.send("j ");
+    tui.wait_for("the second tick", |s| s.contains("[x] Check the dashboard") && s.contains("2/3"));
+    tui.send("kr");
+    let s = tui.wait_for("the run confirm", |s| s.contains("Run command"));
+    assert!(s.contains("echo hello-from-runbook"), "{s}");
+    tui.send("y");
+    let s = tui.wait_for("the command's end", |s| s.contains("exited with status 0"));
+    assert!(s.contains("hello-from-runbook"), "{s}");
+    tui.send("\x1b");
+    tui.wait_for("the popup to close", |s| !s.contains("exited with status 0"));
+    tui.send("u");
+    tui.wait_for("the status composer", |s| s.contains("Status update"));
+    tui.send("Rolled back; errors falling\t\r");
+    tui.wait_for("the composer to close", |s| !s.contains("Status update"));
+    tui.send("1");
+    let s = tui.wait_for("the timeline", |s| s.contains("Ran `echo hello-from-runbook` → exit 0"));
+    assert!(s.contains("Runbook attached: Checkout e2e"), "{s}");
+    assert!(s.contains("Evidence captured"), "{s}");
+    assert!(s.contains("Status update (stakeholders): Rolled back"), "{s}");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+
+    let md = cli(dir.path(), &["export"], None);
+    assert!(md.contains("### Checkout e2e (`e2e`)"), "{md}");
+    assert!(md.contains("2/3 steps done."), "{md}");
+    assert!(md.contains("- [x] Say hello — done") && md.contains("by tester"), "{md}");
+    assert!(md.contains("- [x] Check the dashboard — done"), "{md}");
+    assert!(md.contains("- [ ] Roll back — skipped"), "{md}");
+    assert!(md.contains("ran `echo hello-from-runbook` at"), "{md}");
+    assert!(md.contains("→ exit 0"), "{md}");
+    assert!(md.contains("## Status updates"), "{md}");
+    assert!(md.contains("to stakeholders by tester: Rolled back; errors falling"), "{md}");
+    assert!(md.contains("## Evidence"), "{md}");
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
 use super::{Command, Ctx, ExportFormat, UsageError};
-use crate::incident::export::{human_duration, to_json, to_markdown};
+use crate::incident::export::{RunbookTexts, human_duration, to_json, to_markdown_with};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentState, Status, fold};
 
@@ -85,7 +85,14 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Command::Export { format, output } => {
             let (st, events) = load(ctx)?;
             let text = match format {
-                ExportFormat::Md => to_markdown(&st, &events, ctx.config.timezone(), now),
+                ExportFormat::Md => {
+                    // Item texts live in the runbook files; a missing file only costs the names.
+                    let (catalog, _) = crate::catalog::load(&ctx.config, ctx.global.data_dir.as_deref());
+                    let books =
+                        catalog.books.iter().filter(|b| st.runbooks.iter().any(|(id, _)| *id == b.id));
+                    let texts = RunbookTexts { books: books.map(|b| b.export_text()).collect() };
+                    to_markdown_with(&st, &events, ctx.config.timezone(), now, &texts)
+                }
                 ExportFormat::Json => to_json(&st, &events, now),
             };
             match output {

@@ -431,6 +431,9 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
             critical: config.procs.critical.clone(),
             grace: Some(config.procs_grace()),
         },
+        runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
+        team: team_cmds::team_path(g, &config),
+        notifier: crate::notify::Notifier::new(&config).ok(),
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)

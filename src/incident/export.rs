@@ -110,8 +110,42 @@ pub fn describe(ev: &Event) -> String {
     }
 }
 
+/// What the events do not carry about attached runbooks (their items' texts), filled in by the
+/// caller from the runbook files. Empty is fine: the export then names items by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunbookTexts {
+    pub books: Vec<BookText>,
+}
+
+/// One runbook's items, in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookText {
+    pub id: String,
+    pub items: Vec<ItemText>,
+}
+
+/// One checklist item: its stable id, its section heading (may be empty) and its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemText {
+    pub id: String,
+    pub section: String,
+    pub text: String,
+}
+
 /// The Markdown postmortem draft. `events` in canonical order; `tz` is the responder's zone.
 pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now: DateTime<Utc>) -> String {
+    to_markdown_with(state, events, tz, now, &RunbookTexts::default())
+}
+
+/// [`to_markdown`] with the texts of the runbooks' items, so the checklist section can say what
+/// each step was and which were skipped.
+pub fn to_markdown_with(
+    state: &IncidentState,
+    events: &[Event],
+    tz: Option<Tz>,
+    now: DateTime<Utc>,
+    texts: &RunbookTexts,
+) -> String {
     // A zone that is UTC under another name would only repeat the UTC column.
     let tz = tz.filter(|z| !is_utc(*z));
     let mut md = String::new();
@@ -286,6 +320,9 @@ pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now:
         let _ = writeln!(w);
     }
 
+    status_updates(w, events, tz);
+    runbooks(w, state, events, texts, tz);
+
     for heading in ["Impact", "Root cause", "What went well", "What went badly", "Follow-ups"] {
         let _ = writeln!(w, "## {heading}");
         let _ = writeln!(w);
@@ -293,6 +330,127 @@ pub fn to_markdown(state: &IncidentState, events: &[Event], tz: Option<Tz>, now:
         let _ = writeln!(w);
     }
     md
+}
+
+/// Every status update posted, with its audience.
+fn status_updates(w: &mut String, events: &[Event], tz: Option<Tz>) {
+    let _ = writeln!(w, "## Status updates");
+    let _ = writeln!(w);
+    let mut any = false;
+    for ev in events {
+        if let EventKind::StatusUpdatePosted { audience, text } = &ev.kind {
+            any = true;
+            let _ = writeln!(
+                w,
+                "- {} — to {audience} by {}: {}",
+                with_zone(ev.at, tz),
+                md_escape(&ev.author),
+                md_escape(text)
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(w, "_None posted._");
+    }
+    let _ = writeln!(w);
+}
+
+/// Per attached runbook: each item done (when, by whom), unticked again, or skipped, and the
+/// commands run for it.
+fn runbooks(w: &mut String, state: &IncidentState, events: &[Event], texts: &RunbookTexts, tz: Option<Tz>) {
+    if state.runbooks.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "## Runbooks");
+    let _ = writeln!(w);
+    for (id, title) in &state.runbooks {
+        let _ = writeln!(w, "### {} ({})", md_escape(title), code_span(id));
+        let _ = writeln!(w);
+        let views: Vec<_> = state.checklist.iter().filter(|c| &c.runbook == id).collect();
+        let runs = |item: &str| -> Vec<String> {
+            events
+                .iter()
+                .filter_map(|ev| match &ev.kind {
+                    EventKind::CommandRun { runbook, item: i, command, exit_code, .. }
+                        if runbook == id && i == item =>
+                    {
+                        let how = exit_code.map_or("killed".to_string(), |c| format!("exit {c}"));
+                        Some(format!(
+                            "ran {} at {} by {} → {how}",
+                            code_span(command),
+                            ev.at.format("%H:%M UTC"),
+                            md_escape(&ev.author)
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let line = |w: &mut String, item: &str, label: String| {
+            let state = match views.iter().find(|c| c.item == item) {
+                Some(c) if c.checked => {
+                    format!("[x] {label} — done {} by {}", with_zone(c.at, tz), md_escape(&c.by))
+                }
+                Some(c) => format!(
+                    "[ ] {label} — unticked {} by {} (not done)",
+                    with_zone(c.at, tz),
+                    md_escape(&c.by)
+                ),
+                None => format!("[ ] {label} — skipped"),
+            };
+            let _ = writeln!(w, "- {state}");
+            for r in runs(item) {
+                let _ = writeln!(w, "  - {r}");
+            }
+        };
+        match texts.books.iter().find(|b| &b.id == id) {
+            Some(book) => {
+                let done = book.items.iter().filter(|i| views.iter().any(|c| c.item == i.id && c.checked));
+                let _ = writeln!(w, "{}/{} steps done.", done.count(), book.items.len());
+                let _ = writeln!(w);
+                let mut section = None;
+                for it in &book.items {
+                    if section != Some(&it.section) && !it.section.trim().is_empty() {
+                        // A blank line first, or the heading would continue the previous item.
+                        if section.is_some() {
+                            let _ = writeln!(w);
+                        }
+                        let _ = writeln!(w, "**{}**", md_escape(&it.section));
+                        let _ = writeln!(w);
+                    }
+                    section = Some(&it.section);
+                    line(w, &it.id, md_escape(&it.text));
+                }
+                let stale: Vec<_> =
+                    views.iter().filter(|c| !book.items.iter().any(|i| i.id == c.item)).collect();
+                for c in stale {
+                    line(w, &c.item, format!("{} (no longer in the runbook)", code_span(&c.item)));
+                }
+            }
+            None => {
+                let _ = writeln!(w, "_Runbook file not found: items are named by id._");
+                let _ = writeln!(w);
+                for c in &views {
+                    line(w, &c.item, code_span(&c.item));
+                }
+            }
+        }
+        let _ = writeln!(w);
+    }
+}
+
+/// Inline code that shows `s` literally (one line): fenced with more backticks than it holds.
+fn code_span(s: &str) -> String {
+    let flat = one_line(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in flat.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // Padding keeps a leading or trailing backtick from joining the fence.
+    if longest > 0 { format!("{fence} {flat} {fence}") } else { format!("{fence}{flat}{fence}") }
 }
 
 fn is_utc(tz: Tz) -> bool {
@@ -323,5 +481,127 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::incident::{Audience, fold};
+
+    fn t(m: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T03:00:00Z").unwrap().to_utc() + Duration::minutes(m)
+    }
+
+    fn incident() -> Vec<Event> {
+        let open = Event::open(t(0), "ana", "Disk full".into(), crate::incident::Severity::ALL[1], None);
+        let id = open.incident;
+        let ev = |m, who: &str, kind| Event::new(id, t(m), who, kind);
+        let set = |item: &str, checked| EventKind::ChecklistItemSet {
+            runbook: "disk-full".into(),
+            item: item.into(),
+            checked,
+        };
+        vec![
+            open,
+            ev(
+                1,
+                "ana",
+                EventKind::RunbookAttached { runbook: "disk-full".into(), title: "Disk full".into() },
+            ),
+            ev(2, "ana", set("check--df-1", true)),
+            ev(
+                3,
+                "bo",
+                EventKind::CommandRun {
+                    runbook: "disk-full".into(),
+                    item: "check--df-1".into(),
+                    command: "df -h | sort `echo *`".into(),
+                    exit_code: Some(0),
+                    output_excerpt: "ok".into(),
+                    evidence: None,
+                },
+            ),
+            ev(4, "bo", set("fix--rotate-2", true)),
+            ev(5, "ana", set("fix--rotate-2", false)),
+            ev(6, "ana", set("gone--old-3", true)),
+            ev(
+                7,
+                "chen",
+                EventKind::StatusUpdatePosted {
+                    audience: Audience::Stakeholders,
+                    text: "Disk | freed".into(),
+                },
+            ),
+        ]
+    }
+
+    fn texts() -> RunbookTexts {
+        let it = |id: &str, section: &str, text: &str| ItemText {
+            id: id.into(),
+            section: section.into(),
+            text: text.into(),
+        };
+        RunbookTexts {
+            books: vec![BookText {
+                id: "disk-full".into(),
+                items: vec![
+                    it("check--df-1", "Check", "See which filesystem is full"),
+                    it("fix--rotate-2", "Fix", "Rotate the logs"),
+                    it("fix--restart-3", "Fix", "Restart the writer"),
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn status_updates_and_checklist_state_with_texts() {
+        let events = incident();
+        let st = fold(&events).unwrap();
+        let md = to_markdown_with(&st, &events, None, t(10), &texts());
+        let section = |name: &str| {
+            let start = md.find(&format!("## {name}\n")).unwrap_or_else(|| panic!("no {name}:\n{md}"));
+            let rest = &md[start + 4..];
+            rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
+        };
+        let updates = section("Status updates");
+        assert!(
+            updates.contains("- 2026-11-23 03:07:00 UTC — to stakeholders by chen: Disk \\| freed"),
+            "{updates}"
+        );
+        let rb = section("Runbooks");
+        assert!(rb.contains("### Disk full (`disk-full`)"), "{rb}");
+        assert!(rb.contains("1/3 steps done."), "{rb}");
+        assert!(rb.contains("**Check**") && rb.contains("**Fix**"), "{rb}");
+        assert!(
+            rb.contains("- [x] See which filesystem is full — done 2026-11-23 03:02:00 UTC by ana"),
+            "{rb}"
+        );
+        assert!(rb.contains("  - ran `` df -h | sort `echo *` `` at 03:03 UTC by bo → exit 0"), "{rb}");
+        // Each bold section heading starts a paragraph of its own.
+        assert!(rb.contains("→ exit 0\n\n**Fix**\n\n- [ ] Rotate"), "{rb}");
+        assert!(
+            rb.contains("- [ ] Rotate the logs — unticked 2026-11-23 03:05:00 UTC by ana (not done)"),
+            "{rb}"
+        );
+        assert!(rb.contains("- [ ] Restart the writer — skipped"), "{rb}");
+        assert!(rb.contains("`gone--old-3` (no longer in the runbook)"), "{rb}");
+        // The sections sit before the free-text ones.
+        assert!(md.find("## Runbooks").unwrap() < md.find("## Impact").unwrap());
+    }
+
+    #[test]
+    fn without_texts_items_are_named_by_id_and_no_updates_says_so() {
+        let events = incident();
+        let st = fold(&events).unwrap();
+        let md = to_markdown(&st, &events, None, t(10));
+        assert!(md.contains("_Runbook file not found: items are named by id._"), "{md}");
+        assert!(md.contains("- [x] `check--df-1` — done"), "{md}");
+        let quiet = fold(&events[..1]).unwrap();
+        let md = to_markdown(&quiet, &events[..1], None, t(10));
+        assert!(md.contains("## Status updates\n\n_None posted._"), "{md}");
+        assert!(!md.contains("## Runbooks"), "{md}");
     }
 }

@@ -98,6 +98,21 @@ impl Runbook {
         self.items.iter().find(|i| i.id == id)
     }
 
+    /// What the postmortem export needs to name this runbook's items.
+    pub fn export_text(&self) -> crate::incident::export::BookText {
+        use crate::incident::export::{BookText, ItemText};
+        let items = self
+            .items
+            .iter()
+            .map(|i| ItemText {
+                id: i.id.clone(),
+                section: self.sections.get(i.section).map(|s| s.heading.clone()).unwrap_or_default(),
+                text: i.text.clone(),
+            })
+            .collect();
+        BookText { id: self.id.clone(), items }
+    }
+
     /// The items of section `index`.
     pub fn section_items(&self, index: usize) -> &[Item] {
         self.sections.get(index).and_then(|s| self.items.get(s.items.clone())).unwrap_or(&[])

@@ -14,14 +14,19 @@ use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
 use super::killguard::GuardStep;
 use super::layout::screen;
+use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::{Processes, ProcsSettings, Timeline};
+use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
 use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
 use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
 use crate::procs::{CriticalList, GuardContext, KillReport, KillRequest, Snapshot, current_context};
+use crate::runbook::CadenceConfig;
+use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
 use crate::store::Store;
 use crate::sync::SyncStatus;
 
@@ -37,6 +42,8 @@ pub enum Action {
     PollStore,
     /// SIGTERM/SIGHUP/input gone: keep the draft and leave now.
     Terminate,
+    /// A page sent in the background finished (delivered or not).
+    PageDone(Box<PageDone>),
     /// The sync task's status changed (only when a server is configured).
     Sync(SyncStatus),
     /// The sync task wrote events from the server to the store: re-read it.
@@ -45,6 +52,26 @@ pub enum Action {
     Procs(ProcsMsg),
     /// A `guarded_kill` the App asked for (a `Job`) finished; `Err` means nothing was attempted.
     KillDone(Result<KillReport, String>),
+    /// Work the App started on a task reports back (command output, a delivery).
+    Background(Background),
+}
+
+/// What spawned tasks send back to the App (through `App::take_background`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Background {
+    /// A chunk of the running command's output (raw).
+    RunOutput(String),
+    /// The running command ended (or could not be supervised).
+    RunFinished(Result<RunResult, String>),
+    /// A status update was posted to the webhook: `failed` is the note to record when it was not.
+    StatusPosted { failed: Option<EventKind>, message: String },
+}
+
+/// The command being run: what, for which incident, and how to stop it.
+struct Running {
+    spec: RunSpec,
+    incident: IncidentId,
+    cancel: Canceller,
 }
 
 /// What the sampler thread sends.
@@ -97,6 +124,12 @@ pub struct AppOptions {
     /// Terminal size at start.
     pub size: (u16, u16),
     pub procs: ProcsOptions,
+    /// Runbooks, status-update cadence and webhook, command timeout.
+    pub runbooks: RunbookOptions,
+    /// The team file; the contacts pane exists only when there is one.
+    pub team: Option<std::path::PathBuf>,
+    /// Sends pages (`[paging]` of the config); None when the HTTP client could not start.
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 pub struct App {
@@ -122,6 +155,19 @@ pub struct App {
     /// Blocking work for the event loop to run (drained after every update).
     pub jobs: Vec<Job>,
     data_version: Option<i64>,
+    /// Status-update interval per severity (the header's countdown).
+    pub cadence: CadenceConfig,
+    notifier: Option<Notifier>,
+    command_timeout: std::time::Duration,
+    /// The command waiting for the responder's yes.
+    pub pending_run: Option<RunRequest>,
+    running: Option<Running>,
+    bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
+    bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
+    /// Sends pages in the background.
+    pub pager: Pager,
+    /// An OSC 52 sequence for the event loop to write to the terminal.
+    pub clipboard: Option<String>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -130,13 +176,17 @@ fn draft_key(id: IncidentId) -> String {
 
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
+        let rb = opts.runbooks;
+        let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Only panes that have something to show: contacts need a team file.
+        let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
+        if let Some(path) = &opts.team {
+            panes.push(Box::new(Contacts::load(path)));
+        }
+        panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
-        let procs = ProcsSettings {
-            guard: Arc::new(guard),
-            grace: opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE),
-        };
-        let panes: Vec<Box<dyn Pane>> =
-            vec![Box::new(Timeline::new(opts.local, opts.local_time)), Box::new(Processes::new(procs))];
+        let grace = opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE);
+        panes.push(Box::new(Processes::new(ProcsSettings { guard: Arc::new(guard), grace })));
         let mut app = App {
             store,
             me: opts.me,
@@ -156,6 +206,15 @@ impl App {
             appended: 0,
             jobs: Vec::new(),
             data_version: None,
+            cadence: rb.cadence,
+            notifier: rb.notifier,
+            command_timeout: rb.command_timeout,
+            pending_run: None,
+            running: None,
+            bg_tx,
+            bg_rx: Some(bg_rx),
+            pager: Pager::new(opts.notifier),
+            clipboard: None,
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -186,6 +245,11 @@ impl App {
         }
         self.dirty = true;
         Ok(())
+    }
+
+    /// The receiver of spawned tasks' reports, for the event loop (once).
+    pub fn take_background(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Background>> {
+        self.bg_rx.take()
     }
 
     pub fn incident(&self) -> Option<IncidentId> {
@@ -231,9 +295,14 @@ impl App {
             // the store's data version moved, so the two never reload twice for one write.
             Action::PollStore | Action::Arrived => self.poll_store(),
             Action::Terminate => self.finish(),
+            Action::PageDone(done) => self.page_done(*done, now),
             Action::Sync(s) => {
                 self.dirty |= self.sync.as_ref() != Some(&s);
                 self.sync = Some(s);
+            }
+            Action::Background(b) => {
+                self.dirty = true;
+                self.background(b, now);
             }
         }
     }
@@ -376,6 +445,8 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
+                        Question::RunCommand => self.start_run(),
+                        Question::Page(page) => self.send_page((**page).clone()),
                     }
                     false
                 }
@@ -401,6 +472,34 @@ impl App {
                     true
                 }
             },
+            Popup::Run(out) => match out.handle(k) {
+                super::panes::runbook::RunKey::Consumed => true,
+                super::panes::runbook::RunKey::Cancel => {
+                    if let Some(r) = &self.running {
+                        r.cancel.cancel();
+                    }
+                    true
+                }
+                super::panes::runbook::RunKey::Close => false,
+            },
+            Popup::Record(chooser, kinds) => match chooser.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(i) => {
+                    if let Some(kind) = kinds.get(i) {
+                        self.append_or_notice(kind.clone(), now);
+                    }
+                    false
+                }
+            },
+            Popup::Contact(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(kind) => {
+                    self.append_or_notice(kind, now);
+                    false
+                }
+            },
         };
         if keep {
             self.popups.push(popup);
@@ -423,8 +522,18 @@ impl App {
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
         if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
+            let update = match &kind {
+                EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
+                _ => None,
+            };
             match self.append(kind, now) {
                 Ok(()) => {
+                    if let Some((audience, text)) = update {
+                        self.composer.reset();
+                        self.discard_kept_draft();
+                        self.post_status_update(audience, text);
+                        return;
+                    }
                     let was_amend = self.composer.amend.is_some();
                     self.composer.reset();
                     if !was_amend {
@@ -475,8 +584,67 @@ impl App {
                 }
             }
             Effect::Append(kind) => self.append_or_notice(kind, now),
+            Effect::AppendAll(kinds) => {
+                // A millisecond apart so they sort in the order given.
+                for (i, kind) in kinds.into_iter().enumerate() {
+                    if let Err(e) = self.append(kind, now + chrono::Duration::milliseconds(i as i64)) {
+                        self.notice = Some((format!("not saved: {e}"), true));
+                        break;
+                    }
+                }
+            }
+            Effect::Run(req) => {
+                if self.running.is_some() {
+                    self.notice =
+                        Some(("a command is already running: wait for it or cancel it".into(), true));
+                    return;
+                }
+                let message = format!(
+                    "Run this command on this host ({} -c, timeout {} s)?\n\n{}",
+                    if req.command.lang.eq_ignore_ascii_case("bash") { "bash" } else { "sh" },
+                    self.command_timeout.as_secs(),
+                    crate::incident::sanitize::strip_controls(req.command.script.trim_end())
+                );
+                self.pending_run = Some(req);
+                self.popups.push(Popup::Confirm(
+                    Question::RunCommand,
+                    Confirm { title: "Run command".into(), message },
+                ));
+            }
             Effect::Notice(s) => self.notice = Some((s, true)),
-            Effect::Guard(g) => self.popups.push(Popup::Kill(g)),
+            Effect::Clipboard(text) => {
+                self.clipboard = Some(super::clipboard::osc52(&text));
+                self.notice = Some((format!("copied {}", one_line(&text)), false));
+            }
+            Effect::Page(page) => match self.pager.ask(*page) {
+                Ok(popup) => self.popups.push(popup),
+                Err(e) => self.notice = Some((e, true)),
+            },
+            Effect::Popup(popup) => self.popups.push(*popup),
+        }
+    }
+
+    fn send_page(&mut self, page: crate::notify::Page) {
+        self.notice = Some(match self.pager.send(page) {
+            Ok(msg) => (msg, false),
+            Err(e) => (e, true),
+        });
+    }
+
+    /// Records a finished page on the incident it was sent for, delivered or not.
+    fn page_done(&mut self, done: PageDone, now: DateTime<Utc>) {
+        self.pager.in_flight = self.pager.in_flight.saturating_sub(1);
+        self.dirty = true;
+        let ev = Event::new(done.incident, now, self.me.clone(), done.kind.clone());
+        if let Err(e) = self.write(&ev) {
+            self.notice = Some((format!("page result not saved: {e}"), true));
+            return;
+        }
+        self.notice = Some(done.notice());
+        if self.incident() == Some(done.incident)
+            && let Err(e) = self.load(done.incident)
+        {
+            self.notice = Some((e, true));
         }
     }
 
@@ -503,7 +671,16 @@ impl App {
             GlobalCmd::Focus(_) => {}
             GlobalCmd::Zoom => self.zoomed = !self.zoomed,
             _ if self.data.is_none() => {}
-            GlobalCmd::Compose => self.composer.open_new(),
+            GlobalCmd::Compose => {
+                if !self.composer.open_new() {
+                    self.notice = Some(("finish or clear the status update draft first (u)".into(), true));
+                }
+            }
+            GlobalCmd::StatusUpdate => {
+                if !self.composer.open_status() {
+                    self.notice = Some(("finish or clear the open note draft first (n)".into(), true));
+                }
+            }
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
                 self.popups.push(Popup::severity(cur));
@@ -523,6 +700,129 @@ impl App {
                 };
                 self.popups
                     .push(Popup::Confirm(Question::Ack, Confirm { title: "Acknowledge".into(), message }));
+            }
+        }
+    }
+
+    /// Starts the confirmed command on a task that streams its updates back to the App.
+    fn start_run(&mut self) {
+        let (Some(req), Some(incident)) = (self.pending_run.take(), self.incident()) else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("commands can only run inside the TUI's event loop".into(), true));
+            return;
+        }
+        let spec = RunSpec::new(req.runbook, req.item, &req.command, self.command_timeout);
+        let mut run = match crate::runner::start(spec.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.notice = Some((format!("not run: {e}"), true));
+                return;
+            }
+        };
+        self.running = Some(Running { spec: spec.clone(), incident, cancel: run.canceller() });
+        self.popups.push(Popup::Run(RunOutput::new(spec.command_text())));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            while let Some(update) = run.next().await {
+                let msg = match update {
+                    RunUpdate::Output(chunk) => Background::RunOutput(chunk),
+                    RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Posts a recorded status update to the webhook on a task, when one is configured.
+    fn post_status_update(&mut self, audience: crate::incident::Audience, text: String) {
+        let (Some(notifier), Some(d)) = (self.notifier.clone(), self.data.as_ref()) else {
+            self.notice = Some(("status update recorded".into(), false));
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.notice = Some(("status update recorded (not posted: no event loop)".into(), true));
+            return;
+        }
+        let st = &d.state;
+        let update = StatusUpdate {
+            incident: st.id,
+            title: st.title.clone(),
+            severity: st.severity,
+            status: st.status,
+            audience,
+            text,
+            by: self.me.clone(),
+        };
+        self.notice = Some(("status update recorded; posting…".into(), false));
+        let tx = self.bg_tx.clone();
+        tokio::spawn(async move {
+            let msg = match notifier.post_status_update(&update).await {
+                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
+                Some(Ok(d)) => {
+                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
+                }
+                Some(Err(e)) => Background::StatusPosted {
+                    failed: Some(status_delivery_failed_kind(&e)),
+                    message: format!("status update NOT delivered: {e}"),
+                },
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
+    fn background(&mut self, b: Background, now: DateTime<Utc>) {
+        match b {
+            Background::RunOutput(chunk) => {
+                if let Some(Popup::Run(out)) =
+                    self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_)))
+                {
+                    out.push(&chunk);
+                }
+            }
+            Background::RunFinished(result) => {
+                let Some(running) = self.running.take() else { return };
+                let how = match result {
+                    Ok(result) => {
+                        let recorded = crate::runner::record(
+                            &self.store,
+                            running.incident,
+                            &self.me,
+                            &running.spec,
+                            &result,
+                        );
+                        if self.incident() == Some(running.incident)
+                            && let Err(e) = self.load(running.incident)
+                        {
+                            self.notice = Some((e, true));
+                        }
+                        match recorded {
+                            Ok(r) => match (&r.evidence, &r.evidence_error) {
+                                (Some(ev), _) => {
+                                    format!("{} · output kept in {}", result.outcome, ev.path.display())
+                                }
+                                (None, Some(e)) => format!("{} · {e}", result.outcome),
+                                (None, None) => result.outcome.to_string(),
+                            },
+                            Err(e) => format!("{} · NOT RECORDED: {e}", result.outcome),
+                        }
+                    }
+                    Err(e) => format!("the command could not be supervised: {e}"),
+                };
+                match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Run(_))) {
+                    Some(Popup::Run(out)) => out.finish(how),
+                    _ => self.notice = Some((how, false)),
+                }
+            }
+            Background::StatusPosted { failed, message } => {
+                let is_error = failed.is_some();
+                if let Some(kind) = failed {
+                    self.append_or_notice(kind, now);
+                }
+                if !matches!(&self.notice, Some((m, true)) if m.starts_with("not saved")) {
+                    self.notice = Some((message, is_error));
+                }
             }
         }
     }
@@ -575,11 +875,21 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            section(p.name().into(), p.keymap().iter().map(|b| (b.keys_label(), b.desc)).collect());
+            let mut rows: Vec<(String, &'static str)> = Vec::new();
+            for b in p.all_keymaps().into_iter().flatten() {
+                if !rows.iter().any(|(_, d)| *d == b.desc) {
+                    rows.push((b.keys_label(), b.desc));
+                }
+            }
+            section(p.name().into(), rows);
         }
         section(
             "Note composer".into(),
             super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
+        );
+        section(
+            "Status update composer".into(),
+            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
         );
         TextView::new("Keys", lines)
     }

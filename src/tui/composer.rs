@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::keymap::{Binding, Key};
 use super::theme::Theme;
 use super::widgets::{hint_line, popup_frame};
-use crate::incident::{EventKind, Tag};
+use crate::incident::{Audience, EventKind, Tag};
 
 /// Longest note accepted (bytes), the same limit as `warroom note`.
 pub const MAX_NOTE: usize = 64 * 1024;
@@ -57,6 +57,24 @@ pub static KEYS: &[Binding<ComposerCmd>] = &[
     },
 ];
 
+/// The same keys when writing a status update: Tab picks the audience instead of a tag.
+pub static STATUS_KEYS: &[Binding<ComposerCmd>] = &[
+    KEYS[0],
+    KEYS[1],
+    Binding {
+        keys: &[Key::code(KeyCode::Tab)],
+        cmd: ComposerCmd::CycleTag,
+        desc: "switch the audience: internal / stakeholders",
+        hint: Some("audience"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: ComposerCmd::Close,
+        desc: "close, keeping the draft",
+        hint: Some("close (draft kept)"),
+    },
+];
+
 /// What a key did in the composer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ComposerOutcome {
@@ -74,11 +92,20 @@ pub struct Composer {
     pub open: bool,
     /// The last save error, shown until the next try.
     pub error: Option<String>,
+    /// Set when writing a status update (to this audience) instead of a note.
+    pub audience: Option<Audience>,
 }
 
 impl Default for Composer {
     fn default() -> Self {
-        Composer { textarea: new_textarea(Vec::new()), tag: Tag::Note, amend: None, open: false, error: None }
+        Composer {
+            textarea: new_textarea(Vec::new()),
+            tag: Tag::Note,
+            amend: None,
+            open: false,
+            error: None,
+            audience: None,
+        }
     }
 }
 
@@ -100,12 +127,39 @@ impl Composer {
         !self.text().trim().is_empty()
     }
 
-    /// Opens for a new note, keeping any draft.
-    pub fn open_new(&mut self) {
-        if self.amend.is_some() && !self.has_draft() {
+    /// Opens for a new note, keeping any draft. Refuses (returns false) while a status update
+    /// is drafted, so one draft never silently becomes the other.
+    pub fn open_new(&mut self) -> bool {
+        if (self.amend.is_some() || self.audience.is_some()) && !self.has_draft() {
             self.reset();
         }
+        if self.audience.is_some() {
+            return false;
+        }
         self.open = true;
+        true
+    }
+
+    /// Opens for a status update, keeping a status draft. Refuses (returns false) while a note
+    /// is drafted.
+    pub fn open_status(&mut self) -> bool {
+        if self.audience.is_none() {
+            if self.has_draft() {
+                return false;
+            }
+            self.reset();
+            self.audience = Some(Audience::Internal);
+            self.textarea
+                .set_placeholder_text("What is the impact, what are we doing, when is the next update?");
+        }
+        self.error = None;
+        self.open = true;
+        true
+    }
+
+    /// The key table in force (notes or status updates).
+    pub fn keys(&self) -> &'static [Binding<ComposerCmd>] {
+        if self.audience.is_some() { STATUS_KEYS } else { KEYS }
     }
 
     /// Opens to amend a note. Refuses (returns false) if another draft would be overwritten.
@@ -135,7 +189,7 @@ impl Composer {
     }
 
     pub fn handle(&mut self, key: KeyEvent) -> ComposerOutcome {
-        match super::keymap::lookup(KEYS, &key) {
+        match super::keymap::lookup(self.keys(), &key) {
             Some(ComposerCmd::Close) => {
                 self.open = false;
                 ComposerOutcome::Closed
@@ -145,7 +199,12 @@ impl Composer {
                 ComposerOutcome::Consumed
             }
             Some(ComposerCmd::CycleTag) => {
-                if self.amend.is_none() {
+                if let Some(a) = self.audience {
+                    self.audience = Some(match a {
+                        Audience::Internal => Audience::Stakeholders,
+                        Audience::Stakeholders => Audience::Internal,
+                    });
+                } else if self.amend.is_none() {
                     let i = Tag::ALL.iter().position(|t| *t == self.tag).unwrap_or(0);
                     self.tag = Tag::ALL[(i + 1) % Tag::ALL.len()];
                 }
@@ -174,9 +233,10 @@ impl Composer {
         if text.len() > MAX_NOTE {
             return Err(format!("the note is {} bytes, more than the {MAX_NOTE} allowed", text.len()));
         }
-        Ok(match self.amend {
-            Some(target) => EventKind::Amended { target, text },
-            None => EventKind::Note { text, tag: self.tag },
+        Ok(match (self.audience, self.amend) {
+            (Some(audience), _) => EventKind::StatusUpdatePosted { audience, text },
+            (None, Some(target)) => EventKind::Amended { target, text },
+            (None, None) => EventKind::Note { text, tag: self.tag },
         })
     }
 
@@ -188,7 +248,11 @@ impl Composer {
         // Just above the pane's bottom border and the footer.
         let y = area.y + area.height.saturating_sub(h + 2);
         let rect = Rect::new(x, y, w, h);
-        let title = if self.amend.is_some() { "Amend your note" } else { "New note" };
+        let title = match (self.audience, self.amend) {
+            (Some(_), _) => "Status update",
+            (None, Some(_)) => "Amend your note",
+            (None, None) => "New note",
+        };
         let inner = popup_frame(frame, rect, title, theme);
         let [tag, text, err, help] = Layout::vertical([
             Constraint::Length(1),
@@ -197,7 +261,15 @@ impl Composer {
             Constraint::Length(1),
         ])
         .areas(inner);
-        if self.amend.is_none() {
+        if let Some(audience) = self.audience {
+            let mut spans = vec![Span::styled("to ", theme.muted)];
+            for a in [Audience::Internal, Audience::Stakeholders] {
+                let style = if a == audience { theme.tab_active } else { theme.muted };
+                spans.push(Span::styled(format!(" {a} "), style));
+                spans.push(Span::raw(" "));
+            }
+            frame.render_widget(Paragraph::new(Line::from(spans)), tag);
+        } else if self.amend.is_none() {
             let line = Line::from(vec![
                 Span::styled("tag ", theme.muted),
                 Span::styled(format!(" {} ", self.tag), theme.badge(self.tag)),
@@ -208,7 +280,8 @@ impl Composer {
         if let Some(e) = &self.error {
             frame.render_widget(Paragraph::new(Span::styled(e.as_str(), theme.danger)), err);
         }
-        let hints: Vec<(String, &str)> = KEYS
+        let hints: Vec<(String, &str)> = self
+            .keys()
             .iter()
             .filter(|b| self.amend.is_none() || b.cmd != ComposerCmd::CycleTag)
             .filter_map(|b| Some((b.keys_label(), b.hint?)))

@@ -92,6 +92,7 @@ pub enum GlobalCmd {
     Severity,
     Status,
     Ack,
+    StatusUpdate,
 }
 
 /// The global key table (asked after popups, the composer and the focused pane).
@@ -101,6 +102,12 @@ pub static GLOBAL: &[Binding<GlobalCmd>] = &[
         cmd: GlobalCmd::Compose,
         desc: "write a note (from anywhere)",
         hint: Some("note"),
+    },
+    Binding {
+        keys: &[Key::ch('u')],
+        cmd: GlobalCmd::StatusUpdate,
+        desc: "post a status update (internal / stakeholders)",
+        hint: Some("update"),
     },
     Binding { keys: &[Key::ch('S')], cmd: GlobalCmd::Severity, desc: "set severity", hint: None },
     Binding { keys: &[Key::ch('s')], cmd: GlobalCmd::Status, desc: "set status", hint: None },
@@ -156,6 +163,18 @@ pub enum PaneCmd {
     Tree,
     Pause,
     Kill,
+    /// Tick / untick (runbook step).
+    Toggle,
+    /// Attach (runbook).
+    Attach,
+    /// Run (a runbook step's command).
+    Run,
+    /// Back out of an opened item (runbook → list).
+    Back,
+    Copy,
+    Page,
+    Contact,
+    AssignRole,
 }
 
 #[cfg(test)]

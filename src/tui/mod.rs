@@ -2,11 +2,13 @@
 //! ticks, store changes and signals into `Action`s for `App::update`, drawing only when dirty.
 
 pub mod app;
+pub mod clipboard;
 pub mod composer;
 pub mod fixture;
 pub mod keymap;
 pub mod killguard;
 pub mod layout;
+pub mod paging;
 pub mod pane;
 pub mod panes;
 pub mod popups;
@@ -15,7 +17,11 @@ pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
+mod contacts_tests;
+#[cfg(test)]
 mod procs_tests;
+#[cfg(test)]
+mod runbook_tests;
 #[cfg(test)]
 mod tests;
 
@@ -35,7 +41,7 @@ use ratatui::crossterm::terminal::{
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-pub use app::{Action, App, AppOptions, Job, ProcsMsg, ProcsOptions};
+pub use app::{Action, App, AppOptions, Background, Job, ProcsMsg, ProcsOptions};
 
 use crate::incident::IncidentId;
 use crate::sync::{SyncConfig, SyncHandle};
@@ -246,6 +252,9 @@ async fn event_loop(
     refresh: Duration,
 ) -> Result<(), TuiError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let Some(mut background) = app.take_background() else {
+        return Err(TuiError::Start("the event loop was started twice".into()));
+    };
     let stop = Arc::new(AtomicBool::new(false));
     spawn_input(tx, stop.clone());
     let (procs_tx, mut procs_rx) = mpsc::channel(1);
@@ -258,6 +267,14 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let result = loop {
+        if let Some(seq) = app.clipboard.take() {
+            // Straight to the terminal, between frames: it draws nothing.
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                app.notice = Some((format!("copy failed: {e}"), true));
+            }
+        }
         sync.follow(&mut app);
         run_jobs(&mut app, &done_tx);
         if app.dirty {
@@ -285,8 +302,10 @@ async fn event_loop(
             },
             _ = tick.tick() => Action::Tick,
             _ = poll.tick() => Action::PollStore,
+            Some(b) = background.recv() => Action::Background(b),
             _ = term.recv() => Action::Terminate,
             _ = hup.recv() => Action::Terminate,
+            Some(done) = app.pager.done.recv() => Action::PageDone(Box::new(done)),
             _ = changed(status) => match &sync.handle {
                 Some(h) => Action::Sync(h.status.borrow().clone()),
                 None => continue,
@@ -297,6 +316,41 @@ async fn event_loop(
         };
         app.update(action, Utc::now());
     };
+    finish_pages(&mut app, &mut sync, &mut terminal, &mut term, &mut hup).await;
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+/// Longest wait on quit for pages still in flight (a page's own tries stay well under it).
+const PAGE_DRAIN: Duration = Duration::from_secs(60);
+
+/// A page sent just before quitting is still recorded, delivered or not: a page must never vanish
+/// silently. Waits for the ones in flight unless a signal says to leave now.
+async fn finish_pages(
+    app: &mut App,
+    sync: &mut Syncer,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    term: &mut tokio::signal::unix::Signal,
+    hup: &mut tokio::signal::unix::Signal,
+) {
+    let deadline = tokio::time::Instant::now() + PAGE_DRAIN;
+    while app.pager.in_flight > 0 {
+        let n = app.pager.in_flight;
+        app.notice = Some((format!("waiting for {n} page(s) to finish before quitting…"), false));
+        // Best effort: after a hang-up there is no terminal to draw on.
+        let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
+        tokio::select! {
+            done = app.pager.done.recv() => match done {
+                Some(d) => {
+                    app.update(Action::PageDone(Box::new(d)), Utc::now());
+                    // Outbox first: the sync task pushes it if it still can, else the next run does.
+                    sync.follow(app);
+                }
+                None => return,
+            },
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => return,
+        }
+    }
 }

@@ -51,10 +51,18 @@ pub enum Effect {
     Amend { target: Uuid, text: String },
     /// Append an event to the incident.
     Append(EventKind),
+    /// Append several events, in this order (stamped a millisecond apart).
+    AppendAll(Vec<EventKind>),
+    /// Confirm, then run a runbook step's command.
+    Run(super::panes::runbook::RunRequest),
     /// A one-line message for the footer.
     Notice(String),
-    /// Open the kill guard popup.
-    Guard(Box<super::killguard::KillGuard>),
+    /// Put this text on the clipboard (OSC 52).
+    Clipboard(String),
+    /// Ask to send this page, then send it without blocking.
+    Page(Box<crate::notify::Page>),
+    /// Open a popup (a chooser or a form that records an event).
+    Popup(Box<super::popups::Popup>),
 }
 
 /// A pane of the cockpit.
@@ -65,6 +73,10 @@ pub trait Pane {
     fn title(&self) -> String;
     /// The pane's key table: handles its keys and generates its footer and help.
     fn keymap(&self) -> &'static [Binding<PaneCmd>];
+    /// Every key table the pane may switch to (for `?` help); default: the current one.
+    fn all_keymaps(&self) -> Vec<&'static [Binding<PaneCmd>]> {
+        vec![self.keymap()]
+    }
     /// Runs a command from the key table.
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect;
     /// True while the pane takes raw keys (e.g. typing a filter): they go to `input` first.

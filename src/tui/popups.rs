@@ -19,10 +19,14 @@ pub enum Choice {
 }
 
 /// What a confirm box asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Question {
     Ack,
     QuitWithDraft,
+    /// Run the pending runbook command (`App::pending_run`).
+    RunCommand,
+    /// Send this page.
+    Page(Box<crate::notify::Page>),
 }
 
 /// Every popup the App can stack.
@@ -33,6 +37,12 @@ pub enum Popup {
     Confirm(Question, Confirm),
     View(TextView),
     Kill(Box<super::killguard::KillGuard>),
+    /// A runbook command's live output.
+    Run(super::panes::runbook::RunOutput),
+    /// Pick one item; the event at its index is appended.
+    Record(Chooser, Vec<crate::incident::EventKind>),
+    /// How a person was contacted and what came of it.
+    Contact(crate::tui::panes::contacts::form::ContactForm),
 }
 
 impl Popup {
@@ -57,6 +67,9 @@ impl Popup {
             Popup::Confirm(_, c) => c.render(frame, area, theme),
             Popup::View(v) => v.render(frame, area, theme),
             Popup::Kill(g) => g.render(frame, area, theme),
+            Popup::Run(r) => r.render(frame, area, theme),
+            Popup::Record(c, _) => c.render(frame, area, theme, |_| theme.text),
+            Popup::Contact(f) => f.render(frame, area, theme),
         }
     }
 }

@@ -15,7 +15,6 @@ use super::killguard::{KillGuard, Stage};
 use super::panes::Processes;
 use super::popups::Popup;
 use super::render::render;
-use super::theme::Theme;
 use crate::incident::EventKind;
 use crate::procs::{CpuUsage, Meters, ProcessRow, Sig, Snapshot, Verdict, guarded_kill};
 use crate::store::Store;
@@ -105,13 +104,8 @@ fn harness(grace: Duration) -> H {
     let events = fixture::sev1_incident();
     store.append_all(&events, None).unwrap();
     let opts = AppOptions {
-        me: "ana@db-01".into(),
-        theme: Theme::load("default", None, false).unwrap(),
-        local: chrono_tz::UTC,
-        local_time: false,
-        incident: Some(events[0].incident),
-        size: (80, 24),
         procs: ProcsOptions { critical: vec!["billing*".into()], grace: Some(grace) },
+        ..super::tests::options("default", Some(events[0].incident))
     };
     let mut app = App::new(store, opts).unwrap();
     let procs = app.panes.iter().position(|p| p.name() == "Processes").expect("the process pane exists");

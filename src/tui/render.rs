@@ -12,9 +12,10 @@ use super::keymap::GLOBAL;
 use super::layout::{MIN_SIZE, Screen, screen, too_small};
 use super::pane::RenderCtx;
 use super::widgets::hint_line;
-use crate::incident::Status;
 use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
+use crate::incident::{IncidentState, Status};
+use crate::runbook::{CadenceConfig, UpdateDue, update_due_for};
 use crate::sync::{Link, status_line};
 
 /// Draws the whole screen.
@@ -46,7 +47,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
     let t = &app.theme;
     frame.render_widget(Block::new().style(t.header), area);
     let sep = || Span::styled(" │ ", t.header);
-    let mut spans = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     match &app.data {
         Some(d) => {
             let st = &d.state;
@@ -63,6 +64,16 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
                 None => format!("open {}", human_duration(now - st.opened_at)),
             };
             spans.push(Span::styled(elapsed, t.header));
+            if let Some((text, urgency)) = update_countdown(st, &app.cadence, now) {
+                spans.push(sep());
+                // Padded like a badge when it asks for attention.
+                let (text, style) = match urgency {
+                    Urgency::Calm => (text, t.header),
+                    Urgency::Soon => (format!(" {text} "), t.header_warn),
+                    Urgency::Late => (format!(" {text} "), t.header_danger),
+                };
+                spans.push(Span::styled(text, style));
+            }
             if st.status != Status::Resolved {
                 spans.push(sep());
                 match &st.acknowledged {
@@ -83,8 +94,27 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
     };
     let sync = Line::from(sync_spans(app, now, (area.width as usize).saturating_sub(left_min + 1)));
     let sw = sync.width();
-    if sw > 0 && app.data.is_some() {
-        cut_title(&mut spans, (area.width as usize).saturating_sub(sw + 1));
+    if app.data.is_some() {
+        // The title gives way first (it is on every screen already), then "acked by NAME" becomes
+        // "acked": the countdowns and the sync state must stay whole.
+        let budget = (area.width as usize).saturating_sub(if sw > 0 { sw + 1 } else { 0 });
+        cut_title(&mut spans, budget);
+        if spans.iter().map(|s| s.width()).sum::<usize>() > budget
+            && let Some(ack) = spans.iter_mut().find(|s| s.content.starts_with("acked by "))
+        {
+            ack.content = "acked".into();
+        }
+        // Still too wide (80 columns with a long sync state): drop "acked", then the elapsed time.
+        for gone in ["acked", "open "] {
+            if spans.iter().map(|s| s.width()).sum::<usize>() <= budget {
+                break;
+            }
+            if let Some(i) = spans.iter().position(|s| s.content.starts_with(gone))
+                && i >= 1
+            {
+                spans.drain(i - 1..=i);
+            }
+        }
     }
     // Who you are, at the right end, only where it does not cover the incident's own fields.
     let me = if sw > 0 { format!("│ {} ", one_line(&app.me)) } else { format!("{} ", one_line(&app.me)) };
@@ -167,6 +197,41 @@ fn cut_title(spans: &mut [Span<'_>], width: usize) {
         text.pop();
     }
     title.content = format!("{}…", text.trim_end()).into();
+}
+
+/// How loudly the header speaks of the next status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    Calm,
+    /// The last 20% of the interval, or 5 minutes, whichever is longer.
+    Soon,
+    Late,
+}
+
+/// The header's status-update countdown: `update due in 12m`, `update overdue 3m`, or None when
+/// no update is owed (SEV4 by default, resolved).
+pub fn update_countdown(
+    state: &IncidentState,
+    cfg: &CadenceConfig,
+    now: DateTime<Utc>,
+) -> Option<(String, Urgency)> {
+    match update_due_for(state, cfg, now) {
+        UpdateDue::NotRequired => None,
+        UpdateDue::Overdue { by } => Some((format!("update overdue {}", human_duration(by)), Urgency::Late)),
+        UpdateDue::Due { remaining } => {
+            let fifth = cfg.interval(state.severity).map_or(chrono::Duration::zero(), |i| i / 5);
+            let soon = remaining <= fifth.max(chrono::Duration::minutes(5));
+            let urgency = if soon { Urgency::Soon } else { Urgency::Calm };
+            // Whole minutes round up: just after an update it reads "due in 30m", not 29m.
+            let secs = remaining.num_seconds();
+            let shown = if secs > 60 && secs % 60 != 0 {
+                chrono::Duration::seconds(secs + 60 - secs % 60)
+            } else {
+                remaining
+            };
+            Some((format!("update due in {}", human_duration(shown)), urgency))
+        }
+    }
 }
 
 fn tabs(app: &App, frame: &mut Frame, s: &Screen) {

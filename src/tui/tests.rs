@@ -20,18 +20,18 @@ use super::theme::Theme;
 use crate::incident::{EventKind, Status, Tag};
 use crate::store::Store;
 
-const ME: &str = "ana@db-01";
+pub(super) const ME: &str = "ana@db-01";
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     fixture::opened_at() + Duration::minutes(47) + Duration::seconds(12)
 }
 
-struct Harness {
-    app: App,
-    dir: tempfile::TempDir,
+pub(super) struct Harness {
+    pub(super) app: App,
+    pub(super) dir: tempfile::TempDir,
 }
 
-fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
+pub(super) fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
     AppOptions {
         me: ME.into(),
         theme: Theme::load(theme, None, false).unwrap(),
@@ -40,46 +40,58 @@ fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         incident,
         size: (80, 24),
         procs: Default::default(),
+        team: None,
+        notifier: None,
+        runbooks: builtin_runbooks(),
+    }
+}
+
+/// The runbooks shipped in the binary, plus one problem line, as the TUI would load them.
+fn builtin_runbooks() -> super::panes::runbook::RunbookOptions {
+    let catalog = crate::runbook::catalog(crate::catalog::BUILTIN.iter().copied());
+    super::panes::runbook::RunbookOptions {
+        books: catalog.books,
+        problems: vec![
+            "/etc/warroom/runbooks/broken.md:2: malformed front matter: expected `key: value`".into(),
+        ],
+        ..Default::default()
     }
 }
 
 /// An App on the sample SEV1 incident.
-fn sample(theme: &str) -> Harness {
+pub(super) fn sample(theme: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
     store.append_all(&events, None).unwrap();
-    let mut app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
-    // The timeline alone, so these screens do not change as panes are added; each pane's own
-    // tests use the full set.
-    app.panes.truncate(1);
+    let app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
     Harness { app, dir }
 }
 
 impl Harness {
-    fn key(&mut self, code: KeyCode) -> &mut Self {
+    pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.key_mod(code, KeyModifiers::NONE)
     }
-    fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
+    pub(super) fn key_mod(&mut self, code: KeyCode, mods: KeyModifiers) -> &mut Self {
         self.app.update(Action::Key(KeyEvent::new(code, mods)), now());
         self
     }
-    fn chars(&mut self, s: &str) -> &mut Self {
+    pub(super) fn chars(&mut self, s: &str) -> &mut Self {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
         }
         self
     }
-    fn stored(&self) -> Vec<crate::incident::Event> {
+    pub(super) fn stored(&self) -> Vec<crate::incident::Event> {
         let id = self.app.incident().unwrap();
         Store::open(self.dir.path()).unwrap().events(id).unwrap()
     }
-    fn screen(&self, w: u16, h: u16) -> Buffer {
+    pub(super) fn screen(&self, w: u16, h: u16) -> Buffer {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| render(&self.app, f, now())).unwrap();
         term.backend().buffer().clone()
     }
-    fn text(&self, w: u16, h: u16) -> String {
+    pub(super) fn text(&self, w: u16, h: u16) -> String {
         buffer_text(&self.screen(w, h))
     }
     fn title(&self) -> String {
@@ -87,7 +99,7 @@ impl Harness {
     }
 }
 
-fn buffer_text(buf: &Buffer) -> String {
+pub(super) fn buffer_text(buf: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();
@@ -101,7 +113,7 @@ fn buffer_text(buf: &Buffer) -> String {
 }
 
 /// The screen's text, then every styled run per row: what the eye sees, colours included.
-fn buffer_with_styles(buf: &Buffer) -> String {
+pub(super) fn buffer_with_styles(buf: &Buffer) -> String {
     let mut out = buffer_text(buf);
     out.push_str("\n--- styles (row: cols fg/bg/modifiers) ---\n");
     let fmt = |s: Style| {
@@ -176,8 +188,7 @@ fn snapshot_composer_and_start_popup() {
         EventKind::StatusSet { status: Status::Resolved },
     ));
     store.append_all(&old, None).unwrap();
-    let mut app = App::new(store, options("default", None)).unwrap();
-    app.panes.truncate(1);
+    let app = App::new(store, options("default", None)).unwrap();
     let s = Harness { app, dir };
     insta::assert_snapshot!("start_popup", s.text(80, 24));
 }
@@ -383,10 +394,10 @@ fn enter_shows_details_and_help_lists_every_key() {
     h.key(KeyCode::Esc).key(KeyCode::Char('?'));
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
     let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
-    assert!(!help.contains("focus pane 2"), "no key for a pane that does not exist");
+    assert!(!help.contains("focus pane 4"), "no key for a pane that does not exist");
     let descs = super::keymap::GLOBAL
         .iter()
-        .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 0))
+        .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 2))
         .map(|b| b.desc)
         .chain(h.app.panes[0].keymap().iter().map(|b| b.desc))
         .chain(super::composer::KEYS.iter().map(|b| b.desc));
@@ -418,7 +429,7 @@ fn amend_your_own_note_but_not_others() {
     h.key(KeyCode::Char('e'));
     assert!(h.app.composer.open);
     assert!(h.app.composer.amend.is_some());
-    h.chars(" (ticket OPS-7)").key(KeyCode::Enter);
+    h.chars(" (ticket OPS-7)").key(KeyCode::Enter).key(KeyCode::Char('z'));
     let last = h.stored().into_iter().last().unwrap();
     let EventKind::Amended { text, .. } = last.kind else { panic!("{last:?}") };
     assert_eq!(text, "Keep report-worker off until the pool limit has a guard (ticket OPS-7)");
@@ -515,6 +526,8 @@ impl Pane for Dummy {
 #[test]
 fn focus_zoom_and_layout_with_several_panes() {
     let mut h = sample("default");
+    // Layout mechanics with stand-in panes: start from the timeline alone.
+    h.app.panes.truncate(1);
     h.key(KeyCode::Tab);
     assert_eq!(h.app.focus, 0, "one pane: nothing to move to");
     h.app.panes.push(Box::new(Dummy("Procs")));

@@ -59,6 +59,8 @@ struct ThemeFile {
     tab_active: String,
     key: String,
     popup_border: String,
+    header_warn: String,
+    header_danger: String,
 }
 
 /// Resolved styles for every semantic role.
@@ -84,6 +86,10 @@ pub struct Theme {
     pub tab_active: Style,
     pub key: Style,
     pub popup_border: Style,
+    /// Header item that needs attention soon (status update almost due).
+    pub header_warn: Style,
+    /// Header item that is late (status update overdue).
+    pub header_danger: Style,
 }
 
 impl Theme {
@@ -136,6 +142,8 @@ impl Theme {
             tab_active: st("tab_active", &f.tab_active)?,
             key: st("key", &f.key)?,
             popup_border: st("popup_border", &f.popup_border)?,
+            header_warn: st("header_warn", &f.header_warn)?,
+            header_danger: st("header_danger", &f.header_danger)?,
         })
     }
 
@@ -165,6 +173,8 @@ impl Theme {
             tab_active: strong,
             key: bold,
             popup_border: bold,
+            header_warn: bold,
+            header_danger: strong,
         }
     }
 

@@ -42,6 +42,36 @@ pub fn hint_line<'a>(hints: &[(String, &'a str)], theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
+/// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
+pub fn fit(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut left = width - 1;
+    let mut spans = Vec::with_capacity(line.spans.len());
+    for span in line.spans {
+        let w = span.width();
+        if w <= left {
+            left -= w;
+            spans.push(span);
+            continue;
+        }
+        let mut cut = String::new();
+        for c in span.content.chars() {
+            let cw = Span::raw(c.to_string()).width();
+            if cw > left {
+                break;
+            }
+            left -= cw;
+            cut.push(c);
+        }
+        spans.push(Span::styled(cut, span.style));
+        spans.push(Span::styled("…", span.style));
+        break;
+    }
+    Line::from(spans)
+}
+
 /// What a popup did with a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T> {
@@ -130,7 +160,10 @@ impl Confirm {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let w = self.message.chars().count().clamp(30, 70) as u16 + 4;
-        let rect = centered(area, w, 6);
+        // Tall enough for every line of the message (a command to run must be shown whole).
+        let inner_w = usize::from(w.saturating_sub(2)).max(1);
+        let rows: usize = self.message.lines().map(|l| l.chars().count().div_ceil(inner_w).max(1)).sum();
+        let rect = centered(area, w, (rows as u16).saturating_add(3).max(6));
         let inner = popup_frame(frame, rect, &self.title, theme);
         let [msg, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         frame.render_widget(Paragraph::new(self.message.as_str()).wrap(Wrap { trim: true }), msg);
@@ -267,6 +300,16 @@ mod tests {
         t.handle(key(KeyCode::Home));
         t.handle(key(KeyCode::Delete));
         assert_eq!((t.value.as_str(), t.cursor), ("ïk", 0));
+    }
+
+    #[test]
+    fn long_lines_end_with_an_ellipsis() {
+        let line = Line::from(vec![Span::raw("12:00 "), Span::raw("a long note text")]);
+        assert_eq!(fit(line.clone(), 12).to_string(), "12:00 a lon…");
+        assert_eq!(fit(line.clone(), 12).width(), 12);
+        assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
+        let wide = Line::from("日本語のメモ");
+        assert_eq!(fit(wide, 6).to_string(), "日本…");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::procs::{
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::killguard::KillGuard;
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
+use crate::tui::popups::Popup;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{TextInput, TextView};
 
@@ -220,13 +221,13 @@ impl Processes {
             return Effect::Notice("no process selected".into());
         };
         let details = process_details(row.pid, row.start_time);
-        Effect::Guard(Box::new(KillGuard::new(
+        Effect::Popup(Box::new(Popup::Kill(Box::new(KillGuard::new(
             row,
             snap.meters.uptime_secs,
             details,
             self.settings.guard.clone(),
             self.settings.grace,
-        )))
+        )))))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::incident::{Event, EventKind, Status, Tag};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, TextView};
+use crate::tui::widgets::{TextInput, TextView, fit};
 
 const AUTHOR_WIDTH: usize = 12;
 
@@ -262,7 +262,7 @@ impl Pane for Timeline {
                     _ => Effect::Notice("only notes can be amended: select one of yours".into()),
                 };
             }
-            // Process-pane commands are not in this pane's key table.
+            // Commands of other panes.
             _ => return Effect::Ignored,
         }
         Effect::Redraw
@@ -369,36 +369,6 @@ impl Timeline {
     }
 }
 
-/// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
-fn fit(line: Line<'_>, width: usize) -> Line<'_> {
-    if line.width() <= width || width == 0 {
-        return line;
-    }
-    let mut left = width - 1;
-    let mut spans = Vec::with_capacity(line.spans.len());
-    for span in line.spans {
-        let w = span.width();
-        if w <= left {
-            left -= w;
-            spans.push(span);
-            continue;
-        }
-        let mut cut = String::new();
-        for c in span.content.chars() {
-            let cw = Span::raw(c.to_string()).width();
-            if cw > left {
-                break;
-            }
-            left -= cw;
-            cut.push(c);
-        }
-        spans.push(Span::styled(cut, span.style));
-        spans.push(Span::styled("…", span.style));
-        break;
-    }
-    Line::from(spans)
-}
-
 /// `HH:MM:SS`, or `MM-DD HH:MM` when the incident spans more than one day.
 fn fmt_time(at: DateTime<Utc>, zone: Option<Tz>, multi_day: bool) -> String {
     let f = if multi_day { "%m-%d %H:%M" } else { "%H:%M:%S" };
@@ -466,7 +436,7 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
 
 /// The first visible row: the tail when following, else the previous top moved just enough to
 /// keep the selection on screen.
-fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
+pub(crate) fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
     let max_top = rows.saturating_sub(height);
     if follow || height == 0 {
         return max_top;
@@ -491,16 +461,6 @@ mod tests {
         assert_eq!(fmt_time(at, None, false), "23:59:07");
         assert_eq!(fmt_time(at, None, true), "11-23 23:59");
         assert_eq!(fmt_time(at, Some(chrono_tz::Europe::Berlin), true), "11-24 00:59");
-    }
-
-    #[test]
-    fn long_lines_end_with_an_ellipsis() {
-        let line = Line::from(vec![Span::raw("12:00 "), Span::raw("a long note text")]);
-        assert_eq!(fit(line.clone(), 12).to_string(), "12:00 a lon…");
-        assert_eq!(fit(line.clone(), 12).width(), 12);
-        assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
-        let wide = Line::from("日本語のメモ");
-        assert_eq!(fit(wide, 6).to_string(), "日本…");
     }
 
     #[test]
