@@ -61,16 +61,16 @@ static KEYS: &[Binding<PaneCmd>] = &[
         hint: Some("kill"),
     },
     Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: PaneCmd::Open,
-        desc: "process details",
-        hint: Some("detail"),
-    },
-    Binding {
         keys: &[Key::ch('/')],
         cmd: PaneCmd::Filter,
         desc: "filter by name or cmdline",
         hint: Some("filter"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: PaneCmd::Open,
+        desc: "process details",
+        hint: Some("detail"),
     },
     Binding {
         keys: &[Key::code(KeyCode::F(6)), Key::ch('>')],
