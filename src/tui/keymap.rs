@@ -163,6 +163,8 @@ pub enum PaneCmd {
     Tree,
     Pause,
     Kill,
+    /// Show / hide kernel threads (process pane).
+    Kernel,
     /// Tick / untick (runbook step).
     Toggle,
     /// Attach (runbook).

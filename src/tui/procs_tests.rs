@@ -215,7 +215,7 @@ fn sort_cycles_and_inverts_and_the_selection_follows() {
     assert_eq!(h.pids()[0], FAKE + 4242);
     assert_eq!(h.selected(), FAKE + 900, "the selection follows its process across a re-sort");
     h.key(KeyCode::Char('>'));
-    assert_eq!(h.pids()[..2], [1, 2], "pid, ascending");
+    assert_eq!(h.pids()[..2], [1, FAKE + 812], "pid, ascending (kernel threads hidden)");
     h.key(KeyCode::Char('I'));
     assert_eq!(h.pids()[0], FAKE + 5100, "inverted");
     h.key(KeyCode::Char('<'));
@@ -245,11 +245,25 @@ fn filter_on_name_and_cmdline_and_esc_clears() {
     let title = h.app.panes[h.app.focus].title();
     assert!(title.contains("/billing · 3/9"), "{title}");
     h.key(KeyCode::Char('/')).key(KeyCode::Esc);
-    assert_eq!(h.pids().len(), 9);
+    assert_eq!(h.pids().len(), 8, "every process but the kernel thread");
     h.key(KeyCode::Char('/')).chars("SSHD").key(KeyCode::Enter);
     assert_eq!(h.pids(), [FAKE + 812], "name matches, case-insensitive");
     h.key(KeyCode::Char('/')).key(KeyCode::Esc).key(KeyCode::Char('/')).chars("nothing-like-this");
     assert!(h.text(80, 24).contains("No process matches the filter."));
+}
+
+#[test]
+fn kernel_threads_are_hidden_until_k() {
+    let mut h = harness(Duration::from_secs(10));
+    assert!(!h.pids().contains(&2));
+    assert!(!h.text(80, 24).contains("[kthreadd]"));
+    h.key(KeyCode::Char('K'));
+    assert!(h.pids().contains(&2));
+    assert!(h.text(80, 24).contains("[kthreadd]"));
+    h.key(KeyCode::F(5));
+    assert!(h.pids().contains(&2), "in the tree too");
+    h.key(KeyCode::Char('K'));
+    assert!(!h.pids().contains(&2));
 }
 
 #[test]

@@ -92,6 +92,12 @@ static KEYS: &[Binding<PaneCmd>] = &[
         hint: Some("tree"),
     },
     Binding {
+        keys: &[Key::ch('K')],
+        cmd: PaneCmd::Kernel,
+        desc: "show / hide kernel threads (hidden by default, as in htop)",
+        hint: None,
+    },
+    Binding {
         keys: &[Key::ch(' ')],
         cmd: PaneCmd::Pause,
         desc: "pause / resume the live view",
@@ -123,6 +129,8 @@ pub struct Processes {
     pub reverse: bool,
     pub tree: bool,
     pub paused: bool,
+    /// Show kernel threads (they cannot be signalled, and their churn hides the userland).
+    pub kernel: bool,
     filter: TextInput,
     filtering: bool,
     selected: usize,
@@ -147,6 +155,7 @@ impl Processes {
             reverse: false,
             tree: false,
             paused: false,
+            kernel: false,
             filter: TextInput::default(),
             filtering: false,
             selected: 0,
@@ -181,10 +190,12 @@ impl Processes {
         };
         let rows = &snap.processes;
         let f = self.filter.value.as_str();
+        let shown = |i: usize| self.kernel || !rows[i].kernel_thread;
         self.view = if self.tree {
-            tree_order(rows).into_iter().filter(|(i, _)| matches_filter(&rows[*i], f)).collect()
+            tree_order(rows).into_iter().filter(|(i, _)| shown(*i) && matches_filter(&rows[*i], f)).collect()
         } else {
-            sorted_indices(rows, self.sort, self.reverse, f).into_iter().map(|i| (i, 0)).collect()
+            let idx = sorted_indices(rows, self.sort, self.reverse, f);
+            idx.into_iter().filter(|i| shown(*i)).map(|i| (i, 0)).collect()
         };
         let found = if !self.moved {
             Some(0)
@@ -341,6 +352,10 @@ impl Pane for Processes {
             }
             PaneCmd::Tree => {
                 self.tree = !self.tree;
+                self.rebuild();
+            }
+            PaneCmd::Kernel => {
+                self.kernel = !self.kernel;
                 self.rebuild();
             }
             PaneCmd::Pause => {
