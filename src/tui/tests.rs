@@ -785,3 +785,28 @@ fn sync_uses_the_server_join_remembered() {
     sync.follow(&mut h.app);
     assert!(sync.handle.is_some() && h.app.sync.is_some());
 }
+
+/// Every pane, with and without a popup, draws at every awkward size without panicking: a
+/// responder resizing a tmux split must never lose the TUI.
+#[test]
+fn every_pane_and_popup_draws_at_awkward_sizes() {
+    let widths = [1u16, 2, 10, 30, 59, 60, 61, 79, 80, 81, 120, 159, 160, 161, 200];
+    let heights = [1u16, 2, 5, 15, 16, 17, 23, 24, 39, 40, 41, 50];
+    let panes = sample("default").app.panes.len();
+    for pane in 0..panes {
+        let keys = [None, Some('?'), Some('n'), Some('S'), Some('s')].map(|c| c.map(KeyCode::Char));
+        for popup in keys.into_iter().chain([Some(KeyCode::Enter), Some(KeyCode::F(9))]) {
+            let mut h = sample("default");
+            h.key(KeyCode::Char(char::from(b'1' + pane as u8)));
+            if let Some(code) = popup {
+                h.key(code);
+            }
+            for &w in &widths {
+                for &ht in &heights {
+                    h.app.update(Action::Resize(w, ht), now());
+                    let _ = h.screen(w, ht);
+                }
+            }
+        }
+    }
+}
