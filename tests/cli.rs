@@ -110,6 +110,13 @@ fn the_whole_offline_flow() {
     assert_eq!(doc["events"].as_array().unwrap().len(), 7);
     assert_eq!(doc["incident"]["id"], id);
 
+    // Over an existing world-readable file, the export is private before it is written.
+    std::fs::write(&exported, "old").unwrap();
+    std::fs::set_permissions(&exported, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.ok(&["export", "-o", exported.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&exported).unwrap().starts_with("# Postmortem"));
+
     env.ok(&["resolve"]);
     env.fails(&["note", "too late"], 1, "no open incident");
     assert!(env.ok(&["incidents"]).contains("No open incidents"));

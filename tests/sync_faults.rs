@@ -75,3 +75,28 @@ async fn text_from_the_server_is_stripped_before_it_is_stored() {
     assert_eq!(engine::cursor(&other, inc).unwrap(), 2);
     srv.stop().await.unwrap();
 }
+
+/// An event the server would refuse (an oversized field) is set aside before sending, so the
+/// rest of the outbox still drains; it is counted as rejected, not lost from the local store.
+#[tokio::test]
+async fn an_oversized_event_is_set_aside_and_does_not_block_the_outbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(&tmp.path().join("s.db")).await;
+    let store = Store::open(&tmp.path().join("c")).unwrap();
+    let opened = open("ana@h", "fine");
+    store.append(&opened).unwrap();
+    let mut big = note(opened.id, "ana@h", "x");
+    big.kind = EventKind::StatusSet { status: warroom::incident::Status::Identified };
+    big.author = "ana@".to_string() + &"h".repeat(300); // over the 256-byte author limit
+    store.append(&big).unwrap();
+    store.append(&note(opened.id, "ana@h", "after the bad one")).unwrap();
+    let c = Client::new(&url(&server), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
+    let report = engine::push_outbox(&store, &c).await.unwrap();
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.pushed, 2);
+    assert_eq!(engine::rejected_count(&store).unwrap(), 1);
+    assert_eq!(store.events(opened.id).unwrap().len(), 3, "kept locally");
+    // Nothing left to push but the set-aside event: the next round has no work and no error.
+    let again = engine::push_outbox(&store, &c).await.unwrap();
+    assert_eq!((again.pushed, again.rejected), (0, 0));
+}

@@ -98,7 +98,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             match output {
                 None => {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(text.as_bytes()).and_then(|_| out.flush()).wrap_err("writing to stdout")?;
+                    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(super::stdout_error)?;
                 }
                 Some(path) => {
                     let mut f = std::fs::OpenOptions::new()
@@ -108,6 +108,9 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                         .mode(0o600)
                         .open(&path)
                         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+                    // An existing file keeps its mode on open: make it private before any byte lands.
+                    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                        .wrap_err_with(|| format!("chmod {}", path.display()))?;
                     f.write_all(text.as_bytes())
                         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
                     crate::store::restrict(&path).wrap_err_with(|| format!("chmod {}", path.display()))?;

@@ -391,7 +391,8 @@ pub fn exit_status(err: &color_eyre::Report) -> u8 {
 pub fn one_line_error(err: &color_eyre::Report) -> String {
     let mut out = String::new();
     for cause in err.chain() {
-        let s = cause.to_string().replace('\n', " ");
+        // Causes can quote what a server or a file said: no escape sequences reach the terminal.
+        let s = crate::incident::sanitize::one_line(&cause.to_string()).into_owned();
         if out.contains(&s) {
             continue;
         }

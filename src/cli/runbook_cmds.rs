@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{Ctx, Global, RunbookCommand, UsageError};
 use crate::config::Config;
-use crate::incident::sanitize::{self, one_line};
+use crate::incident::sanitize::{self, one_line, visible};
 use crate::incident::{Event, EventKind, IncidentState, fold};
 use crate::runbook::{self, Item, Runbook, checked_ids};
 use crate::runner::{self, RunSpec, RunUpdate};
@@ -25,16 +25,23 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
         } else {
             b.severities.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
         };
-        outln!("{:<26} {:>3} items  {:<14} {}  ({})", b.id, b.items.len(), sev, one_line(&b.title), b.path);
+        outln!(
+            "{:<26} {:>3} items  {:<14} {}  ({})",
+            b.id,
+            b.items.len(),
+            sev,
+            one_line(&b.title),
+            one_line(&b.path)
+        );
     }
     if catalog.books.is_empty() {
         outln!("No runbooks.");
     }
     for p in &problems {
-        eprintln!("warroom: {p}");
+        eprintln!("warroom: {}", one_line(p));
     }
     for e in &catalog.errors {
-        eprintln!("warroom: {e}");
+        eprintln!("warroom: {}", one_line(&e.to_string()));
     }
     Ok(if problems.is_empty() && catalog.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
@@ -42,7 +49,7 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
 pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for f in files {
-        let shown = f.display().to_string();
+        let shown = one_line(&f.display().to_string()).into_owned();
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
@@ -56,7 +63,7 @@ pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
             Err(errs) => {
                 bad += 1;
                 for e in errs {
-                    eprintln!("{e}");
+                    eprintln!("{}", one_line(&e.to_string()));
                 }
             }
         }
@@ -265,23 +272,6 @@ fn write_stdout(text: &str) -> Result<()> {
     }
 }
 
-/// The text with control characters shown as escapes (`\x1b`, `\r`), so the command a
-/// responder confirms is exactly the one that runs and cannot hide parts of itself.
-fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\t' => out.push('\t'),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || sanitize::strip_controls(&c.to_string()).is_empty() => {
-                out.push_str(&c.escape_unicode().to_string())
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn run(ctx: &Ctx, id: &str, item_arg: &str, yes: bool, timeout: Option<u64>) -> Result<ExitCode> {
     let book = find_book(ctx, id)?;
     let item = find_item(&book, item_arg)?;
@@ -378,7 +368,7 @@ async fn stream(spec: RunSpec) -> Result<(runner::RunResult, Option<&'static str
 
 #[cfg(test)]
 mod tests {
-    use super::visible;
+    use crate::incident::sanitize::visible;
 
     #[test]
     fn visible_shows_what_would_hide_itself() {

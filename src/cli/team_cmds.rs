@@ -8,6 +8,7 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use super::{Global, UsageError};
 use crate::config::Config;
+use crate::incident::sanitize::strip_controls;
 use crate::team::{self, Team, TeamError};
 
 /// The team file: `--team`, else `[team] file` (relative to the config), else
@@ -55,7 +56,7 @@ pub(super) fn check(global: &Global, config: &Config, file: Option<PathBuf>) -> 
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
-            eprint!("{}", team::format_errors(&problems));
+            eprint!("{}", strip_controls(&team::format_errors(&problems)));
             eprintln!("{}: {} problem(s)", path.display(), problems.len());
             Ok(ExitCode::from(2))
         }
@@ -71,7 +72,7 @@ pub(super) fn oncall(global: &Global, config: &Config, at: Option<String>, json:
     let team = match load_team(&path)? {
         Ok(team) => team,
         Err(problems) => {
-            eprint!("{}", team::format_errors(&problems));
+            eprint!("{}", strip_controls(&team::format_errors(&problems)));
             return Err(UsageError(format!(
                 "{}: {} problem(s); run `warroom team check`",
                 path.display(),
@@ -84,7 +85,7 @@ pub(super) fn oncall(global: &Global, config: &Config, at: Option<String>, json:
     if json {
         outln!("{}", serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?);
     } else {
-        out!("{}", team::format_oncall(&report));
+        out!("{}", strip_controls(&team::format_oncall(&report)));
     }
     Ok(ExitCode::SUCCESS)
 }

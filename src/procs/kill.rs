@@ -148,9 +148,10 @@ pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport,
         start_time: start,
         name: req.target.name.clone(),
         user: req.target.user.clone(),
-        cmdline: redact_args(&cmd_args).join(" "),
+        // Clipped to what the sync protocol carries (8 KiB / 1 KiB); the evidence keeps it whole.
+        cmdline: crate::incident::sanitize::clip(&redact_args(&cmd_args).join(" "), 8 * 1024),
         signal: req.signal.short().to_string(),
-        reason: req.reason.trim().to_string(),
+        reason: crate::incident::sanitize::clip(req.reason.trim(), 1024),
         outcome: outcome.describe(),
         evidence: evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string()),
     });

@@ -76,7 +76,11 @@ impl SqliteStore {
     /// Opens or creates the database file (mode 0600).
     pub fn open(path: &Path) -> Result<SqliteStore, ServerStoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|source| ServerStoreError::Open { path: path.to_path_buf(), source })?;
         }
         OpenOptions::new()

@@ -113,7 +113,7 @@ async fn subscriber(
                 msg = rx.recv() => match msg {
                     Ok(Msg::Events { incident: i, items }) if i == incident => {
                         // A gap (appends published out of order, or we lagged): read it from the db.
-                        if items.first().is_some_and(|(seq, _)| *seq > last + 1) {
+                        if items.first().is_some_and(|(seq, _)| *seq > last.saturating_add(1)) {
                             match catch_up(&st, incident, last, &tx).await {
                                 Some(l) => last = l,
                                 None => break,

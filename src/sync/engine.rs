@@ -92,8 +92,17 @@ pub async fn push_outbox(store: &Store, client: &Client) -> Result<Report, SyncE
     let mut report = Report::default();
     // Each pass pushes what is pending now; a refusal changes the plan, so plan again.
     for _ in 0..64 {
-        let skip = rejected(store)?;
+        let mut skip = rejected(store)?;
         let pending = store.pending(10_000 + skip.len())?;
+        // What the server would refuse (an oversized field) is set aside here rather than sent:
+        // one bad event must never hold the whole outbox (a 413 names no event to set aside).
+        for e in &pending {
+            if !skip.contains(&e.id) && wire::check_event(e, e.incident).is_err() {
+                reject(store, e.id)?;
+                skip.insert(e.id);
+                report.rejected += 1;
+            }
+        }
         let entries: Vec<Pending> = pending
             .iter()
             .map(|e| Pending {

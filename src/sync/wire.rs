@@ -21,6 +21,8 @@ pub fn field_limit(name: &str) -> usize {
         "text" => 64 * 1024,
         "output_excerpt" => 16 * 1024,
         "summary" | "cmdline" => 8 * 1024,
+        // A runbook step's script: a few dozen lines is normal.
+        "command" => 16 * 1024,
         _ => 1024,
     }
 }
@@ -110,6 +112,11 @@ pub fn check_event(ev: &Event, incident: IncidentId) -> Result<(), Invalid> {
     if ev.id.is_nil() {
         return bad("id", "must not be the nil uuid".into());
     }
+    // An incident has exactly one `opened` event, whose id is the incident id: a second one with
+    // an earlier time would retitle the incident and move its clocks for everyone.
+    if matches!(ev.kind, EventKind::Opened { .. }) && ev.id != incident {
+        return bad("id", format!("an `opened` event must have the incident's id {incident}"));
+    }
     if ev.author.trim().is_empty() {
         return bad("author", "must not be empty".into());
     }
@@ -141,6 +148,16 @@ mod tests {
     fn note(text: String) -> (Event, IncidentId) {
         let open = Event::open(Utc::now(), "ana", "t".into(), Severity::new(1).unwrap(), None);
         (Event::new(open.id, Utc::now(), "ana", EventKind::Note { text, tag: Tag::Note }), open.id)
+    }
+
+    #[test]
+    fn a_second_opened_event_is_refused() {
+        let open = Event::open(Utc::now(), "ana", "t".into(), Severity::new(1).unwrap(), None);
+        assert!(check_event(&open, open.id).is_ok());
+        let mut forged = Event::open(Utc::now(), "eve", "retitled".into(), Severity::new(4).unwrap(), None);
+        forged.incident = open.id;
+        let e = check_event(&forged, open.id).unwrap_err();
+        assert_eq!(e.field, "id");
     }
 
     #[test]

@@ -603,7 +603,7 @@ impl App {
                     "Run this command on this host ({} -c, timeout {} s)?\n\n{}",
                     if req.command.lang.eq_ignore_ascii_case("bash") { "bash" } else { "sh" },
                     self.command_timeout.as_secs(),
-                    crate::incident::sanitize::strip_controls(req.command.script.trim_end())
+                    crate::incident::sanitize::visible(req.command.script.trim_end())
                 );
                 self.pending_run = Some(req);
                 self.popups.push(Popup::Confirm(

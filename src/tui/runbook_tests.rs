@@ -161,7 +161,8 @@ fn step_detail_shows_text_and_command_without_escapes() {
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no step popup") };
     let text: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
     assert!(text.contains("Say hello from the host"), "{text}");
-    assert!(text.contains("  echo hello; echo \"red\""), "{text}");
+    // The command is shown exactly, escapes written out, so it cannot hide part of itself.
+    assert!(text.contains("  echo hello; echo \"\\u{1b}[31mred\\u{1b}[0m\""), "{text}");
     assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
     h.key(KeyCode::Esc).key(KeyCode::Char('j')).key(KeyCode::Enter);
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no step popup") };
@@ -344,7 +345,7 @@ async fn r_confirms_runs_streams_and_records_the_command() {
     let before = h.stored().len();
     h.key(KeyCode::Enter).key(KeyCode::Char('r'));
     let Some(Popup::Confirm(Question::RunCommand, c)) = h.app.popups.last() else { panic!("no confirm") };
-    assert!(c.message.contains("echo hello; echo \"red\""), "{}", c.message);
+    assert!(c.message.contains("echo hello; echo \"\\u{1b}[31mred\\u{1b}[0m\""), "{}", c.message);
     assert!(c.message.contains("sh -c, timeout 60 s"), "{}", c.message);
     // Saying no runs nothing.
     h.key(KeyCode::Char('n'));

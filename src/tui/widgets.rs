@@ -267,7 +267,7 @@ impl TextView {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let w = area.width.saturating_sub(4).min(100);
-        let h = (self.lines.len() as u16 + 3).min(area.height.saturating_sub(2));
+        let h = (self.lines.len().min(u16::MAX as usize - 3) as u16 + 3).min(area.height.saturating_sub(2));
         let rect = centered(area, w, h);
         let inner = popup_frame(frame, rect, &self.title, theme);
         let [body, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::timeline::scroll_top;
-use crate::incident::sanitize::{one_line, strip_controls};
+use crate::incident::sanitize::{one_line, strip_controls, visible};
 use crate::incident::state::ChecklistView;
 use crate::incident::{EventKind, IncidentState, Severity};
 use crate::notify::Notifier;
@@ -287,7 +287,7 @@ impl Runbooks {
         if let Some(cmd) = &item.command {
             lines.push(Line::from(""));
             lines.push(Line::from(format!("Command ({}), r runs it:", one_line(&cmd.lang))));
-            lines.extend(strip_controls(&cmd.script).lines().map(|l| Line::from(format!("  {l}"))));
+            lines.extend(visible(&cmd.script).lines().map(|l| Line::from(format!("  {l}"))));
         }
         Effect::Show(TextView::new("Step", lines))
     }
@@ -575,7 +575,7 @@ pub enum RunKey {
 impl RunOutput {
     pub fn new(command: &str) -> RunOutput {
         RunOutput {
-            command: strip_controls(command).trim_end().to_string(),
+            command: visible(command).trim_end().to_string(),
             lines: Vec::new(),
             partial: String::new(),
             finished: None,
