@@ -68,3 +68,60 @@ fn sigkill_never_loses_an_acknowledged_note() {
         doc["events"].as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
     assert_eq!(texts.len(), stored.len());
 }
+
+/// Names of this process's open files that are SQLite WALs already unlinked from the directory.
+fn deleted_wals() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| p.contains("-wal") && p.ends_with("(deleted)"))
+        .collect()
+}
+
+/// The regression of the lost-note bug: one process holds a connection and opens a second one
+/// (as the cockpit's sync task does), another process runs a CLI command beside it, and the first
+/// connection goes on writing. Before the fix, the second open closed a plain descriptor of the
+/// database, which dropped the process's SQLite locks; the CLI's close then believed it was the
+/// last user and checkpointed and unlinked the live WAL, so every later write went to a deleted
+/// file that no other process could see.
+#[test]
+fn a_second_connection_and_a_cli_beside_it_never_unlink_the_live_wal() {
+    use warroom::incident::{Event, EventKind, Severity, Tag};
+    use warroom::store::Store;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let first = Store::open(&data).unwrap();
+    let opened = Event::open(chrono::Utc::now(), "ana", "wal".into(), Severity::new(2).unwrap(), None);
+    let incident = opened.incident;
+    assert!(first.append(&opened).unwrap());
+
+    for round in 0..3 {
+        // A second connection in the same process, opened and dropped.
+        drop(Store::open(&data).unwrap());
+        // Another process opens and closes the store.
+        let out = warroom(&data).args(["status"]).stdout(Stdio::piped()).output().unwrap();
+        assert!(out.status.success(), "status failed in round {round}");
+        assert_eq!(deleted_wals(), Vec::<String>::new(), "round {round}: our WAL was unlinked under us");
+
+        let text = format!("written after the CLI, round {round}");
+        let note = Event::new(
+            incident,
+            chrono::Utc::now(),
+            "ana",
+            EventKind::Note { text: text.clone(), tag: Tag::Note },
+        );
+        assert!(first.append(&note).unwrap());
+        // Another process must see it.
+        let out =
+            warroom(&data).args(["export", "--format", "json"]).stdout(Stdio::piped()).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let seen =
+            doc["events"].as_array().unwrap().iter().any(|e| e["text"].as_str() == Some(text.as_str()));
+        assert!(
+            seen,
+            "round {round}: a note written by the first connection is invisible to another process"
+        );
+    }
+}

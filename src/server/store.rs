@@ -1,8 +1,6 @@
 //! The server's event store: every incident's events with a per-incident monotonic sequence.
 //! SQLite (WAL, synchronous=FULL) is the embedded default; other backends implement `EventStore`.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -76,19 +74,10 @@ impl SqliteStore {
     /// Opens or creates the database file (mode 0600).
     pub fn open(path: &Path) -> Result<SqliteStore, ServerStoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
+            crate::store::create_dir_private(dir)
                 .map_err(|source| ServerStoreError::Open { path: path.to_path_buf(), source })?;
         }
-        OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
+        crate::store::create_private(path)
             .map_err(|source| ServerStoreError::Open { path: path.to_path_buf(), source })?;
         let sql = |source| ServerStoreError::Sql { path: path.to_path_buf(), source };
         let open = || -> Result<Connection, ServerStoreError> {

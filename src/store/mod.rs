@@ -7,7 +7,7 @@
 mod schema;
 
 use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,23 +68,9 @@ pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
 impl Store {
     /// Opens (creating if needed) the store in `dir`: dir 0700, file 0600, schema migrated.
     pub fn open(dir: &Path) -> Result<Store> {
-        if !dir.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
-        }
+        secure_dir(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
         let path = dir.join(DB_FILE);
-        // Create the file ourselves so it is 0600 from its first byte; SQLite gives the -wal and
-        // -shm files the same mode as the database.
-        OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        create_private(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
         let conn =
             Connection::open(&path).map_err(|source| StoreError::Corrupt { path: path.clone(), source })?;
         let store = Store { conn, path, dir: dir.to_path_buf() };
@@ -337,6 +323,52 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
             .map(|n| n as usize)
             .map_err(self.sql())
+    }
+}
+
+/// Creates the data dir 0700 if missing; an existing one of ours that others can read or enter is
+/// tightened to 0700 (it holds the incident log and evidence). A shared sticky dir such as /tmp is
+/// left alone. chmod works on the path: no descriptor is opened.
+pub fn secure_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode();
+            let ours = meta.uid() == rustix::process::geteuid().as_raw();
+            if mode & 0o077 != 0 && mode & 0o1000 == 0 && ours {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_dir_private(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `dir` (and missing parents) mode 0700; an existing dir is left as it is.
+pub fn create_dir_private(dir: &Path) -> std::io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Makes sure a SQLite database file exists with mode 0600 before SQLite opens it, without ever
+/// holding a descriptor of a file SQLite may already have open.
+///
+/// Closing *any* descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+/// included; another process then believes it is the last user and checkpoints and deletes the
+/// live WAL (SQLite's "How To Corrupt An SQLite Database File", 2.2). So the file is only ever
+/// created here with `O_CREAT|O_EXCL`: when that succeeds the inode is brand new and nobody holds
+/// a lock on it; when the file exists it is left to SQLite, and its mode is set by path (chmod
+/// opens nothing). SQLite gives the -wal and -shm files the database's mode.
+pub fn create_private(path: &Path) -> std::io::Result<()> {
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_new) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::metadata(path)?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
