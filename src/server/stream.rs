@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use serde::Deserialize;
@@ -14,11 +14,12 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::hub::Msg;
-use super::routes::{ApiError, AppState, Principal, parse_incident};
+use super::routes::{ApiError, ApiQuery, AppState, Principal, parse_incident};
 use crate::incident::IncidentId;
 use crate::sync::wire::{self, Presence, Sequenced};
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct StreamQuery {
     /// Resume point when the client cannot set Last-Event-ID.
     after: Option<i64>,
@@ -30,11 +31,11 @@ pub(super) async fn stream(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Query(q): Query<StreamQuery>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let incident = parse_incident(&id)?;
-    let last = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+    let last = match headers.get("last-event-id").map(|v| v.to_str().unwrap_or("\u{fffd}")) {
         Some(v) => v.trim().parse::<i64>().map_err(|_| {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "Last-Event-ID", "not a sequence number", None)
         })?,
