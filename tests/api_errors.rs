@@ -280,8 +280,11 @@ fn probes(inc: &str) -> Vec<Probe> {
             .header("content-type", HeaderValue::from_bytes(b"application/json\xff").unwrap())
             .body(good.clone()),
     );
-    // Bodies over the 1 MiB limit, with a length and chunked (no length).
-    for size in [1024 * 1024 + 1, 2 * 1024 * 1024, 8 * 1024 * 1024] {
+    // Bodies over the 1 MiB limit, with a length and chunked (no length). Not much over: the
+    // server answers 413 before reading the rest and closes, and a client still writing many
+    // MB past what loopback buffers hold gets a reset before it reads that answer (HTTP/1.1
+    // without `Expect: 100-continue`), which would test the kernel, not the server.
+    for size in [1024 * 1024 + 1, 1024 * 1024 + 100_000, 2 * 1024 * 1024] {
         out.push(probe("oversize", M::POST, events.clone()).json(vec![b' '; size]));
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
             (0..size / 65536 + 1).map(|_| Ok(vec![b' '; 65536])).collect();
