@@ -23,8 +23,8 @@ pub enum Choice {
 pub enum Question {
     Ack,
     QuitWithDraft,
-    /// Run the pending runbook command (`App::pending_run`).
-    RunCommand,
+    /// Run this runbook command.
+    RunCommand(Box<super::panes::runbook::RunRequest>),
     /// Send this page.
     Page(Box<crate::notify::Page>),
 }
