@@ -10,18 +10,19 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent,
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
-use super::killguard::GuardStep;
 use super::layout::screen;
 use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::runbook::RunbookOptions;
 use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
-use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
+use super::popups::kill::SendSignal;
+use super::popups::{
+    Choice, Composer, Confirm, Outcome, Popup, Question, RunOutput, RunRequest, StartChoice, StartForm,
+    TextView,
+};
 use super::queue::{Command, Queue};
 use super::theme::Theme;
-use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
 use crate::notify::{Notifier, StatusUpdate};
@@ -452,9 +453,9 @@ impl App {
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
             Popup::Kill(g) => match g.handle(k) {
-                GuardStep::Stay => true,
-                GuardStep::Close => false,
-                GuardStep::Send { signal, reason, typed_name, evidence } => {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence }) => {
                     let evidence_dir = match (evidence, self.incident()) {
                         (true, Some(id)) => Some(self.store.evidence_dir(id)),
                         _ => None,
@@ -472,14 +473,14 @@ impl App {
                 }
             },
             Popup::Run(out) => match out.handle(k) {
-                super::panes::runbook::RunKey::Consumed => true,
-                super::panes::runbook::RunKey::Cancel => {
+                Outcome::Consumed => true,
+                Outcome::Done(super::popups::run::CancelRun) => {
                     if self.running.is_some() {
                         self.queue.push(Command::CancelRun);
                     }
                     true
                 }
-                super::panes::runbook::RunKey::Close => false,
+                Outcome::Cancelled => false,
             },
             Popup::Record(chooser, kinds) => match chooser.handle(k) {
                 Outcome::Consumed => true,
@@ -519,7 +520,7 @@ impl App {
     }
 
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
-        if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
+        if let Outcome::Done(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
             let update = match &kind {
                 EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
@@ -845,22 +846,11 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            let mut rows: Vec<(String, &'static str)> = Vec::new();
-            for b in p.all_keymaps().into_iter().flatten() {
-                if !rows.iter().any(|(_, d)| *d == b.desc) {
-                    rows.push((b.keys_label(), b.desc));
-                }
-            }
-            section(p.name().into(), rows);
+            section(p.name().into(), keymap::help_rows(p.all_keymaps()));
         }
-        section(
-            "Note composer".into(),
-            super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
-        section(
-            "Status update composer".into(),
-            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
+        for (name, rows) in super::popups::help_sections() {
+            section(name.into(), rows);
+        }
         TextView::new("Keys", lines)
     }
 }

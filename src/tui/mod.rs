@@ -5,11 +5,9 @@
 
 pub mod app;
 pub mod clipboard;
-pub mod composer;
 pub mod effects;
 pub mod fixture;
 pub mod keymap;
-pub mod killguard;
 pub mod layout;
 pub mod paging;
 pub mod pane;

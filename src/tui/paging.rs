@@ -2,9 +2,8 @@
 //! loop's `Effects` sends on a task; its `paged` event (delivered or failed, with the one-line
 //! reason) comes back as `Action::PageDone`, which the App appends to the store.
 
-use super::popups::{Popup, Question};
+use super::popups::{Confirm, Popup, Question};
 use super::queue::Command;
-use super::widgets::Confirm;
 use crate::incident::sanitize::one_line;
 use crate::incident::{EventKind, IncidentId};
 use crate::notify::{Notifier, Page};

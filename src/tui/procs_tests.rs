@@ -11,9 +11,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{Action, App, AppOptions, ProcsMsg, ProcsOptions};
 use super::fixture;
-use super::killguard::{KillGuard, Stage};
 use super::panes::Processes;
 use super::popups::Popup;
+use super::popups::kill::{KillGuard, Stage};
 use super::queue::Command;
 use super::render::render;
 use crate::incident::EventKind;

@@ -412,7 +412,7 @@ fn enter_shows_details_and_help_lists_every_key() {
         .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 2))
         .map(|b| b.desc)
         .chain(h.app.panes[0].keymap().iter().map(|b| b.desc))
-        .chain(super::composer::KEYS.iter().map(|b| b.desc));
+        .chain(super::popups::composer::KEYS.iter().map(|b| b.desc));
     for d in descs {
         assert!(help.contains(d), "help lacks `{d}`");
     }
