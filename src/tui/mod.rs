@@ -21,6 +21,8 @@ pub mod widgets;
 #[cfg(test)]
 mod contacts_tests;
 #[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
 mod procs_tests;
 #[cfg(test)]
 mod runbook_tests;
