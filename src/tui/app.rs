@@ -102,12 +102,18 @@ impl PartialEq for ProcsMsg {
 impl Eq for ProcsMsg {}
 
 /// The process pane's options (`[procs]` in the config).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProcsOptions {
     /// Names that need typing before a kill, on top of the built-in list.
     pub critical: Vec<String>,
-    /// How long TERM gets before KILL is offered (default `procs::DEFAULT_GRACE`).
-    pub grace: Option<Duration>,
+    /// How long TERM gets before KILL is offered (`Config::procs_grace`).
+    pub grace: Duration,
+}
+
+impl Default for ProcsOptions {
+    fn default() -> Self {
+        ProcsOptions { critical: Vec::new(), grace: crate::procs::DEFAULT_GRACE }
+    }
 }
 
 /// How the App starts.
@@ -179,8 +185,10 @@ impl App {
         }
         panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
-        let grace = opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE);
-        panes.push(Box::new(Processes::new(ProcsSettings { guard: Arc::new(guard), grace })));
+        panes.push(Box::new(Processes::new(ProcsSettings {
+            guard: Arc::new(guard),
+            grace: opts.procs.grace,
+        })));
         let mut app = App {
             store,
             me: opts.me,
