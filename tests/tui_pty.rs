@@ -3,12 +3,14 @@
 
 #[path = "common/pty.rs"]
 mod pty;
+mod sync_support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pty::{DEADLINE, Tui, cli, env};
+use sync_support::server_proc::ServerProc;
 
 #[test]
 fn open_from_start_popup_write_a_note_quit_and_export() {
@@ -160,43 +162,11 @@ fn tiny_terminal_shows_a_message_and_still_quits() {
 
 // ---- two TUIs on one real server ----------------------------------------------------------
 
-/// `warroom serve --insecure-loopback` with its own db; waits (bounded) for "listening on URL".
-fn serve(db: &Path, listen: &str) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    // Its own empty config, so nothing from the machine running the test leaks in.
+/// `warroom serve --insecure-loopback` with its own db and an empty config of its own, so
+/// nothing from the machine running the test leaks in.
+fn serve(db: &Path) -> ServerProc {
     std::fs::write(db.with_extension("toml"), "").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .args(["serve", "--insecure-loopback", "--listen", listen, "--db"])
-        .arg(db)
-        .env("WARROOM_CONFIG", db.with_extension("toml"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn warroom serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(15)).expect("the server printed its address");
-    let url = line
-        .strip_prefix("listening on ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, url)
-}
-
-/// Kills the server even when an assertion fails first.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    ServerProc::warroom(db, &db.with_extension("toml"))
 }
 
 /// A config naming the responder, so presence tells the two TUIs apart.
@@ -218,9 +188,8 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     std::fs::create_dir_all(&a_dir).unwrap();
     std::fs::create_dir_all(&b_dir).unwrap();
     let db = tmp.path().join("server.db");
-    let (child, url) = serve(&db, "127.0.0.1:0");
-    let mut server = Server(child);
-    let listen = url.trim_start_matches("http://").to_string();
+    let mut server = serve(&db);
+    let url = server.url();
 
     // Ana opens the incident locally; her TUI pushes it when it connects.
     cli(&a_dir, &["new", "Shared outage", "--sev", "2"], None);
@@ -255,8 +224,7 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     b.wait_for("ana's note in bo's timeline", |s| s.contains("rolled back deploy 4711"));
 
     // The server dies: ana keeps writing, the header says offline with the note pending.
-    let _ = server.0.kill();
-    let _ = server.0.wait();
+    server.kill();
     a.wait_for("ana's header to go offline", |s| header(s).contains("offline"));
     a.send("n");
     a.wait_for("the composer", |s| s.contains("New note"));
@@ -268,10 +236,10 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     assert!(!header(&a.screen()).contains("with bo"), "presence is live state, gone when offline");
 
     // Back on the same port with the same db: the outbox drains and bo gets the note.
-    let (child, _) = serve(&db, &listen);
-    server = Server(child);
-    // Bounded by the client's backoff (at most 30 s between attempts, far less this early).
-    let deadline = Duration::from_secs(40);
+    server.start_again();
+    // The client probes an unreachable server every second, so it is back within a few seconds
+    // (not at the end of a backoff); the deadline only leaves room for a loaded machine.
+    let deadline = Duration::from_secs(20);
     a.wait_within(deadline, "ana to drain to synced", |s| header(s).contains("synced"));
     b.wait_within(deadline, "the offline note in bo's timeline", |s| {
         s.contains("written while the server was down")
