@@ -6,4 +6,4 @@ pub mod sanitize;
 pub mod state;
 
 pub use event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
-pub use state::{FoldError, IncidentState, fold};
+pub use state::{FoldCursor, FoldError, IncidentState, OutOfOrder, fold, fold_resumable};
