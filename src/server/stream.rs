@@ -130,12 +130,15 @@ async fn subscriber(
     let _presence = st.hub.join(incident, &name);
     let stopped = stopped(st.shutdown.clone());
     tokio::pin!(stopped);
+    // A first heartbeat right after the catch-up, so the client learns the head and the interval
+    // at once: the catch-up read up to an empty page, so `l` is the head it saw (no second read,
+    // which matters when a thousand streams open together).
     if tx.send(sse_presence(&st.hub.viewers(incident))).await.is_ok()
         && let Some(l) = catch_up(&st, incident, last, &tx).await
+        && tx.send(sse_heartbeat(l, st.heartbeat)).await.is_ok()
     {
         last = l;
-        // The first tick is immediate: the client learns the head and the interval at once.
-        let mut beat = tokio::time::interval(st.heartbeat);
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + st.heartbeat, st.heartbeat);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
