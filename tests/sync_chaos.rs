@@ -8,7 +8,7 @@
 //! and both headers say `synced` again. While the server is frozen or black-holed, no header
 //! may say `synced`.
 //!
-//! CI runs `chaos_rounds` (20 rounds, faults of 1–3 s, heartbeat 250 ms). The soak,
+//! CI runs `chaos_rounds` (20 rounds, faults of 1–3.5 s, heartbeat 250 ms). The soak,
 //! `cargo test --release --test sync_chaos -- --ignored --nocapture chaos_soak` (`CHAOS_ROUNDS`,
 //! default 200), uses 5–20 s black holes and prints the table bench/README.md quotes.
 
@@ -75,9 +75,9 @@ struct Timing {
 
 const CI: Timing = Timing {
     heartbeat_ms: 250,
-    stop: (Duration::from_millis(1000), Duration::from_millis(2500)),
+    stop: (Duration::from_millis(1000), Duration::from_millis(3000)),
     down: (Duration::from_millis(300), Duration::from_millis(1500)),
-    blackhole: (Duration::from_millis(1000), Duration::from_millis(3000)),
+    blackhole: (Duration::from_millis(1000), Duration::from_millis(3500)),
 };
 
 const SOAK: Timing = Timing {
@@ -279,10 +279,22 @@ impl Rig {
         }
     }
 
+    /// While the clients are cut off for `d`: bo writes, and once three heartbeats have been
+    /// missed (plus the cockpit's one-second redraw tick) no header may say `synced`.
+    fn cut_off(&mut self, r: usize, d: Duration, what: &str) {
+        let t0 = Instant::now();
+        self.write('b', &format!("r{r}-b-during"));
+        let honest_after = Duration::from_millis(self.timing.heartbeat_ms) * 3 + Duration::from_secs(1);
+        if d > honest_after + Duration::from_millis(500) {
+            std::thread::sleep(honest_after.saturating_sub(t0.elapsed()));
+            self.assert_not_synced(what);
+        }
+        std::thread::sleep(d.saturating_sub(t0.elapsed()));
+    }
+
     fn round(&mut self, r: usize) {
         let fault = FAULTS[self.rng.below(FAULTS.len() as u64) as usize];
         *self.stats.faults.entry(format!("{fault:?}")).or_default() += 1;
-        let hb = Duration::from_millis(self.timing.heartbeat_ms);
         // Writes before the fault, at a random moment.
         std::thread::sleep(Duration::from_millis(self.rng.below(400)));
         self.write('a', &format!("r{r}-a-before"));
@@ -290,14 +302,7 @@ impl Rig {
             Fault::ServerStop => {
                 let d = self.rng.between(self.timing.stop.0, self.timing.stop.1);
                 self.server.stop();
-                let t0 = Instant::now();
-                self.write('b', &format!("r{r}-b-during"));
-                let honest_after = hb * 3;
-                if d > honest_after + Duration::from_millis(500) {
-                    std::thread::sleep(honest_after.saturating_sub(t0.elapsed()));
-                    self.assert_not_synced("a frozen server");
-                }
-                std::thread::sleep(d.saturating_sub(t0.elapsed()));
+                self.cut_off(r, d, "a frozen server");
                 self.server.cont();
             }
             Fault::ServerKill => {
@@ -310,14 +315,7 @@ impl Rig {
             Fault::Blackhole => {
                 let d = self.rng.between(self.timing.blackhole.0, self.timing.blackhole.1);
                 self.proxy.set(Mode::Blackhole);
-                let t0 = Instant::now();
-                self.write('b', &format!("r{r}-b-during"));
-                let honest_after = hb * 3;
-                if d > honest_after + Duration::from_millis(500) {
-                    std::thread::sleep(honest_after.saturating_sub(t0.elapsed()));
-                    self.assert_not_synced("a black hole");
-                }
-                std::thread::sleep(d.saturating_sub(t0.elapsed()));
+                self.cut_off(r, d, "a black hole");
                 self.proxy.set(Mode::Pass);
             }
             Fault::Reset => {
