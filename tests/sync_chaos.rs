@@ -473,7 +473,6 @@ fn run(rounds: usize, timing: Timing) {
         rig.round(r);
     }
     let stats = rig.finish();
-    eprintln!("{}", stats.table());
     println!("{}", stats.table());
     assert_eq!((stats.lost, stats.duplicated), (0, 0), "{}", stats.table());
 }
