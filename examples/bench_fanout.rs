@@ -59,6 +59,7 @@ async fn main() {
                             presence_during.fetch_add(1, Ordering::Relaxed);
                         }
                     }
+                    Some(Ok(StreamItem::Heartbeat { .. })) => {}
                     other => panic!("stream ended: {other:?}"),
                 }
             }

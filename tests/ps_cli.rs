@@ -6,6 +6,14 @@ use std::process::{Command, Stdio};
 fn ps_json_finds_a_spawned_process_with_its_identity() {
     let mut child = Command::new("sleep").arg("300").spawn().unwrap();
     let pid = child.id() as i64;
+    // Until it has exec'd, the child is still a copy of this test binary (a loaded machine can
+    // take a while): wait for its cmdline, bounded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\0300\0"
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
         .args(["ps", "--json", "--filter", "sleep", "--sort", "pid", "--interval-ms", "50"])
         .stderr(Stdio::piped())

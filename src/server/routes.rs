@@ -36,6 +36,8 @@ pub struct AppState {
     pub team_file: Option<std::path::PathBuf>,
     /// Flips to true when the server is stopping: streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Time between heartbeats on every stream.
+    pub heartbeat: std::time::Duration,
 }
 
 /// Who made the request: the token's name, or None on an insecure loopback server.
@@ -308,8 +310,23 @@ async fn append(
     }
     let store = st.store.clone();
     let events = req.events;
+    let (hub, metrics) = (st.hub.clone(), st.metrics.clone());
+    // Commit and publish in the same blocking task. This future is dropped at the `.await` when
+    // the client hangs up mid-request (a request that waited out a frozen server), while the
+    // blocking task still commits: publishing after the await then never happened, and every open
+    // stream stayed behind the store until some later append revealed the gap.
     let (events, result) = tokio::task::spawn_blocking(move || {
         let r = store.append(incident, &events);
+        if let Ok(appended) = &r {
+            let fresh: Vec<(i64, String)> = appended
+                .iter()
+                .zip(&events)
+                .filter(|(a, _)| a.new)
+                .filter_map(|(a, ev)| Some((a.seq, serde_json::to_string(ev).ok()?)))
+                .collect();
+            metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+            hub.publish(incident, fresh);
+        }
         (events, r)
     })
     .await
@@ -340,14 +357,6 @@ async fn append(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    let mut fresh = Vec::new();
-    for (a, ev) in appended.iter().zip(&events) {
-        if a.new {
-            fresh.push((a.seq, serde_json::to_string(ev).map_err(ApiError::internal)?));
-        }
-    }
-    st.metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
-    st.hub.publish(incident, fresh);
     Ok(Json(AppendResponse { acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq }).collect() }))
 }
 

@@ -1,5 +1,8 @@
 //! The live event stream (SSE): catch up from the database after Last-Event-ID, then forward
 //! broadcast events, falling back to the database on any gap so a subscriber never misses one.
+//! A heartbeat at a fixed interval carries the incident's head sequence read from the database;
+//! anything the broadcast missed up to that head is sent first, so the heartbeat is a promise:
+//! every event up to `head` came before it on this stream.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -16,7 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::hub::{Msg, PRESENCE_EVERY};
 use super::routes::{ApiError, ApiQuery, AppState, Principal, parse_incident};
 use crate::incident::IncidentId;
-use crate::sync::wire::{self, Sequenced};
+use crate::sync::wire::{self, Heartbeat, Sequenced};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +67,31 @@ fn sse_presence(json: &str) -> SseEvent {
     SseEvent::default().event("presence").data(json)
 }
 
+fn sse_heartbeat(head: i64, every: std::time::Duration) -> SseEvent {
+    let beat = Heartbeat { head, every_ms: every.as_millis() as u64 };
+    SseEvent::default().event("heartbeat").data(serde_json::to_string(&beat).unwrap_or_default())
+}
+
+/// Catches up to the database's head, then sends a heartbeat naming it. None when the client is
+/// gone or the database failed (the stream then ends and the client resumes).
+async fn heartbeat(
+    st: &AppState,
+    incident: IncidentId,
+    last: i64,
+    tx: &mpsc::Sender<SseEvent>,
+) -> Option<i64> {
+    let store = st.store.clone();
+    let head = tokio::task::spawn_blocking(move || store.last_seq(incident)).await.ok()?.ok()?;
+    if head <= last {
+        tx.send(sse_heartbeat(head, st.heartbeat)).await.ok()?;
+        return Some(last);
+    }
+    // The broadcast missed something (or it is still on its way): send it from the database.
+    let last = catch_up(st, incident, last, tx).await?;
+    tx.send(sse_heartbeat(last.max(head), st.heartbeat)).await.ok()?;
+    Some(last)
+}
+
 /// Sends everything after `last` from the database; returns the new `last`, or None when the
 /// client is gone or the database failed (the stream then ends and the client resumes).
 async fn catch_up(
@@ -106,10 +134,16 @@ async fn subscriber(
     let first = presence.changes.borrow_and_update().clone();
     let mut presence_sent = tokio::time::Instant::now();
     let mut presence_due: Option<tokio::time::Instant> = None;
+    // A first heartbeat right after the catch-up, so the client learns the head and the interval
+    // at once: the catch-up read up to an empty page, so `l` is the head it saw (no second read,
+    // which matters when a thousand streams open together).
     if tx.send(sse_presence(&first)).await.is_ok()
         && let Some(l) = catch_up(&st, incident, last, &tx).await
+        && tx.send(sse_heartbeat(l, st.heartbeat)).await.is_ok()
     {
         last = l;
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + st.heartbeat, st.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = presence_due.unwrap_or_else(|| presence_sent + PRESENCE_EVERY);
             tokio::select! {
@@ -129,6 +163,10 @@ async fn subscriber(
                         break;
                     }
                 }
+                _ = beat.tick() => match heartbeat(&st, incident, last, &tx).await {
+                    Some(l) => last = l,
+                    None => break,
+                },
                 msg = rx.recv() => match msg {
                     Ok(Msg::Events { incident: i, items }) if i == incident => {
                         // A gap (appends published out of order, or we lagged): read it from the db.

@@ -730,6 +730,13 @@ impl App {
             GlobalCmd::Focus(i) if i < n => self.focus = i,
             GlobalCmd::Focus(_) => {}
             GlobalCmd::Zoom => self.zoomed = !self.zoomed,
+            GlobalCmd::Reconnect => match self.sync {
+                Some(_) => {
+                    self.queue.push(Command::Reconnect);
+                    self.notice = Some(("reconnecting to the server now".into(), false));
+                }
+                None => self.notice = Some(("no server configured: nothing to reconnect".into(), true)),
+            },
             _ if self.data.is_none() => {}
             GlobalCmd::Compose => {
                 if !self.composer.open_new() {

@@ -176,6 +176,12 @@ impl Effects {
                 }
                 None
             }
+            Command::Reconnect => {
+                if let Some(h) = &self.handle {
+                    h.reconnect();
+                }
+                None
+            }
         }
     }
 }

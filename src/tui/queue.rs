@@ -30,6 +30,8 @@ pub enum Command {
     Follow(Option<IncidentId>),
     /// The App wrote an event: the sync task pushes it now.
     Nudge,
+    /// The responder asked (C-r): the sync task drops its connection and reconnects now.
+    Reconnect,
 }
 
 /// The App's outgoing commands, in the order they were asked for.

@@ -1,6 +1,9 @@
 //! Helpers shared by the sync integration tests: real servers on 127.0.0.1:0, real SQLite files.
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod server_proc;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
