@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
+use super::event::{
+    Audience, ChangeCommand, Event, EventKind, FollowupStatus, IncidentId, Priority, Role, Severity, Status,
+    Tag,
+};
 
 /// A value and who set it when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +44,33 @@ pub struct ChecklistView {
     pub by: String,
 }
 
+/// A follow-up as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowupView {
+    /// The id of its `followup_added` event.
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub text: String,
+    pub owner: Option<String>,
+    pub priority: Priority,
+    pub ticket: Option<String>,
+    pub status: FollowupStatus,
+    /// When and by whom the status was last set (None while never changed).
+    pub status_set: Option<(DateTime<Utc>, String)>,
+}
+
+/// A change made to the system, before or during the incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub text: String,
+    pub host: Option<String>,
+    pub command: Option<ChangeCommand>,
+}
+
 /// The folded incident. Field names are part of the JSON export format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentState {
@@ -65,6 +95,18 @@ pub struct IncidentState {
     pub runbooks: Vec<(String, String)>,
     pub checklist: Vec<ChecklistView>,
     pub last_status_update: Option<Stamped<Audience>>,
+    /// The one-line resolution (the latest one recorded).
+    pub resolution: Option<Stamped<String>>,
+    pub followups: Vec<FollowupView>,
+    /// Changes: `change_recorded` events and notes tagged `change`, in time order.
+    pub changes: Vec<ChangeView>,
+    /// When the impact began: the opening, or the earliest note (not a change) written with an
+    /// earlier `--at`, when someone noticed late.
+    pub impact_started_at: DateTime<Utc>,
+    /// The first time the status became `monitoring` (a fix is in) or `resolved`.
+    pub mitigated_at: Option<DateTime<Utc>>,
+    /// Provider → the provider's incident id (e.g. Statuspage's), from the latest delivery.
+    pub external_ids: BTreeMap<String, String>,
     /// The newest event time: what "last activity" means.
     pub last_event_at: DateTime<Utc>,
     pub event_count: usize,
@@ -111,6 +153,7 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
     // Amendments are applied after the pass: with clock skew one may sort before its target.
     let mut amendments: Vec<&Event> = Vec::new();
     let mut checklist: BTreeMap<(String, String), ChecklistView> = BTreeMap::new();
+    let mut followup_sets: Vec<(Uuid, FollowupStatus, DateTime<Utc>, String)> = Vec::new();
     let mut last_id = None;
 
     for ev in events {
@@ -142,12 +185,18 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
                     runbooks: Vec::new(),
                     checklist: Vec::new(),
                     last_status_update: None,
+                    resolution: None,
+                    followups: Vec::new(),
+                    changes: Vec::new(),
+                    impact_started_at: ev.at,
+                    mitigated_at: None,
+                    external_ids: BTreeMap::new(),
                     last_event_at: ev.at,
                     event_count: 1,
                 };
                 // Events that sort before the opening (clock skew) still count.
                 for early in pending.drain(..) {
-                    apply(&mut st, early, &mut amendments, &mut checklist);
+                    apply(&mut st, early, &mut amendments, &mut checklist, &mut followup_sets);
                 }
                 state = Some(st);
             } else {
@@ -155,7 +204,7 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
             }
             continue;
         };
-        apply(st, ev, &mut amendments, &mut checklist);
+        apply(st, ev, &mut amendments, &mut checklist, &mut followup_sets);
     }
 
     let Some(mut st) = state else {
@@ -177,6 +226,15 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
         }
     }
     st.checklist = checklist.into_values().collect();
+    // Like amendments, a status may sort before its follow-up (clock skew): applied afterwards,
+    // in (at, id) order, so the last writer wins.
+    for (target, status, at, by) in followup_sets {
+        if let Some(f) = st.followups.iter_mut().find(|f| f.id == target) {
+            f.status = status;
+            f.status_set = Some((at, by));
+        }
+    }
+    st.changes.sort_by_key(|c| (c.at, c.id));
     Ok(st)
 }
 
@@ -185,6 +243,7 @@ fn apply<'a>(
     ev: &'a Event,
     amendments: &mut Vec<&'a Event>,
     checklist: &mut BTreeMap<(String, String), ChecklistView>,
+    followup_sets: &mut Vec<(Uuid, FollowupStatus, DateTime<Utc>, String)>,
 ) {
     st.event_count += 1;
     st.last_event_at = st.last_event_at.max(ev.at);
@@ -192,14 +251,28 @@ fn apply<'a>(
     let stamp = |value| Stamped { value, at: ev.at, by: ev.author.clone() };
     match &ev.kind {
         EventKind::Opened { .. } | EventKind::Unknown => {}
-        EventKind::Note { text, tag } => st.notes.push(NoteView {
-            id: ev.id,
-            at: ev.at,
-            author: ev.author.clone(),
-            tag: *tag,
-            text: text.clone(),
-            amended_at: None,
-        }),
+        EventKind::Note { text, tag } => {
+            if *tag == Tag::Change {
+                st.changes.push(ChangeView {
+                    id: ev.id,
+                    at: ev.at,
+                    by: ev.author.clone(),
+                    text: text.clone(),
+                    host: None,
+                    command: None,
+                });
+            } else {
+                st.impact_started_at = st.impact_started_at.min(ev.at);
+            }
+            st.notes.push(NoteView {
+                id: ev.id,
+                at: ev.at,
+                author: ev.author.clone(),
+                tag: *tag,
+                text: text.clone(),
+                amended_at: None,
+            })
+        }
         EventKind::Amended { .. } => amendments.push(ev),
         EventKind::SeveritySet { severity } => {
             st.severity = *severity;
@@ -208,6 +281,9 @@ fn apply<'a>(
         EventKind::StatusSet { status } => {
             st.status = *status;
             st.resolved_at = (*status == Status::Resolved).then_some(ev.at);
+            if matches!(status, Status::Monitoring | Status::Resolved) && st.mitigated_at.is_none() {
+                st.mitigated_at = Some(ev.at);
+            }
             st.status_history.push(Stamped { value: *status, at: ev.at, by: ev.author.clone() });
         }
         EventKind::Acknowledged {} => {
@@ -238,7 +314,36 @@ fn apply<'a>(
         EventKind::StatusUpdatePosted { audience, .. } => {
             st.last_status_update = Some(Stamped { value: *audience, at: ev.at, by: ev.author.clone() });
         }
-        EventKind::ProcessSignalled { .. }
+        EventKind::ResolutionRecorded { text } => {
+            st.resolution = Some(Stamped { value: text.clone(), at: ev.at, by: ev.author.clone() });
+        }
+        EventKind::FollowupAdded { text, owner, priority, ticket } => st.followups.push(FollowupView {
+            id: ev.id,
+            at: ev.at,
+            by: ev.author.clone(),
+            text: text.clone(),
+            owner: owner.clone(),
+            priority: *priority,
+            ticket: ticket.clone(),
+            status: FollowupStatus::Open,
+            status_set: None,
+        }),
+        EventKind::FollowupStatusSet { target, status } => {
+            followup_sets.push((*target, *status, ev.at, ev.author.clone()));
+        }
+        EventKind::ChangeRecorded { text, host, command, .. } => st.changes.push(ChangeView {
+            id: ev.id,
+            at: ev.at,
+            by: ev.author.clone(),
+            text: text.clone(),
+            host: Some(host.clone()),
+            command: command.clone(),
+        }),
+        EventKind::StatusUpdateDelivered { provider, external_id: Some(x), .. } => {
+            st.external_ids.insert(provider.clone(), x.clone());
+        }
+        EventKind::StatusUpdateDelivered { .. }
+        | EventKind::ProcessSignalled { .. }
         | EventKind::EvidenceCaptured { .. }
         | EventKind::CommandRun { .. }
         | EventKind::Paged { .. }

@@ -23,7 +23,7 @@ use super::theme::Theme;
 use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
-use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
+use crate::notify::{Notifier, StatusUpdate};
 use crate::procs::{CriticalList, GuardContext, KillReport, KillRequest, Snapshot, current_context};
 use crate::runbook::CadenceConfig;
 use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
@@ -64,7 +64,13 @@ pub enum Background {
     /// The running command ended (or could not be supervised).
     RunFinished(Result<RunResult, String>),
     /// A status update was posted to the webhook: `failed` is the note to record when it was not.
-    StatusPosted { failed: Option<EventKind>, message: String },
+    StatusPosted {
+        incident: IncidentId,
+        update_at: DateTime<Utc>,
+        events: Vec<EventKind>,
+        failed: bool,
+        message: String,
+    },
 }
 
 /// The command being run: what, for which incident, and how to stop it.
@@ -755,20 +761,33 @@ impl App {
             text,
             by: self.me.clone(),
         };
+        if notifier.status_providers(audience).is_empty() {
+            self.notice = Some(("status update recorded".into(), false));
+            return;
+        }
+        let page_incident = st.external_ids.get(crate::notify::Provider::Statuspage.as_str()).cloned();
+        let Some((update_id, update_at)) = d
+            .events
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::StatusUpdatePosted { .. }))
+            .map(|e| (e.id, e.at))
+        else {
+            return;
+        };
         self.notice = Some(("status update recorded; posting…".into(), false));
         let tx = self.bg_tx.clone();
+        let incident = st.id;
         tokio::spawn(async move {
-            let msg = match notifier.post_status_update(&update).await {
-                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
-                Some(Ok(d)) => {
-                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
-                }
-                Some(Err(e)) => Background::StatusPosted {
-                    failed: Some(status_delivery_failed_kind(&e)),
-                    message: format!("status update NOT delivered: {e}"),
-                },
-            };
-            let _ = tx.send(msg);
+            let out = notifier.deliver_update(&update, update_id, page_incident.as_deref()).await;
+            let message = out.lines.join("; ");
+            let _ = tx.send(Background::StatusPosted {
+                incident,
+                update_at,
+                events: out.events,
+                failed: out.failed,
+                message,
+            });
         });
     }
 
@@ -815,10 +834,27 @@ impl App {
                     _ => self.notice = Some((how, false)),
                 }
             }
-            Background::StatusPosted { failed, message } => {
-                let is_error = failed.is_some();
-                if let Some(kind) = failed {
-                    self.append_or_notice(kind, now);
+            Background::StatusPosted { incident, update_at, events, failed, message } => {
+                let is_error = failed;
+                // Recorded on the incident the update was for, after the update, whatever is on
+                // screen now.
+                let mut t = now.max(update_at);
+                let evs: Vec<Event> = events
+                    .into_iter()
+                    .map(|k| {
+                        t += chrono::Duration::milliseconds(1);
+                        Event::new(incident, t, self.me.clone(), k)
+                    })
+                    .collect();
+                if let Err(e) = self.store.append_all(&evs, None) {
+                    self.notice = Some((format!("not saved: {e}"), true));
+                    return;
+                }
+                self.appended += evs.len() as u64;
+                if self.incident() == Some(incident)
+                    && let Err(e) = self.load(incident)
+                {
+                    self.notice = Some((e, true));
                 }
                 if !matches!(&self.notice, Some((m, true)) if m.starts_with("not saved")) {
                     self.notice = Some((message, is_error));
