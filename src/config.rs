@@ -789,9 +789,52 @@ mod tests {
             StatusUpdatesConfig {
                 webhook_url: cfg.status_updates.webhook_url.clone(),
                 webhook_headers: cfg.status_updates.webhook_headers.clone(),
+                chat_webhook_url: cfg.status_updates.chat_webhook_url.clone(),
+                statuspage_page_id: Some("kctbh9vrtdwd".into()),
+                statuspage_api_key: Some("change-me".into()),
+                statuspage_components: vec!["8kbf7d35c070".into()],
+                responder_template: cfg.status_updates.responder_template.clone(),
+                stakeholder_template: cfg.status_updates.stakeholder_template.clone(),
                 ..Default::default()
             }
         );
+        assert!(
+            cfg.status_updates.chat_webhook_url.is_some()
+                && cfg.status_updates.stakeholder_template.is_some()
+        );
+        assert_eq!(cfg.changes.window_hours, 4);
+    }
+
+    #[test]
+    fn bad_status_provider_and_change_settings_name_the_key() {
+        for (text, key) in [
+            ("[status_updates]\nchat_webhook_url = \"ftp://x\"\n", "2: status_updates.chat_webhook_url"),
+            ("[status_updates]\nstatuspage_api_key = \"k\"\n", "2: status_updates.statuspage_api_key"),
+            (
+                "[status_updates]\nstatuspage_page_id = \"a b\"\nstatuspage_api_key = \"k\"\n",
+                "2: status_updates.statuspage_page_id",
+            ),
+            ("[changes]\nwindow_hours = 200\n", "2: changes.window_hours"),
+        ] {
+            let e = Config::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn author_falls_back_to_env_then_passwd_never_a_bare_uid() {
+        let cfg = Config::default();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(
+            cfg.author_from(env(&[("WARROOM_AUTHOR", "Ana Lima"), ("USER", "root")]), 0, "vm"),
+            "Ana Lima"
+        );
+        assert_eq!(cfg.author_from(env(&[("SUDO_USER", "ana"), ("USER", "root")]), 0, "vm"), "ana@vm");
+        assert_eq!(cfg.author_from(env(&[]), 0, "vm"), "root@vm", "uid 0 is root in /etc/passwd");
+        let named = Config::parse("[user]\nname = \"Ana\"\n", "c.toml").unwrap();
+        assert_eq!(named.author_from(env(&[("WARROOM_AUTHOR", "x")]), 0, "vm"), "Ana");
     }
 
     #[test]
