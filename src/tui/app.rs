@@ -18,8 +18,8 @@ use super::panes::runbook::RunbookOptions;
 use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
 use super::popups::kill::SendSignal;
 use super::popups::{
-    Choice, Composer, Confirm, Outcome, Popup, Question, RunOutput, RunRequest, StartChoice, StartForm,
-    TextView,
+    Choice, Composer, Confirm, FollowupForm, Outcome, Popup, Question, ResolveForm, RunOutput, RunRequest,
+    StartChoice, StartForm, TextView,
 };
 use super::queue::{Command, Queue};
 use super::theme::Theme;
@@ -167,6 +167,9 @@ pub struct App {
     pub cadence: CadenceConfig,
     notifier: Option<Notifier>,
     command_timeout: std::time::Duration,
+    /// Item texts of every runbook found, for the postmortem (`E`) and the resolve warnings.
+    export_texts: crate::incident::export::RunbookTexts,
+    change_window: chrono::Duration,
     running: Option<Running>,
     /// Asks before a page and counts the pages in flight.
     pub pager: Pager,
@@ -184,6 +187,10 @@ impl App {
         if let Some(path) = &opts.team {
             panes.push(Box::new(Contacts::load(path)));
         }
+        let export_texts = crate::incident::export::RunbookTexts {
+            books: rb.books.iter().map(|b| b.export_text()).collect(),
+        };
+        let composer = Composer { templates: rb.templates.clone(), ..Composer::default() };
         panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
         let grace = opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE);
@@ -198,7 +205,7 @@ impl App {
             focus: 0,
             zoomed: false,
             popups: Vec::new(),
-            composer: Composer::default(),
+            composer,
             notice: None,
             size: opts.size,
             quit: false,
@@ -210,6 +217,8 @@ impl App {
             cadence: rb.cadence,
             notifier: rb.notifier,
             command_timeout: rb.command_timeout,
+            export_texts,
+            change_window: rb.change_window,
             running: None,
             pager: Pager::new(opts.notifier),
         };
@@ -410,7 +419,7 @@ impl App {
             }
         }
         if let Some(cmd) = keymap::lookup(GLOBAL, &k) {
-            self.global(cmd);
+            self.global(cmd, now);
         }
     }
 
@@ -436,11 +445,38 @@ impl App {
                 Outcome::Done(i) => {
                     let kind = match which {
                         Choice::Severity => EventKind::SeveritySet { severity: Severity::ALL[i] },
+                        Choice::Status if Status::ALL[i] == Status::Resolved && self.is_open() => {
+                            // Resolving asks for the resolution first, as `warroom resolve` does.
+                            self.popups.push(Popup::Resolve(ResolveForm::new(self.resolve_warnings())));
+                            return;
+                        }
                         Choice::Status => EventKind::StatusSet { status: Status::ALL[i] },
                     };
                     self.append_or_notice(kind, now);
                     false
                 }
+            },
+            Popup::Followup(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(kind) => {
+                    self.append_or_notice(kind, now);
+                    if !matches!(self.notice, Some((_, true))) {
+                        self.notice = Some(("follow-up added".into(), false));
+                    }
+                    false
+                }
+            },
+            Popup::Resolve(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(text) => match self.resolve(text, now) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        form.error = Some(format!("not saved: {e}"));
+                        true
+                    }
+                },
             },
             Popup::Confirm(q, c) => match c.handle(k) {
                 Outcome::Consumed => true,
@@ -514,6 +550,7 @@ impl App {
     }
 
     fn start(&mut self, choice: StartChoice, now: DateTime<Utc>) -> Result<(), String> {
+        let choice_kind = choice.clone();
         let id = match choice {
             StartChoice::New { title, severity } => {
                 let ev = Event::open(now, self.me.clone(), title, severity, None);
@@ -521,9 +558,61 @@ impl App {
                 self.store.set_current(ev.id).map_err(|e| e.to_string())?;
                 ev.id
             }
-            StartChoice::Pick(id) => id,
+            StartChoice::Pick(id) => {
+                // Picked: the incident at hand for the CLI too, until another is opened or picked.
+                self.store.set_current(id).map_err(|e| e.to_string())?;
+                id
+            }
         };
+        if let StartChoice::New { .. } = &choice_kind {
+            // The host changes of the last hours go on the new incident's timeline.
+            match self.store.copy_recent_changes(id, now, self.change_window) {
+                Ok(copied) if !copied.is_empty() => {
+                    self.notice =
+                        Some((format!("{} recent host change(s) on the timeline", copied.len()), false));
+                }
+                Ok(_) => {}
+                Err(e) => self.notice = Some((format!("recent changes not copied: {e}"), true)),
+            }
+        }
         self.load(id)
+    }
+
+    fn is_open(&self) -> bool {
+        self.data.as_ref().is_some_and(|d| d.state.is_open())
+    }
+
+    /// What to warn about before resolving (the same as `warroom resolve`).
+    fn resolve_warnings(&self) -> Vec<String> {
+        match &self.data {
+            Some(d) => crate::incident::export::resolve_warnings(&d.state, &d.events, &self.export_texts),
+            None => Vec::new(),
+        }
+    }
+
+    /// Records the resolution, then the status, on the incident on screen.
+    fn resolve(&mut self, text: String, now: DateTime<Utc>) -> Result<(), String> {
+        let id = self.incident().ok_or("no incident is open")?;
+        self.write(&Event::new(id, now, self.me.clone(), EventKind::ResolutionRecorded { text }))?;
+        let at = now + chrono::Duration::milliseconds(1);
+        self.write(&Event::new(id, at, self.me.clone(), EventKind::StatusSet { status: Status::Resolved }))?;
+        self.load(id)?;
+        self.notice = Some(("resolved; E exports the postmortem".into(), false));
+        Ok(())
+    }
+
+    /// `E`: writes the postmortem (Markdown) and the event log (JSON) into the data dir's
+    /// `exports/` and says where.
+    fn export(&mut self, now: DateTime<Utc>) {
+        let Some(d) = &self.data else { return };
+        let dir = crate::report::export_dir(self.store.dir());
+        let tz = Some(self.local);
+        self.notice = Some(
+            match crate::report::write_exports(&dir, &d.state, &d.events, &self.export_texts, tz, now) {
+                Ok((md, json)) => (format!("exported {} and {}", md.display(), json.display()), false),
+                Err(e) => (format!("export failed in {}: {e}", dir.display()), true),
+            },
+        );
     }
 
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
@@ -533,6 +622,17 @@ impl App {
                 EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
                 _ => None,
             };
+            let mut now = now;
+            if let (Some(_), Some(status)) = (&update, self.composer.status)
+                && self.data.as_ref().is_some_and(|d| d.state.status != status)
+            {
+                // The status the update announces, just before it.
+                if let Err(e) = self.append(EventKind::StatusSet { status }, now) {
+                    self.composer.error = Some(format!("not saved: {e}"));
+                    return;
+                }
+                now += chrono::Duration::milliseconds(1);
+            }
             match self.append(kind, now) {
                 Ok(()) => {
                     if let Some((audience, text)) = update {
@@ -658,7 +758,7 @@ impl App {
         }
     }
 
-    fn global(&mut self, cmd: GlobalCmd) {
+    fn global(&mut self, cmd: GlobalCmd, now: DateTime<Utc>) {
         let n = self.panes.len();
         match cmd {
             GlobalCmd::Quit => {
@@ -689,8 +789,18 @@ impl App {
             GlobalCmd::StatusUpdate => {
                 if !self.composer.open_status() {
                     self.notice = Some(("finish or clear the open note draft first (n)".into(), true));
+                } else if let Some(d) = &self.data {
+                    // What the templates' placeholders become, as the incident stands now.
+                    let st = &d.state;
+                    self.composer.vars = vec![
+                        ("title", one_line(&st.title).into_owned()),
+                        ("severity", st.severity.to_string()),
+                        ("status", st.status.to_string()),
+                    ];
                 }
             }
+            GlobalCmd::Export => self.export(now),
+            GlobalCmd::Followup => self.popups.push(Popup::Followup(FollowupForm::default())),
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
                 self.popups.push(Popup::severity(cur));
