@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::incident_cmds::MAX_NOTE;
 use super::{Ctx, FollowupCommand, UsageError};
+use crate::incident::MAX_NOTE;
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, FollowupStatus, FollowupView, fold};
 

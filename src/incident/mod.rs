@@ -6,8 +6,14 @@ pub mod export;
 pub mod sanitize;
 pub mod state;
 
+/// Longest note or status update accepted (bytes), everywhere: the composer, `warroom note`,
+/// `warroom update` and the server. A note is prose; long output is attached as evidence.
+pub const MAX_NOTE: usize = 64 * 1024;
+
 pub use event::{
     Audience, ChangeCommand, Event, EventKind, FollowupStatus, IncidentId, Priority, Role, Severity, Status,
     Tag,
 };
-pub use state::{ChangeView, FoldError, FollowupView, IncidentState, fold};
+pub use state::{
+    ChangeView, FoldCursor, FoldError, FollowupView, IncidentState, OutOfOrder, fold, fold_resumable,
+};
