@@ -584,6 +584,7 @@ fn a_realistic_incident_gives_a_postmortem_that_renders_cleanly() {
     assert!(section("Trigger").contains("deploy pay-svc v1.4.2 (pool\\_size=20)"), "{}", section("Trigger"));
     assert!(section("Trigger").contains("Changes made during the incident"), "the rollback is a change too");
     assert!(section("Resolution").contains("Sent SIGTERM to sleep"), "{}", section("Resolution"));
+    assert!(md.contains("Follow-up marked won't do: document the eu\\_3ds\\_v2 flag rollback"), "{md}");
     let items = section("Action items");
     assert!(
         items.contains(

@@ -694,6 +694,12 @@ fn timeline(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<
                     if n.amended_at.is_some() { format!("{tagged} (amended)") } else { tagged }
                 })
                 .unwrap_or_else(|| describe(ev)),
+            EventKind::FollowupStatusSet { target, status } => {
+                match state.followups.iter().find(|f| f.id == *target) {
+                    Some(f) => format!("Follow-up marked {}: {}", status.label(), f.text),
+                    None => describe(ev),
+                }
+            }
             _ => describe(ev),
         };
         let time = ev.at.format("%Y-%m-%d %H:%M:%S").to_string();
