@@ -31,6 +31,7 @@ pub struct Config {
     pub paging: PagingConfig,
     pub status_updates: StatusUpdatesConfig,
     pub procs: ProcsConfig,
+    pub changes: ChangesConfig,
     /// The file this was read from (None: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -175,6 +176,23 @@ pub struct StatusUpdatesConfig {
     pub webhook_url: Option<String>,
     /// Extra headers sent with each status-update request.
     pub webhook_headers: BTreeMap<String, String>,
+    /// Slack-compatible incoming webhook (Slack, Mattermost) for the incident channel: every
+    /// update is posted there as `{"text": ...}`.
+    pub chat_webhook_url: Option<String>,
+    /// Atlassian Statuspage: the API key (sent as `Authorization: OAuth KEY`).
+    pub statuspage_api_key: Option<String>,
+    /// Atlassian Statuspage: the page id. Stakeholder updates create the page's incident on the
+    /// first update and amend the same one after.
+    pub statuspage_page_id: Option<String>,
+    /// Statuspage API base URL.
+    pub statuspage_url: String,
+    /// Statuspage component ids the incident affects (optional).
+    pub statuspage_components: Vec<String>,
+    /// Text the composer offers for a responder (internal) update; `{title}`, `{severity}`,
+    /// `{status}` are filled in.
+    pub responder_template: Option<String>,
+    /// Text the composer offers for a stakeholder update.
+    pub stakeholder_template: Option<String>,
     /// Minutes between status updates at SEV1..SEV4; 0 means no cadence.
     pub sev1: u32,
     pub sev2: u32,
@@ -187,6 +205,13 @@ impl Default for StatusUpdatesConfig {
         StatusUpdatesConfig {
             webhook_url: None,
             webhook_headers: BTreeMap::new(),
+            chat_webhook_url: None,
+            statuspage_api_key: None,
+            statuspage_page_id: None,
+            statuspage_url: STATUSPAGE_URL.into(),
+            statuspage_components: Vec::new(),
+            responder_template: None,
+            stakeholder_template: None,
             sev1: 15,
             sev2: 30,
             sev3: 60,
@@ -194,6 +219,9 @@ impl Default for StatusUpdatesConfig {
         }
     }
 }
+
+/// Default Statuspage API base URL.
+pub const STATUSPAGE_URL: &str = "https://api.statuspage.io";
 
 impl StatusUpdatesConfig {
     /// How often a status update is due at `severity`; `None` when that severity has no cadence.
@@ -207,6 +235,24 @@ impl StatusUpdatesConfig {
         (minutes > 0).then(|| chrono::Duration::minutes(i64::from(minutes)))
     }
 }
+
+/// The host change log.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangesConfig {
+    /// A new incident copies the host changes of this many hours before it onto its timeline;
+    /// 0 turns that off.
+    pub window_hours: u32,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        ChangesConfig { window_hours: 4 }
+    }
+}
+
+/// Longest change window accepted (hours): a week.
+pub const MAX_CHANGE_WINDOW_HOURS: u32 = 7 * 24;
 
 /// The process pane: how often it samples, which names are critical, how long TERM gets.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -367,6 +413,45 @@ impl Config {
             return Err(err("paging", "retries", format!("{} is more than 10", p.retries)));
         }
         let s = &self.status_updates;
+        if let Some(u) = &s.chat_webhook_url {
+            check_url(u).map_err(|m| err("status_updates", "chat_webhook_url", m))?;
+        }
+        check_url(&s.statuspage_url).map_err(|m| err("status_updates", "statuspage_url", m))?;
+        for (key, v) in
+            [("statuspage_api_key", &s.statuspage_api_key), ("statuspage_page_id", &s.statuspage_page_id)]
+        {
+            if let Some(v) = v
+                && (v.trim().is_empty() || v.chars().any(|c| c.is_control() || c.is_whitespace()))
+            {
+                return Err(err("status_updates", key, "must be non-empty with no spaces".into()));
+            }
+        }
+        if s.statuspage_api_key.is_some() != s.statuspage_page_id.is_some() {
+            let missing =
+                if s.statuspage_api_key.is_some() { "statuspage_page_id" } else { "statuspage_api_key" };
+            let given =
+                if s.statuspage_api_key.is_some() { "statuspage_api_key" } else { "statuspage_page_id" };
+            return Err(err("status_updates", given, format!("Statuspage also needs `{missing}`")));
+        }
+        if let Some(c) =
+            s.statuspage_components.iter().find(|c| c.trim().is_empty() || c.contains(char::is_whitespace))
+        {
+            return Err(err(
+                "status_updates",
+                "statuspage_components",
+                format!("`{c}` is not a component id"),
+            ));
+        }
+        if self.changes.window_hours > MAX_CHANGE_WINDOW_HOURS {
+            return Err(err(
+                "changes",
+                "window_hours",
+                format!(
+                    "{} hours is more than a week ({MAX_CHANGE_WINDOW_HOURS})",
+                    self.changes.window_hours
+                ),
+            ));
+        }
         for (key, minutes) in [("sev1", s.sev1), ("sev2", s.sev2), ("sev3", s.sev3), ("sev4", s.sev4)] {
             if minutes > MAX_CADENCE_MINUTES {
                 return Err(err(
@@ -458,18 +543,26 @@ impl Config {
 
     /// The author written on events: `[user] name`, else `$USER@hostname`.
     pub fn author(&self) -> String {
+        self.author_from(|k| std::env::var(k).ok(), rustix::process::getuid().as_raw(), &hostname())
+    }
+
+    /// The author name: `[user] name`, else `WARROOM_AUTHOR`, else the person behind sudo
+    /// (`SUDO_USER`), `USER` or `LOGNAME`, else the account name for `uid` in /etc/passwd;
+    /// with `@host` when it was not given explicitly. Never a bare `uid0`.
+    pub fn author_from(&self, env: impl Fn(&str) -> Option<String>, uid: u32, host: &str) -> String {
         if let Some(n) = &self.user.name {
             return n.trim().to_string();
         }
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("uid{}", rustix::process::getuid().as_raw()));
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default();
+        let get = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if let Some(n) = get("WARROOM_AUTHOR") {
+            return crate::incident::sanitize::one_line(&n).into_owned();
+        }
+        let user = get("SUDO_USER")
+            .filter(|u| u != "root")
+            .or_else(|| get("USER"))
+            .or_else(|| get("LOGNAME"))
+            .or_else(|| passwd_name(uid))
+            .unwrap_or_else(|| format!("uid{uid}"));
         if host.is_empty() { user } else { format!("{user}@{host}") }
     }
 
@@ -502,6 +595,25 @@ impl Config {
             _ => p.to_path_buf(),
         }
     }
+}
+
+/// This host's name (empty when it cannot be read).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The account name of `uid` from /etc/passwd.
+fn passwd_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// `$XDG_CONFIG_HOME/warroom/config.toml` (or the platform equivalent).
@@ -714,9 +826,52 @@ mod tests {
             StatusUpdatesConfig {
                 webhook_url: cfg.status_updates.webhook_url.clone(),
                 webhook_headers: cfg.status_updates.webhook_headers.clone(),
+                chat_webhook_url: cfg.status_updates.chat_webhook_url.clone(),
+                statuspage_page_id: Some("kctbh9vrtdwd".into()),
+                statuspage_api_key: Some("change-me".into()),
+                statuspage_components: vec!["8kbf7d35c070".into()],
+                responder_template: cfg.status_updates.responder_template.clone(),
+                stakeholder_template: cfg.status_updates.stakeholder_template.clone(),
                 ..Default::default()
             }
         );
+        assert!(
+            cfg.status_updates.chat_webhook_url.is_some()
+                && cfg.status_updates.stakeholder_template.is_some()
+        );
+        assert_eq!(cfg.changes.window_hours, 4);
+    }
+
+    #[test]
+    fn bad_status_provider_and_change_settings_name_the_key() {
+        for (text, key) in [
+            ("[status_updates]\nchat_webhook_url = \"ftp://x\"\n", "2: status_updates.chat_webhook_url"),
+            ("[status_updates]\nstatuspage_api_key = \"k\"\n", "2: status_updates.statuspage_api_key"),
+            (
+                "[status_updates]\nstatuspage_page_id = \"a b\"\nstatuspage_api_key = \"k\"\n",
+                "2: status_updates.statuspage_page_id",
+            ),
+            ("[changes]\nwindow_hours = 200\n", "2: changes.window_hours"),
+        ] {
+            let e = Config::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn author_falls_back_to_env_then_passwd_never_a_bare_uid() {
+        let cfg = Config::default();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(
+            cfg.author_from(env(&[("WARROOM_AUTHOR", "Ana Lima"), ("USER", "root")]), 0, "vm"),
+            "Ana Lima"
+        );
+        assert_eq!(cfg.author_from(env(&[("SUDO_USER", "ana"), ("USER", "root")]), 0, "vm"), "ana@vm");
+        assert_eq!(cfg.author_from(env(&[]), 0, "vm"), "root@vm", "uid 0 is root in /etc/passwd");
+        let named = Config::parse("[user]\nname = \"Ana\"\n", "c.toml").unwrap();
+        assert_eq!(named.author_from(env(&[("WARROOM_AUTHOR", "x")]), 0, "vm"), "Ana");
     }
 
     #[test]

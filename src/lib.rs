@@ -6,6 +6,7 @@ pub mod config;
 pub mod incident;
 pub mod notify;
 pub mod procs;
+pub mod report;
 pub mod runbook;
 pub mod runner;
 pub mod server;

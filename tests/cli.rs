@@ -86,12 +86,11 @@ fn the_whole_offline_flow() {
         "| Time (UTC) | Time (Europe/Berlin) | Who | What |",
         "nginx upstream timeouts",
         "pay-svc pool exhausted \\| see graph",
-        "## Findings",
-        "## Changes",
+        "## Root cause",
+        "## Trigger",
         "deployed v1.4.2",
         "## Impact",
-        "## Root cause",
-        "## Follow-ups",
+        "## Action items",
         "ana@",
     ] {
         assert!(md.contains(needle), "markdown lacks {needle:?}:\n{md}");
@@ -117,8 +116,12 @@ fn the_whole_offline_flow() {
     assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(&exported).unwrap().starts_with("# Postmortem"));
 
-    env.ok(&["resolve"]);
-    env.fails(&["note", "too late"], 1, "no open incident");
+    env.fails(&["resolve"], 2, "resolving needs a one-line resolution");
+    env.ok(&["resolve", "-m", "rolled back pay-svc"]);
+    // The resolved incident stays at hand: status and export still act on it.
+    assert!(env.ok(&["status"]).contains("[resolved]"));
+    assert!(env.ok(&["export"]).contains("**Resolution:** rolled back pay-svc"));
+    env.fails(&["resolve", "-m", "again"], 1, "already resolved");
     assert!(env.ok(&["incidents"]).contains("No open incidents"));
     assert!(env.ok(&["incidents", "--all"]).contains("resolved"));
     // A resolved incident is still reachable by prefix.

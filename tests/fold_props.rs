@@ -4,7 +4,9 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 use warroom::incident::state::canonical;
-use warroom::incident::{Audience, Event, EventKind, Role, Severity, Status, Tag, fold, fold_resumable};
+use warroom::incident::{
+    Audience, Event, EventKind, FollowupStatus, Priority, Role, Severity, Status, Tag, fold, fold_resumable,
+};
 
 fn base() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T03:00:00Z").unwrap().to_utc()
@@ -13,7 +15,7 @@ fn base() -> DateTime<Utc> {
 /// A kind drawn from everything the fold treats specially; `notes` lets amendments target notes.
 fn kind(choice: u8, n: u8, notes: &[Uuid]) -> EventKind {
     let sev = Severity::new(n % 4 + 1).unwrap();
-    match choice % 10 {
+    match choice % 14 {
         0 => EventKind::Note { text: format!("note {n}"), tag: Tag::ALL[n as usize % Tag::ALL.len()] },
         1 => EventKind::SeveritySet { severity: sev },
         2 => EventKind::StatusSet { status: Status::ALL[n as usize % Status::ALL.len()] },
@@ -29,6 +31,28 @@ fn kind(choice: u8, n: u8, notes: &[Uuid]) -> EventKind {
         8 if !notes.is_empty() => {
             EventKind::Amended { target: notes[n as usize % notes.len()], text: format!("amended {n}") }
         }
+        10 => EventKind::FollowupAdded {
+            text: format!("follow-up {n}"),
+            owner: Some(format!("p{}", n % 3)),
+            priority: Priority::ALL[n as usize % 4],
+            ticket: None,
+        },
+        11 if !notes.is_empty() => EventKind::FollowupStatusSet {
+            target: notes[n as usize % notes.len()],
+            status: FollowupStatus::ALL[n as usize % 3],
+        },
+        12 => EventKind::ChangeRecorded {
+            text: format!("deploy {n}"),
+            host: "h".into(),
+            command: None,
+            host_log_id: None,
+        },
+        13 => EventKind::StatusUpdateDelivered {
+            update: Uuid::nil(),
+            provider: "statuspage".into(),
+            outcome: "ok".into(),
+            external_id: Some(format!("sp{}", n % 3)),
+        },
         _ => EventKind::ContactAttempted {
             person: "cy".into(),
             method: "phone".into(),
@@ -47,7 +71,8 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
             // Minutes may be negative relative to the opening: clock skew between responders.
             let at = base() + Duration::minutes(minute - 3);
             let ev = Event::new(open.id, at, format!("a{author}"), kind(c, n, &notes));
-            if matches!(ev.kind, EventKind::Note { .. }) {
+            // Targets for amendments and follow-up status changes.
+            if matches!(ev.kind, EventKind::Note { .. } | EventKind::FollowupAdded { .. }) {
                 notes.push(ev.id);
             }
             out.push(ev);

@@ -9,7 +9,7 @@ fn ps_json_finds_a_spawned_process_with_its_identity() {
     // Until it has exec'd, the child is still a copy of this test binary (a loaded machine can
     // take a while): wait for its cmdline, bounded.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\0300\0"
+    while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\x00300\x00"
         && std::time::Instant::now() < deadline
     {
         std::thread::sleep(std::time::Duration::from_millis(10));

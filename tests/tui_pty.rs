@@ -423,11 +423,11 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     assert!(tui.wait_exit().success());
 
     let md = cli(dir.path(), &["export"], None);
-    assert!(md.contains("### Checkout e2e (`e2e`)"), "{md}");
+    assert!(md.contains("#### Checkout e2e (`e2e`)"), "{md}");
     assert!(md.contains("2/3 steps done."), "{md}");
     assert!(md.contains("- [x] Say hello — done") && md.contains("by tester"), "{md}");
     assert!(md.contains("- [x] Check the dashboard — done"), "{md}");
-    assert!(md.contains("- [ ] Roll back — skipped"), "{md}");
+    assert!(md.contains("- [ ] Roll back — not done"), "{md}");
     assert!(md.contains("ran `echo hello-from-runbook` at"), "{md}");
     assert!(md.contains("→ exit 0"), "{md}");
     assert!(md.contains("## Status updates"), "{md}");

@@ -49,7 +49,10 @@ fn update_is_posted_to_the_status_webhook() {
     let id = env.open("Checkout API returning 502", "2");
     let (code, out, err) = env.run(&["update", "Investigating elevated 502s"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), format!("status update posted: delivered: HTTP 202 from {}/…", rx.url()));
+    assert_eq!(
+        out.trim(),
+        format!("status update posted to webhook: delivered: HTTP 202 from {}/…", rx.url())
+    );
     let seen = rx.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].path, "/status/s3cret");

@@ -1,16 +1,15 @@
 //! Commands that read or append to an incident's timeline.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
 use super::{Command, Ctx, ExportFormat, UsageError};
-use crate::incident::export::{RunbookTexts, human_duration, to_json, to_markdown_with};
+use crate::incident::export::{human_duration, resolve_warnings, to_json, to_markdown_with};
 use crate::incident::sanitize::one_line;
-use crate::incident::{Event, EventKind, IncidentState, Status, fold};
+use crate::incident::{Event, EventKind, IncidentState, Status, Tag, fold};
 
 use crate::incident::MAX_NOTE;
 
@@ -27,8 +26,17 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             ctx.store.append(&ev)?;
             ctx.store.set_current(ev.id)?;
             outln!("{}", ev.id);
+            let hours = ctx.config.changes.window_hours;
+            let copied =
+                ctx.store.copy_recent_changes(ev.id, now, chrono::Duration::hours(i64::from(hours)))?;
+            if !copied.is_empty() {
+                eprintln!("Changes on this host in the last {hours}h (now on the timeline):");
+                for c in &copied {
+                    eprintln!("  {}", super::change_cmds::change_line(c));
+                }
+            }
         }
-        Command::Note { text, tag } => {
+        Command::Note { text, tag, at, author: who } => {
             let text = if text.len() == 1 && text[0] == "-" {
                 let mut buf = String::new();
                 std::io::stdin().read_to_string(&mut buf).wrap_err("reading the note from stdin")?;
@@ -47,12 +55,28 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 ))
                 .into());
             }
-            append(ctx, now, &author, EventKind::Note { text, tag })?;
+            let at = match at {
+                Some(t) => parse_at(&t, now).map_err(|e| UsageError(format!("--at: {e}")))?,
+                None => now,
+            };
+            let author = match who.map(|w| one_line(w.trim()).into_owned()) {
+                Some(w) if w.is_empty() => return Err(UsageError("--author is empty".into()).into()),
+                Some(w) if w.len() > 200 => {
+                    return Err(UsageError("--author is longer than 200 bytes".into()).into());
+                }
+                Some(w) => w,
+                None => author,
+            };
+            if tag == Tag::Change {
+                super::change_cmds::change_note(ctx, at, &author, text)?;
+            } else {
+                append(ctx, at, &author, EventKind::Note { text, tag })?;
+            }
         }
         Command::Ack => append(ctx, now, &author, EventKind::Acknowledged {})?,
         Command::Sev { severity } => append(ctx, now, &author, EventKind::SeveritySet { severity })?,
         Command::State { status } => append(ctx, now, &author, EventKind::StatusSet { status })?,
-        Command::Resolve => append(ctx, now, &author, EventKind::StatusSet { status: Status::Resolved })?,
+        Command::Resolve { message, yes } => return resolve(ctx, now, &author, message, yes),
         Command::Incidents { all, json } => {
             let list: Vec<IncidentState> =
                 ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
@@ -85,11 +109,8 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             let (st, events) = load(ctx)?;
             let text = match format {
                 ExportFormat::Md => {
-                    // Item texts live in the runbook files; a missing file only costs the names.
-                    let (catalog, _) = crate::catalog::load(&ctx.config, ctx.global.data_dir.as_deref());
-                    let books =
-                        catalog.books.iter().filter(|b| st.runbooks.iter().any(|(id, _)| *id == b.id));
-                    let texts = RunbookTexts { books: books.map(|b| b.export_text()).collect() };
+                    let texts =
+                        crate::report::runbook_texts(&ctx.config, ctx.global.data_dir.as_deref(), &st);
                     to_markdown_with(&st, &events, ctx.config.timezone(), now, &texts)
                 }
                 ExportFormat::Json => to_json(&st, &events, now),
@@ -100,19 +121,8 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                     out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(super::stdout_error)?;
                 }
                 Some(path) => {
-                    let mut f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(&path)
+                    crate::report::write_private(&path, &text)
                         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-                    // An existing file keeps its mode on open: make it private before any byte lands.
-                    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-                        .wrap_err_with(|| format!("chmod {}", path.display()))?;
-                    f.write_all(text.as_bytes())
-                        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-                    crate::store::restrict(&path).wrap_err_with(|| format!("chmod {}", path.display()))?;
                     eprintln!("wrote {}", path.display());
                 }
             }
@@ -127,7 +137,10 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }
-        | Command::Update { .. } => {
+        | Command::Update { .. }
+        | Command::Change { .. }
+        | Command::Changes { .. }
+        | Command::Followup { .. } => {
             unreachable!("dispatched before incident commands")
         }
     }
@@ -175,4 +188,106 @@ fn print_status(st: &IncidentState, now: chrono::DateTime<Utc>) -> Result<()> {
         outln!("last note {} {}: {}", n.at.format("%H:%M UTC"), one_line(&n.author), one_line(&n.text));
     }
     Ok(())
+}
+
+/// `--at`: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (UTC), `HH:MM` (UTC, the latest such time not after
+/// now), or a relative `20m`, `2h`, `90s` (ago, a leading `-` and a trailing `ago` allowed). Never
+/// in the future (a minute of clock skew allowed).
+pub fn parse_at(s: &str, now: chrono::DateTime<Utc>) -> Result<chrono::DateTime<Utc>, String> {
+    let t = s.trim();
+    let rel = t.trim_start_matches('-').trim_end_matches("ago").trim();
+    let at = if let Some((num, unit)) = rel
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| rel.split_at(i))
+        .filter(|(n, u)| !n.is_empty() && ["s", "m", "min", "h"].contains(&u.trim()))
+    {
+        let n: i64 = num.parse().map_err(|_| format!("bad number in `{t}`"))?;
+        let secs = match unit.trim() {
+            "s" => n,
+            "m" | "min" => n.saturating_mul(60),
+            _ => n.saturating_mul(3600),
+        };
+        if secs > 30 * 86_400 {
+            return Err(format!("`{t}` is more than 30 days ago"));
+        }
+        now - chrono::Duration::seconds(secs)
+    } else if let Ok(hm) = chrono::NaiveTime::parse_from_str(t, "%H:%M") {
+        let today = now.date_naive().and_time(hm).and_utc();
+        if today > now + chrono::Duration::minutes(1) { today - chrono::Duration::days(1) } else { today }
+    } else {
+        crate::team::parse_instant(t).map_err(|e| format!("{e}, HH:MM (UTC) or 20m/2h ago"))?
+    };
+    if at > now + chrono::Duration::minutes(1) {
+        return Err(format!("`{t}` is in the future ({})", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    Ok(at)
+}
+
+/// `warroom resolve`: warns about unticked runbook steps and unacknowledged pages, asks for the
+/// one-line resolution (on a terminal; `-m` otherwise), then records it and the status.
+fn resolve(
+    ctx: &Ctx,
+    now: chrono::DateTime<Utc>,
+    author: &str,
+    message: Option<String>,
+    yes: bool,
+) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    let (st, events) = load(ctx)?;
+    if !st.is_open() {
+        let when = st.resolved_at.map(|t| t.format(" at %Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+        return Err(color_eyre::eyre::eyre!(
+            "incident {} is already resolved{when}",
+            &st.id.to_string()[..8]
+        ));
+    }
+    let texts = crate::report::runbook_texts(&ctx.config, ctx.global.data_dir.as_deref(), &st);
+    let warnings = resolve_warnings(&st, &events, &texts);
+    for w in &warnings {
+        eprintln!("warroom: warning: {w}");
+    }
+    let tty = std::io::stdin().is_terminal();
+    let text = match message {
+        Some(m) => m,
+        None if tty => prompt("Resolution, in one line (what ended the impact): ")?,
+        None => {
+            return Err(UsageError(
+                "resolving needs a one-line resolution: warroom resolve -m \"rolled back to v1.4.1\"".into(),
+            )
+            .into());
+        }
+    };
+    let text = one_line(text.trim()).into_owned();
+    if text.is_empty() {
+        return Err(UsageError("the resolution is empty: nothing was recorded".into()).into());
+    }
+    if text.len() > MAX_NOTE {
+        return Err(UsageError(format!("the resolution is more than {MAX_NOTE} bytes")).into());
+    }
+    if !warnings.is_empty() && tty && !yes {
+        let answer = prompt("Resolve anyway? [y/N] ")?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("warroom: not resolved");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let incident = st.id;
+    ctx.store.append(&Event::new(incident, now, author, EventKind::ResolutionRecorded { text }))?;
+    // The status reads after the resolution it closes with.
+    let at = now + chrono::Duration::milliseconds(1);
+    ctx.store.append(&Event::new(incident, at, author, EventKind::StatusSet { status: Status::Resolved }))?;
+    eprintln!(
+        "resolved after {}; `warroom export` writes the postmortem",
+        human_duration(at - st.impact_started_at)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on stderr and reads one line from stdin.
+fn prompt(question: &str) -> Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).wrap_err("reading the answer")?;
+    Ok(line.trim().to_string())
 }

@@ -17,6 +17,8 @@ macro_rules! out {
     }};
 }
 
+mod change_cmds;
+mod followup_cmds;
 mod incident_cmds;
 pub mod notify_cmds;
 mod ps_cmds;
@@ -86,9 +88,41 @@ pub enum Command {
         /// The note text (several words are joined), or `-` for stdin.
         #[arg(required = true, num_args = 1.., value_name = "TEXT")]
         text: Vec<String>,
-        /// Kind of note: note, finding, action, change, decision.
+        /// Kind of note: note, finding, action, change, decision. A change with no open incident
+        /// goes to the host change log.
         #[arg(long, short, default_value = "note", value_parser = parse_tag)]
         tag: Tag,
+        /// When it happened, if earlier: RFC 3339, `YYYY-MM-DD HH:MM` (UTC), `HH:MM` (UTC, the
+        /// last one), or `20m`/`2h` ago. A note before the opening marks when impact began.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Who said or did it (default: `[user] name`, then WARROOM_AUTHOR, then $USER@host).
+        #[arg(long, value_name = "NAME")]
+        author: Option<String>,
+    },
+    /// Run a command as a recorded change (a deploy, a rollback): its start, exit status and
+    /// duration go on the open incident, or in the host change log when none is open. Exits with
+    /// the command's status.
+    Change {
+        /// What the change is, in words. Default: the command line.
+        #[arg(long, short, value_name = "TEXT")]
+        message: Option<String>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// The host change log: changes recorded on this host (with no incident open, or during one).
+    Changes {
+        /// How far back, in hours. Default: `[changes] window_hours` (4).
+        #[arg(long, value_name = "HOURS")]
+        hours: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow-ups: work that must happen after the incident (owner, priority, ticket, status).
+    Followup {
+        #[command(subcommand)]
+        command: FollowupCommand,
     },
     /// Acknowledge the incident (stops the escalation ladder).
     Ack,
@@ -102,8 +136,16 @@ pub enum Command {
         #[arg(value_parser = parse_status)]
         status: Status,
     },
-    /// Mark the incident resolved.
-    Resolve,
+    /// Mark the incident resolved, with a one-line resolution (asked for on a terminal). Warns
+    /// about unticked runbook steps and unacknowledged pages.
+    Resolve {
+        /// What ended the impact, in one line.
+        #[arg(long, short, value_name = "TEXT")]
+        message: Option<String>,
+        /// Resolve without asking, whatever the warnings.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// List incidents (open ones unless --all).
     Incidents {
         #[arg(long)]
@@ -224,6 +266,41 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum FollowupCommand {
+    /// Add a follow-up to the incident.
+    Add {
+        /// What must be done (several words are joined).
+        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+        text: Vec<String>,
+        /// Who owns it.
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        /// p0 (drop everything) to p3. Default p2.
+        #[arg(long, short, default_value = "p2", value_parser = parse_priority)]
+        priority: crate::incident::Priority,
+        /// A ticket: URL or key (e.g. OPS-123).
+        #[arg(long, value_name = "TICKET")]
+        ticket: Option<String>,
+    },
+    /// List the incident's follow-ups (number, status, priority, owner, ticket).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a follow-up done (or `--wont-do`, or `--reopen`). N is its number in `list` or an id prefix.
+    Done {
+        #[arg(value_name = "N")]
+        which: String,
+        /// Closed without doing it.
+        #[arg(long, conflicts_with = "reopen")]
+        wont_do: bool,
+        /// Open it again.
+        #[arg(long)]
+        reopen: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TeamCommand {
     /// Validate a team file: one line per problem (file:line, field), exit 2 if any.
     Check {
@@ -296,6 +373,9 @@ fn parse_status(s: &str) -> Result<Status, String> {
 fn parse_tag(s: &str) -> Result<Tag, String> {
     s.parse()
 }
+fn parse_priority(s: &str) -> Result<crate::incident::Priority, String> {
+    s.parse()
+}
 fn parse_audience(s: &str) -> Result<Audience, String> {
     s.parse()
 }
@@ -326,6 +406,22 @@ impl Ctx {
     pub fn incident(&self) -> Result<uuid::Uuid> {
         Ok(self.store.resolve_incident(self.global.incident.as_deref())?)
     }
+
+    /// The incident a change belongs to: `--incident`, else the current one while it is open;
+    /// None means the change goes only to the host change log.
+    pub fn open_incident(&self) -> Result<Option<uuid::Uuid>> {
+        match self.store.resolve_incident(self.global.incident.as_deref()) {
+            Ok(id) if self.global.incident.is_some() => Ok(Some(id)),
+            // The current incident may be a resolved one kept at hand: a change belongs to
+            // whichever incident is open now, if any.
+            Ok(id) => {
+                let open: Vec<_> = self.store.incidents()?.into_iter().filter(|i| i.is_open()).collect();
+                Ok(open.iter().find(|i| i.id == id).or(open.first()).map(|i| i.id))
+            }
+            Err(StoreError::NoOpenIncident) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Opens the store in the configured data dir.
@@ -355,6 +451,8 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             notify_cmds::run(ctx, cmd)
         }
         Command::Runbook { command } => runbook_cmds::incident(ctx, command),
+        cmd @ (Command::Change { .. } | Command::Changes { .. }) => change_cmds::run(ctx, cmd),
+        Command::Followup { command } => followup_cmds::run(ctx, command),
         cmd => incident_cmds::run(ctx, cmd),
     }
 }

@@ -15,9 +15,7 @@ use super::{Command, Ctx, UsageError};
 use crate::incident::MAX_NOTE;
 use crate::incident::sanitize::one_line;
 use crate::incident::{Audience, Event, EventKind, IncidentState, Status, fold};
-use crate::notify::{
-    Channel, DeliveryError, Notifier, Page, StatusUpdate, paged_kind, status_delivery_failed_kind,
-};
+use crate::notify::{Channel, DeliveryError, Notifier, Page, StatusUpdate, paged_kind};
 use crate::team::{self, Team};
 
 /// How someone was contacted by hand.
@@ -184,8 +182,18 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
         at = now + Duration::milliseconds(1);
     }
     let kind = EventKind::StatusUpdatePosted { audience, text: text.clone() };
-    ctx.store.append(&Event::new(incident, at, &author, kind))?;
-    if ctx.config.status_updates.webhook_url.is_none() {
+    let posted = Event::new(incident, at, &author, kind);
+    ctx.store.append(&posted)?;
+    let notifier = match Notifier::new(&ctx.config) {
+        Ok(n) => n,
+        Err(e) => {
+            let note = crate::notify::status::delivery_failed_kind(crate::notify::Provider::Webhook, &e);
+            ctx.store.append(&Event::new(incident, Utc::now().max(at), &author, note))?;
+            eprintln!("warroom: status update recorded, but delivery failed (noted on the timeline): {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if notifier.status_providers(audience).is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     let update = StatusUpdate {
@@ -197,21 +205,25 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
         text,
         by: author.clone(),
     };
-    let result = match Notifier::new(&ctx.config) {
-        Ok(n) => n.post_status_update_blocking(&update),
-        Err(e) => Some(Err(e)),
-    };
-    match result {
-        None => Ok(ExitCode::SUCCESS),
-        Some(Ok(d)) => {
-            println!("status update posted: {d}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Err(e)) => {
-            let note = status_delivery_failed_kind(&e);
-            ctx.store.append(&Event::new(incident, Utc::now().max(at), &author, note))?;
-            eprintln!("warroom: status update recorded, but delivery failed (noted on the timeline): {e}");
-            Ok(ExitCode::FAILURE)
+    let page_incident = st.external_ids.get(crate::notify::Provider::Statuspage.as_str()).cloned();
+    let outcome = notifier.deliver_update_blocking(&update, posted.id, page_incident.as_deref());
+    // Delivered or not, what came of each provider goes on the timeline after the update.
+    let mut t = Utc::now().max(at);
+    let events: Vec<Event> = outcome
+        .events
+        .into_iter()
+        .map(|k| {
+            t += Duration::milliseconds(1);
+            Event::new(incident, t, &author, k)
+        })
+        .collect();
+    ctx.store.append_all(&events, None)?;
+    for line in &outcome.lines {
+        if line.contains("NOT delivered") {
+            eprintln!("warroom: {line} (recorded on the timeline)");
+        } else {
+            println!("{line}");
         }
     }
+    Ok(if outcome.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

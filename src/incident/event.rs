@@ -158,10 +158,72 @@ pub enum EventKind {
         audience: Audience,
         text: String,
     },
+    /// The one-line resolution asked for when the incident is resolved: what ended the impact.
+    ResolutionRecorded {
+        text: String,
+    },
+    /// A follow-up: work that must happen after the incident (not work done during it, which is
+    /// an `action` note). Its id is this event's id.
+    FollowupAdded {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        #[serde(default)]
+        priority: Priority,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+    },
+    /// A follow-up's status changed (last writer wins by (at, id)).
+    FollowupStatusSet {
+        target: Uuid,
+        status: FollowupStatus,
+    },
+    /// A change to the system (a deploy, a config push, a rollback), from `warroom change -- CMD`,
+    /// `note --tag change` with no open incident, or copied from the host change log when the
+    /// incident opened. `at` is when the change started.
+    ChangeRecorded {
+        text: String,
+        /// The host it was made on.
+        host: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<ChangeCommand>,
+        /// The id of the entry in the host change log it was copied from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_log_id: Option<Uuid>,
+    },
+    /// A status update reached a provider (Statuspage, a chat webhook, the generic webhook).
+    /// `external_id` is the provider's own incident id (Statuspage): later updates amend it.
+    StatusUpdateDelivered {
+        update: Uuid,
+        provider: String,
+        outcome: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_id: Option<String>,
+    },
     /// A kind this build does not know (written by a newer warroom). Kept in the store as raw
     /// JSON, ignored by the fold; never produced locally.
     #[serde(other)]
     Unknown,
+}
+
+/// How a change made through `warroom change -- CMD` ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCommand {
+    /// The command line as run (secrets redacted).
+    pub command: String,
+    /// None when it was killed by a signal or could not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// One line: `exit 0`, `killed by SIGTERM`, `could not start: ...`.
+    pub outcome: String,
+    pub duration_ms: u64,
+}
+
+impl ChangeCommand {
+    /// Whether the command ran and exited 0.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0)
+    }
 }
 
 impl EventKind {
@@ -183,6 +245,11 @@ impl EventKind {
             EventKind::Paged { .. } => "paged",
             EventKind::ContactAttempted { .. } => "contact_attempted",
             EventKind::StatusUpdatePosted { .. } => "status_update_posted",
+            EventKind::ResolutionRecorded { .. } => "resolution_recorded",
+            EventKind::FollowupAdded { .. } => "followup_added",
+            EventKind::FollowupStatusSet { .. } => "followup_status_set",
+            EventKind::ChangeRecorded { .. } => "change_recorded",
+            EventKind::StatusUpdateDelivered { .. } => "status_update_delivered",
             EventKind::Unknown => "unknown",
         }
     }
@@ -220,7 +287,27 @@ impl EventKind {
             }
             EventKind::Paged { person, method, outcome, .. } => vec![person, method, outcome],
             EventKind::ContactAttempted { person, method, outcome } => vec![person, method, outcome],
-            EventKind::StatusUpdatePosted { text, .. } => vec![text],
+            EventKind::StatusUpdatePosted { text, .. } | EventKind::ResolutionRecorded { text } => vec![text],
+            EventKind::FollowupAdded { text, owner, ticket, .. } => {
+                let mut v = vec![text];
+                v.extend(owner.iter_mut());
+                v.extend(ticket.iter_mut());
+                v
+            }
+            EventKind::ChangeRecorded { text, host, command, .. } => {
+                let mut v = vec![text, host];
+                if let Some(c) = command {
+                    v.push(&mut c.command);
+                    v.push(&mut c.outcome);
+                }
+                v
+            }
+            EventKind::StatusUpdateDelivered { provider, outcome, external_id, .. } => {
+                let mut v = vec![provider, outcome];
+                v.extend(external_id.iter_mut());
+                v
+            }
+            EventKind::FollowupStatusSet { .. } => vec![],
             EventKind::SeveritySet { .. }
             | EventKind::StatusSet { .. }
             | EventKind::Acknowledged {}
@@ -355,6 +442,40 @@ pub enum Audience {
     Stakeholders,
 }
 vocabulary!(Audience { Internal => "internal", Stakeholders => "stakeholders" });
+
+/// How urgent a follow-up is: p0 (drop everything) to p3 (when there is time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    P0,
+    P1,
+    #[default]
+    P2,
+    P3,
+}
+vocabulary!(Priority { P0 => "p0", P1 => "p1", P2 => "p2", P3 => "p3" });
+
+/// Where a follow-up stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowupStatus {
+    #[default]
+    Open,
+    Done,
+    WontDo,
+}
+vocabulary!(FollowupStatus { Open => "open", Done => "done", WontDo => "wont_do" });
+
+impl FollowupStatus {
+    /// How the status reads in prose and tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            FollowupStatus::Open => "open",
+            FollowupStatus::Done => "done",
+            FollowupStatus::WontDo => "won't do",
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

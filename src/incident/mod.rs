@@ -1,5 +1,6 @@
 //! The incident domain: events, the fold, and exports. Pure: no IO, no clock reads, no terminal.
 
+pub mod change;
 pub mod event;
 pub mod export;
 pub mod sanitize;
@@ -9,5 +10,10 @@ pub mod state;
 /// `warroom update` and the server. A note is prose; long output is attached as evidence.
 pub const MAX_NOTE: usize = 64 * 1024;
 
-pub use event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
-pub use state::{FoldCursor, FoldError, IncidentState, OutOfOrder, fold, fold_resumable};
+pub use event::{
+    Audience, ChangeCommand, Event, EventKind, FollowupStatus, IncidentId, Priority, Role, Severity, Status,
+    Tag,
+};
+pub use state::{
+    ChangeView, FoldCursor, FoldError, FollowupView, IncidentState, OutOfOrder, fold, fold_resumable,
+};

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
+use super::event::{
+    Audience, ChangeCommand, Event, EventKind, FollowupStatus, IncidentId, Priority, Role, Severity, Status,
+    Tag,
+};
 
 /// A value and who set it when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +44,33 @@ pub struct ChecklistView {
     pub by: String,
 }
 
+/// A follow-up as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowupView {
+    /// The id of its `followup_added` event.
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub text: String,
+    pub owner: Option<String>,
+    pub priority: Priority,
+    pub ticket: Option<String>,
+    pub status: FollowupStatus,
+    /// When and by whom the status was last set (None while never changed).
+    pub status_set: Option<(DateTime<Utc>, String)>,
+}
+
+/// A change made to the system, before or during the incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub text: String,
+    pub host: Option<String>,
+    pub command: Option<ChangeCommand>,
+}
+
 /// The folded incident. Field names are part of the JSON export format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentState {
@@ -65,6 +95,18 @@ pub struct IncidentState {
     pub runbooks: Vec<(String, String)>,
     pub checklist: Vec<ChecklistView>,
     pub last_status_update: Option<Stamped<Audience>>,
+    /// The one-line resolution (the latest one recorded).
+    pub resolution: Option<Stamped<String>>,
+    pub followups: Vec<FollowupView>,
+    /// Changes: `change_recorded` events and notes tagged `change`, in time order.
+    pub changes: Vec<ChangeView>,
+    /// When the impact began: the opening, or the earliest note (not a change) written with an
+    /// earlier `--at`, when someone noticed late.
+    pub impact_started_at: DateTime<Utc>,
+    /// The first time the status became `monitoring` (a fix is in) or `resolved`.
+    pub mitigated_at: Option<DateTime<Utc>>,
+    /// Provider → the provider's incident id (e.g. Statuspage's), from the latest delivery.
+    pub external_ids: BTreeMap<String, String>,
     /// The newest event time: what "last activity" means.
     pub last_event_at: DateTime<Utc>,
     pub event_count: usize,
@@ -126,6 +168,8 @@ pub struct FoldCursor {
     notes: HashMap<Uuid, usize>,
     /// Amendments whose target note has not been seen (clock skew put them first), in order.
     orphans: Vec<Event>,
+    /// Follow-up status changes whose follow-up has not been seen yet, in order.
+    followup_orphans: Vec<Event>,
 }
 
 impl FoldCursor {
@@ -157,6 +201,18 @@ impl FoldCursor {
         match &ev.kind {
             EventKind::Opened { .. } | EventKind::Unknown => {}
             EventKind::Note { text, tag } => {
+                if *tag == Tag::Change {
+                    st.changes.push(ChangeView {
+                        id: ev.id,
+                        at: ev.at,
+                        by: ev.author.clone(),
+                        text: text.clone(),
+                        host: None,
+                        command: None,
+                    });
+                } else {
+                    st.impact_started_at = st.impact_started_at.min(ev.at);
+                }
                 self.notes.insert(ev.id, st.notes.len());
                 st.notes.push(NoteView {
                     id: ev.id,
@@ -189,6 +245,9 @@ impl FoldCursor {
             EventKind::StatusSet { status } => {
                 st.status = *status;
                 st.resolved_at = (*status == Status::Resolved).then_some(ev.at);
+                if matches!(status, Status::Monitoring | Status::Resolved) && st.mitigated_at.is_none() {
+                    st.mitigated_at = Some(ev.at);
+                }
                 st.status_history.push(stamped(ev, *status));
             }
             EventKind::Acknowledged {} => {
@@ -223,7 +282,49 @@ impl FoldCursor {
             EventKind::StatusUpdatePosted { audience, .. } => {
                 st.last_status_update = Some(stamped(ev, *audience));
             }
-            EventKind::ProcessSignalled { .. }
+            EventKind::ResolutionRecorded { text } => st.resolution = Some(stamped(ev, text.clone())),
+            EventKind::FollowupAdded { text, owner, priority, ticket } => {
+                st.followups.push(FollowupView {
+                    id: ev.id,
+                    at: ev.at,
+                    by: ev.author.clone(),
+                    text: text.clone(),
+                    owner: owner.clone(),
+                    priority: *priority,
+                    ticket: ticket.clone(),
+                    status: FollowupStatus::Open,
+                    status_set: None,
+                });
+                if self.followup_orphans.iter().any(|o| followup_target(o) == Some(ev.id)) {
+                    let (mine, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.followup_orphans)
+                        .into_iter()
+                        .partition(|o| followup_target(o) == Some(ev.id));
+                    self.followup_orphans = rest;
+                    for set in &mine {
+                        set_followup(st, set);
+                    }
+                }
+            }
+            EventKind::FollowupStatusSet { target, .. } => {
+                if st.followups.iter().any(|f| f.id == *target) {
+                    set_followup(st, ev);
+                } else {
+                    self.followup_orphans.push(ev.clone());
+                }
+            }
+            EventKind::ChangeRecorded { text, host, command, .. } => st.changes.push(ChangeView {
+                id: ev.id,
+                at: ev.at,
+                by: ev.author.clone(),
+                text: text.clone(),
+                host: Some(host.clone()),
+                command: command.clone(),
+            }),
+            EventKind::StatusUpdateDelivered { provider, external_id: Some(x), .. } => {
+                st.external_ids.insert(provider.clone(), x.clone());
+            }
+            EventKind::StatusUpdateDelivered { .. }
+            | EventKind::ProcessSignalled { .. }
             | EventKind::EvidenceCaptured { .. }
             | EventKind::CommandRun { .. }
             | EventKind::Paged { .. }
@@ -247,6 +348,23 @@ impl FoldCursor {
 
 fn stamped<T>(ev: &Event, value: T) -> Stamped<T> {
     Stamped { value, at: ev.at, by: ev.author.clone() }
+}
+
+fn followup_target(ev: &Event) -> Option<Uuid> {
+    match &ev.kind {
+        EventKind::FollowupStatusSet { target, .. } => Some(*target),
+        _ => None,
+    }
+}
+
+/// Applies a follow-up status change to its (present) follow-up.
+fn set_followup(st: &mut IncidentState, ev: &Event) {
+    if let EventKind::FollowupStatusSet { target, status } = &ev.kind
+        && let Some(f) = st.followups.iter_mut().find(|f| f.id == *target)
+    {
+        f.status = *status;
+        f.status_set = Some((ev.at, ev.author.clone()));
+    }
 }
 
 fn amends(ev: &Event) -> Option<Uuid> {
@@ -295,6 +413,12 @@ pub fn fold_resumable<'a>(
                     runbooks: Vec::new(),
                     checklist: Vec::new(),
                     last_status_update: None,
+                    resolution: None,
+                    followups: Vec::new(),
+                    changes: Vec::new(),
+                    impact_started_at: ev.at,
+                    mitigated_at: None,
+                    external_ids: BTreeMap::new(),
                     last_event_at: ev.at,
                     event_count: 1,
                 };

@@ -160,12 +160,27 @@ pub async fn post_json(
     body: &serde_json::Value,
     policy: &Policy,
 ) -> Result<Delivered, DeliveryError> {
+    send_json(client, reqwest::Method::POST, to, body, policy).await.map(|(d, _)| d)
+}
+
+/// Longest answer body kept from a successful request (it is parsed, not shown).
+const ANSWER_MAX: usize = 256 * 1024;
+
+/// Sends `body` as JSON with `method` to `to`, retrying per `policy`; returns the answer's body
+/// too (at most 256 KiB), for APIs whose answer carries an id.
+pub async fn send_json(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    to: &Endpoint,
+    body: &serde_json::Value,
+    policy: &Policy,
+) -> Result<(Delivered, String), DeliveryError> {
     let tries = policy.tries.max(1);
     let mut delay = policy.backoff_initial;
     let mut attempt = 1;
     loop {
         let sent = client
-            .post(to.url.clone())
+            .request(method.clone(), to.url.clone())
             .headers(to.headers.clone())
             .json(body)
             .timeout(policy.timeout)
@@ -173,12 +188,17 @@ pub async fn post_json(
             .await;
         let mut wait = delay;
         let failure = match sent {
-            Ok(resp) if resp.status().is_success() => {
-                return Ok(Delivered {
-                    status: resp.status().as_u16(),
-                    url: to.shown.clone(),
-                    tries: attempt,
-                });
+            Ok(mut resp) if resp.status().is_success() => {
+                let delivered =
+                    Delivered { status: resp.status().as_u16(), url: to.shown.clone(), tries: attempt };
+                let mut answer = Vec::new();
+                while answer.len() < ANSWER_MAX {
+                    match resp.chunk().await {
+                        Ok(Some(c)) => answer.extend_from_slice(&c),
+                        _ => break,
+                    }
+                }
+                return Ok((delivered, String::from_utf8_lossy(&answer).into_owned()));
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();

@@ -16,6 +16,7 @@
 
 mod http;
 mod payload;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,10 +28,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::{Config, PagingConfig, StatusUpdatesConfig};
 use crate::incident::{EventKind, Tag};
 
-pub use http::{Delivered, DeliveryError, Endpoint, Policy, post_json};
+pub use http::{Delivered, DeliveryError, Endpoint, Policy, post_json, send_json};
 pub use payload::{
     Page, Paged, StatusUpdate, pagerduty_body, pagerduty_severity, status_update_body, webhook_page_body,
 };
+pub use status::{Provider, UpdateOutcome};
 
 /// What a delivery came to.
 pub type Delivery = Result<Delivered, DeliveryError>;
@@ -158,6 +160,8 @@ impl Notifier {
     /// Whether status updates are posted anywhere.
     pub fn status_webhook_configured(&self) -> bool {
         self.status.webhook_url.is_some()
+            || self.status.chat_webhook_url.is_some()
+            || self.status.statuspage_page_id.is_some()
     }
 
     /// Posts a status update to `[status_updates] webhook_url`; `None` when none is configured.

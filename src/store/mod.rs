@@ -14,6 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use crate::incident::change::HostChange;
 use crate::incident::{Event, IncidentId, IncidentState, fold};
 
 /// The database file name inside the data dir.
@@ -275,12 +276,15 @@ impl Store {
                 _ => Err(StoreError::AmbiguousIncident { prefix: prefix.to_string(), matches }),
             };
         }
-        let open: Vec<IncidentState> = self.incidents()?.into_iter().filter(|i| i.is_open()).collect();
+        let all = self.incidents()?;
+        // The incident you were working on stays at hand after it is resolved (status, export,
+        // the TUI) until another one is opened or picked.
         if let Some(cur) = self.meta("current_incident")?
-            && let Some(st) = open.iter().find(|i| i.id.to_string() == cur)
+            && let Some(st) = all.iter().find(|i| i.id.to_string() == cur)
         {
             return Ok(st.id);
         }
+        let open: Vec<&IncidentState> = all.iter().filter(|i| i.is_open()).collect();
         open.first().map(|i| i.id).ok_or(StoreError::NoOpenIncident)
     }
 
@@ -349,6 +353,62 @@ impl Store {
             }
         }
         tx.commit().map_err(self.sql())
+    }
+
+    /// Records a change in the host change log. Idempotent on the change's id.
+    pub fn record_host_change(&self, change: &HostChange) -> Result<()> {
+        let body = serde_json::to_string(change).map_err(|source| StoreError::BadEvent {
+            path: self.path.clone(),
+            id: change.id.to_string(),
+            source,
+        })?;
+        self.conn
+            .execute(
+                "INSERT INTO host_changes (id, at, body) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                params![change.id.to_string(), sort_time(&change.at), body],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// Host change log entries that started at or after `since`, oldest first.
+    pub fn host_changes_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<HostChange>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, body FROM host_changes WHERE at >= ?1 ORDER BY at, id")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([sort_time(&since)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(self.sql())?;
+            out.push(serde_json::from_str(&body).map_err(|source| StoreError::BadEvent {
+                path: self.path.clone(),
+                id,
+                source,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Copies the host change log entries of the `window` before `opened` onto the incident's
+    /// timeline (idempotent: each copy has an id derived from the incident and the change).
+    /// Returns the changes copied.
+    pub fn copy_recent_changes(
+        &self,
+        incident: IncidentId,
+        opened: chrono::DateTime<chrono::Utc>,
+        window: chrono::Duration,
+    ) -> Result<Vec<HostChange>> {
+        let log = self.host_changes_since(opened - window)?;
+        let recent: Vec<HostChange> =
+            crate::incident::change::recent(&log, opened, window).into_iter().cloned().collect();
+        let events: Vec<Event> = recent.iter().map(|c| c.to_event(incident)).collect();
+        if !events.is_empty() {
+            self.append_all(&events, None)?;
+        }
+        Ok(recent)
     }
 
     /// Total number of events stored.

@@ -21,6 +21,13 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX events_by_incident ON events (incident, at, id);
      CREATE INDEX events_outbox ON events (server_seq) WHERE server_seq IS NULL;
      CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
+    // 2: the host change log (changes recorded while no incident was open).
+    "CREATE TABLE host_changes (
+        id   TEXT PRIMARY KEY NOT NULL,
+        at   TEXT NOT NULL,
+        body TEXT NOT NULL
+     );
+     CREATE INDEX host_changes_by_time ON host_changes (at);",
 ];
 
 /// The schema version this build writes.

@@ -73,7 +73,9 @@ fn current_incident_rules() {
             EventKind::StatusSet { status: Status::Resolved },
         ))
         .unwrap();
-    assert_eq!(store.resolve_incident(None).unwrap(), b.id, "resolved current falls back");
+    assert_eq!(store.resolve_incident(None).unwrap(), a.id, "a resolved current stays at hand");
+    store.set_current(b.id).unwrap();
+    assert_eq!(store.resolve_incident(None).unwrap(), b.id, "until another is picked");
     let prefix = &a.id.to_string()[..13];
     assert_eq!(store.resolve_incident(Some(prefix)).unwrap(), a.id);
     assert!(matches!(store.resolve_incident(Some("zzz")), Err(StoreError::UnknownIncident(_))));

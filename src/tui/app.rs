@@ -18,8 +18,8 @@ use super::panes::runbook::RunbookOptions;
 use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
 use super::popups::kill::SendSignal;
 use super::popups::{
-    Choice, Composer, Confirm, Outcome, Popup, Question, RunOutput, RunRequest, StartChoice, StartForm,
-    TextView,
+    Choice, Composer, Confirm, FollowupForm, Outcome, Popup, Question, ResolveForm, RunOutput, RunRequest,
+    StartChoice, StartForm, TextView,
 };
 use super::queue::{Command, Queue};
 use super::theme::Theme;
@@ -73,8 +73,15 @@ pub enum Background {
     RunFinished(Result<RunResult, String>),
     /// The confirmed command could not be started.
     RunNotStarted(String),
-    /// A status update was posted to the webhook: `failed` is the note to record when it was not.
-    StatusPosted { failed: Option<EventKind>, message: String },
+    /// A status update went to its providers: `events` record each delivery or failure, after
+    /// the update at `update_at`, on `incident`.
+    StatusPosted {
+        incident: IncidentId,
+        update_at: DateTime<Utc>,
+        events: Vec<EventKind>,
+        failed: bool,
+        message: String,
+    },
 }
 
 /// The command being run: what, and for which incident (`Effects` holds the way to stop it).
@@ -169,6 +176,9 @@ pub struct App {
     pub cadence: CadenceConfig,
     notifier: Option<Notifier>,
     command_timeout: std::time::Duration,
+    /// Item texts of every runbook found, for the postmortem (`E`) and the resolve warnings.
+    export_texts: crate::incident::export::RunbookTexts,
+    change_window: chrono::Duration,
     running: Option<Running>,
     /// Asks before a page and counts the pages in flight.
     pub pager: Pager,
@@ -193,6 +203,10 @@ impl App {
         if let Some(path) = &opts.team {
             panes.push(Box::new(Contacts::load(path)));
         }
+        let export_texts = crate::incident::export::RunbookTexts {
+            books: rb.books.iter().map(|b| b.export_text()).collect(),
+        };
+        let composer = Composer { templates: rb.templates.clone(), ..Composer::default() };
         panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
         panes.push(Box::new(Processes::new(ProcsSettings {
@@ -209,7 +223,7 @@ impl App {
             focus: 0,
             zoomed: false,
             popups: Vec::new(),
-            composer: Composer::default(),
+            composer,
             notice: None,
             size: opts.size,
             quit: false,
@@ -222,6 +236,8 @@ impl App {
             cadence: rb.cadence,
             notifier: rb.notifier,
             command_timeout: rb.command_timeout,
+            export_texts,
+            change_window: rb.change_window,
             running: None,
             pager: Pager::new(opts.notifier),
         };
@@ -460,7 +476,7 @@ impl App {
             }
         }
         if let Some(cmd) = keymap::lookup(GLOBAL, &k) {
-            self.global(cmd);
+            self.global(cmd, now);
         }
     }
 
@@ -486,11 +502,38 @@ impl App {
                 Outcome::Done(i) => {
                     let kind = match which {
                         Choice::Severity => EventKind::SeveritySet { severity: Severity::ALL[i] },
+                        Choice::Status if Status::ALL[i] == Status::Resolved && self.is_open() => {
+                            // Resolving asks for the resolution first, as `warroom resolve` does.
+                            self.popups.push(Popup::Resolve(ResolveForm::new(self.resolve_warnings())));
+                            return;
+                        }
                         Choice::Status => EventKind::StatusSet { status: Status::ALL[i] },
                     };
                     self.append_or_notice(kind, now);
                     false
                 }
+            },
+            Popup::Followup(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(kind) => {
+                    self.append_or_notice(kind, now);
+                    if !matches!(self.notice, Some((_, true))) {
+                        self.notice = Some(("follow-up added".into(), false));
+                    }
+                    false
+                }
+            },
+            Popup::Resolve(form) => match form.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(text) => match self.resolve(text, now) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        form.error = Some(format!("not saved: {e}"));
+                        true
+                    }
+                },
             },
             Popup::Confirm(q, c) => match c.handle(k) {
                 Outcome::Consumed => true,
@@ -564,6 +607,7 @@ impl App {
     }
 
     fn start(&mut self, choice: StartChoice, now: DateTime<Utc>) -> Result<(), String> {
+        let choice_kind = choice.clone();
         let id = match choice {
             StartChoice::New { title, severity } => {
                 let ev = Event::open(now, self.me.clone(), title, severity, None);
@@ -571,9 +615,61 @@ impl App {
                 self.store.set_current(ev.id).map_err(|e| e.to_string())?;
                 ev.id
             }
-            StartChoice::Pick(id) => id,
+            StartChoice::Pick(id) => {
+                // Picked: the incident at hand for the CLI too, until another is opened or picked.
+                self.store.set_current(id).map_err(|e| e.to_string())?;
+                id
+            }
         };
+        if let StartChoice::New { .. } = &choice_kind {
+            // The host changes of the last hours go on the new incident's timeline.
+            match self.store.copy_recent_changes(id, now, self.change_window) {
+                Ok(copied) if !copied.is_empty() => {
+                    self.notice =
+                        Some((format!("{} recent host change(s) on the timeline", copied.len()), false));
+                }
+                Ok(_) => {}
+                Err(e) => self.notice = Some((format!("recent changes not copied: {e}"), true)),
+            }
+        }
         self.load(id)
+    }
+
+    fn is_open(&self) -> bool {
+        self.data.as_ref().is_some_and(|d| d.state.is_open())
+    }
+
+    /// What to warn about before resolving (the same as `warroom resolve`).
+    fn resolve_warnings(&self) -> Vec<String> {
+        match &self.data {
+            Some(d) => crate::incident::export::resolve_warnings(&d.state, &d.events, &self.export_texts),
+            None => Vec::new(),
+        }
+    }
+
+    /// Records the resolution, then the status, on the incident on screen.
+    fn resolve(&mut self, text: String, now: DateTime<Utc>) -> Result<(), String> {
+        let id = self.incident().ok_or("no incident is open")?;
+        self.write(&Event::new(id, now, self.me.clone(), EventKind::ResolutionRecorded { text }))?;
+        let at = now + chrono::Duration::milliseconds(1);
+        self.write(&Event::new(id, at, self.me.clone(), EventKind::StatusSet { status: Status::Resolved }))?;
+        self.load(id)?;
+        self.notice = Some(("resolved; E exports the postmortem".into(), false));
+        Ok(())
+    }
+
+    /// `E`: writes the postmortem (Markdown) and the event log (JSON) into the data dir's
+    /// `exports/` and says where.
+    fn export(&mut self, now: DateTime<Utc>) {
+        let Some(d) = &self.data else { return };
+        let dir = crate::report::export_dir(self.store.dir());
+        let tz = Some(self.local);
+        self.notice = Some(
+            match crate::report::write_exports(&dir, &d.state, &d.events, &self.export_texts, tz, now) {
+                Ok((md, json)) => (format!("exported {} and {}", md.display(), json.display()), false),
+                Err(e) => (format!("export failed in {}: {e}", dir.display()), true),
+            },
+        );
     }
 
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
@@ -583,6 +679,17 @@ impl App {
                 EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
                 _ => None,
             };
+            let mut now = now;
+            if let (Some(_), Some(status)) = (&update, self.composer.status)
+                && self.data.as_ref().is_some_and(|d| d.state.status != status)
+            {
+                // The status the update announces, just before it.
+                if let Err(e) = self.append(EventKind::StatusSet { status }, now) {
+                    self.composer.error = Some(format!("not saved: {e}"));
+                    return;
+                }
+                now += chrono::Duration::milliseconds(1);
+            }
             match self.append(kind, now) {
                 Ok(()) => {
                     if let Some((audience, text)) = update {
@@ -708,7 +815,7 @@ impl App {
         }
     }
 
-    fn global(&mut self, cmd: GlobalCmd) {
+    fn global(&mut self, cmd: GlobalCmd, now: DateTime<Utc>) {
         let n = self.panes.len();
         match cmd {
             GlobalCmd::Quit => {
@@ -746,8 +853,18 @@ impl App {
             GlobalCmd::StatusUpdate => {
                 if !self.composer.open_status() {
                     self.notice = Some(("finish or clear the open note draft first (n)".into(), true));
+                } else if let Some(d) = &self.data {
+                    // What the templates' placeholders become, as the incident stands now.
+                    let st = &d.state;
+                    self.composer.vars = vec![
+                        ("title", one_line(&st.title).into_owned()),
+                        ("severity", st.severity.to_string()),
+                        ("status", st.status.to_string()),
+                    ];
                 }
             }
+            GlobalCmd::Export => self.export(now),
+            GlobalCmd::Followup => self.popups.push(Popup::Followup(FollowupForm::default())),
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);
                 self.popups.push(Popup::severity(cur));
@@ -796,8 +913,28 @@ impl App {
             text,
             by: self.me.clone(),
         };
+        if notifier.status_providers(audience).is_empty() {
+            self.notice = Some(("status update recorded".into(), false));
+            return;
+        }
+        let page_incident = st.external_ids.get(crate::notify::Provider::Statuspage.as_str()).cloned();
+        let Some((update_id, update_at)) = d
+            .events
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::StatusUpdatePosted { .. }))
+            .map(|e| (e.id, e.at))
+        else {
+            return;
+        };
         self.notice = Some(("status update recorded; posting…".into(), false));
-        self.queue.push(Command::PostStatus { notifier, update });
+        self.queue.push(Command::PostStatus {
+            notifier,
+            update,
+            update_id,
+            update_at,
+            statuspage_incident: page_incident,
+        });
     }
 
     fn background(&mut self, b: Background, now: DateTime<Utc>) {
@@ -850,10 +987,27 @@ impl App {
                     _ => self.notice = Some((how, false)),
                 }
             }
-            Background::StatusPosted { failed, message } => {
-                let is_error = failed.is_some();
-                if let Some(kind) = failed {
-                    self.append_or_notice(kind, now);
+            Background::StatusPosted { incident, update_at, events, failed, message } => {
+                let is_error = failed;
+                // Recorded on the incident the update was for, after the update, whatever is on
+                // screen now.
+                let mut t = now.max(update_at);
+                let evs: Vec<Event> = events
+                    .into_iter()
+                    .map(|k| {
+                        t += chrono::Duration::milliseconds(1);
+                        Event::new(incident, t, self.me.clone(), k)
+                    })
+                    .collect();
+                if let Err(e) = self.store.append_all(&evs, None) {
+                    self.notice = Some((format!("not saved: {e}"), true));
+                    return;
+                }
+                self.appended += evs.len() as u64;
+                if self.incident() == Some(incident)
+                    && let Err(e) = self.load(incident)
+                {
+                    self.notice = Some((e, true));
                 }
                 if !matches!(&self.notice, Some((m, true)) if m.starts_with("not saved")) {
                     self.notice = Some((message, is_error));

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{Action, App, Background};
 use super::queue::Command;
 use crate::incident::IncidentId;
-use crate::notify::{paged_kind, status_delivery_failed_kind};
+use crate::notify::paged_kind;
 use crate::runner::{Canceller, RunUpdate};
 use crate::store::Store;
 use crate::sync::{SyncConfig, SyncHandle};
@@ -109,21 +109,16 @@ impl Effects {
                 }
                 None
             }
-            Command::PostStatus { notifier, update } => {
+            Command::PostStatus { notifier, update, update_id, update_at, statuspage_incident } => {
                 tokio::spawn(async move {
-                    let msg = match notifier.post_status_update(&update).await {
-                        None => Background::StatusPosted {
-                            failed: None,
-                            message: "status update recorded".into(),
-                        },
-                        Some(Ok(d)) => Background::StatusPosted {
-                            failed: None,
-                            message: format!("status update posted: {d}"),
-                        },
-                        Some(Err(e)) => Background::StatusPosted {
-                            failed: Some(status_delivery_failed_kind(&e)),
-                            message: format!("status update NOT delivered: {e}"),
-                        },
+                    let out =
+                        notifier.deliver_update(&update, update_id, statuspage_incident.as_deref()).await;
+                    let msg = Background::StatusPosted {
+                        incident: update.incident,
+                        update_at,
+                        events: out.events,
+                        failed: out.failed,
+                        message: out.lines.join("; "),
                     };
                     let _ = tx.send(Action::Background(msg));
                 });

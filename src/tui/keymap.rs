@@ -165,6 +165,8 @@ pub enum GlobalCmd {
     StatusUpdate,
     /// Drop the server connection and reconnect now.
     Reconnect,
+    Export,
+    Followup,
 }
 
 /// The global key table (asked after popups, the composer and the focused pane).
@@ -217,6 +219,13 @@ pub static GLOBAL: &[Binding<GlobalCmd>] = &[
         desc: "reconnect to the server now",
         hint: None,
     },
+    Binding {
+        keys: &[Key::ch('E')],
+        cmd: GlobalCmd::Export,
+        desc: "export the postmortem (Markdown) and the event log (JSON)",
+        hint: None,
+    },
+    Binding { keys: &[Key::ch('F')], cmd: GlobalCmd::Followup, desc: "add a follow-up", hint: None },
     Binding { keys: &[Key::ch('?')], cmd: GlobalCmd::Help, desc: "show every key", hint: Some("help") },
     Binding { keys: &[Key::ch('q'), Key::ctrl('c')], cmd: GlobalCmd::Quit, desc: "quit", hint: Some("quit") },
 ];

@@ -23,6 +23,8 @@ mod contacts_tests;
 #[cfg(test)]
 mod loop_tests;
 #[cfg(test)]
+mod postmortem_tests;
+#[cfg(test)]
 mod procs_tests;
 #[cfg(test)]
 mod runbook_tests;

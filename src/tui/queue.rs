@@ -20,8 +20,15 @@ pub enum Command {
     Run(RunSpec),
     /// Cancel the running command (its `RunFinished` still arrives).
     CancelRun,
-    /// Post a recorded status update to the webhook → `Background::StatusPosted`.
-    PostStatus { notifier: Notifier, update: StatusUpdate },
+    /// Post a recorded status update (the event `update_id` at `update_at`) to every provider
+    /// → `Background::StatusPosted`.
+    PostStatus {
+        notifier: Notifier,
+        update: StatusUpdate,
+        update_id: uuid::Uuid,
+        update_at: chrono::DateTime<chrono::Utc>,
+        statuspage_incident: Option<String>,
+    },
     /// Send a confirmed page → `Action::PageDone`, delivered or not.
     Page { notifier: Notifier, channel: Channel, page: Page },
     /// Write this OSC 52 sequence to the terminal between frames → `Action::Notice` on failure.

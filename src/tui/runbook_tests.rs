@@ -332,9 +332,12 @@ async fn a_delivered_status_update_says_so() {
     let mut fx = super::tests::effects(crate::config::Config::default());
     let before = h.stored().len();
     h.key(KeyCode::Char('u')).chars("All good").key(KeyCode::Enter);
-    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("posted:"))).await;
+    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("posted to webhook:")))
+        .await;
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert_eq!(kinds_after(&h, before).len(), 1, "no failure note");
+    let kinds = kinds_after(&h, before);
+    assert_eq!(kinds.len(), 2, "the update and its delivery, no failure note: {kinds:?}");
+    assert!(matches!(&kinds[1], EventKind::StatusUpdateDelivered { provider, .. } if provider == "webhook"));
 }
 
 #[tokio::test]

@@ -381,6 +381,9 @@ fn severity_status_and_ack_popups_write_events() {
     assert_eq!(h.app.data.as_ref().unwrap().state.severity.get(), 1);
 
     h.key(KeyCode::Char('s')).key(KeyCode::Char('4'));
+    // Resolving asks for the one-line resolution first.
+    assert!(matches!(h.app.popups.last(), Some(Popup::Resolve(_))));
+    h.chars("restarted pay-svc").key(KeyCode::Enter);
     assert_eq!(h.app.data.as_ref().unwrap().state.status, Status::Resolved);
     assert!(h.text(120, 24).lines().next().unwrap().contains("resolved after 47m"));
 

@@ -35,6 +35,10 @@ pub struct RunbookOptions {
     pub notifier: Option<Notifier>,
     /// How long a runbook command may run (`[runbooks] command_timeout_secs`).
     pub command_timeout: Duration,
+    /// How far back a new incident copies the host change log (`[changes] window_hours`).
+    pub change_window: chrono::Duration,
+    /// What the status composer offers: (responder, stakeholder) templates of `[status_updates]`.
+    pub templates: (Option<String>, Option<String>),
 }
 
 impl Default for RunbookOptions {
@@ -45,6 +49,8 @@ impl Default for RunbookOptions {
             cadence: CadenceConfig::default(),
             notifier: None,
             command_timeout: crate::runner::DEFAULT_TIMEOUT,
+            change_window: chrono::Duration::hours(4),
+            templates: (None, None),
         }
     }
 }
@@ -70,6 +76,8 @@ impl RunbookOptions {
             cadence: CadenceConfig::from_minutes([Some(s.sev1), Some(s.sev2), Some(s.sev3), Some(s.sev4)]),
             notifier,
             command_timeout: config.command_timeout(),
+            change_window: chrono::Duration::hours(i64::from(config.changes.window_hours)),
+            templates: (s.responder_template.clone(), s.stakeholder_template.clone()),
         }
     }
 }

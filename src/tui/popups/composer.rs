@@ -11,7 +11,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 use uuid::Uuid;
 
 use super::Outcome;
-use crate::incident::{Audience, EventKind, MAX_NOTE, Tag};
+use crate::incident::{Audience, EventKind, MAX_NOTE, Status, Tag};
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, popup_frame};
@@ -22,6 +22,11 @@ pub enum ComposerCmd {
     Newline,
     CycleTag,
     Close,
+    /// Status updates: set the incident's status with the update (none, investigating,
+    /// identified, monitoring).
+    CycleStatus,
+    /// Status updates: insert the configured template for the audience.
+    Template,
 }
 
 /// The composer's own keys; every other key edits the text.
@@ -66,6 +71,18 @@ pub static STATUS_KEYS: &[Binding<ComposerCmd>] = &[
         hint: Some("audience"),
     },
     Binding {
+        keys: &[Key::code(KeyCode::F(2))],
+        cmd: ComposerCmd::CycleStatus,
+        desc: "set the status with the update (unchanged, investigating, identified, monitoring)",
+        hint: Some("status"),
+    },
+    Binding {
+        keys: &[Key::ctrl('t')],
+        cmd: ComposerCmd::Template,
+        desc: "insert the audience's template ([status_updates] responder/stakeholder_template)",
+        hint: Some("template"),
+    },
+    Binding {
         keys: &[Key::code(KeyCode::Esc)],
         cmd: ComposerCmd::Close,
         desc: "close, keeping the draft",
@@ -83,6 +100,12 @@ pub struct Composer {
     pub error: Option<String>,
     /// Set when writing a status update (to this audience) instead of a note.
     pub audience: Option<Audience>,
+    /// The status to set with the update (None: unchanged).
+    pub status: Option<Status>,
+    /// (responder, stakeholder) templates from the config; kept across resets.
+    pub templates: (Option<String>, Option<String>),
+    /// What the templates' `{title}`, `{severity}`, `{status}` become (set when opened).
+    pub vars: Vec<(&'static str, String)>,
 }
 
 impl Default for Composer {
@@ -94,6 +117,9 @@ impl Default for Composer {
             open: false,
             error: None,
             audience: None,
+            status: None,
+            templates: (None, None),
+            vars: Vec::new(),
         }
     }
 }
@@ -169,7 +195,17 @@ impl Composer {
 
     /// Forgets the draft and closes (after a successful save).
     pub fn reset(&mut self) {
-        *self = Composer::default();
+        let templates = std::mem::take(&mut self.templates);
+        *self = Composer { templates, ..Composer::default() };
+    }
+
+    /// The template for the current audience with its placeholders filled, if one is configured.
+    pub fn template(&self) -> Option<String> {
+        let t = match self.audience? {
+            Audience::Internal => self.templates.0.as_ref(),
+            Audience::Stakeholders => self.templates.1.as_ref(),
+        }?;
+        Some(self.vars.iter().fold(t.clone(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v)))
     }
 
     /// Replaces the draft text (restoring a draft kept across a crash or hang-up).
@@ -197,6 +233,22 @@ impl Composer {
                 } else if self.amend.is_none() {
                     let i = Tag::ALL.iter().position(|t| *t == self.tag).unwrap_or(0);
                     self.tag = Tag::ALL[(i + 1) % Tag::ALL.len()];
+                }
+                Outcome::Consumed
+            }
+            Some(ComposerCmd::CycleStatus) => {
+                const CYCLE: [Option<Status>; 4] =
+                    [None, Some(Status::Investigating), Some(Status::Identified), Some(Status::Monitoring)];
+                let i = CYCLE.iter().position(|s| *s == self.status).unwrap_or(0);
+                self.status = CYCLE[(i + 1) % CYCLE.len()];
+                Outcome::Consumed
+            }
+            Some(ComposerCmd::Template) => {
+                match self.template() {
+                    Some(t) => {
+                        self.textarea.insert_str(t);
+                    }
+                    None => self.error = Some("no template for this audience in [status_updates]".into()),
                 }
                 Outcome::Consumed
             }
@@ -257,6 +309,11 @@ impl Composer {
                 let style = if a == audience { theme.tab_active } else { theme.muted };
                 spans.push(Span::styled(format!(" {a} "), style));
                 spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(" status ", theme.muted));
+            match self.status {
+                Some(s) => spans.push(Span::styled(format!(" {s} "), theme.tab_active)),
+                None => spans.push(Span::styled(" unchanged ", theme.muted)),
             }
             frame.render_widget(Paragraph::new(Line::from(spans)), tag);
         } else if self.amend.is_none() {

@@ -10,7 +10,9 @@ pub mod chooser;
 pub mod composer;
 pub mod confirm;
 pub mod contact;
+pub mod followup;
 pub mod kill;
+pub mod resolve;
 pub mod run;
 pub mod start;
 pub mod view;
@@ -22,7 +24,9 @@ pub use chooser::Chooser;
 pub use composer::Composer;
 pub use confirm::Confirm;
 pub use contact::ContactForm;
+pub use followup::FollowupForm;
 pub use kill::KillGuard;
+pub use resolve::ResolveForm;
 pub use run::{RunOutput, RunRequest};
 pub use start::{StartChoice, StartForm};
 pub use view::TextView;
@@ -74,6 +78,10 @@ pub enum Popup {
     Record(Chooser, Vec<crate::incident::EventKind>),
     /// How a person was contacted and what came of it.
     Contact(ContactForm),
+    /// A follow-up: text, owner, priority, ticket.
+    Followup(FollowupForm),
+    /// The one-line resolution, asked for when the status is set to resolved.
+    Resolve(ResolveForm),
 }
 
 impl Popup {
@@ -101,6 +109,8 @@ impl Popup {
             Popup::Run(r) => r.render(frame, area, theme),
             Popup::Record(c, _) => c.render(frame, area, theme, |_| theme.text),
             Popup::Contact(f) => f.render(frame, area, theme),
+            Popup::Followup(f) => f.render(frame, area, theme),
+            Popup::Resolve(f) => f.render(frame, area, theme),
         }
     }
 }
@@ -127,6 +137,8 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
         ("Kill guard", help_rows(kill::TABLES.iter().copied())),
         ("Running command", help_rows(run::TABLES.iter().copied())),
         ("Contact attempt", help_rows([contact::KEYS])),
+        ("Follow-up", help_rows([followup::KEYS])),
+        ("Resolve", help_rows([resolve::KEYS])),
     ]
 }
 
@@ -152,6 +164,8 @@ mod tests {
         no_key_bound_twice("confirm", confirm::KEYS);
         no_key_bound_twice("view", view::KEYS);
         no_key_bound_twice("contact", contact::KEYS);
+        no_key_bound_twice("follow-up", followup::KEYS);
+        no_key_bound_twice("resolve", resolve::KEYS);
         no_key_bound_twice("composer", composer::KEYS);
         no_key_bound_twice("status composer", composer::STATUS_KEYS);
         for t in start::TABLES {

@@ -1,0 +1,111 @@
+//! `warroom followup add|list|done`: follow-ups as first-class events (owner, priority, ticket,
+//! status), apart from `action` notes, which record work done during the incident.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use color_eyre::eyre::{Result, WrapErr};
+
+use super::{Ctx, FollowupCommand, UsageError};
+use crate::incident::MAX_NOTE;
+use crate::incident::sanitize::one_line;
+use crate::incident::{Event, EventKind, FollowupStatus, FollowupView, fold};
+
+pub(super) fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
+    let incident = ctx.incident()?;
+    let author = ctx.config.author();
+    match cmd {
+        FollowupCommand::Add { text, owner, priority, ticket } => {
+            let text = text.join(" ").trim().to_string();
+            if text.is_empty() {
+                return Err(UsageError("the follow-up is empty: nothing was recorded".into()).into());
+            }
+            if text.len() > MAX_NOTE {
+                return Err(UsageError(format!("the follow-up is more than {MAX_NOTE} bytes")).into());
+            }
+            let clean = |o: Option<String>, what: &str| -> Result<Option<String>> {
+                match o.map(|v| v.trim().to_string()) {
+                    Some(v) if v.is_empty() => Err(UsageError(format!("--{what} is empty")).into()),
+                    Some(v) if v.len() > 2048 => Err(UsageError(format!("--{what} is too long")).into()),
+                    v => Ok(v),
+                }
+            };
+            let kind = EventKind::FollowupAdded {
+                text,
+                owner: clean(owner, "owner")?,
+                priority,
+                ticket: clean(ticket, "ticket")?,
+            };
+            let ev = Event::new(incident, Utc::now(), &author, kind);
+            ctx.store.append(&ev)?;
+            let n = fold(&ctx.store.events(incident)?)?.followups.iter().position(|f| f.id == ev.id);
+            outln!("follow-up #{} added", n.map_or(0, |i| i + 1));
+        }
+        FollowupCommand::List { json } => {
+            let st = fold(&ctx.store.events(incident)?)?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&st.followups).wrap_err("encoding follow-ups")?);
+            } else if st.followups.is_empty() {
+                outln!("No follow-ups. Add one with `warroom followup add TEXT --owner NAME`.");
+            } else {
+                for (i, f) in st.followups.iter().enumerate() {
+                    outln!("{}", line(i + 1, f));
+                }
+            }
+        }
+        FollowupCommand::Done { which, wont_do, reopen } => {
+            let st = fold(&ctx.store.events(incident)?)?;
+            let f = find(&st.followups, &which)?;
+            let status = if reopen {
+                FollowupStatus::Open
+            } else if wont_do {
+                FollowupStatus::WontDo
+            } else {
+                FollowupStatus::Done
+            };
+            let kind = EventKind::FollowupStatusSet { target: f.id, status };
+            ctx.store.append(&Event::new(incident, Utc::now(), &author, kind))?;
+            outln!("follow-up \"{}\" is {}", one_line(&f.text), status.label());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `#2  open      p1  ana  OPS-12  add canary auto-abort on 5xx`
+fn line(n: usize, f: &FollowupView) -> String {
+    format!(
+        "#{n:<3} {:<9} {}  {:<10} {:<12} {}",
+        f.status.label(),
+        f.priority,
+        one_line(f.owner.as_deref().unwrap_or("-")),
+        one_line(f.ticket.as_deref().unwrap_or("-")),
+        one_line(&f.text)
+    )
+}
+
+/// A follow-up by its number in the list (`2`, `#2`) or a unique prefix of its id.
+fn find<'a>(list: &'a [FollowupView], which: &str) -> Result<&'a FollowupView> {
+    let w = which.trim().trim_start_matches('#');
+    if let Ok(n) = w.parse::<usize>()
+        && w.len() < 8
+    {
+        return list.get(n.wrapping_sub(1)).ok_or_else(|| {
+            UsageError(format!("no follow-up #{n} (there are {}; see `warroom followup list`)", list.len()))
+                .into()
+        });
+    }
+    let matches: Vec<&FollowupView> = list
+        .iter()
+        .filter(|f| !w.is_empty() && f.id.to_string().starts_with(&w.to_ascii_lowercase()))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(UsageError(format!("no follow-up matches `{}`", one_line(which))).into()),
+        _ => Err(UsageError(format!(
+            "`{}` matches {} follow-ups: use its number",
+            one_line(which),
+            matches.len()
+        ))
+        .into()),
+    }
+}
