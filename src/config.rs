@@ -97,8 +97,11 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// `warroom serve`: address to listen on (default 127.0.0.1:7077); `--listen` overrides.
     pub listen: Option<String>,
-    /// `warroom serve`: the server database (default `server.db` in the data dir); `--db` overrides.
+    /// `warroom serve`: the server database (default `server.db` in the data dir), or a
+    /// `postgres://` URL for several replicas sharing one database; `--db` overrides.
     pub db: Option<PathBuf>,
+    /// `warroom serve`: this replica's name in /healthz and /metrics (default `hostname:port`).
+    pub replica: Option<String>,
     /// `warroom serve`: who may connect. Each token has a name; events must be authored by it.
     pub tokens: Vec<TokenConfig>,
 }

@@ -73,12 +73,7 @@ async fn catch_up(
     tx: &mpsc::Sender<SseEvent>,
 ) -> Option<i64> {
     loop {
-        let store = st.store.clone();
-        let page: Vec<Sequenced> =
-            tokio::task::spawn_blocking(move || store.after(incident, last, wire::MAX_PAGE))
-                .await
-                .ok()?
-                .ok()?;
+        let page: Vec<Sequenced> = st.store.after(incident, last, wire::MAX_PAGE).await.ok()?;
         if page.is_empty() {
             return Some(last);
         }
