@@ -47,7 +47,7 @@ async fn main() {
                             lat.push(now - *t);
                         }
                     }
-                    Some(Ok(StreamItem::Presence(_))) => {}
+                    Some(Ok(StreamItem::Presence(_) | StreamItem::Heartbeat { .. })) => {}
                     other => panic!("stream ended: {other:?}"),
                 }
             }

@@ -104,6 +104,8 @@ pub struct ServerConfig {
     pub replica: Option<String>,
     /// `warroom serve`: who may connect. Each token has a name; events must be authored by it.
     pub tokens: Vec<TokenConfig>,
+    /// `warroom serve`: milliseconds between heartbeats on every stream (default 5000).
+    pub heartbeat_ms: Option<u64>,
 }
 
 /// One named bearer token the server accepts. Give `token_sha256` (hex SHA-256 of the token,

@@ -20,7 +20,7 @@ async fn next_event(s: &mut warroom::sync::client::EventStream) -> i64 {
             tokio::time::timeout(Duration::from_secs(10), s.next()).await.expect("stream item in time");
         match item.expect("stream open").expect("valid item") {
             StreamItem::Event { seq, .. } => return seq,
-            StreamItem::Presence(_) => continue,
+            StreamItem::Presence(_) | StreamItem::Heartbeat { .. } => continue,
         }
     }
 }

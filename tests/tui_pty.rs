@@ -1,158 +1,16 @@
 //! The real binary in a pseudo-terminal, its screen read back through a VT100 emulator. Screens are
 //! polled with a deadline (never fixed sleeps), so a loaded CI machine is slow, not flaky.
 
-use std::io::{Read, Write};
+#[path = "common/pty.rs"]
+mod pty;
+mod sync_support;
+
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
-
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// Records what the program asked of the terminal besides drawing.
-#[derive(Default)]
-struct Recorder {
-    titles: Vec<String>,
-}
-
-impl vt100::Callbacks for Recorder {
-    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.titles.push(String::from_utf8_lossy(title).into_owned());
-    }
-    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
-        self.titles.push(String::from_utf8_lossy(name).into_owned());
-    }
-}
-
-struct Tui {
-    parser: Arc<Mutex<vt100::Parser<Recorder>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-}
-
-/// Environment shared by the TUI and the CLI commands of a test.
-fn env(dir: &Path) -> Vec<(String, String)> {
-    let config = dir.join("config.toml");
-    // A test may write its own config first.
-    if !config.exists() {
-        std::fs::write(&config, "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n").unwrap();
-    }
-    vec![
-        ("WARROOM_DATA_DIR".into(), dir.join("data").display().to_string()),
-        ("WARROOM_CONFIG".into(), config.display().to_string()),
-        ("HOME".into(), dir.display().to_string()),
-        ("XDG_CONFIG_HOME".into(), dir.join("xdg").display().to_string()),
-        ("TERM".into(), "xterm-256color".into()),
-    ]
-}
-
-fn cli(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
-    cmd.args(args).envs(env(dir)).env_remove("NO_COLOR");
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "warroom {args:?} failed: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-impl Tui {
-    fn spawn(dir: &Path, rows: u16, cols: u16) -> Tui {
-        Tui::spawn_with(dir, rows, cols, &[], &[])
-    }
-
-    fn spawn_with(dir: &Path, rows: u16, cols: u16, args: &[&str], extra_env: &[(&str, &str)]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
-        for (k, v) in env(dir) {
-            cmd.env(k, v);
-        }
-        cmd.env_remove("NO_COLOR");
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        cmd.args(args);
-        cmd.cwd(dir);
-        let child = pty.slave.spawn_command(cmd).expect("spawn warroom");
-        drop(pty.slave);
-        let parser =
-            Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(rows, cols, 0, Recorder::default())));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        // Keep the master alive as long as the test: dropping it hangs up the child.
-        std::mem::forget(pty.master);
-        Tui { parser, writer, child }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    /// Polls until the screen satisfies `pred`, or fails the test showing the screen.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.wait_within(DEADLINE, what, pred)
-    }
-
-    fn wait_within(&self, deadline: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            if start.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                panic!("warroom did not exit; screen:\n{}", self.screen());
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-    }
-}
+use pty::{DEADLINE, Tui, cli, env};
+use sync_support::server_proc::ServerProc;
 
 #[test]
 fn open_from_start_popup_write_a_note_quit_and_export() {
@@ -304,43 +162,11 @@ fn tiny_terminal_shows_a_message_and_still_quits() {
 
 // ---- two TUIs on one real server ----------------------------------------------------------
 
-/// `warroom serve --insecure-loopback` with its own db; waits (bounded) for "listening on URL".
-fn serve(db: &Path, listen: &str) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    // Its own empty config, so nothing from the machine running the test leaks in.
+/// `warroom serve --insecure-loopback` with its own db and an empty config of its own, so
+/// nothing from the machine running the test leaks in.
+fn serve(db: &Path) -> ServerProc {
     std::fs::write(db.with_extension("toml"), "").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .args(["serve", "--insecure-loopback", "--listen", listen, "--db"])
-        .arg(db)
-        .env("WARROOM_CONFIG", db.with_extension("toml"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn warroom serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(15)).expect("the server printed its address");
-    let url = line
-        .strip_prefix("listening on ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, url)
-}
-
-/// Kills the server even when an assertion fails first.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    ServerProc::warroom(db, &db.with_extension("toml"))
 }
 
 /// A config naming the responder, so presence tells the two TUIs apart.
@@ -362,9 +188,8 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     std::fs::create_dir_all(&a_dir).unwrap();
     std::fs::create_dir_all(&b_dir).unwrap();
     let db = tmp.path().join("server.db");
-    let (child, url) = serve(&db, "127.0.0.1:0");
-    let mut server = Server(child);
-    let listen = url.trim_start_matches("http://").to_string();
+    let mut server = serve(&db);
+    let url = server.url();
 
     // Ana opens the incident locally; her TUI pushes it when it connects.
     cli(&a_dir, &["new", "Shared outage", "--sev", "2"], None);
@@ -399,8 +224,7 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     b.wait_for("ana's note in bo's timeline", |s| s.contains("rolled back deploy 4711"));
 
     // The server dies: ana keeps writing, the header says offline with the note pending.
-    let _ = server.0.kill();
-    let _ = server.0.wait();
+    server.kill();
     a.wait_for("ana's header to go offline", |s| header(s).contains("offline"));
     a.send("n");
     a.wait_for("the composer", |s| s.contains("New note"));
@@ -412,10 +236,10 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     assert!(!header(&a.screen()).contains("with bo"), "presence is live state, gone when offline");
 
     // Back on the same port with the same db: the outbox drains and bo gets the note.
-    let (child, _) = serve(&db, &listen);
-    server = Server(child);
-    // Bounded by the client's backoff (at most 30 s between attempts, far less this early).
-    let deadline = Duration::from_secs(40);
+    server.start_again();
+    // The client probes an unreachable server every second, so it is back within a few seconds
+    // (not at the end of a backoff); the deadline only leaves room for a loaded machine.
+    let deadline = Duration::from_secs(20);
     a.wait_within(deadline, "ana to drain to synced", |s| header(s).contains("synced"));
     b.wait_within(deadline, "the offline note in bo's timeline", |s| {
         s.contains("written while the server was down")

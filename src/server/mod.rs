@@ -124,6 +124,14 @@ impl Running {
     }
 }
 
+/// Default time between stream heartbeats.
+pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `[server] heartbeat_ms`, at least 100 ms (a tighter loop only burns the server).
+pub fn heartbeat_interval(config: &Config) -> std::time::Duration {
+    config.server.heartbeat_ms.map_or(DEFAULT_HEARTBEAT, |ms| std::time::Duration::from_millis(ms.max(100)))
+}
+
 /// Opens the store, binds, and serves in a background task.
 pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let addr: SocketAddr = opts.listen.parse().map_err(|_| ServeError::BadListen(opts.listen.clone()))?;
@@ -179,6 +187,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
         metrics,
         team_file,
         shutdown: shutdown_rx.clone(),
+        heartbeat: heartbeat_interval(&opts.config),
     };
     let app = routes::router(state);
     let mut stop = shutdown_rx;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub team_file: Option<std::path::PathBuf>,
     /// Flips to true when the server is stopping: streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Time between heartbeats on every stream.
+    pub heartbeat: std::time::Duration,
 }
 
 /// Who made the request: the token's name, or None on an insecure loopback server.
@@ -161,7 +163,29 @@ async fn append(
         }
     }
     let events = Arc::new(req.events);
-    let appended = match st.store.append(incident, events.clone()).await {
+    let (store, hub, metrics) = (st.store.clone(), st.hub.clone(), st.metrics.clone());
+    // Commit and publish in one spawned task. This future is dropped at the `.await` when the
+    // client hangs up mid-request (a request that waited out a frozen server), while the spawned
+    // task still commits: publishing after the await would then never happen, and every open
+    // stream would stay behind the store until some later append revealed the gap.
+    let batch = events.clone();
+    let result = tokio::spawn(async move {
+        let r = store.append(incident, batch.clone()).await;
+        if let Ok(appended) = &r {
+            let fresh: Vec<(i64, String)> = appended
+                .iter()
+                .zip(batch.iter())
+                .filter(|(a, _)| a.new)
+                .filter_map(|(a, ev)| Some((a.seq, serde_json::to_string(ev).ok()?)))
+                .collect();
+            metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+            hub.publish(incident, fresh);
+        }
+        r
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let appended = match result {
         Ok(a) => a,
         Err(ServerStoreError::WrongIncident { id, existing, .. }) => {
             let i = events.iter().position(|e| e.id == id);
@@ -175,14 +199,6 @@ async fn append(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    let mut fresh = Vec::new();
-    for (a, ev) in appended.iter().zip(events.iter()) {
-        if a.new {
-            fresh.push((a.seq, serde_json::to_string(ev).map_err(ApiError::internal)?));
-        }
-    }
-    st.metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
-    st.hub.publish(incident, fresh);
     Ok(Json(AppendResponse { acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq }).collect() }))
 }
 

@@ -1,5 +1,8 @@
 //! The live event stream (SSE): catch up from the database after Last-Event-ID, then forward
 //! broadcast events, falling back to the database on any gap so a subscriber never misses one.
+//! A heartbeat at a fixed interval carries the incident's head sequence read from the database;
+//! anything the broadcast missed up to that head is sent first, so the heartbeat is a promise:
+//! every event up to `head` came before it on this stream.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -16,7 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::hub::Msg;
 use super::routes::{ApiError, AppState, Principal, parse_incident};
 use crate::incident::IncidentId;
-use crate::sync::wire::{self, Presence, Sequenced};
+use crate::sync::wire::{self, Heartbeat, Presence, Sequenced};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct StreamQuery {
@@ -64,6 +67,30 @@ fn sse_presence(viewers: &[String]) -> SseEvent {
     SseEvent::default().event("presence").data(json)
 }
 
+fn sse_heartbeat(head: i64, every: std::time::Duration) -> SseEvent {
+    let beat = Heartbeat { head, every_ms: every.as_millis() as u64 };
+    SseEvent::default().event("heartbeat").data(serde_json::to_string(&beat).unwrap_or_default())
+}
+
+/// Catches up to the database's head, then sends a heartbeat naming it. None when the client is
+/// gone or the database failed (the stream then ends and the client resumes).
+async fn heartbeat(
+    st: &AppState,
+    incident: IncidentId,
+    last: i64,
+    tx: &mpsc::Sender<SseEvent>,
+) -> Option<i64> {
+    let head = st.store.last_seq(incident).await.ok()?;
+    if head <= last {
+        tx.send(sse_heartbeat(head, st.heartbeat)).await.ok()?;
+        return Some(last);
+    }
+    // The broadcast missed something (or it is still on its way): send it from the database.
+    let last = catch_up(st, incident, last, tx).await?;
+    tx.send(sse_heartbeat(last.max(head), st.heartbeat)).await.ok()?;
+    Some(last)
+}
+
 /// Sends everything after `last` from the database; returns the new `last`, or None when the
 /// client is gone or the database failed (the stream then ends and the client resumes).
 async fn catch_up(
@@ -101,10 +128,17 @@ async fn subscriber(
         && let Some(l) = catch_up(&st, incident, last, &tx).await
     {
         last = l;
+        // The first tick is immediate: the client learns the head and the interval at once.
+        let mut beat = tokio::time::interval(st.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = &mut stopped => break,
                 _ = tx.closed() => break,
+                _ = beat.tick() => match heartbeat(&st, incident, last, &tx).await {
+                    Some(l) => last = l,
+                    None => break,
+                },
                 msg = rx.recv() => match msg {
                     Ok(Msg::Events { incident: i, items }) if i == incident => {
                         // A gap (appends published out of order, or we lagged): read it from the db.

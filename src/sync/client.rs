@@ -23,6 +23,10 @@ pub enum SyncError {
     Status { url: String, code: u16, message: String, index: Option<usize> },
     #[error("{url}: unexpected answer: {why}")]
     Garbage { url: String, why: String },
+    /// The stream carried nothing, not even a heartbeat, for this long: the link is dead even if
+    /// the connection still looks open (a frozen server, a black-holed network).
+    #[error("{url}: nothing heard for {secs:.1} s")]
+    Silent { url: String, secs: f64 },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -44,7 +48,7 @@ impl SyncError {
     /// The failure as the planner classifies it.
     pub fn failure(&self) -> Failure {
         match self {
-            SyncError::Network { .. } => Failure::Network,
+            SyncError::Network { .. } | SyncError::Silent { .. } => Failure::Network,
             SyncError::Status { code, index, .. } => Failure::Status { code: *code, index: *index },
             SyncError::Garbage { .. } | SyncError::Store(_) => Failure::Garbage,
         }
@@ -64,8 +68,17 @@ pub struct Client {
 /// What the stream delivers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamItem {
-    Event { seq: i64, event: Box<Event> },
+    Event {
+        seq: i64,
+        event: Box<Event>,
+    },
     Presence(Vec<String>),
+    /// The server's head sequence when it sent this (everything up to it came before), and how
+    /// often heartbeats come.
+    Heartbeat {
+        head: i64,
+        every: Duration,
+    },
 }
 
 impl Client {
@@ -180,10 +193,18 @@ impl Client {
         Self::parse(&url, &bytes)
     }
 
-    /// Opens the event stream from `after` (sent as Last-Event-ID).
+    /// Whether the server answers at all: `GET /healthz` within `timeout`. Cheap enough to ask
+    /// every second while offline, so a server that comes back is noticed at once.
+    pub async fn probe(&self, timeout: Duration) -> bool {
+        let url = format!("{}/healthz", self.base);
+        matches!(self.http.get(&url).timeout(timeout).send().await, Ok(r) if r.status().is_success())
+    }
+
+    /// Opens the event stream from `after` (sent as Last-Event-ID). Waiting for the answer's
+    /// headers is bounded by the request timeout (a frozen server accepts and never answers).
     pub async fn stream(&self, incident: IncidentId, after: i64) -> Result<EventStream, SyncError> {
         let url = self.url(incident, "stream");
-        let resp = self
+        let send = self
             .auth(
                 self.http
                     .get(&url)
@@ -191,8 +212,10 @@ impl Client {
                     .header("Last-Event-ID", after.to_string())
                     .header("Accept", "text/event-stream"),
             )
-            .send()
+            .send();
+        let resp = tokio::time::timeout(self.timeout, send)
             .await
+            .map_err(|_| SyncError::Silent { url: url.clone(), secs: self.timeout.as_secs_f64() })?
             .map_err(|source| SyncError::Network { url: url.clone(), source })?;
         if !resp.status().is_success() {
             return Err(self
@@ -224,7 +247,8 @@ type ByteStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>;
 
 /// A live event stream. Sequence numbers must increase by exactly one; a gap is an error so the
-/// caller reconnects (and resumes from its cursor) rather than silently missing events.
+/// caller reconnects (and resumes from its cursor) rather than silently missing events. An event
+/// at or below the last one taken is one the caller already has (pulled it): skipped.
 pub struct EventStream {
     url: String,
     body: ByteStream,
@@ -234,6 +258,16 @@ pub struct EventStream {
 }
 
 impl EventStream {
+    /// The newest sequence number taken from this stream (or pulled, see `advance`).
+    pub fn last(&self) -> i64 {
+        self.last
+    }
+
+    /// The caller pulled up to `to` by other means: events up to it are skipped, the next is `to + 1`.
+    pub fn advance(&mut self, to: i64) {
+        self.last = self.last.max(to);
+    }
+
     /// The next item; None when the server closed the stream.
     pub async fn next(&mut self) -> Option<Result<StreamItem, SyncError>> {
         loop {
@@ -263,6 +297,9 @@ impl EventStream {
                     m.id.as_deref()
                         .and_then(|s| s.parse().ok())
                         .ok_or_else(|| garbage("event without id".into()))?;
+                if seq <= self.last {
+                    return Ok(None);
+                }
                 if seq != self.last + 1 {
                     return Err(garbage(format!("expected seq {}, got {seq}", self.last + 1)));
                 }
@@ -273,6 +310,11 @@ impl EventStream {
             "presence" => {
                 let p: Presence = serde_json::from_str(&m.data).map_err(|e| garbage(e.to_string()))?;
                 Ok(Some(StreamItem::Presence(p.viewers)))
+            }
+            "heartbeat" => {
+                let b: super::wire::Heartbeat =
+                    serde_json::from_str(&m.data).map_err(|e| garbage(e.to_string()))?;
+                Ok(Some(StreamItem::Heartbeat { head: b.head, every: Duration::from_millis(b.every_ms) }))
             }
             _ => Ok(None),
         }

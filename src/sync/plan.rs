@@ -136,9 +136,40 @@ pub struct SyncStatus {
     pub viewers: Vec<String>,
     /// The last error, one line, for a detail view.
     pub last_error: Option<String>,
+    /// When the server last told us its head and we held everything up to it (a heartbeat).
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// The server's heartbeat interval (zero until the first heartbeat).
+    pub every: Duration,
 }
 
-/// `synced`, `3 pending`, `offline 4m`, `offline 4m, 3 pending`, `auth failed`, `local`.
+/// Heartbeat interval assumed before the server has announced one.
+pub const ASSUMED_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a stream may stay silent before the client gives up on it and reconnects: 2.5 beats.
+pub fn silence_limit(every: Duration) -> Duration {
+    let every = if every.is_zero() { ASSUMED_EVERY } else { every };
+    every.mul_f64(2.5)
+}
+
+/// How long a confirmation of the head counts: two beats (one missed heartbeat is not yet stale).
+pub fn fresh_for(every: Duration) -> Duration {
+    let every = if every.is_zero() { ASSUMED_EVERY } else { every };
+    every * 2
+}
+
+/// Whether the header may say `synced`: online, nothing pending or refused, and the server
+/// confirmed the head within `fresh_for`.
+pub fn is_synced(s: &SyncStatus, now: DateTime<Utc>) -> bool {
+    s.link == Link::Online && s.pending == 0 && s.rejected == 0 && confirmed_recently(s, now)
+}
+
+fn confirmed_recently(s: &SyncStatus, now: DateTime<Utc>) -> bool {
+    s.confirmed_at.is_some_and(|t| (now - t).to_std().unwrap_or_default() <= fresh_for(s.every))
+}
+
+/// `synced`, `3 pending`, `stale 12s`, `offline 4m`, `offline 4m, 3 pending`, `auth failed`,
+/// `local`. `synced` only when the server confirmed the head recently (see `is_synced`); online
+/// without a recent confirmation is `stale` and counts from the last one.
 pub fn status_line(s: &SyncStatus, now: DateTime<Utc>) -> String {
     let pending = |base: String| {
         let mut out = base;
@@ -159,8 +190,12 @@ pub fn status_line(s: &SyncStatus, now: DateTime<Utc>) -> String {
         Link::Connecting => pending("connecting".into()),
         Link::AuthFailed => pending("auth failed".into()),
         Link::Offline { since } => pending(format!("offline {}", short_duration(now - *since))),
-        Link::Online if s.pending == 0 && s.rejected == 0 => "synced".into(),
-        Link::Online => pending(String::new()),
+        Link::Online if is_synced(s, now) => "synced".into(),
+        Link::Online if confirmed_recently(s, now) => pending(String::new()),
+        Link::Online => match s.confirmed_at {
+            Some(t) => pending(format!("stale {}", short_duration(now - t))),
+            None => pending("connecting".into()),
+        },
     }
 }
 
@@ -223,6 +258,13 @@ mod tests {
     }
 
     #[test]
+    fn silence_and_freshness_follow_the_interval() {
+        assert_eq!(silence_limit(Duration::from_millis(400)), Duration::from_millis(1000));
+        assert_eq!(silence_limit(Duration::ZERO), Duration::from_millis(12_500));
+        assert_eq!(fresh_for(Duration::from_secs(1)), Duration::from_secs(2));
+    }
+
+    #[test]
     fn classifies_failures() {
         assert_eq!(classify(Failure::Network), Retry::Later);
         assert_eq!(classify(Failure::Status { code: 500, index: None }), Retry::Later);
@@ -237,9 +279,20 @@ mod tests {
     fn status_lines() {
         let now = DateTime::parse_from_rfc3339("2026-11-23T03:10:00Z").unwrap().to_utc();
         let mut s = SyncStatus { link: Link::Online, ..Default::default() };
+        assert_eq!(status_line(&s, now), "connecting", "online but no heartbeat yet");
+        s.confirmed_at = Some(now - chrono::Duration::seconds(3));
+        s.every = Duration::from_secs(5);
         assert_eq!(status_line(&s, now), "synced");
+        assert!(is_synced(&s, now));
         s.pending = 3;
         assert_eq!(status_line(&s, now), "3 pending");
+        // No heartbeat for more than two intervals: the header says how old its knowledge is.
+        let later = now + chrono::Duration::seconds(9);
+        assert_eq!(status_line(&s, later), "stale 12s, 3 pending");
+        s.pending = 0;
+        assert_eq!(status_line(&s, later), "stale 12s");
+        assert!(!is_synced(&s, later));
+        s.pending = 3;
         s.link = Link::Offline { since: now - chrono::Duration::minutes(4) };
         assert_eq!(status_line(&s, now), "offline 4m, 3 pending");
         s.pending = 0;

@@ -76,8 +76,18 @@ pub struct SyncHandle {
     /// Bumped whenever events from the server reached the store: re-read the incident.
     pub arrivals: watch::Receiver<u64>,
     nudge: Arc<Notify>,
+    reconnect: Arc<Notify>,
     stop: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The task's ends of the handle's channels.
+struct Channels {
+    status: watch::Sender<SyncStatus>,
+    arrivals: watch::Sender<u64>,
+    nudge: Arc<Notify>,
+    reconnect: Arc<Notify>,
+    stop: watch::Receiver<bool>,
 }
 
 impl SyncHandle {
@@ -86,8 +96,9 @@ impl SyncHandle {
         let (status_tx, status) = watch::channel(SyncStatus { link: Link::Connecting, ..Default::default() });
         let (arrivals_tx, arrivals) = watch::channel(0u64);
         let nudge = Arc::new(Notify::new());
+        let reconnect = Arc::new(Notify::new());
         let (stop, stop_rx) = watch::channel(false);
-        let n = nudge.clone();
+        let (n, r) = (nudge.clone(), reconnect.clone());
         let thread = std::thread::Builder::new().name("warroom-sync".into()).spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -100,14 +111,21 @@ impl SyncHandle {
                     return;
                 }
             };
-            rt.block_on(run(cfg, status_tx, arrivals_tx, n, stop_rx));
+            let chans =
+                Channels { status: status_tx, arrivals: arrivals_tx, nudge: n, reconnect: r, stop: stop_rx };
+            rt.block_on(run(cfg, chans));
         })?;
-        Ok(SyncHandle { status, arrivals, nudge, stop, thread: Some(thread) })
+        Ok(SyncHandle { status, arrivals, nudge, reconnect, stop, thread: Some(thread) })
     }
 
     /// Asks the task to push now (call after writing an event locally).
     pub fn nudge(&self) {
         self.nudge.notify_one();
+    }
+
+    /// Drops the current connection (or the wait before the next try) and reconnects now.
+    pub fn reconnect(&self) {
+        self.reconnect.notify_one();
     }
 
     /// Stops the task and waits for it.
@@ -136,17 +154,19 @@ struct Task {
     status: watch::Sender<SyncStatus>,
     arrivals: watch::Sender<u64>,
     nudge: Arc<Notify>,
+    reconnect: Arc<Notify>,
     stop: watch::Receiver<bool>,
     connected: bool,
 }
 
-async fn run(
-    cfg: SyncConfig,
-    status: watch::Sender<SyncStatus>,
-    arrivals: watch::Sender<u64>,
-    nudge: Arc<Notify>,
-    stop: watch::Receiver<bool>,
-) {
+/// Between probes while the server is unreachable: a server that comes back is noticed within
+/// about this long, whatever the backoff has grown to.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long a probe may take: a frozen or black-holed server must not hold the probing up.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn run(cfg: SyncConfig, chans: Channels) {
+    let Channels { status, arrivals, nudge, reconnect, stop } = chans;
     let offline = |why: String| SyncStatus {
         link: Link::Offline { since: Utc::now() },
         last_error: Some(why),
@@ -166,7 +186,7 @@ async fn run(
             return;
         }
     };
-    let mut task = Task { cfg, store, client, status, arrivals, nudge, stop, connected: false };
+    let mut task = Task { cfg, store, client, status, arrivals, nudge, reconnect, stop, connected: false };
     task.main_loop().await;
 }
 
@@ -180,9 +200,13 @@ impl Task {
         let pending = self.store.pending_count().unwrap_or(0);
         let rejected = engine::rejected_count(&self.store).unwrap_or(0);
         self.status.send_modify(|s| {
-            // Keep the time we went offline, so the header counts from the first failure.
+            // Keep the time we went offline, so the header counts from the first failure; a
+            // link that dies counts from the last time the server confirmed the head.
             s.link = match (&s.link, link) {
                 (Link::Offline { since }, Link::Offline { .. }) => Link::Offline { since: *since },
+                (Link::Online, Link::Offline { since }) => {
+                    Link::Offline { since: s.confirmed_at.map_or(since, |c| c.min(since)) }
+                }
                 (_, l) => l,
             };
             s.pending = pending;
@@ -191,6 +215,14 @@ impl Task {
                 s.viewers = v;
             }
             s.last_error = error;
+        });
+    }
+
+    /// The server said its head is `head` and we hold everything up to it.
+    fn confirmed(&self, every: Duration) {
+        self.status.send_modify(|s| {
+            s.confirmed_at = Some(Utc::now());
+            s.every = every;
         });
     }
 
@@ -213,16 +245,24 @@ impl Task {
             // Cancelling mid-push is safe: unacknowledged events stay in the outbox and a
             // re-push is idempotent by event id.
             let stop = stopped(self.stop.clone());
+            let reconnect = self.reconnect.clone();
             let err = tokio::select! {
                 r = self.session() => match r {
                     Ok(()) => return,
                     Err(e) => e,
                 },
                 _ = stop => return,
+                // The responder asked to reconnect now: drop this session, start over at once.
+                _ = reconnect.notified() => {
+                    failures = 0;
+                    self.publish(Link::Connecting, None, None);
+                    continue;
+                }
             };
             // A session that got as far as the stream was a success: start the backoff over.
             failures = if self.connected { 1 } else { failures + 1 };
-            let link = match plan::classify(err.failure()) {
+            let failure = err.failure();
+            let link = match plan::classify(failure) {
                 Retry::Auth => {
                     failures = failures.max(6);
                     Link::AuthFailed
@@ -231,16 +271,38 @@ impl Task {
             };
             self.publish(link, Some(err.to_string()), Some(Vec::new()));
             let wait = plan::backoff(failures, jitter());
+            // An unreachable server is probed every second: when it answers, reconnect at once
+            // rather than at the end of a backoff grown to 30 s. Errors the server answered
+            // (5xx, garbage, auth) wait the whole backoff: it is up and would fail again.
+            let probing = failure == plan::Failure::Network;
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                _ = self.wait(wait, probing) => {}
                 // A local write while offline: try again now rather than after the backoff.
                 _ = self.nudge.notified() => {}
+                _ = self.reconnect.notified() => { failures = 0; }
                 _ = stopped(self.stop.clone()) => return,
             }
         }
     }
 
+    /// Sleeps `backoff`; when `probing`, returns early once the server answers a probe.
+    async fn wait(&self, backoff: Duration, probing: bool) {
+        let until = tokio::time::Instant::now() + backoff;
+        if !probing {
+            return tokio::time::sleep_until(until).await;
+        }
+        while tokio::time::Instant::now() < until {
+            let nap = PROBE_EVERY.mul_f64(0.75 + 0.5 * jitter());
+            tokio::time::sleep(nap.min(until.saturating_duration_since(tokio::time::Instant::now()))).await;
+            if self.client.probe(PROBE_TIMEOUT).await {
+                return;
+            }
+        }
+    }
+
     /// Catches up, then follows the stream until it fails (Err) or the task is stopped (Ok).
+    /// Each heartbeat names the server's head: behind it, the gap is pulled; at it, the head is
+    /// confirmed (the header may say `synced`). Silence for 2.5 heartbeats ends the session.
     async fn session(&mut self) -> Result<(), SyncError> {
         let incident = self.cfg.incident;
         let report = engine::sync_once(&self.store, &self.client, &[incident]).await?;
@@ -253,32 +315,59 @@ impl Task {
         tokio::pin!(stop);
         // Other warroom processes on this host write to the same store: push their events too.
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut every = plan::ASSUMED_EVERY;
+        let mut heard = tokio::time::Instant::now();
         loop {
+            let silence = tokio::time::sleep_until(heard + plan::silence_limit(every));
             tokio::select! {
                 _ = &mut stop => return Ok(()),
+                _ = silence => {
+                    let secs = heard.elapsed().as_secs_f64();
+                    return Err(SyncError::Silent { url: self.client.base().into(), secs });
+                }
                 _ = self.nudge.notified() => {
+                    // Say "1 pending" while the push is under way: it may hang on a frozen server.
+                    self.publish(Link::Online, None, None);
                     engine::push_outbox(&self.store, &self.client).await?;
                     self.publish(Link::Online, None, None);
                 }
                 _ = tick.tick() => {
                     if self.store.pending_count()? > engine::rejected_count(&self.store)? {
+                        self.publish(Link::Online, None, None);
                         engine::push_outbox(&self.store, &self.client).await?;
                         self.publish(Link::Online, None, None);
                     }
                 }
-                item = stream.next() => match item {
-                    None => return Err(SyncError::Garbage { url: self.client.base().into(), why: "stream closed".into() }),
-                    Some(Err(e)) => return Err(e),
-                    Some(Ok(StreamItem::Presence(viewers))) => {
-                        let others: Vec<String> = viewers.into_iter().map(|v| crate::incident::sanitize::one_line(&v).into_owned()).collect();
-                        self.publish(Link::Online, None, Some(others));
+                item = stream.next() => {
+                    heard = tokio::time::Instant::now();
+                    match item {
+                        None => return Err(SyncError::Garbage { url: self.client.base().into(), why: "stream closed".into() }),
+                        Some(Err(e)) => return Err(e),
+                        Some(Ok(StreamItem::Presence(viewers))) => {
+                            let others: Vec<String> = viewers.into_iter().map(|v| crate::incident::sanitize::one_line(&v).into_owned()).collect();
+                            self.publish(Link::Online, None, Some(others));
+                        }
+                        Some(Ok(StreamItem::Event { seq, event })) => {
+                            let added = engine::take_in(&self.store, incident, vec![super::wire::Sequenced { seq, event: *event }])?;
+                            self.arrived(added);
+                            self.publish(Link::Online, None, None);
+                        }
+                        Some(Ok(StreamItem::Heartbeat { head, every: e })) => {
+                            // Clamped: a server announcing 0 ms or an hour must not make us spin or go deaf.
+                            every = e.clamp(Duration::from_millis(100), Duration::from_secs(300));
+                            if head > stream.last() {
+                                // The server has events this stream did not bring: pull them.
+                                let added = engine::pull(&self.store, &self.client, incident).await?;
+                                self.arrived(added);
+                                stream.advance(engine::cursor(&self.store, incident)?);
+                            }
+                            if stream.last() >= head {
+                                self.confirmed(every);
+                            }
+                            self.publish(Link::Online, None, None);
+                        }
                     }
-                    Some(Ok(StreamItem::Event { seq, event })) => {
-                        let added = engine::take_in(&self.store, incident, vec![super::wire::Sequenced { seq, event: *event }])?;
-                        self.arrived(added);
-                        self.publish(Link::Online, None, None);
-                    }
-                },
+                }
             }
         }
     }

@@ -77,6 +77,15 @@ pub struct Presence {
     pub viewers: Vec<String>,
 }
 
+/// The stream's heartbeat, sent at a fixed interval on every stream: the incident's newest
+/// sequence number when it was sent (everything up to it was sent before it on this stream), and
+/// the interval, so a client knows how long a silence may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub head: i64,
+    pub every_ms: u64,
+}
+
 /// One line of `GET /v1/incidents`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSummary {

@@ -152,6 +152,8 @@ pub struct App {
     pub sync: Option<SyncStatus>,
     /// Counts every event this App wrote, so the event loop can nudge the sync task.
     pub appended: u64,
+    /// Counts reconnects the responder asked for (C-r), for the event loop to pass on.
+    pub reconnects: u64,
     /// Blocking work for the event loop to run (drained after every update).
     pub jobs: Vec<Job>,
     data_version: Option<i64>,
@@ -204,6 +206,7 @@ impl App {
             dirty: true,
             sync: None,
             appended: 0,
+            reconnects: 0,
             jobs: Vec::new(),
             data_version: None,
             cadence: rb.cadence,
@@ -670,6 +673,13 @@ impl App {
             GlobalCmd::Focus(i) if i < n => self.focus = i,
             GlobalCmd::Focus(_) => {}
             GlobalCmd::Zoom => self.zoomed = !self.zoomed,
+            GlobalCmd::Reconnect => match self.sync {
+                Some(_) => {
+                    self.reconnects += 1;
+                    self.notice = Some(("reconnecting to the server now".into(), false));
+                }
+                None => self.notice = Some(("no server configured: nothing to reconnect".into(), true)),
+            },
             _ if self.data.is_none() => {}
             GlobalCmd::Compose => {
                 if !self.composer.open_new() {

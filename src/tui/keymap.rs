@@ -93,6 +93,8 @@ pub enum GlobalCmd {
     Status,
     Ack,
     StatusUpdate,
+    /// Drop the server connection and reconnect now.
+    Reconnect,
 }
 
 /// The global key table (asked after popups, the composer and the focused pane).
@@ -137,6 +139,12 @@ pub static GLOBAL: &[Binding<GlobalCmd>] = &[
         keys: &[Key::ch('z')],
         cmd: GlobalCmd::Zoom,
         desc: "zoom the focused pane / show all",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::ctrl('r')],
+        cmd: GlobalCmd::Reconnect,
+        desc: "reconnect to the server now",
         hint: None,
     },
     Binding { keys: &[Key::ch('?')], cmd: GlobalCmd::Help, desc: "show every key", hint: Some("help") },

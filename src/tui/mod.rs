@@ -194,11 +194,13 @@ struct Syncer {
     handle: Option<SyncHandle>,
     /// `App::appended` when the task was last nudged.
     nudged: u64,
+    /// `App::reconnects` when the task was last told to reconnect.
+    reconnected: u64,
 }
 
 impl Syncer {
     fn new(config: crate::config::Config) -> Syncer {
-        Syncer { config, following: None, handle: None, nudged: 0 }
+        Syncer { config, following: None, handle: None, nudged: 0, reconnected: 0 }
     }
 
     /// Runs after every update: follows the App's incident and pushes what it just wrote.
@@ -224,6 +226,12 @@ impl Syncer {
                 }
             }
             app.dirty = true;
+        }
+        if app.reconnects != self.reconnected {
+            self.reconnected = app.reconnects;
+            if let Some(h) = &self.handle {
+                h.reconnect();
+            }
         }
         if app.appended != self.nudged {
             self.nudged = app.appended;

@@ -16,6 +16,7 @@ use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentState, Status};
 use crate::runbook::{CadenceConfig, UpdateDue, update_due_for};
+use crate::sync::plan::is_synced;
 use crate::sync::{Link, status_line};
 
 /// Draws the whole screen.
@@ -30,8 +31,8 @@ pub fn render(app: &App, frame: &mut Frame, now: DateTime<Utc>) {
         return;
     }
     let s = screen(area, app.panes.len(), app.focus, app.zoomed);
-    header(app, frame, s.header, now);
-    tabs(app, frame, &s);
+    let presence_shown = header(app, frame, s.header, now);
+    tabs(app, frame, &s, !presence_shown);
     panes(app, frame, &s, now);
     footer(app, frame, s.footer);
     if app.composer.open {
@@ -42,8 +43,9 @@ pub fn render(app: &App, frame: &mut Frame, now: DateTime<Utc>) {
     }
 }
 
-/// Incident, SEV, status, elapsed, ack, you: only what exists.
-fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
+/// Incident, SEV, status, elapsed, ack, you: only what exists. Returns whether who else is
+/// viewing fitted (else the tab bar shows it).
+fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) -> bool {
     let t = &app.theme;
     frame.render_widget(Block::new().style(t.header), area);
     let sep = || Span::styled(" │ ", t.header);
@@ -93,6 +95,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         _ => spans.iter().map(|s| s.width()).sum(),
     };
     let sync = Line::from(sync_spans(app, now, (area.width as usize).saturating_sub(left_min + 1)));
+    let presence_shown = sync.spans.len() > 1;
     let sw = sync.width();
     if app.data.is_some() {
         // The title gives way first (it is on every screen already), then "acked by NAME" becomes
@@ -138,6 +141,7 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) {
         // Say that something was cut rather than end on half a word.
         frame.render_widget(Paragraph::new(Span::styled("…", t.header)), Rect::new(right - 1, area.y, 1, 1));
     }
+    presence_shown
 }
 
 /// The sync state (`synced`, `3 pending`, `offline 4m`, …) in ok/warn/danger, then who else has
@@ -146,7 +150,7 @@ fn sync_spans(app: &App, now: DateTime<Utc>, budget: usize) -> Vec<Span<'static>
     let Some(s) = &app.sync else { return Vec::new() };
     let t = &app.theme;
     let role = match s.link {
-        Link::Online if s.pending == 0 && s.rejected == 0 => t.ok,
+        Link::Online if is_synced(s, now) => t.ok,
         Link::Online | Link::Connecting | Link::Local => t.warn,
         Link::Offline { .. } | Link::AuthFailed => t.danger,
     };
@@ -234,7 +238,9 @@ pub fn update_countdown(
     }
 }
 
-fn tabs(app: &App, frame: &mut Frame, s: &Screen) {
+/// The tab bar; with `presence`, who else is viewing at its right end (the header had no room
+/// for it on a narrow terminal, and who is here matters more than empty tab-bar space).
+fn tabs(app: &App, frame: &mut Frame, s: &Screen, presence: bool) {
     let Some(area) = s.tabs else { return };
     let t = &app.theme;
     let mut spans = Vec::new();
@@ -243,7 +249,23 @@ fn tabs(app: &App, frame: &mut Frame, s: &Screen) {
         spans.push(Span::styled(format!(" {} {} ", i + 1, p.title()), style));
         spans.push(Span::raw(" "));
     }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let others = match &app.sync {
+        Some(s) if presence => others(&s.viewers, &app.me),
+        _ => return,
+    };
+    if others.is_empty() {
+        return;
+    }
+    let fits = [format!("with {} ", others.join(", ")), format!("+{} viewing ", others.len())]
+        .into_iter()
+        .find(|v| used + 1 + Span::raw(v.as_str()).width() <= area.width as usize);
+    if let Some(v) = fits {
+        let w = Span::raw(v.as_str()).width() as u16;
+        let r = Rect::new(area.right() - w, area.y, w, 1);
+        frame.render_widget(Paragraph::new(Span::styled(v, t.muted)), r);
+    }
 }
 
 fn panes(app: &App, frame: &mut Frame, s: &Screen, now: DateTime<Utc>) {

@@ -623,9 +623,40 @@ fn sync_headers(w: u16, h: u16) -> String {
     use crate::sync::{Link, SyncStatus};
     let mut harness = sample("default");
     let viewers = vec!["ana".to_string(), "bo@db-02".to_string()];
+    let heard = Some(now() - Duration::seconds(2));
+    let every = std::time::Duration::from_secs(5);
     let states = [
-        ("synced", SyncStatus { link: Link::Online, viewers: viewers.clone(), ..Default::default() }),
-        ("pending", SyncStatus { link: Link::Online, pending: 3, viewers, ..Default::default() }),
+        (
+            "synced",
+            SyncStatus {
+                link: Link::Online,
+                viewers: viewers.clone(),
+                confirmed_at: heard,
+                every,
+                ..Default::default()
+            },
+        ),
+        (
+            "pending",
+            SyncStatus {
+                link: Link::Online,
+                pending: 3,
+                viewers: viewers.clone(),
+                confirmed_at: heard,
+                every,
+                ..Default::default()
+            },
+        ),
+        (
+            "stale",
+            SyncStatus {
+                link: Link::Online,
+                viewers: viewers.clone(),
+                confirmed_at: Some(now() - Duration::seconds(12)),
+                every,
+                ..Default::default()
+            },
+        ),
         (
             "offline",
             SyncStatus {
@@ -648,6 +679,7 @@ fn sync_headers(w: u16, h: u16) -> String {
 fn snapshot_sync_header_80x24() {
     let text = sync_headers(80, 24);
     assert!(text.contains("synced") && text.contains("3 pending") && text.contains("offline 4m, 2 pending"));
+    assert!(text.contains("stale 12s"), "{text}");
     insta::assert_snapshot!(text);
 }
 
@@ -658,6 +690,43 @@ fn snapshot_sync_header_200x50() {
     assert!(text.contains("Checkout API returning 500s") && text.contains("with bo@db-02"), "{text}");
     assert!(!text.contains("with ana"), "{text}");
     insta::assert_snapshot!(text);
+}
+
+/// At 80 columns the header has no room for who else is here: the tab bar shows it instead.
+#[test]
+fn presence_is_visible_at_80_columns() {
+    use crate::sync::{Link, SyncStatus};
+    let mut h = sample("default");
+    let st = SyncStatus {
+        link: Link::Online,
+        viewers: vec!["ana".into(), "bo@vm".into()],
+        confirmed_at: Some(now()),
+        every: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    h.app.update(Action::Sync(st), now());
+    let text = h.text(80, 24);
+    assert!(text.contains("with bo@vm"), "{text}");
+    assert!(!text.contains("with ana"), "{text}");
+    assert_eq!(text.matches("bo@vm").count(), 1, "shown once: {text}");
+}
+
+/// The reconnect key reaches the sync task through `reconnects`, and says so; without a server
+/// it says there is nothing to reconnect.
+#[test]
+fn ctrl_r_asks_for_a_reconnect() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut h = sample("default");
+    let ctrl_r = Action::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    h.app.update(ctrl_r.clone(), now());
+    assert_eq!(h.app.reconnects, 0);
+    assert!(h.app.notice.as_ref().is_some_and(|(m, err)| m.contains("no server") && *err));
+    h.app.update(Action::Sync(crate::sync::SyncStatus::default()), now());
+    h.app.update(ctrl_r, now());
+    assert_eq!(h.app.reconnects, 1);
+    assert!(h.text(120, 30).contains("reconnecting"));
+    h.app.update(Action::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)), now());
+    assert!(h.text(120, 40).contains("reconnect to the server now"), "listed in ? help");
 }
 
 #[test]

@@ -4,6 +4,9 @@
 
 pub mod pg;
 
+pub mod proxy;
+pub mod server_proc;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
