@@ -91,7 +91,8 @@ pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 86_400;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Base URL of a `warroom serve` backend; unset means offline only.
+    /// Base URL of a `warroom serve` backend; unset means offline only. Several replicas (sharing
+    /// a Postgres store): URLs separated by commas; clients fail over between them.
     pub url: Option<String>,
     /// Bearer token for the server.
     pub token: Option<String>,
@@ -295,9 +296,11 @@ impl Config {
             ));
         }
         if let Some(url) = &self.server.url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+            && let Some(bad) = crate::sync::client::split_urls(url)
+                .into_iter()
+                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
         {
-            return Err(err("server", "url", format!("`{url}` must start with http:// or https://")));
+            return Err(err("server", "url", format!("`{bad}` must start with http:// or https://")));
         }
         self.validate_outbound(text, path)
     }
@@ -410,7 +413,10 @@ impl Config {
     pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         if let Some(url) = get("WARROOM_SERVER") {
             let url = url.trim().to_string();
-            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            if let Some(url) = crate::sync::client::split_urls(&url)
+                .into_iter()
+                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
                 return Err(ConfigError {
                     path: "WARROOM_SERVER".into(),
                     line: 0,
