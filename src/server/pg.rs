@@ -47,8 +47,9 @@ pub fn is_postgres_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
-/// The URL with any password replaced, for messages and /healthz.
+/// The URL with any password (user info or `password=` parameter) replaced, for messages.
 pub fn redact(url: &str) -> String {
+    let url = &redact_param(url);
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
     let (auth, host) = match rest.rsplit_once('@') {
         Some((a, h)) => (a, h),
@@ -58,6 +59,18 @@ pub fn redact(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
     }
+}
+
+fn redact_param(url: &str) -> String {
+    let Some((head, query)) = url.split_once('?') else { return url.to_string() };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k == "password" => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{head}?{}", parts.join("&"))
 }
 
 /// Postgres server store over a connection pool.
@@ -494,5 +507,6 @@ mod tests {
         assert_eq!(redact("postgres://ana:s3cret@db:5432/w"), "postgres://ana:***@db:5432/w");
         assert_eq!(redact("postgres://ana@db/w"), "postgres://ana@db/w");
         assert_eq!(redact("postgresql:///w?host=/run/pg"), "postgresql:///w?host=/run/pg");
+        assert_eq!(redact("postgresql:///w?user=a&password=s3cret&host=h"), "postgresql:///w?user=a&password=***&host=h");
     }
 }
