@@ -21,7 +21,26 @@ async fn sequences_are_per_incident_and_idempotent(backend: Backend) {
     assert_eq!(s.append(b.id, Arc::new(vec![b.clone()])).await.unwrap()[0].seq, 1);
     let again = s.append(a.id, Arc::new(vec![n.clone()])).await.unwrap();
     assert_eq!((again[0].seq, again[0].new), (2, false));
-    assert!(matches!(s.append(b.id, Arc::new(vec![n])).await, Err(ServerStoreError::WrongIncident { .. })));
+    assert!(matches!(s.append(b.id, Arc::new(vec![n.clone()])).await, Err(ServerStoreError::WrongIncident { .. })));
+    // The same id with another body is a conflict, alone or inside a batch, and stores nothing.
+    let mut edited = n.clone();
+    edited.kind = EventKind::Note { text: "y".into(), tag: Tag::Note };
+    assert!(
+        matches!(s.append(a.id, Arc::new(vec![edited.clone()])).await, Err(ServerStoreError::Conflict { id }) if id == n.id)
+    );
+    let fresh = Event::new(a.id, Utc::now(), "ana", EventKind::Note { text: "z".into(), tag: Tag::Note });
+    assert!(matches!(
+        s.append(a.id, Arc::new(vec![fresh.clone(), edited.clone()])).await,
+        Err(ServerStoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.append(a.id, Arc::new(vec![fresh.clone(), fresh.clone(), edited])).await,
+        Err(ServerStoreError::Conflict { .. })
+    ));
+    let mut twice = fresh.clone();
+    twice.author = "bo".into();
+    assert!(matches!(s.append(a.id, Arc::new(vec![fresh, twice])).await, Err(ServerStoreError::Conflict { .. })));
+    assert_eq!(s.count().await.unwrap(), 3, "a conflicting batch stored nothing");
     assert_eq!(s.after(a.id, 1, 10).await.unwrap().len(), 1);
     assert_eq!(s.count().await.unwrap(), 3);
     assert_eq!(s.last_seq(a.id).await.unwrap(), 2);

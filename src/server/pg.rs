@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::hub::Hub;
 use super::metrics::Metrics;
-use super::store::{Appended, EventStore, ServerStoreError, StoreFuture};
+use super::store::{Appended, EventStore, ServerStoreError, StoreFuture, same_event};
 use crate::incident::{Event, IncidentId};
 use crate::sync::wire::{self, Sequenced};
 
@@ -185,11 +185,13 @@ impl PgStore {
         let tx = c.transaction().await.map_err(&e)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(incident)]).await.map_err(&e)?;
         let ids: Vec<Uuid> = events.iter().map(|ev| ev.id).collect();
-        let find =
-            tx.prepare_cached("SELECT id, incident, seq FROM events WHERE id = ANY($1)").await.map_err(&e)?;
-        let mut existing: HashMap<Uuid, (Uuid, i64)> = HashMap::new();
+        let find = tx
+            .prepare_cached("SELECT id, incident, seq, body FROM events WHERE id = ANY($1)")
+            .await
+            .map_err(&e)?;
+        let mut existing: HashMap<Uuid, (Uuid, i64, String)> = HashMap::new();
         for row in tx.query(&find, &[&ids]).await.map_err(&e)? {
-            existing.insert(row.get(0), (row.get(1), row.get(2)));
+            existing.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
         }
         let head = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident = $1")
@@ -198,9 +200,11 @@ impl PgStore {
         let mut next: i64 = tx.query_one(&head, &[&incident]).await.map_err(&e)?.get(0);
         let mut out: Vec<Appended> = Vec::with_capacity(events.len());
         let (mut seqs, mut new_ids, mut authors, mut kinds, mut bodies) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::<String>::new());
         for ev in events {
-            if let Some((inc, seq)) = existing.get(&ev.id) {
+            // Exactly as the SQLite store: a stored id with the same body is an idempotent retry,
+            // with another body a conflict that fails the batch (the transaction rolls back).
+            if let Some((inc, seq, body)) = existing.get(&ev.id) {
                 if *inc != incident {
                     return Err(ServerStoreError::WrongIncident {
                         id: ev.id,
@@ -208,12 +212,19 @@ impl PgStore {
                         incident,
                     });
                 }
+                if !same_event(body, ev) {
+                    return Err(ServerStoreError::Conflict { id: ev.id });
+                }
                 out.push(Appended { id: ev.id, seq: *seq, new: false });
                 continue;
             }
-            // The same id twice in one batch: the first occurrence wins.
-            if let Some(prev) = out.iter().find(|a| a.id == ev.id) {
-                out.push(Appended { new: false, ..*prev });
+            // The same id twice in one batch: the first occurrence is stored, and the second must
+            // be the same event.
+            if let Some(i) = new_ids.iter().position(|id| *id == ev.id) {
+                if !same_event(&bodies[i], ev) {
+                    return Err(ServerStoreError::Conflict { id: ev.id });
+                }
+                out.push(Appended { id: ev.id, seq: seqs[i], new: false });
                 continue;
             }
             let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
@@ -507,6 +518,9 @@ mod tests {
         assert_eq!(redact("postgres://ana:s3cret@db:5432/w"), "postgres://ana:***@db:5432/w");
         assert_eq!(redact("postgres://ana@db/w"), "postgres://ana@db/w");
         assert_eq!(redact("postgresql:///w?host=/run/pg"), "postgresql:///w?host=/run/pg");
-        assert_eq!(redact("postgresql:///w?user=a&password=s3cret&host=h"), "postgresql:///w?user=a&password=***&host=h");
+        assert_eq!(
+            redact("postgresql:///w?user=a&password=s3cret&host=h"),
+            "postgresql:///w?user=a&password=***&host=h"
+        );
     }
 }

@@ -29,6 +29,19 @@ pub enum ServerStoreError {
     Postgres { db: String, what: &'static str, message: String },
     #[error("server db task failed: {0}")]
     Task(String),
+    #[error("event {id} is already stored with a different body")]
+    Conflict { id: Uuid },
+}
+
+/// Whether a re-sent event is the one already stored under its id: equal canonical JSON, i.e.
+/// both read as an `Event` and compared as JSON values (key order and whitespace do not matter;
+/// every field the protocol knows does). `stored` is the JSON body the store holds.
+pub fn same_event(stored: &str, ev: &Event) -> bool {
+    let canonical = |e: &Event| serde_json::to_value(e).ok();
+    match serde_json::from_str::<Event>(stored) {
+        Ok(old) => canonical(&old).is_some() && canonical(&old) == canonical(ev),
+        Err(_) => false,
+    }
 }
 
 /// What an append did to one event.
@@ -47,6 +60,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerStoreE
 /// numbers become visible in order (a reader never sees seq N+1 before N).
 pub trait EventStore: Send + Sync + 'static {
     /// Appends a validated batch atomically; events already stored keep their sequence number.
+    /// An id already stored (or repeated in the batch) with a different body fails the whole
+    /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
     fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>>;
     /// Events with seq > `after`, oldest first, at most `limit`.
     fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>>;
@@ -191,8 +206,9 @@ impl SqliteInner {
                     r.get(0)
                 })
                 .map_err(self.sql())?;
-            let mut find =
-                tx.prepare_cached("SELECT incident, seq FROM events WHERE id = ?1").map_err(self.sql())?;
+            let mut find = tx
+                .prepare_cached("SELECT incident, seq, body FROM events WHERE id = ?1")
+                .map_err(self.sql())?;
             let mut ins = tx
                 .prepare_cached(
                     "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -200,18 +216,20 @@ impl SqliteInner {
                 .map_err(self.sql())?;
             for ev in events {
                 let id = ev.id.to_string();
-                let existing: Option<(String, i64)> =
-                    find.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(self.sql())?;
-                if let Some((existing, seq)) = existing {
+                let existing: Option<(String, i64, String)> = find
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+                    .map_err(self.sql())?;
+                // An id repeated within the batch finds its first occurrence here too: the
+                // transaction sees its own inserts.
+                if let Some((existing, seq, body)) = existing {
                     if existing != inc {
                         return Err(ServerStoreError::WrongIncident { id: ev.id, existing, incident });
                     }
+                    if !same_event(&body, ev) {
+                        return Err(ServerStoreError::Conflict { id: ev.id });
+                    }
                     out.push(Appended { id: ev.id, seq, new: false });
-                    continue;
-                }
-                // The same id twice in one batch: the first occurrence wins.
-                if let Some(prev) = out.iter().find(|a| a.id == ev.id) {
-                    out.push(Appended { new: false, ..*prev });
                     continue;
                 }
                 let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
