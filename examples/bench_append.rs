@@ -22,7 +22,7 @@ async fn main() {
         vec![TokenConfig { name: "bench".into(), token: Some(token.clone()), token_sha256: None }];
     let srv = server::start(ServeOptions {
         listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("bench.db"),
+        db: tmp.path().join("bench.db").into(),
         insecure_loopback: false,
         config,
     })

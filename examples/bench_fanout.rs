@@ -20,7 +20,7 @@ async fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let srv = server::start(ServeOptions {
         listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("bench.db"),
+        db: tmp.path().join("bench.db").into(),
         insecure_loopback: true,
         config: Config::default(),
     })

@@ -92,14 +92,18 @@ pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 86_400;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Base URL of a `warroom serve` backend; unset means offline only.
+    /// Base URL of a `warroom serve` backend; unset means offline only. Several replicas (sharing
+    /// a Postgres store): URLs separated by commas; clients fail over between them.
     pub url: Option<String>,
     /// Bearer token for the server.
     pub token: Option<String>,
     /// `warroom serve`: address to listen on (default 127.0.0.1:7077); `--listen` overrides.
     pub listen: Option<String>,
-    /// `warroom serve`: the server database (default `server.db` in the data dir); `--db` overrides.
+    /// `warroom serve`: the server database (default `server.db` in the data dir), or a
+    /// `postgres://` URL for several replicas sharing one database; `--db` overrides.
     pub db: Option<PathBuf>,
+    /// `warroom serve`: this replica's name in /healthz and /metrics (default `hostname:port`).
+    pub replica: Option<String>,
     /// `warroom serve`: who may connect. Each token has a name; events must be authored by it.
     pub tokens: Vec<TokenConfig>,
     /// `warroom serve`: milliseconds between heartbeats on every stream (default 5000).
@@ -353,9 +357,11 @@ impl Config {
             ));
         }
         if let Some(url) = &self.server.url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+            && let Some(bad) = crate::sync::client::split_urls(url)
+                .into_iter()
+                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
         {
-            return Err(err("server", "url", format!("`{url}` must start with http:// or https://")));
+            return Err(err("server", "url", format!("`{bad}` must start with http:// or https://")));
         }
         if let Some(token) = &self.server.token
             && let Some(why) = token_problem(token)
@@ -515,7 +521,10 @@ impl Config {
     pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         if let Some(url) = get("WARROOM_SERVER") {
             let url = url.trim().to_string();
-            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            if let Some(url) = crate::sync::client::split_urls(&url)
+                .into_iter()
+                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
                 return Err(ConfigError {
                     path: "WARROOM_SERVER".into(),
                     line: 0,

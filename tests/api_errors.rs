@@ -509,8 +509,7 @@ async fn a_reused_event_id_with_another_body_is_a_conflict() {
     }
     let db2 = db.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        use warroom::server::EventStore;
-        warroom::server::SqliteStore::open(&db2).unwrap().count().unwrap()
+        warroom::server::SqliteStore::open(&db2).unwrap().count_blocking().unwrap()
     })
     .await
     .unwrap();

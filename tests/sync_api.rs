@@ -1,16 +1,16 @@
-//! The HTTP API against a real in-process server and a real SQLite file: auth, limits, idempotence.
-//! Every rejected request is followed by a check that the database did not change.
+//! The HTTP API against a real in-process server on each store (a real SQLite file, a real
+//! Postgres): auth, limits, idempotence. Every rejected request is followed by a check that the
+//! database did not change.
 
 mod sync_support;
 
 use serde_json::{Value, json};
 use sync_support::*;
 use warroom::config::Config;
-use warroom::server::{self, EventStore, ServeOptions, SqliteStore};
+use warroom::server::{self, Db, ServeOptions};
 
-async fn count(db: &std::path::Path) -> i64 {
-    let db = db.to_path_buf();
-    tokio::task::spawn_blocking(move || SqliteStore::open(&db).unwrap().count().unwrap()).await.unwrap()
+async fn count(db: &Db) -> i64 {
+    stored_count(db).await
 }
 
 fn client() -> reqwest::Client {
@@ -27,11 +27,11 @@ async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn auth_limits_and_idempotence() {
+on_both_stores! {
+async fn auth_limits_and_idempotence(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("s.db");
-    let srv = start(&db).await;
+    let db = fresh_db(backend, tmp.path()).await;
+    let srv = start(db.clone()).await;
     let base = url(&srv);
     let opened = open("ana@db1", "db down");
     let inc = opened.id;
@@ -127,9 +127,20 @@ async fn auth_limits_and_idempotence() {
     assert_eq!(r.status().as_u16(), 404);
     let r = client().get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    let health: Value = r.json().await.unwrap();
+    let name = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    assert_eq!((health["status"].as_str(), health["database"].as_str()), (Some("ok"), Some("ok")), "{health}");
+    assert_eq!(health["backend"], name, "{health}");
     let metrics = client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("warroom_events_appended_total 2"), "{metrics}");
     assert!(metrics.contains("status=\"401\""), "{metrics}");
+    assert!(metrics.contains(&format!("backend=\"{name}\"}} 1")), "{metrics}");
+    if backend == Backend::Postgres {
+        assert_eq!(health["listener"], "ok", "{health}");
+        assert!(metrics.contains("warroom_listener_connected 1"), "{metrics}");
+        // The listener hears this replica's own commits too (one NOTIFY per committed batch).
+        assert!(metrics.contains("warroom_listener_notifications_total"), "{metrics}");
+    }
     let spec: Value = client()
         .get(format!("{base}/v1/openapi.json"))
         .bearer_auth(ANA)
@@ -142,6 +153,7 @@ async fn auth_limits_and_idempotence() {
     assert_eq!(spec["openapi"], "3.0.3");
     srv.stop().await.unwrap();
 }
+}
 
 #[tokio::test]
 async fn team_file_is_served_when_configured() {
@@ -153,7 +165,7 @@ async fn team_file_is_served_when_configured() {
     config.team.file = Some(team);
     let srv = server::start(ServeOptions {
         listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("s.db"),
+        db: tmp.path().join("s.db").into(),
         insecure_loopback: false,
         config,
     })
@@ -170,7 +182,7 @@ async fn refuses_to_start_without_tokens_unless_loopback() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = |listen: &str, insecure| ServeOptions {
         listen: listen.into(),
-        db: tmp.path().join("s.db"),
+        db: tmp.path().join("s.db").into(),
         insecure_loopback: insecure,
         config: Config::default(),
     };

@@ -272,7 +272,7 @@ async fn a_server_back_after_refusing_is_found_within_seconds() {
     config.server.heartbeat_ms = Some(250);
     let srv = server::start(ServeOptions {
         listen: listen.clone(),
-        db: tmp.path().join("s.db"),
+        db: tmp.path().join("s.db").into(),
         insecure_loopback: false,
         config,
     })

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use sync_support::*;
 use warroom::incident::fold;
-use warroom::server::EventStore;
 use warroom::store::Store;
 use warroom::sync::{Client, Link, StreamItem, SyncConfig, SyncHandle, engine};
 
@@ -26,10 +25,10 @@ async fn next_event(s: &mut warroom::sync::client::EventStream) -> i64 {
     }
 }
 
-#[tokio::test]
-async fn sse_resumes_from_last_event_id_without_gaps() {
+on_both_stores! {
+async fn sse_resumes_from_last_event_id_without_gaps(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = start(&tmp.path().join("s.db")).await;
+    let srv = start(fresh_db(backend, tmp.path()).await).await;
     let ana = client(&url(&srv), ANA);
     let opened = open("ana", "t");
     let inc = opened.id;
@@ -70,11 +69,12 @@ async fn sse_resumes_from_last_event_id_without_gaps() {
     assert_eq!(seen, (1..=16).collect::<Vec<i64>>());
     srv.stop().await.unwrap();
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_clients_writing_concurrently_converge() {
+on_both_stores! {
+async fn two_clients_writing_concurrently_converge(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = start(&tmp.path().join("s.db")).await;
+    let srv = start(fresh_db(backend, tmp.path()).await).await;
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
     let store_a = Store::open(&dir_a).unwrap();
     let store_b = Store::open(&dir_b).unwrap();
@@ -133,9 +133,10 @@ async fn two_clients_writing_concurrently_converge() {
     hb.stop();
     srv.stop().await.unwrap();
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_client_drains_its_outbox_exactly_once() {
+on_both_stores! {
+async fn offline_client_drains_its_outbox_exactly_once(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     // Reserve a port for the server that is not running yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -164,14 +165,14 @@ async fn offline_client_drains_its_outbox_exactly_once() {
     assert_eq!(store.pending_count().unwrap(), 26);
 
     // The server comes back on the same port: the outbox drains, and each event lands once.
-    let db = tmp.path().join("s.db");
-    let srv = start_on(&db, &format!("127.0.0.1:{port}")).await;
+    let db = fresh_db(backend, tmp.path()).await;
+    let srv = start_on(db.clone(), &format!("127.0.0.1:{port}")).await;
     h.nudge();
     assert!(eventually(40, || store.pending_count().unwrap() == 0).await, "{:?}", h.status.borrow());
     // A second client racing the task with the same outbox cannot duplicate anything.
     engine::sync_once(&store, &c, &[inc]).await.unwrap();
     assert!(eventually(10, || h.status.borrow().link == Link::Online).await);
-    let stored = SqliteStoreCount::count(&db);
+    let stored = stored_count(&db).await;
     assert_eq!(stored, 26);
     let page = c.pull(inc, 0, 1000).await.unwrap();
     let mut ids: Vec<_> = page.events.iter().map(|s| s.event.id).collect();
@@ -181,12 +182,6 @@ async fn offline_client_drains_its_outbox_exactly_once() {
     h.stop();
     srv.stop().await.unwrap();
 }
-
-struct SqliteStoreCount;
-impl SqliteStoreCount {
-    fn count(db: &std::path::Path) -> i64 {
-        warroom::server::SqliteStore::open(db).unwrap().count().unwrap()
-    }
 }
 
 /// Presence changes are coalesced per stream (at most one message per 250 ms), never dropped:
@@ -197,7 +192,7 @@ async fn coalesced_presence_ends_on_the_latest_list() {
     let tmp = tempfile::tempdir().unwrap();
     let srv = warroom::server::start(warroom::server::ServeOptions {
         listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("s.db"),
+        db: tmp.path().join("s.db").into(),
         insecure_loopback: true,
         config: warroom::config::Config::default(),
     })

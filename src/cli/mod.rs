@@ -227,8 +227,9 @@ pub enum Command {
         /// Address to listen on (IP:PORT; port 0 picks one). Default 127.0.0.1:7077.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
-        /// The server database. Default: server.db in the data dir.
-        #[arg(long, value_name = "FILE")]
+        /// The server database: a SQLite file (default: server.db in the data dir), or a
+        /// postgres://user@host/db URL that several replicas share.
+        #[arg(long, value_name = "FILE|URL")]
         db: Option<PathBuf>,
         /// Serve without tokens, bound to loopback only (for one host, e.g. a tmux pair).
         #[arg(long)]

@@ -105,11 +105,18 @@ pub(super) fn serve(
     let config = Config::load(g.config.as_deref())?;
     let listen =
         listen.or_else(|| config.server.listen.clone()).unwrap_or_else(|| server::DEFAULT_LISTEN.into());
-    let db = match db.or_else(|| config.server.db.as_ref().map(|p| config.relative(p))) {
-        Some(p) => p,
-        None => config::data_dir(g.data_dir.as_deref())
-            .ok_or_else(|| UsageError("cannot find a data dir for the server db: pass --db".into()))?
-            .join("server.db"),
+    let db: server::Db = match db {
+        Some(p) => p.into(),
+        None => match &config.server.db {
+            // A Postgres URL is not a path: never resolve it against the config file's dir.
+            Some(p) if p.to_str().is_some_and(server::pg::is_postgres_url) => p.clone().into(),
+            Some(p) => server::Db::Sqlite(config.relative(p)),
+            None => server::Db::Sqlite(
+                config::data_dir(g.data_dir.as_deref())
+                    .ok_or_else(|| UsageError("cannot find a data dir for the server db: pass --db".into()))?
+                    .join("server.db"),
+            ),
+        },
     };
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().wrap_err("starting the runtime")?;
@@ -125,8 +132,7 @@ pub(super) fn serve(
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         // A closed stdout (daemonised) must not stop the server: ignore write errors here.
-        let _ = writeln!(out, "listening on http://{} (db {})", running.addr, db.display())
-            .and_then(|_| out.flush());
+        let _ = writeln!(out, "listening on http://{} (db {db})", running.addr).and_then(|_| out.flush());
         drop(out);
         server::shutdown_signal().await;
         eprintln!("warroom serve: shutting down");

@@ -35,13 +35,15 @@ struct Viewing {
 pub struct Hub {
     tx: broadcast::Sender<Msg>,
     presence: Mutex<HashMap<IncidentId, Viewing>>,
+    /// The highest sequence number published per incident (the Postgres listener reads from here).
+    heads: Mutex<HashMap<IncidentId, i64>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         // Subscribers that fall this far behind catch up from the database instead.
         let (tx, _) = broadcast::channel(1024);
-        Hub { tx, presence: Mutex::new(HashMap::new()) }
+        Hub { tx, presence: Mutex::new(HashMap::new()), heads: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -57,9 +59,22 @@ impl Hub {
 
     /// Publishes newly stored events (no receivers is fine).
     pub fn publish(&self, incident: IncidentId, items: Vec<(i64, String)>) {
-        if !items.is_empty() {
+        if let Some(max) = items.iter().map(|(seq, _)| *seq).max() {
+            self.advance(incident, max);
             let _ = self.tx.send(Msg::Events { incident, items: Arc::new(items) });
         }
+    }
+
+    /// The highest sequence number published (or learned) for `incident`; 0 when none.
+    pub fn head(&self, incident: IncidentId) -> i64 {
+        self.heads.lock().unwrap_or_else(|p| p.into_inner()).get(&incident).copied().unwrap_or(0)
+    }
+
+    /// Records that everything up to `seq` is published (or predates every subscriber).
+    pub fn advance(&self, incident: IncidentId, seq: i64) {
+        let mut h = self.heads.lock().unwrap_or_else(|p| p.into_inner());
+        let e = h.entry(incident).or_default();
+        *e = (*e).max(seq);
     }
 
     /// Who is viewing an incident now, sorted.

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -23,6 +23,30 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     pub appended: AtomicU64,
     pub subscribers: AtomicI64,
+    pub cluster: ClusterStats,
+}
+
+/// Which replica this is, and how its Postgres listener is doing.
+#[derive(Default)]
+pub struct ClusterStats {
+    /// (replica name, backend), set once at start.
+    pub replica: OnceLock<(String, &'static str)>,
+    pub listener_connected: AtomicBool,
+    /// Successful LISTEN (re)connects; more than 1 means it reconnected.
+    pub listener_connects: AtomicU64,
+    pub notifications: AtomicU64,
+    /// Events the listener read from the table and fed to this replica's hub.
+    pub listener_events: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ClusterStats {
+    pub fn set_listener_error(&self, e: String) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    }
+    pub fn listener_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl Metrics {
@@ -76,6 +100,37 @@ impl Metrics {
         out.push_str("# HELP warroom_stream_subscribers Open event streams.\n");
         out.push_str("# TYPE warroom_stream_subscribers gauge\n");
         let _ = writeln!(out, "warroom_stream_subscribers {}", self.subscribers.load(Ordering::Relaxed));
+        let c = &self.cluster;
+        if let Some((replica, backend)) = c.replica.get() {
+            out.push_str("# HELP warroom_replica_info This replica's name and storage backend.\n");
+            out.push_str("# TYPE warroom_replica_info gauge\n");
+            let _ = writeln!(out, "warroom_replica_info{{replica=\"{replica}\",backend=\"{backend}\"}} 1");
+            if *backend == "postgres" {
+                let g = |out: &mut String, name: &str, kind: &str, help: &str, v: u64| {
+                    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+                };
+                let connected = c.listener_connected.load(Ordering::Relaxed) as u64;
+                g(
+                    &mut out,
+                    "warroom_listener_connected",
+                    "gauge",
+                    "1 while the LISTEN connection is up.",
+                    connected,
+                );
+                let n = c.listener_connects.load(Ordering::Relaxed);
+                g(&mut out, "warroom_listener_connects_total", "counter", "LISTEN connections made.", n);
+                let n = c.notifications.load(Ordering::Relaxed);
+                g(&mut out, "warroom_listener_notifications_total", "counter", "NOTIFY hints received.", n);
+                let n = c.listener_events.load(Ordering::Relaxed);
+                g(
+                    &mut out,
+                    "warroom_listener_events_total",
+                    "counter",
+                    "Events read by the listener and fed to this replica's streams.",
+                    n,
+                );
+            }
+        }
         out
     }
 }

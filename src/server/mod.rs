@@ -1,10 +1,11 @@
-//! `warroom serve`: the sync backend. An axum app over a SQLite event store, with named bearer
-//! tokens, SSE fan-out, presence and graceful shutdown.
+//! `warroom serve`: the sync backend. An axum app over an event store (a SQLite file, or Postgres
+//! for several replicas), with named bearer tokens, SSE fan-out, presence and graceful shutdown.
 
 pub mod auth;
 pub mod hub;
 pub mod metrics;
 pub mod openapi;
+pub mod pg;
 pub mod routes;
 pub mod store;
 pub mod stream;
@@ -16,16 +17,70 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::config::Config;
+pub use pg::PgStore;
 pub use store::{EventStore, SqliteStore};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7077";
 
+/// Where the server keeps its events.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Db {
+    /// A SQLite file (the embedded default, one server).
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (several replicas may share it).
+    Postgres(String),
+}
+
+impl Db {
+    /// The database named by `--db` or `server.db`: a `postgres://` or `postgresql://` URL, or a path.
+    pub fn parse(s: &str) -> Db {
+        if pg::is_postgres_url(s) { Db::Postgres(s.to_string()) } else { Db::Sqlite(PathBuf::from(s)) }
+    }
+}
+
+impl From<PathBuf> for Db {
+    fn from(p: PathBuf) -> Db {
+        match p.to_str() {
+            Some(s) if pg::is_postgres_url(s) => Db::Postgres(s.to_string()),
+            _ => Db::Sqlite(p),
+        }
+    }
+}
+
+impl From<&PathBuf> for Db {
+    fn from(p: &PathBuf) -> Db {
+        p.clone().into()
+    }
+}
+
+impl From<&std::path::Path> for Db {
+    fn from(p: &std::path::Path) -> Db {
+        p.to_path_buf().into()
+    }
+}
+
+impl std::fmt::Display for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Db::Sqlite(p) => write!(f, "{}", p.display()),
+            Db::Postgres(url) => f.write_str(&pg::redact(url)),
+        }
+    }
+}
+
+/// Never prints a Postgres password.
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({self})")
+    }
+}
+
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: String,
-    pub db: PathBuf,
+    pub db: Db,
     pub insecure_loopback: bool,
     pub config: Config,
 }
@@ -45,6 +100,8 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] store::ServerStoreError),
+    #[error("postgres LISTEN connection: {0}")]
+    Listener(String),
 }
 
 /// A started server: its address, and a way to stop it.
@@ -52,13 +109,18 @@ pub struct Running {
     pub addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, closes streams, and waits.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Some(l) = self.listener {
+            let _ = l.await;
+        }
+        served
     }
 }
 
@@ -80,20 +142,49 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     if opts.insecure_loopback && !addr.ip().is_loopback() {
         return Err(ServeError::NotLoopback(addr));
     }
-    let db = opts.db.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db))
-        .await
-        .map_err(|e| ServeError::Bind { addr, source: std::io::Error::other(e) })??;
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let hub = Arc::new(hub::Hub::default());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let replica = opts.config.server.replica.clone().unwrap_or_else(|| default_replica_name(addr));
+    let (store, pg_listener): (Arc<dyn EventStore>, _) = match &opts.db {
+        Db::Sqlite(path) => {
+            let path = path.clone();
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| store::ServerStoreError::Task(e.to_string()))??;
+            (Arc::new(store), None)
+        }
+        Db::Postgres(url) => {
+            let store = Arc::new(PgStore::connect(url).await?);
+            // Serve only once the listener is up and knows every incident's head, so no
+            // stream can open before live fan-out from other replicas works.
+            let (ready_tx, mut ready) = watch::channel(false);
+            let task = tokio::spawn(pg::listener(
+                store.clone(),
+                hub.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+                ready_tx,
+            ));
+            let up = tokio::time::timeout(std::time::Duration::from_secs(15), ready.wait_for(|r| *r)).await;
+            if !matches!(up, Ok(Ok(_))) {
+                task.abort();
+                let why = metrics.cluster.listener_error().unwrap_or_else(|| "no answer in 15 s".into());
+                return Err(ServeError::Listener(why));
+            }
+            (store as Arc<dyn EventStore>, Some(task))
+        }
+    };
+    let _ = metrics.cluster.replica.set((replica, store.backend()));
     let team_file = opts.config.team.file.as_ref().map(|f| opts.config.relative(f));
     let state = routes::AppState {
-        store: Arc::new(store),
+        store,
         tokens: Arc::new(tokens),
-        hub: Arc::new(hub::Hub::default()),
-        metrics: Arc::new(metrics::Metrics::default()),
+        hub,
+        metrics,
         team_file,
         shutdown: shutdown_rx.clone(),
         heartbeat: heartbeat_interval(&opts.config),
@@ -107,7 +198,17 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task })
+    Ok(Running { addr, shutdown, task, listener: pg_listener })
+}
+
+/// `host:port`, naming this replica in /metrics and /healthz when `server.replica` is unset.
+fn default_replica_name(addr: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "warroom".into());
+    format!("{host}:{}", addr.port())
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -97,7 +97,7 @@ pub const SPEC: &str = r##"{
       "get": { "summary": "The team file (TOML) the server was configured with.", "responses": { "200": { "description": "team file", "content": { "application/toml": {} } }, "404": { "description": "no team file configured" } } }
     },
     "/v1/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3" } } } },
-    "/healthz": { "get": { "security": [], "summary": "Liveness.", "responses": { "200": { "description": "ok" } } } },
+    "/healthz": { "get": { "security": [], "summary": "Health: the database answers (and, on Postgres, the LISTEN connection is up).", "responses": { "200": { "description": "ok: JSON status, backend, replica, database, listener" }, "503": { "description": "the database or the listener is down" } } } },
     "/metrics": { "get": { "security": [], "summary": "Prometheus text: requests, latency, events appended, stream subscribers.", "responses": { "200": { "description": "text/plain" } } } }
   }
 }"##;

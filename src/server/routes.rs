@@ -90,7 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(no_route)
@@ -260,12 +260,6 @@ pub(super) fn parse_incident(id: &str) -> Result<IncidentId, ApiError> {
         .map_err(|_| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "incident", "not a uuid", None))
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServerStoreError> + Send + 'static,
-) -> Result<Result<T, ServerStoreError>, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
-}
-
 async fn append(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -308,26 +302,26 @@ async fn append(
             return Err(ApiError::field(StatusCode::FORBIDDEN, format!("events[{i}].author"), msg, Some(i)));
         }
     }
-    let store = st.store.clone();
-    let events = req.events;
-    let (hub, metrics) = (st.hub.clone(), st.metrics.clone());
-    // Commit and publish in the same blocking task. This future is dropped at the `.await` when
-    // the client hangs up mid-request (a request that waited out a frozen server), while the
-    // blocking task still commits: publishing after the await then never happened, and every open
-    // stream stayed behind the store until some later append revealed the gap.
-    let (events, result) = tokio::task::spawn_blocking(move || {
-        let r = store.append(incident, &events);
+    let events = Arc::new(req.events);
+    let (store, hub, metrics) = (st.store.clone(), st.hub.clone(), st.metrics.clone());
+    // Commit and publish in one spawned task. This future is dropped at the `.await` when the
+    // client hangs up mid-request (a request that waited out a frozen server), while the spawned
+    // task still commits: publishing after the await would then never happen, and every open
+    // stream would stay behind the store until some later append revealed the gap.
+    let batch = events.clone();
+    let result = tokio::spawn(async move {
+        let r = store.append(incident, batch.clone()).await;
         if let Ok(appended) = &r {
             let fresh: Vec<(i64, String)> = appended
                 .iter()
-                .zip(&events)
+                .zip(batch.iter())
                 .filter(|(a, _)| a.new)
                 .filter_map(|(a, ev)| Some((a.seq, serde_json::to_string(ev).ok()?)))
                 .collect();
             metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
             hub.publish(incident, fresh);
         }
-        (events, r)
+        r
     })
     .await
     .map_err(ApiError::internal)?;
@@ -375,11 +369,8 @@ async fn events_after(
     let incident = parse_incident(&id)?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(wire::MAX_PAGE).clamp(1, wire::MAX_PAGE);
-    let store = st.store.clone();
-    let (events, last_seq) =
-        blocking(move || Ok((store.after(incident, after, limit)?, store.last_seq(incident)?)))
-            .await?
-            .map_err(ApiError::internal)?;
+    let events = st.store.after(incident, after, limit).await.map_err(ApiError::internal)?;
+    let last_seq = st.store.last_seq(incident).await.map_err(ApiError::internal)?;
     Ok(Json(EventsPage { events, last_seq }))
 }
 
@@ -389,24 +380,19 @@ async fn presence(State(st): State<AppState>, Path(id): Path<String>) -> Result<
 }
 
 async fn list_incidents(State(st): State<AppState>) -> Result<Json<Vec<IncidentSummary>>, ApiError> {
-    let store = st.store.clone();
-    let all = blocking(move || {
-        let mut out = Vec::new();
-        for id in store.incidents()? {
-            let mut events = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = store.after(id, after, wire::MAX_PAGE)?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                events.extend(page.into_iter().map(|s| s.event));
-            }
-            out.push((id, after, events));
+    let store = &st.store;
+    let mut all = Vec::new();
+    for id in store.incidents().await.map_err(ApiError::internal)? {
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.after(id, after, wire::MAX_PAGE).await.map_err(ApiError::internal)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            events.extend(page.into_iter().map(|s| s.event));
         }
-        Ok(out)
-    })
-    .await?
-    .map_err(ApiError::internal)?;
+        all.push((id, after, events));
+    }
     let mut list: Vec<IncidentSummary> = all
         .into_iter()
         .filter_map(|(id, last_seq, events)| {
@@ -442,6 +428,43 @@ async fn team(State(st): State<AppState>) -> Result<Response, ApiError> {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], super::openapi::SPEC).into_response()
+}
+
+/// 200 when the database answers within 5 s, else 503; the body names the backend, the replica
+/// and (for Postgres) whether the LISTEN connection that carries other replicas' events is up.
+async fn healthz(State(st): State<AppState>) -> Response {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(5), st.store.ping()).await;
+    let db = match ping {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer in 5 s".to_string()),
+    };
+    let c = &st.metrics.cluster;
+    let replica = c.replica.get().map(|(r, _)| r.clone()).unwrap_or_default();
+    let backend = st.store.backend();
+    let mut body = serde_json::json!({
+        "status": if db.is_ok() { "ok" } else { "unavailable" },
+        "backend": backend,
+        "replica": replica,
+        "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
+    });
+    let mut healthy = db.is_ok();
+    if backend == "postgres" {
+        let up = c.listener_connected.load(Ordering::Relaxed);
+        body["listener"] = serde_json::json!(if up {
+            "ok".to_string()
+        } else {
+            c.listener_error().unwrap_or_else(|| "reconnecting".into())
+        });
+        // Without its listener a replica serves writes but its streams miss other replicas'
+        // events until the reconnect: take it out of the load balancer meanwhile.
+        if !up {
+            body["status"] = "unavailable".into();
+            healthy = false;
+        }
+    }
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {

@@ -1,8 +1,10 @@
 //! The server's event store: every incident's events with a per-incident monotonic sequence.
 //! SQLite (WAL, synchronous=FULL) is the embedded default; other backends implement `EventStore`.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -11,7 +13,7 @@ use uuid::Uuid;
 use crate::incident::{Event, IncidentId};
 use crate::sync::wire::Sequenced;
 
-/// A server store failure; messages name the database file.
+/// A server store failure; messages name the database file or the Postgres server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerStoreError {
     #[error("server db {path}: {source}")]
@@ -22,6 +24,11 @@ pub enum ServerStoreError {
     BadEvent { path: PathBuf, id: String, source: serde_json::Error },
     #[error("event {id} already exists in incident {existing}, not {incident}")]
     WrongIncident { id: Uuid, existing: String, incident: IncidentId },
+    /// A Postgres failure; `db` names the server without the password.
+    #[error("postgres {db}: {what}: {message}")]
+    Postgres { db: String, what: &'static str, message: String },
+    #[error("server db task failed: {0}")]
+    Task(String),
     #[error("event {id} is already stored with a different body")]
     Conflict { id: Uuid },
 }
@@ -46,26 +53,28 @@ pub struct Appended {
     pub new: bool,
 }
 
+/// What a store operation returns: a boxed future, so `dyn EventStore` works for every backend.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerStoreError>> + Send + 'a>>;
+
 /// The storage a server needs. Implementations serialise appends per incident so sequence
 /// numbers become visible in order (a reader never sees seq N+1 before N).
 pub trait EventStore: Send + Sync + 'static {
     /// Appends a validated batch atomically; events already stored keep their sequence number.
     /// An id already stored (or repeated in the batch) with a different body fails the whole
     /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
-    fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError>;
+    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>>;
     /// Events with seq > `after`, oldest first, at most `limit`.
-    fn after(
-        &self,
-        incident: IncidentId,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<Sequenced>, ServerStoreError>;
+    fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>>;
     /// The incident's newest sequence number (0 when it has no events).
-    fn last_seq(&self, incident: IncidentId) -> Result<i64, ServerStoreError>;
+    fn last_seq(&self, incident: IncidentId) -> StoreFuture<'_, i64>;
     /// Every incident id that has events.
-    fn incidents(&self) -> Result<Vec<IncidentId>, ServerStoreError>;
+    fn incidents(&self) -> StoreFuture<'_, Vec<IncidentId>>;
     /// Total events stored.
-    fn count(&self) -> Result<i64, ServerStoreError>;
+    fn count(&self) -> StoreFuture<'_, i64>;
+    /// Answers when the database does (a trivial read), for /healthz.
+    fn ping(&self) -> StoreFuture<'_, ()>;
+    /// "sqlite" or "postgres", for /healthz and /metrics.
+    fn backend(&self) -> &'static str;
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
@@ -78,8 +87,14 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (incident, seq)
 ) WITHOUT ROWID;";
 
-/// SQLite server store: one writer connection and one reader connection.
+/// SQLite server store: one writer connection and one reader connection. The inherent methods
+/// block; the `EventStore` impl runs them on the blocking pool.
+#[derive(Clone)]
 pub struct SqliteStore {
+    inner: Arc<SqliteInner>,
+}
+
+struct SqliteInner {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
@@ -105,9 +120,13 @@ impl SqliteStore {
         let writer = open()?;
         writer.execute_batch(SCHEMA).map_err(sql)?;
         let reader = open()?;
-        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let inner =
+            SqliteInner { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) };
+        Ok(SqliteStore { inner: Arc::new(inner) })
     }
+}
 
+impl SqliteInner {
     fn sql(&self) -> impl Fn(rusqlite::Error) -> ServerStoreError + '_ {
         |source| ServerStoreError::Sql { path: self.path.clone(), source }
     }
@@ -119,7 +138,62 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Appends a batch (blocking); see `EventStore::append`.
+    pub fn append_blocking(
+        &self,
+        incident: IncidentId,
+        events: &[Event],
+    ) -> Result<Vec<Appended>, ServerStoreError> {
+        self.inner.append(incident, events)
+    }
+
+    /// Total events stored (blocking).
+    pub fn count_blocking(&self) -> Result<i64, ServerStoreError> {
+        self.inner.count()
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SqliteInner) -> Result<T, ServerStoreError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || f(&inner))
+                .await
+                .map_err(|e| ServerStoreError::Task(e.to_string()))?
+        })
+    }
+}
+
 impl EventStore for SqliteStore {
+    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
+        self.run(move |s| s.append(incident, &events))
+    }
+    fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>> {
+        self.run(move |s| s.after(incident, after, limit))
+    }
+    fn last_seq(&self, incident: IncidentId) -> StoreFuture<'_, i64> {
+        self.run(move |s| s.last_seq(incident))
+    }
+    fn incidents(&self) -> StoreFuture<'_, Vec<IncidentId>> {
+        self.run(|s| s.incidents())
+    }
+    fn count(&self) -> StoreFuture<'_, i64> {
+        self.run(|s| s.count())
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.run(|s| {
+            let conn = s.lock(&s.reader);
+            conn.query_row("SELECT 1", [], |_| Ok(())).map_err(s.sql())
+        })
+    }
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+impl SqliteInner {
     fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError> {
         let mut conn = self.lock(&self.writer);
         let tx =
@@ -226,55 +300,5 @@ impl EventStore for SqliteStore {
     fn count(&self) -> Result<i64, ServerStoreError> {
         let conn = self.lock(&self.reader);
         conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).map_err(self.sql())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::incident::{EventKind, Severity, Tag};
-    use chrono::Utc;
-
-    #[test]
-    fn sequences_are_per_incident_and_idempotent() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&tmp.path().join("s.db")).unwrap();
-        let a = Event::open(Utc::now(), "ana", "a".into(), Severity::new(1).unwrap(), None);
-        let b = Event::open(Utc::now(), "ana", "b".into(), Severity::new(2).unwrap(), None);
-        let n = Event::new(a.id, Utc::now(), "ana", EventKind::Note { text: "x".into(), tag: Tag::Note });
-        let r = s.append(a.id, &[a.clone(), n.clone(), n.clone()]).unwrap();
-        assert_eq!(
-            r.iter().map(|x| (x.seq, x.new)).collect::<Vec<_>>(),
-            vec![(1, true), (2, true), (2, false)]
-        );
-        assert_eq!(s.append(b.id, std::slice::from_ref(&b)).unwrap()[0].seq, 1);
-        let again = s.append(a.id, std::slice::from_ref(&n)).unwrap();
-        assert_eq!((again[0].seq, again[0].new), (2, false));
-        assert!(matches!(
-            s.append(b.id, std::slice::from_ref(&n)),
-            Err(ServerStoreError::WrongIncident { .. })
-        ));
-        // The same id with another body is a conflict, alone or inside a batch, and stores nothing.
-        let mut edited = n.clone();
-        edited.kind = EventKind::Note { text: "y".into(), tag: Tag::Note };
-        assert!(
-            matches!(s.append(a.id, std::slice::from_ref(&edited)), Err(ServerStoreError::Conflict { id }) if id == n.id)
-        );
-        let fresh = Event::new(a.id, Utc::now(), "ana", EventKind::Note { text: "z".into(), tag: Tag::Note });
-        assert!(matches!(
-            s.append(a.id, &[fresh.clone(), edited.clone()]),
-            Err(ServerStoreError::Conflict { .. })
-        ));
-        assert!(matches!(
-            s.append(a.id, &[fresh.clone(), fresh.clone(), edited]),
-            Err(ServerStoreError::Conflict { .. })
-        ));
-        let mut twice = fresh.clone();
-        twice.author = "bo".into();
-        assert!(matches!(s.append(a.id, &[fresh, twice]), Err(ServerStoreError::Conflict { .. })));
-        assert_eq!(s.count().unwrap(), 3, "a conflicting batch stored nothing");
-        assert_eq!(s.after(a.id, 1, 10).unwrap().len(), 1);
-        assert_eq!(s.count().unwrap(), 3);
-        assert_eq!(s.last_seq(a.id).unwrap(), 2);
     }
 }

@@ -80,8 +80,7 @@ async fn heartbeat(
     last: i64,
     tx: &mpsc::Sender<SseEvent>,
 ) -> Option<i64> {
-    let store = st.store.clone();
-    let head = tokio::task::spawn_blocking(move || store.last_seq(incident)).await.ok()?.ok()?;
+    let head = st.store.last_seq(incident).await.ok()?;
     if head <= last {
         tx.send(sse_heartbeat(head, st.heartbeat)).await.ok()?;
         return Some(last);
@@ -101,12 +100,7 @@ async fn catch_up(
     tx: &mpsc::Sender<SseEvent>,
 ) -> Option<i64> {
     loop {
-        let store = st.store.clone();
-        let page: Vec<Sequenced> =
-            tokio::task::spawn_blocking(move || store.after(incident, last, wire::MAX_PAGE))
-                .await
-                .ok()?
-                .ok()?;
+        let page: Vec<Sequenced> = st.store.after(incident, last, wire::MAX_PAGE).await.ok()?;
         if page.is_empty() {
             return Some(last);
         }

@@ -55,11 +55,16 @@ impl SyncError {
     }
 }
 
-/// A connection to one server.
+/// A connection to a server, or to one of several replicas sharing a Postgres store: `base` may
+/// list several URLs separated by commas. Requests go to the current one; a network failure
+/// moves on to the next, so the caller's next attempt (push, pull, or a stream resumed from its
+/// cursor) lands on another replica. Nothing is lost or doubled by switching: replicas share one
+/// sequence per incident, and appends are idempotent on event id.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    base: String,
+    bases: std::sync::Arc<Vec<String>>,
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     token: Option<String>,
     timeout: Duration,
     viewer: String,
@@ -90,21 +95,49 @@ impl Client {
         timeout: Duration,
         viewer: &str,
     ) -> Result<Client, SyncError> {
-        let base = base.trim_end_matches('/').to_string();
+        let bases: Vec<String> = split_urls(base);
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|source| SyncError::Network { url: base.clone(), source })?;
-        Ok(Client { http, base, token, timeout, viewer: viewer.to_string() })
+            .map_err(|source| SyncError::Network { url: base.to_string(), source })?;
+        Ok(Client {
+            http,
+            bases: std::sync::Arc::new(bases),
+            current: Default::default(),
+            token,
+            timeout,
+            viewer: viewer.to_string(),
+        })
     }
 
+    /// The server (replica) requests go to now.
     pub fn base(&self) -> &str {
-        &self.base
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        self.bases.get(i % self.bases.len().max(1)).map_or("", |s| s.as_str())
+    }
+
+    /// Every configured server URL.
+    pub fn bases(&self) -> &[String] {
+        &self.bases
+    }
+
+    /// Moves on to the next replica (after `failed` failed); a no-op with one URL, and when another
+    /// request already moved on from `failed`.
+    fn fail_over(&self, failed: &str) {
+        if self.bases.len() > 1 && self.base() == failed {
+            self.current.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// A network-level failure of a request to `base`: fail over, and describe it.
+    fn network(&self, base: &str, url: &str, source: reqwest::Error) -> SyncError {
+        self.fail_over(base);
+        SyncError::Network { url: url.to_string(), source }
     }
 
     fn url(&self, incident: IncidentId, tail: &str) -> String {
-        format!("{}/v1/incidents/{incident}/{tail}", self.base)
+        format!("{}/v1/incidents/{incident}/{tail}", self.base())
     }
 
     fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -137,13 +170,14 @@ impl Client {
 
     /// Appends a batch; answers one ack per event, checked against the request.
     pub async fn push(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Ack>, SyncError> {
-        let url = self.url(incident, "events");
+        let base = self.base().to_string();
+        let url = format!("{base}/v1/incidents/{incident}/events");
         let body = AppendRequest { events: events.to_vec() };
         let resp = self
             .auth(self.http.post(&url).json(&body).timeout(self.timeout))
             .send()
             .await
-            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+            .map_err(|source| self.network(&base, &url, source))?;
         let bytes = self.read(&url, resp).await?;
         let ans: AppendResponse = Self::parse(&url, &bytes)?;
         let matches = ans.acks.len() == events.len()
@@ -161,14 +195,15 @@ impl Client {
         after: i64,
         limit: usize,
     ) -> Result<EventsPage, SyncError> {
-        let url = self.url(incident, "events");
+        let base = self.base().to_string();
+        let url = format!("{base}/v1/incidents/{incident}/events");
         let resp = self
             .auth(
                 self.http.get(&url).query(&[("after", after), ("limit", limit as i64)]).timeout(self.timeout),
             )
             .send()
             .await
-            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+            .map_err(|source| self.network(&base, &url, source))?;
         let bytes = self.read(&url, resp).await?;
         let page: EventsPage = Self::parse(&url, &bytes)?;
         let mut prev = after;
@@ -183,21 +218,42 @@ impl Client {
 
     /// Who is viewing the incident.
     pub async fn presence(&self, incident: IncidentId) -> Result<Presence, SyncError> {
-        let url = self.url(incident, "presence");
+        let base = self.base().to_string();
+        let url = format!("{base}/v1/incidents/{incident}/presence");
         let resp = self
             .auth(self.http.get(&url).timeout(self.timeout))
             .send()
             .await
-            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+            .map_err(|source| self.network(&base, &url, source))?;
         let bytes = self.read(&url, resp).await?;
         Self::parse(&url, &bytes)
     }
 
     /// Whether the server answers at all: `GET /healthz` within `timeout`. Cheap enough to ask
     /// every second while offline, so a server that comes back is noticed at once.
+    /// With several replicas, every one is asked at once and the first to answer becomes current.
     pub async fn probe(&self, timeout: Duration) -> bool {
-        let url = format!("{}/healthz", self.base);
-        matches!(self.http.get(&url).timeout(timeout).send().await, Ok(r) if r.status().is_success())
+        let asks = self.bases.iter().enumerate().map(|(i, base)| {
+            let url = format!("{base}/healthz");
+            let req = self.http.get(url).timeout(timeout).send();
+            Box::pin(async move {
+                match req.await {
+                    Ok(r) if r.status().is_success() => Ok(i),
+                    _ => Err(()),
+                }
+            })
+        });
+        let asks: Vec<_> = asks.collect();
+        if asks.is_empty() {
+            return false;
+        }
+        match futures_util::future::select_ok(asks).await {
+            Ok((i, _)) => {
+                self.current.store(i, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            Err(()) => false,
+        }
     }
 
     /// Opens the event stream from `after` (sent as Last-Event-ID). Waiting for the answer's
@@ -213,10 +269,14 @@ impl Client {
                     .header("Accept", "text/event-stream"),
             )
             .send();
+        let base = self.base().to_string();
         let resp = tokio::time::timeout(self.timeout, send)
             .await
-            .map_err(|_| SyncError::Silent { url: url.clone(), secs: self.timeout.as_secs_f64() })?
-            .map_err(|source| SyncError::Network { url: url.clone(), source })?;
+            .map_err(|_| {
+                self.fail_over(&base);
+                SyncError::Silent { url: url.clone(), secs: self.timeout.as_secs_f64() }
+            })?
+            .map_err(|source| self.network(&base, &url, source))?;
         if !resp.status().is_success() {
             return Err(self
                 .read(&url, resp)
@@ -319,4 +379,9 @@ impl EventStream {
             _ => Ok(None),
         }
     }
+}
+
+/// The URLs in a `server.url` value: one, or several separated by commas (replicas).
+pub fn split_urls(value: &str) -> Vec<String> {
+    value.split(',').map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty()).collect()
 }

@@ -79,7 +79,7 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     server_config.server.tokens = vec![token("ana"), token("bo")];
     let server = crate::server::start(crate::server::ServeOptions {
         listen: "127.0.0.1:0".into(),
-        db: db.path().join("server.db"),
+        db: db.path().join("server.db").into(),
         insecure_loopback: false,
         config: server_config,
     })

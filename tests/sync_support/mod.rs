@@ -1,5 +1,8 @@
-//! Helpers shared by the sync integration tests: real servers on 127.0.0.1:0, real SQLite files.
-#![allow(dead_code)]
+//! Helpers shared by the sync integration tests: real servers on 127.0.0.1:0, real SQLite files,
+//! and a real Postgres (see `pg`) so the same suites run against both server stores.
+#![allow(dead_code, unused_macros)]
+
+pub mod pg;
 
 pub mod proxy;
 pub mod server_proc;
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use warroom::config::{Config, TokenConfig};
 use warroom::incident::{Event, EventKind, IncidentId, Severity, Tag};
-use warroom::server::{self, Running, ServeOptions};
+use warroom::server::{self, Db, EventStore, PgStore, Running, ServeOptions, SqliteStore};
 
 pub const ANA: &str = "ana-token-0123456789";
 pub const BO: &str = "bo-token-0123456789";
@@ -29,17 +32,73 @@ pub fn tokens() -> Vec<TokenConfig> {
 }
 
 /// Starts the server in-process with the test tokens.
-pub async fn start(db: &Path) -> Running {
+pub async fn start(db: impl Into<Db>) -> Running {
     start_on(db, "127.0.0.1:0").await
 }
 
-pub async fn start_on(db: &Path, listen: &str) -> Running {
+pub async fn start_on(db: impl Into<Db>, listen: &str) -> Running {
     let mut config = Config::default();
     config.server.tokens = tokens();
     server::start(ServeOptions { listen: listen.into(), db: db.into(), insecure_loopback: false, config })
         .await
         .expect("server starts")
 }
+
+/// Which server store a parameterised test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh server database of `backend`: a SQLite file in `dir`, or a new Postgres database in
+/// this binary's test cluster.
+pub async fn fresh_db(backend: Backend, dir: &Path) -> Db {
+    match backend {
+        Backend::Sqlite => Db::Sqlite(dir.join("s.db")),
+        Backend::Postgres => {
+            Db::Postgres(pg::fresh_db().await.expect("postgres tests run only with a cluster"))
+        }
+    }
+}
+
+/// Opens the store behind `db` directly (beside any running server).
+pub async fn open_store(db: &Db) -> std::sync::Arc<dyn EventStore> {
+    match db {
+        Db::Sqlite(p) => std::sync::Arc::new(SqliteStore::open(p).unwrap()),
+        Db::Postgres(url) => std::sync::Arc::new(PgStore::connect(url).await.unwrap()),
+    }
+}
+
+/// Events stored in `db`.
+pub async fn stored_count(db: &Db) -> i64 {
+    open_store(db).await.count().await.unwrap()
+}
+
+/// Runs one async test body against both server stores: `name::sqlite` and `name::postgres`
+/// (which skips, with one line on stderr, where Postgres is not installed).
+macro_rules! on_both_stores {
+    ($(#[$m:meta])* async fn $name:ident($b:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$m])*
+            async fn run($b: Backend) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if pg::cluster().is_some() {
+                    run(Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_stores;
 
 pub fn url(r: &Running) -> String {
     format!("http://{}", r.addr)
@@ -77,7 +136,11 @@ pub fn write_server_config(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Spawns `warroom serve` and waits (bounded) for its "listening on URL" line.
-pub fn spawn_server(config: &Path, db: &Path, listen: &str) -> (Child, String) {
+pub fn spawn_server(
+    config: &Path,
+    db: &(impl AsRef<std::ffi::OsStr> + ?Sized),
+    listen: &str,
+) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
         .args(["serve", "--listen", listen, "--db"])
         .arg(db)

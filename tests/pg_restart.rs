@@ -1,0 +1,115 @@
+//! Postgres restarted under load (its own test binary, so its own cluster): both replicas recover
+//! by themselves (pool and LISTEN connection), writers keep going through either replica, and
+//! a follower on the other replica ends with every event exactly once.
+//! Skipped (one line) without Postgres installed; mandatory under WARROOM_PG_TESTS=1.
+
+mod sync_support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sync_support::*;
+use warroom::server::Db;
+use warroom::store::Store;
+use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_recover_from_a_postgres_restart_under_load() {
+    let Some(cluster) = pg::cluster() else { return };
+    let db = cluster.create_db().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let r1 = start(Db::Postgres(db.clone())).await;
+    let r2 = start(Db::Postgres(db)).await;
+    let (base1, base2) = (url(&r1), url(&r2));
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let store_a = Store::open(&dir_a).unwrap();
+    let opened = open("ana@a", "pg restart");
+    let inc = opened.id;
+    store_a.append(&opened).unwrap();
+    // B follows on replica 2 the whole time.
+    let hb = SyncHandle::spawn(SyncConfig {
+        data_dir: dir_b.clone(),
+        server: base2.clone(),
+        token: Some(BO.into()),
+        viewer: "bo".into(),
+        incident: inc,
+    })
+    .unwrap();
+    // A writes through replica 1 (falling over to 2) in a loop until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (dir, both, stop) = (dir_a.clone(), format!("{base1},{base2}"), stop.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let store = Store::open(&dir).unwrap();
+                let c = Client::new(&both, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let batch: Vec<_> = (0..10).map(|k| note(inc, "ana@a", &format!("n{i}-{k}"))).collect();
+                    store.append_all(&batch, None).unwrap();
+                    i += 1;
+                    if engine::push_outbox(&store, &c).await.is_err() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            })
+        })
+    };
+    let pushed = |n: usize| store_a.events(inc).unwrap().len() >= n && store_a.pending_count().unwrap() < 50;
+    assert!(eventually(30, || pushed(200)).await, "writes flow before the restart");
+    tokio::task::spawn_blocking(move || {
+        cluster.pg_stop();
+        std::thread::sleep(Duration::from_millis(500));
+        cluster.pg_start();
+    })
+    .await
+    .unwrap();
+    let after_restart = store_a.events(inc).unwrap().len();
+    assert!(eventually(60, || pushed(after_restart + 200)).await, "writes flow again after the restart");
+    stop.store(true, Ordering::Relaxed);
+    tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap();
+
+    // Both replicas healthy again by themselves, each listener reconnected.
+    for base in [&base1, &base2] {
+        let mut healthy = false;
+        for _ in 0..150 {
+            let r = reqwest::get(format!("{base}/healthz")).await.unwrap();
+            if r.status().is_success() {
+                healthy = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(healthy, "{base} healthy after the restart");
+        let m = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        let connects: u64 = m
+            .lines()
+            .find_map(|l| l.strip_prefix("warroom_listener_connects_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(connects >= 2, "{base}: listener reconnected\n{m}");
+    }
+    // Drain A's outbox, then B (on the other replica) holds exactly what A wrote, once each.
+    let c = Client::new(&base1, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
+    engine::sync_once(&store_a, &c, &[inc]).await.unwrap();
+    assert_eq!(store_a.pending_count().unwrap(), 0);
+    let want: HashSet<_> = store_a.events(inc).unwrap().into_iter().map(|e| e.id).collect();
+    let store_b = Store::open(&dir_b).unwrap();
+    assert!(
+        eventually(60, || store_b.events(inc).unwrap().len() == want.len()).await,
+        "B has {} of {}",
+        store_b.events(inc).unwrap().len(),
+        want.len()
+    );
+    let got: Vec<_> = store_b.events(inc).unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(got.iter().copied().collect::<HashSet<_>>(), want);
+    assert_eq!(got.len(), want.len(), "no duplicates");
+    let page = c.pull(inc, 0, 10_000).await.unwrap();
+    assert_eq!(page.events.len(), want.len(), "the server holds each event once");
+    hb.stop();
+    r1.stop().await.unwrap();
+    r2.stop().await.unwrap();
+}

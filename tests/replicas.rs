@@ -1,0 +1,168 @@
+//! Several server replicas on one real Postgres: notes cross replicas live, and a client whose
+//! replica is SIGKILLed mid-write fails over to another with every acknowledged event stored once.
+//! Skipped (one line) without Postgres installed; mandatory under WARROOM_PG_TESTS=1.
+
+mod sync_support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sync_support::*;
+use warroom::store::Store;
+use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
+
+/// Acknowledged events: the local store's rows that have a server sequence.
+fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
+    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
+    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
+}
+
+/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
+async fn server_ids(c: &Client, inc: uuid::Uuid) -> Vec<uuid::Uuid> {
+    let (mut after, mut seqs, mut ids) = (0, Vec::new(), Vec::new());
+    loop {
+        let page = c.pull(inc, after, 1000).await.unwrap();
+        let Some(last) = page.events.last() else { break };
+        after = last.seq;
+        for s in page.events {
+            seqs.push(s.seq);
+            ids.push(s.event.id);
+        }
+    }
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_cross_replicas_live() {
+    let Some(url) = pg::fresh_db().await else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let r1 = start(warroom::server::Db::Postgres(url.clone())).await;
+    let r2 = start(warroom::server::Db::Postgres(url)).await;
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (store_a, store_b) = (Store::open(&dir_a).unwrap(), Store::open(&dir_b).unwrap());
+    let opened = open("ana@a", "two replicas");
+    let inc = opened.id;
+    store_a.append(&opened).unwrap();
+    engine::push_outbox(
+        &store_a,
+        &Client::new(&url_of(&r1), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap(),
+    )
+    .await
+    .unwrap();
+    let spawn = |dir: &std::path::Path, server: String, token: &str, who: &str| {
+        SyncHandle::spawn(SyncConfig {
+            data_dir: dir.to_path_buf(),
+            server,
+            token: Some(token.into()),
+            viewer: who.into(),
+            incident: inc,
+        })
+        .unwrap()
+    };
+    // A follows replica 1, B replica 2.
+    let ha = spawn(&dir_a, url_of(&r1), ANA, "ana");
+    let hb = spawn(&dir_b, url_of(&r2), BO, "bo");
+    assert!(eventually(20, || store_b.events(inc).unwrap().len() == 1).await, "B joined through replica 2");
+    for i in 0..5 {
+        store_a.append(&note(inc, "ana@a", &format!("from A {i}"))).unwrap();
+        ha.nudge();
+        let want = 2 + 2 * i;
+        assert!(
+            eventually(20, || store_b.events(inc).unwrap().len() == want).await,
+            "A's note {i} reached B across replicas"
+        );
+        store_b.append(&note(inc, "bo@b", &format!("from B {i}"))).unwrap();
+        hb.nudge();
+        assert!(
+            eventually(20, || store_a.events(inc).unwrap().len() == want + 1).await,
+            "B's note {i} reached A across replicas"
+        );
+    }
+    // Replica 2's streams were fed by its listener (events written on replica 1).
+    let metrics = reqwest::get(format!("{}/metrics", url_of(&r2))).await.unwrap().text().await.unwrap();
+    let fed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("warroom_listener_events_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(fed >= 5, "{metrics}");
+    ha.stop();
+    hb.stop();
+    r1.stop().await.unwrap();
+    r2.stop().await.unwrap();
+}
+
+fn url_of(r: &warroom::server::Running) -> String {
+    url(r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() {
+    let Some(db) = pg::fresh_db().await else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_server_config(tmp.path());
+    let (mut r1, base1) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
+    let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
+    let both = format!("{base1},{base2}");
+    let dir = tmp.path().join("client");
+    let store = Store::open(&dir).unwrap();
+    let opened = open("ana@h", "kill a replica");
+    let inc = opened.id;
+    store.append(&opened).unwrap();
+
+    // A writer appends locally and pushes in a tight loop through a client that knows both
+    // replicas (replica 1 first) until told to stop.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (dir, both, stop) = (dir.clone(), both.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let store = Store::open(&dir).unwrap();
+                let c = Client::new(&both, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
+                let mut i = 0;
+                let mut bases = HashSet::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
+                    store.append_all(&batch, None).unwrap();
+                    i += 1;
+                    bases.insert(c.base().to_string());
+                    let _ = engine::push_outbox(&store, &c).await;
+                }
+                bases
+            })
+        })
+    };
+    assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
+    r1.kill().unwrap(); // SIGKILL, while the writer is mid-stream
+    r1.wait().unwrap();
+    let at_kill = acked(&store, inc).len();
+    // The writer carries on through replica 2.
+    assert!(
+        eventually(60, || acked(&store, inc).len() >= at_kill + 300).await,
+        "writes continue on replica 2 after replica 1 died"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let bases = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap();
+    assert!(bases.contains(&base1) && bases.contains(&base2), "{bases:?}");
+    let before = acked(&store, inc);
+
+    let c = Client::new(&base2, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
+    let ids = server_ids(&c, inc).await;
+    let on_server: HashSet<_> = ids.iter().copied().collect();
+    assert_eq!(on_server.len(), ids.len(), "no duplicates");
+    assert!(
+        before.is_subset(&on_server),
+        "{} acknowledged events lost",
+        before.difference(&on_server).count()
+    );
+    // The outbox drains on replica 2 (resending what the kill cut off) without duplicates.
+    engine::sync_once(&store, &c, &[inc]).await.unwrap();
+    assert_eq!(store.pending_count().unwrap(), 0);
+    let ids = server_ids(&c, inc).await;
+    assert_eq!(ids.len(), store.events(inc).unwrap().len(), "server holds each local event exactly once");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    r2.kill().unwrap();
+    r2.wait().unwrap();
+}
