@@ -191,6 +191,8 @@ fn page() -> Page {
         level: Some(1),
         message: None,
         by: "ana".into(),
+        dedup_key: "warroom-test-dedup".into(),
+        cycle: None,
     }
 }
 
@@ -215,7 +217,7 @@ async fn spawned_page_yields_the_event_to_append() {
         paged_kind(&p, Channel::PagerDuty, &result)
     });
     let kind = task.await.unwrap();
-    let EventKind::Paged { person, method, level, ok, outcome } = kind else { panic!("{kind:?}") };
+    let EventKind::Paged { person, method, level, ok, outcome, .. } = kind else { panic!("{kind:?}") };
     assert_eq!((person.as_str(), method.as_str(), level, ok), ("bo", "pagerduty", Some(1), true));
     assert!(outcome.ends_with("after 3 tries"), "503 and 429 are both retried: {outcome}");
     assert_eq!(rx.seen().len(), 3);

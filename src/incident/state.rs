@@ -242,6 +242,10 @@ fn apply<'a>(
         | EventKind::EvidenceCaptured { .. }
         | EventKind::CommandRun { .. }
         | EventKind::Paged { .. }
+        | EventKind::EscalationClaimed { .. }
+        | EventKind::AlertUpdated { .. }
+        | EventKind::ChangeSent { .. }
+        | EventKind::OncallTaken { .. }
         | EventKind::ContactAttempted { .. } => {}
     }
 }

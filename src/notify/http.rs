@@ -76,12 +76,14 @@ fn origin(url: &Url) -> String {
     }
 }
 
-/// A delivered request: the 2xx status and how many tries it took.
+/// A delivered request: the 2xx status, how many tries it took, and the start of the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
     pub status: u16,
     pub url: String,
     pub tries: u32,
+    /// The answer's body, one line, capped (PagerDuty's `{"status":"success",…}`).
+    pub answer: String,
 }
 
 impl fmt::Display for Delivered {
@@ -174,11 +176,9 @@ pub async fn post_json(
         let mut wait = delay;
         let failure = match sent {
             Ok(resp) if resp.status().is_success() => {
-                return Ok(Delivered {
-                    status: resp.status().as_u16(),
-                    url: to.shown.clone(),
-                    tries: attempt,
-                });
+                let status = resp.status().as_u16();
+                let answer = excerpt(resp).await;
+                return Ok(Delivered { status, url: to.shown.clone(), tries: attempt, answer });
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -219,6 +219,17 @@ async fn excerpt(mut resp: reqwest::Response) -> String {
         }
     }
     let raw = String::from_utf8_lossy(&buf);
+    // PagerDuty answers a 400 with `{"status":"invalid event","errors":["'routing_key' is …"]}`:
+    // the errors name the field, so they lead the message.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&raw)
+        && let Some(errors) = v.get("errors").and_then(|e| e.as_array())
+        && !errors.is_empty()
+    {
+        let list: Vec<String> =
+            errors.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect();
+        let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("rejected");
+        return one_line(&format!("{status}: {}", list.join("; "))).trim().to_string();
+    }
     let text = one_line(&raw);
     let text = text.trim();
     match text.char_indices().nth(BODY_EXCERPT) {
@@ -274,7 +285,7 @@ mod tests {
         assert_eq!(e.to_string(), "connection refused to http://h/x after 3 tries");
         let e = DeliveryError::Connect { url: "http://h/x".into(), detail: "dns error".into(), tries: 2 };
         assert_eq!(e.to_string(), "cannot connect to http://h/x after 2 tries: dns error");
-        let d = Delivered { status: 202, url: "http://h/x".into(), tries: 2 };
+        let d = Delivered { status: 202, url: "http://h/x".into(), tries: 2, answer: String::new() };
         assert_eq!(d.to_string(), "delivered: HTTP 202 from http://h/x after 2 tries");
     }
 

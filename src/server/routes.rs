@@ -196,7 +196,9 @@ async fn append(
     }
     st.metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
     st.hub.publish(incident, fresh);
-    Ok(Json(AppendResponse { acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq }).collect() }))
+    Ok(Json(AppendResponse {
+        acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq, new: Some(a.new) }).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

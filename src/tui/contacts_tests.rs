@@ -276,7 +276,7 @@ async fn p_pages_the_level_in_the_background_and_records_it() {
     let bodies = seen.lock().unwrap().clone();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["person"]["id"], "bo", "{}", bodies[0]);
-    let EventKind::Paged { person, method, level, ok, outcome } = last_kind(&h) else { panic!() };
+    let EventKind::Paged { person, method, level, ok, outcome, .. } = last_kind(&h) else { panic!() };
     assert_eq!((person.as_str(), method.as_str(), level, ok), ("bo", "webhook", Some(1), true));
     assert!(outcome.starts_with("delivered: HTTP 202"), "{outcome}");
     let (notice, err) = h.app.notice.clone().unwrap();

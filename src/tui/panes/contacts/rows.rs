@@ -347,6 +347,8 @@ mod tests {
             level: Some(1),
             ok,
             outcome: "x".into(),
+            dedup_key: None,
+            cycle: None,
         };
         let data = incident(2, &[(1, paged(true)), (2, paged(false))]);
         let rows = rows(&team(), &data, at("2026-11-23T13:00:00Z"));
