@@ -48,12 +48,24 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 ))
                 .into());
             }
-            append(ctx, now, &author, EventKind::Note { text, tag })?;
+            let ev = append(ctx, now, &author, EventKind::Note { text, tag })?;
+            return forwarded(ctx, &ev);
         }
-        Command::Ack => append(ctx, now, &author, EventKind::Acknowledged {})?,
-        Command::Sev { severity } => append(ctx, now, &author, EventKind::SeveritySet { severity })?,
-        Command::State { status } => append(ctx, now, &author, EventKind::StatusSet { status })?,
-        Command::Resolve => append(ctx, now, &author, EventKind::StatusSet { status: Status::Resolved })?,
+        Command::Ack => {
+            let ev = append(ctx, now, &author, EventKind::Acknowledged {})?;
+            return forwarded(ctx, &ev);
+        }
+        Command::Sev { severity } => {
+            append(ctx, now, &author, EventKind::SeveritySet { severity })?;
+        }
+        Command::State { status } => {
+            let ev = append(ctx, now, &author, EventKind::StatusSet { status })?;
+            return forwarded(ctx, &ev);
+        }
+        Command::Resolve => {
+            let ev = append(ctx, now, &author, EventKind::StatusSet { status: Status::Resolved })?;
+            return forwarded(ctx, &ev);
+        }
         Command::Incidents { all, json } => {
             let list: Vec<IncidentState> =
                 ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
@@ -123,6 +135,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Team { .. }
         | Command::Runbook { .. }
         | Command::Oncall { .. }
+        | Command::Escalate
         | Command::Serve { .. }
         | Command::Ps { .. }
         | Command::Join { .. }
@@ -135,10 +148,16 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn append(ctx: &Ctx, now: chrono::DateTime<Utc>, author: &str, kind: EventKind) -> Result<()> {
+fn append(ctx: &Ctx, now: chrono::DateTime<Utc>, author: &str, kind: EventKind) -> Result<Event> {
     let incident = ctx.incident()?;
-    ctx.store.append(&Event::new(incident, now, author, kind))?;
-    Ok(())
+    let ev = Event::new(incident, now, author, kind);
+    ctx.store.append(&ev)?;
+    Ok(ev)
+}
+
+/// Tells PagerDuty what `ev` means for it (ack, resolve, change); exit 1 if that failed.
+fn forwarded(ctx: &Ctx, ev: &Event) -> Result<ExitCode> {
+    Ok(if super::escalation_cmds::forward(ctx, ev)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn load(ctx: &Ctx) -> Result<(IncidentState, Vec<Event>)> {

@@ -40,7 +40,9 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     let Some(url) = server_url(ctx)? else { return super::store_command(ctx, cmd) };
     let rt = runtime()?;
     let client = Client::new(&url, ctx.config.server.token.clone(), CLI_TIMEOUT, &ctx.config.author())?;
-    let follow: Vec<_> = ctx.incident().ok().into_iter().collect();
+    // The team stream (pagers taken) is followed too: `oncall` and paging honour it.
+    let mut follow: Vec<_> = ctx.incident().ok().into_iter().collect();
+    follow.push(crate::incident::event::TEAM_STREAM);
     let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
         Ok(_) => None,
         Err(SyncError::Store(e)) => return Err(e.into()),
@@ -108,7 +110,8 @@ pub(super) fn serve(
         let running = server::start(opts).await.map_err(|e| match e {
             server::ServeError::NoTokens
             | server::ServeError::BadListen(_)
-            | server::ServeError::NotLoopback(_) => color_eyre::Report::new(UsageError(e.to_string())),
+            | server::ServeError::NotLoopback(_)
+            | server::ServeError::Team(_) => color_eyre::Report::new(UsageError(e.to_string())),
             e => color_eyre::Report::new(e),
         })?;
         // The first stdout line is the address, for scripts and tests that listen on port 0.

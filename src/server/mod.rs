@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -45,6 +47,9 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] store::ServerStoreError),
+    /// The team file the escalation engine needs is unreadable or invalid.
+    #[error("{0}")]
+    Team(String),
 }
 
 /// A started server: its address, and a way to stop it.
@@ -52,12 +57,15 @@ pub struct Running {
     pub addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Stops the escalation engine's thread (when one runs).
+    engine_stop: Arc<AtomicBool>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, closes streams, and waits.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        self.engine_stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 }
@@ -81,10 +89,26 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let team_file = opts.config.team.file.as_ref().map(|f| opts.config.relative(f));
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let hub = Arc::new(hub::Hub::default());
+    let engine_stop = Arc::new(AtomicBool::new(false));
+    if let Some(team) = escalation_team(&opts.config)? {
+        let notifier = crate::notify::Notifier::new(&opts.config).ok();
+        let author = format!("{} (serve)", opts.config.author());
+        crate::escalation::run::spawn_server_engine(
+            store.clone(),
+            hub.clone(),
+            team,
+            notifier,
+            author,
+            engine_stop.clone(),
+        )
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    }
     let state = routes::AppState {
-        store: Arc::new(store),
+        store,
         tokens: Arc::new(tokens),
-        hub: Arc::new(hub::Hub::default()),
+        hub,
         metrics: Arc::new(metrics::Metrics::default()),
         team_file,
         shutdown: shutdown_rx.clone(),
@@ -98,7 +122,26 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task })
+    Ok(Running { addr, shutdown, task, engine_stop })
+}
+
+/// The team the server's escalation engine pages from: `[team] file`. No file: no engine (a line
+/// on stderr says so); an invalid one stops the server from starting with its first problem.
+fn escalation_team(config: &Config) -> Result<Option<crate::team::Team>, ServeError> {
+    let Some(file) = config.team.file.as_ref().map(|f| config.relative(f)) else {
+        eprintln!("warroom serve: escalation engine off: no [team] file in the server config");
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| ServeError::Team(format!("{}: cannot read team file: {e}", file.display())))?;
+    match crate::team::load(&text, &file.display().to_string()) {
+        Ok(t) => Ok(Some(t)),
+        Err(problems) => Err(ServeError::Team(format!(
+            "{} ({} problem(s); run `warroom team check`)",
+            problems[0],
+            problems.len()
+        ))),
+    }
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.
