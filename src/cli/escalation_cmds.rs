@@ -208,17 +208,3 @@ pub fn forward(ctx: &Ctx, ev: &Event) -> Result<bool> {
     }
     Ok(ok)
 }
-
-/// Who holds each rotation at `t`, as `primary: Ana Lima (ana), secondary: …`.
-pub fn who_is_on_call(team: &Team, t: DateTime<Utc>) -> String {
-    team.rotations
-        .values()
-        .filter_map(|r| team.person(r.on_call(t)).map(|p| format!("{}: {} ({})", r.id(), p.name, p.id)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Whether `person` holds any rotation at `t`.
-pub fn is_on_call(team: &Team, person: &str, t: DateTime<Utc>) -> bool {
-    team.rotations.values().any(|r| r.on_call(t) == person)
-}

@@ -91,8 +91,8 @@ fn page(
     let p = person_in(ctx, &team, &id)?;
     // Waking someone who is off shift is sometimes right, never by accident: say who is on call.
     let now = Utc::now();
-    if level.is_none() && !yes && !super::escalation_cmds::is_on_call(&team, &p.id, now) {
-        let who = super::escalation_cmds::who_is_on_call(&team, now);
+    if level.is_none() && !yes && !team.is_on_call(&p.id, now) {
+        let who = team.on_call_summary(now);
         let question = format!("{} ({}) is not on call now (on call: {who})", p.id, one_line(&p.name));
         if !confirm(&format!("{question}. Page anyway? [y/N] "))? {
             return Err(UsageError(format!("{question}: not paged; pass --yes to page anyway")).into());

@@ -245,6 +245,20 @@ impl Team {
         r.overrides = kept;
     }
 
+    /// Who holds each rotation at `t`: `primary: Ana Lima (ana), secondary: …`.
+    pub fn on_call_summary(&self, t: DateTime<Utc>) -> String {
+        self.rotations
+            .values()
+            .filter_map(|r| self.person(r.on_call(t)).map(|p| format!("{}: {} ({})", r.id(), p.name, p.id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether `person` holds any rotation at `t`.
+    pub fn is_on_call(&self, person: &str, t: DateTime<Utc>) -> bool {
+        self.rotations.values().any(|r| r.on_call(t) == person)
+    }
+
     /// The person a ladder target reaches at `t`.
     pub fn resolve(&self, target: &Target, t: DateTime<Utc>) -> Option<&Person> {
         match target {

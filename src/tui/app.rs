@@ -232,7 +232,8 @@ impl App {
         let events = self.store.events(id).map_err(|e| e.to_string())?;
         let state = fold(&events).map_err(|e| format!("incident {id}: {e}"))?;
         let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
-        let data = IncidentData { state, events };
+        let team_events = self.store.events(crate::incident::event::TEAM_STREAM).unwrap_or_default();
+        let data = IncidentData { state, events, team_events };
         for p in &mut self.panes {
             p.sync(&data);
         }
@@ -557,8 +558,14 @@ impl App {
     /// Appends an event to the incident on screen and reloads it.
     pub fn append(&mut self, kind: EventKind, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        self.write(&Event::new(id, now, self.me.clone(), kind))?;
-        self.load(id)
+        let ev = Event::new(id, now, self.me.clone(), kind);
+        self.write(&ev)?;
+        self.load(id)?;
+        // An ack, a resolve or a `change` note also goes to PagerDuty, in the background.
+        if let Some(data) = &self.data {
+            self.pager.forward(&ev, &data.events);
+        }
+        Ok(())
     }
 
     /// The one place the App writes an event: the store, then the count the sync task follows.
@@ -616,7 +623,18 @@ impl App {
                 self.clipboard = Some(super::clipboard::osc52(&text));
                 self.notice = Some((format!("copied {}", one_line(&text)), false));
             }
-            Effect::Page(page) => match self.pager.ask(*page) {
+            Effect::AppendTeam(kind) => {
+                let ev = Event::new(crate::incident::event::TEAM_STREAM, now, self.me.clone(), kind);
+                let result = self.write(&ev).and_then(|()| match self.incident() {
+                    Some(id) => self.load(id),
+                    None => Ok(()),
+                });
+                self.notice = Some(match result {
+                    Ok(()) => ("pager taken (synced to everyone through the server, if any)".into(), false),
+                    Err(e) => (format!("not saved: {e}"), true),
+                });
+            }
+            Effect::Page(page, warning) => match self.pager.ask(*page, warning) {
                 Ok(popup) => self.popups.push(popup),
                 Err(e) => self.notice = Some((e, true)),
             },

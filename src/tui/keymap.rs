@@ -177,6 +177,8 @@ pub enum PaneCmd {
     Page,
     Contact,
     AssignRole,
+    /// Take the selected rotation's pager (contacts).
+    TakePager,
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub enum Row {
     Heading(String),
     OnCall {
         rotation: String,
+        /// The rotation's id in the team file (what `t` takes).
+        rotation_id: String,
         person: PersonNow,
         override_reason: Option<String>,
         next: Option<NextRow>,
@@ -109,6 +111,7 @@ pub fn best_contact(p: &PersonNow) -> Option<(&'static str, &str)> {
 /// Every row, in display order: on call now per rotation, the ladder of the incident's current
 /// severity, then the incident roles.
 pub fn rows(team: &Team, data: &IncidentData, now: DateTime<Utc>) -> Vec<Row> {
+    let team = &crate::escalation::run::with_taken_pagers(team, &data.team_events);
     let mut out = vec![Row::Heading("On call now".into())];
     on_call(team, now, &mut out);
     ladder(team, data, now, &mut out);
@@ -134,6 +137,7 @@ fn on_call(team: &Team, now: DateTime<Utc>, out: &mut Vec<Row>) {
             wait: n.at - now,
         });
         out.push(Row::OnCall {
+            rotation_id: r.rotation,
             rotation: r.name,
             person: r.on_call,
             override_reason: r.override_reason,
@@ -172,6 +176,7 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
             paged: page_mark(data, lv.level),
         });
     }
+    pages(team, data, out);
     match (st.acknowledged.as_ref(), l.next) {
         (Some(a), _) if a.at <= now => out.push(Row::Info {
             text: format!(
@@ -189,6 +194,42 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
             alarm: true,
         }),
         _ => {}
+    }
+}
+
+/// What the escalation engine paged: per level and cycle, when, whom, through which channel, and
+/// whether it was delivered (one line each; a page not delivered is an alarm).
+fn pages(team: &Team, data: &IncidentData, out: &mut Vec<Row>) {
+    for r in crate::escalation::page_records(&data.events) {
+        let who = r
+            .person
+            .as_deref()
+            .map_or("nobody".to_string(), |id| team.person(id).map_or(id.to_string(), |p| p.name.clone()));
+        let cycle = if r.cycle > 1 { format!(" (pass {})", r.cycle) } else { String::new() };
+        let outcome = if r.outcomes.is_empty() {
+            "sending…".to_string()
+        } else {
+            r.outcomes
+                .iter()
+                .map(|(method, ok, text)| match (method.as_str(), ok) {
+                    ("none", _) => text.clone(),
+                    (m, true) => format!("{m} delivered"),
+                    (m, false) => format!("{m} FAILED: {text}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        out.push(Row::Info {
+            text: format!(
+                "L{}{cycle} paged {} {} → {who}: {outcome} (by {})",
+                r.level,
+                r.at.format("%H:%M:%S"),
+                if r.attempts > 1 { format!("x{}", r.attempts) } else { String::new() },
+                r.by
+            )
+            .replace("  ", " "),
+            alarm: !r.outcomes.is_empty() && !r.delivered(),
+        });
     }
 }
 
@@ -250,7 +291,7 @@ mod tests {
         for (mins, kind) in more {
             events.push(Event::new(id, t0 + Duration::minutes(*mins), "ana@db-01", kind.clone()));
         }
-        IncidentData { state: fold(&events).unwrap(), events }
+        IncidentData { state: fold(&events).unwrap(), events, team_events: Vec::new() }
     }
 
     fn levels(rows: &[Row]) -> Vec<(usize, LevelState, Option<i64>, Option<&str>)> {
