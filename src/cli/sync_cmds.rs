@@ -110,8 +110,7 @@ pub(super) fn serve(
         let running = server::start(opts).await.map_err(|e| match e {
             server::ServeError::NoTokens
             | server::ServeError::BadListen(_)
-            | server::ServeError::NotLoopback(_)
-            | server::ServeError::Team(_) => color_eyre::Report::new(UsageError(e.to_string())),
+            | server::ServeError::NotLoopback(_) => color_eyre::Report::new(UsageError(e.to_string())),
             e => color_eyre::Report::new(e),
         })?;
         // The first stdout line is the address, for scripts and tests that listen on port 0.

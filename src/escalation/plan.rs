@@ -218,7 +218,11 @@ pub fn page_records(events: &[Event]) -> Vec<PageRecord> {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by_key(|e| e.order_key());
     let mut out: BTreeMap<(u32, u32), PageRecord> = BTreeMap::new();
-    for ev in sorted {
+    // Claims first, outcomes second: an outcome stamped in the claim's millisecond may sort before
+    // it (claim ids are hashes, not time-ordered).
+    let (claims, rest): (Vec<&Event>, Vec<&Event>) =
+        sorted.into_iter().partition(|e| matches!(e.kind, EventKind::EscalationClaimed { .. }));
+    for ev in claims.into_iter().chain(rest) {
         match &ev.kind {
             EventKind::EscalationClaimed { level, cycle, attempt, person, .. } => {
                 let r = out.entry((*cycle, *level)).or_insert_with(|| PageRecord {

@@ -224,9 +224,11 @@ pub struct LocalLedger {
 
 impl Ledger for LocalLedger {
     async fn events(&self, incident: IncidentId) -> Result<Vec<Event>, String> {
-        if let Some(c) = &self.client {
-            // Others' claims must be seen before deciding; a failed pull is not fatal (the claim
-            // through the server decides anyway).
+        // Others' claims must be seen before deciding; a failed pull is not fatal (the claim
+        // through the server decides anyway). The team stream is pulled once per pass instead.
+        if let Some(c) = &self.client
+            && incident != TEAM_STREAM
+        {
             let _ = crate::sync::engine::pull(&self.store, c, incident).await;
         }
         self.store.events(incident).map_err(|e| e.to_string())

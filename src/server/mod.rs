@@ -47,9 +47,6 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] store::ServerStoreError),
-    /// The team file the escalation engine needs is unreadable or invalid.
-    #[error("{0}")]
-    Team(String),
 }
 
 /// A started server: its address, and a way to stop it.
@@ -92,7 +89,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let store: Arc<dyn EventStore> = Arc::new(store);
     let hub = Arc::new(hub::Hub::default());
     let engine_stop = Arc::new(AtomicBool::new(false));
-    if let Some(team) = escalation_team(&opts.config)? {
+    if let Some(team) = escalation_team(&opts.config) {
         let notifier = crate::notify::Notifier::new(&opts.config).ok();
         let author = format!("{} (serve)", opts.config.author());
         crate::escalation::run::spawn_server_engine(
@@ -125,23 +122,28 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     Ok(Running { addr, shutdown, task, engine_stop })
 }
 
-/// The team the server's escalation engine pages from: `[team] file`. No file: no engine (a line
-/// on stderr says so); an invalid one stops the server from starting with its first problem.
-fn escalation_team(config: &Config) -> Result<Option<crate::team::Team>, ServeError> {
+/// The team the server's escalation engine pages from: `[team] file`. No file, or one that cannot
+/// be read or has problems: no engine, and one line on stderr says why (file:line and field). The
+/// server still serves sync: an outage of sharing would be worse than one of auto-paging, and
+/// cockpits and `warroom escalate` still escalate.
+fn escalation_team(config: &Config) -> Option<crate::team::Team> {
     let Some(file) = config.team.file.as_ref().map(|f| config.relative(f)) else {
         eprintln!("warroom serve: escalation engine off: no [team] file in the server config");
-        return Ok(None);
+        return None;
     };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| ServeError::Team(format!("{}: cannot read team file: {e}", file.display())))?;
-    match crate::team::load(&text, &file.display().to_string()) {
-        Ok(t) => Ok(Some(t)),
-        Err(problems) => Err(ServeError::Team(format!(
-            "{} ({} problem(s); run `warroom team check`)",
-            problems[0],
-            problems.len()
-        ))),
-    }
+    let problem = match std::fs::read_to_string(&file) {
+        Err(e) => format!("{}: cannot read team file: {e}", file.display()),
+        Ok(text) => match crate::team::load(&text, &file.display().to_string()) {
+            Ok(t) => return Some(t),
+            Err(problems) => format!(
+                "{} ({} problem(s); run `warroom team check`)",
+                crate::incident::sanitize::one_line(&problems[0].to_string()),
+                problems.len()
+            ),
+        },
+    };
+    eprintln!("warroom serve: escalation engine off: {problem}");
+    None
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -306,7 +306,7 @@ fn help_and_footer_list_the_contacts_keys() {
     h.key(KeyCode::Char('2'));
     // At 80 columns the global hints leave room for fewer; the wide footer has them all.
     let footer = buffer_text(&h.screen(200, 50)).lines().last().unwrap().to_string();
-    assert!(footer.contains("c copy · p page · m mark contact · R role"), "{footer}");
+    assert!(footer.contains("c copy · p page · m mark contact · t take pager · R role"), "{footer}");
     h.key(KeyCode::Char('?'));
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
     let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();

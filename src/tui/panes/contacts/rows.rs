@@ -343,6 +343,65 @@ mod tests {
     }
 
     #[test]
+    fn engine_pages_show_when_whom_and_whether_delivered_and_a_taken_pager_wins() {
+        let mut data = incident(1, &[]);
+        let id = data.state.id;
+        let t = at("2026-11-23T12:05:00Z");
+        let claim = Event {
+            id: crate::incident::event::escalation_claim_id(id, 2, 1, 1),
+            incident: id,
+            at: t,
+            author: "bo (serve)".into(),
+            kind: EventKind::EscalationClaimed {
+                level: 2,
+                cycle: 1,
+                attempt: 1,
+                target: "secondary".into(),
+                person: Some("dana".into()),
+                dedup_key: "k".into(),
+            },
+        };
+        let paged = |method: &str, ok: bool, outcome: &str| {
+            Event::new(
+                id,
+                t,
+                "bo (serve)",
+                EventKind::Paged {
+                    person: "dana".into(),
+                    method: method.into(),
+                    level: Some(2),
+                    ok,
+                    outcome: outcome.into(),
+                    dedup_key: Some("k".into()),
+                    cycle: Some(1),
+                },
+            )
+        };
+        data.events.push(claim);
+        data.events.push(paged("pagerduty", true, "delivered: HTTP 202"));
+        data.events.push(paged("webhook", false, "connection refused to http://h/…"));
+        // bo takes the primary pager: the on-call row and level 1's person follow.
+        data.team_events.push(Event::new(
+            crate::incident::event::TEAM_STREAM,
+            at("2026-11-23T11:00:00Z"),
+            "bo",
+            EventKind::OncallTaken {
+                rotation: "primary".into(),
+                person: "bo".into(),
+                from: at("2026-11-23T11:00:00Z"),
+                until: at("2026-11-24T11:00:00Z"),
+                reason: None,
+            },
+        ));
+        let rows = rows(&team(), &data, at("2026-11-23T12:07:00Z"));
+        assert!(rows.contains(&Row::Info {
+            text: "L2 paged 12:05:00 → Dana Kowalski: pagerduty delivered · webhook FAILED: connection refused to http://h/… (by bo (serve))".into(),
+            alarm: false,
+        }), "{rows:#?}");
+        assert_eq!(levels(&rows)[0].3, Some("bo"));
+    }
+
+    #[test]
     fn countdown_runs_to_the_next_level_only() {
         let rows = rows(&team(), &incident(1, &[]), at("2026-11-23T12:07:00Z"));
         assert_eq!(
