@@ -629,8 +629,17 @@ impl App {
                     Some(id) => self.load(id),
                     None => Ok(()),
                 });
+                let what = match &ev.kind {
+                    EventKind::OncallTaken { rotation, until, .. } => {
+                        format!(
+                            "you have the {rotation} pager until {} (recorded)",
+                            until.format("%a %H:%M UTC")
+                        )
+                    }
+                    _ => "recorded".into(),
+                };
                 self.notice = Some(match result {
-                    Ok(()) => ("pager taken (synced to everyone through the server, if any)".into(), false),
+                    Ok(()) => (what, false),
                     Err(e) => (format!("not saved: {e}"), true),
                 });
             }

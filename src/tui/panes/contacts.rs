@@ -282,6 +282,7 @@ impl Pane for Contacts {
                     Some(l) if l.acknowledged_at.is_some() => "Contacts · acked".into(),
                     Some(l) => match (l.next, l.countdown_secs) {
                         (Some(i), Some(s)) => format!("Contacts · L{} in {}", i + 1, countdown(s)),
+                        _ if now < l.exhausted_at => "Contacts · all levels paged".into(),
                         _ => "Contacts · ladder exhausted".into(),
                     },
                     None => "Contacts".into(),

@@ -186,6 +186,13 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
             ),
             alarm: false,
         }),
+        (_, None) if st.is_open() && now < l.exhausted_at => out.push(Row::Info {
+            text: format!(
+                "every level paged and nobody acknowledged: ladder runs out in {}",
+                countdown((l.exhausted_at - now).num_seconds())
+            ),
+            alarm: true,
+        }),
         (_, None) if st.is_open() => out.push(Row::Info {
             text: format!(
                 "ladder exhausted {} ago and nobody acknowledged",
@@ -233,14 +240,22 @@ fn pages(team: &Team, data: &IncidentData, out: &mut Vec<Row>) {
     }
 }
 
-/// The outcome of the latest `paged` event for ladder level `level`.
+/// Whether ladder level `level` was paged: delivered if the latest page through any channel was
+/// (the engine pages through every channel; one that reached the person is enough), else failed.
 fn page_mark(data: &IncidentData, level: usize) -> Option<PageMark> {
-    data.events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::Paged { level: Some(l), ok, .. } if *l as usize == level => {
-            Some(if *ok { PageMark::Delivered } else { PageMark::Failed })
+    let mut latest: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for e in &data.events {
+        if let EventKind::Paged { level: Some(l), ok, method, .. } = &e.kind
+            && *l as usize == level
+        {
+            latest.insert(method.as_str(), *ok);
         }
-        _ => None,
-    })
+    }
+    match latest.values().any(|ok| *ok) {
+        _ if latest.is_empty() => None,
+        true => Some(PageMark::Delivered),
+        false => Some(PageMark::Failed),
+    }
 }
 
 fn roles(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Row>) {
@@ -379,7 +394,9 @@ mod tests {
         };
         data.events.push(claim);
         data.events.push(paged("pagerduty", true, "delivered: HTTP 202"));
-        data.events.push(paged("webhook", false, "connection refused to http://h/…"));
+        let mut hook = paged("webhook", false, "connection refused to http://h/…");
+        hook.at += Duration::milliseconds(1);
+        data.events.push(hook);
         // bo takes the primary pager: the on-call row and level 1's person follow.
         data.team_events.push(Event::new(
             crate::incident::event::TEAM_STREAM,
