@@ -1,14 +1,12 @@
-//! Paging from the TUI without blocking it: a confirmed page is sent on a spawned tokio task and its
-//! `paged` event (delivered or failed, with the one-line reason) comes back through a channel the
-//! event loop turns into `Action::PageDone`, which the App appends to the store.
+//! Paging from the TUI without blocking it: a confirmed page becomes `Command::Page`, which the
+//! loop's `Effects` sends on a task; its `paged` event (delivered or failed, with the one-line
+//! reason) comes back as `Action::PageDone`, which the App appends to the store.
 
-use tokio::sync::mpsc;
-
-use super::popups::{Popup, Question};
-use super::widgets::Confirm;
+use super::popups::{Confirm, Popup, Question};
+use super::queue::Command;
 use crate::incident::sanitize::one_line;
 use crate::incident::{EventKind, IncidentId};
-use crate::notify::{Notifier, Page, paged_kind};
+use crate::notify::{Notifier, Page};
 
 /// A page that finished: the event to append to the incident it was sent for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +40,9 @@ impl PageDone {
     }
 }
 
-/// The notifier and the channel finished pages come back on.
+/// The notifier, and the pages still in flight.
 pub struct Pager {
     notifier: Option<Notifier>,
-    tx: mpsc::UnboundedSender<PageDone>,
-    /// Finished pages; the event loop selects on it.
-    pub done: mpsc::UnboundedReceiver<PageDone>,
     /// Pages sent and not yet finished.
     pub in_flight: usize,
 }
@@ -55,8 +50,7 @@ pub struct Pager {
 impl Pager {
     /// `None`: the HTTP client could not start; pages say so instead of being sent.
     pub fn new(notifier: Option<Notifier>) -> Pager {
-        let (tx, done) = mpsc::unbounded_channel();
-        Pager { notifier, tx, done, in_flight: 0 }
+        Pager { notifier, in_flight: 0 }
     }
 
     fn notifier(&self) -> Result<&Notifier, String> {
@@ -78,64 +72,39 @@ impl Pager {
     }
 
     /// What `ev` (just recorded) also tells PagerDuty: an ack acknowledges and a resolve resolves
-    /// every alert the incident triggered; a `change` note goes to the Change Events API. Sent on
-    /// a spawned task; each answer comes back as a [`PageDone`] to record.
-    pub fn forward(&mut self, ev: &crate::incident::Event, events: &[crate::incident::Event]) {
+    /// every alert the incident triggered; a `change` note goes to the Change Events API. The
+    /// command's answers come back one `Action::PageDone` each (counted in `in_flight`, so a quit
+    /// waits for them like for pages). `None`: nothing to send.
+    pub fn forward(
+        &mut self,
+        ev: &crate::incident::Event,
+        events: &[crate::incident::Event],
+    ) -> Option<Command> {
         use crate::incident::{Status, Tag};
-        use crate::notify::{AlertAction, change_for_note, change_sent_kind, update_all_alerts};
-        let action = match &ev.kind {
-            EventKind::Acknowledged {} => Some(AlertAction::Acknowledge),
-            EventKind::StatusSet { status: Status::Resolved } => Some(AlertAction::Resolve),
-            EventKind::Note { tag: Tag::Change, .. } => None,
-            _ => return,
-        };
-        let (Some(notifier), Ok(rt)) = (self.notifier.clone(), tokio::runtime::Handle::try_current()) else {
-            return;
-        };
-        // Each answer is one `PageDone`: count them now so a quit waits for them like for pages.
-        let expected = match action {
-            Some(_) if notifier.pagerduty_configured() => crate::notify::pagerduty_dedup_keys(events).len(),
-            None if notifier.change_routing_key().is_some() => 1,
+        let notifier = self.notifier.clone()?;
+        let expected = match &ev.kind {
+            EventKind::Acknowledged {} | EventKind::StatusSet { status: Status::Resolved }
+                if notifier.pagerduty_configured() =>
+            {
+                crate::notify::pagerduty_dedup_keys(events).len()
+            }
+            EventKind::Note { tag: Tag::Change, .. } if notifier.change_routing_key().is_some() => 1,
             _ => 0,
         };
         if expected == 0 {
-            return;
+            return None;
         }
-        let (ev, events, tx) = (ev.clone(), events.to_vec(), self.tx.clone());
         self.in_flight += expected;
-        rt.spawn(async move {
-            let kinds = match (action, &ev.kind) {
-                (Some(action), _) => update_all_alerts(&notifier, action, &events).await,
-                (None, EventKind::Note { text, .. }) => {
-                    let title = crate::incident::fold(&events).ok().map(|s| s.title);
-                    match notifier.send_change(&change_for_note(&ev, text, title.as_deref())).await {
-                        Some(result) => vec![change_sent_kind(ev.id, &result)],
-                        None => Vec::new(),
-                    }
-                }
-                _ => Vec::new(),
-            };
-            for kind in kinds {
-                let _ = tx.send(PageDone { incident: ev.incident, kind, name: String::new() });
-            }
-        });
+        Some(Command::Forward { notifier, event: Box::new(ev.clone()), events: events.to_vec() })
     }
 
-    /// Sends `page` on a spawned task; returns the notice to show meanwhile.
-    pub fn send(&mut self, page: Page) -> Result<String, String> {
+    /// The command that sends `page` (the loop sends it on a task and answers with
+    /// `Action::PageDone`), and the notice to show meanwhile.
+    pub fn send(&mut self, page: Page) -> Result<(String, Command), String> {
         let notifier = self.notifier()?.clone();
         let channel = notifier.default_channel().map_err(|e| format!("cannot page: {e}"))?;
-        let rt = tokio::runtime::Handle::try_current()
-            .map_err(|_| "cannot page: no async runtime is running".to_string())?;
-        let tx = self.tx.clone();
-        let name = page.person.name.clone();
-        rt.spawn(async move {
-            let result = notifier.page(channel, &page).await;
-            let kind = paged_kind(&page, channel, &result);
-            // The receiver is gone only when the TUI quit; nothing is left to tell.
-            let _ = tx.send(PageDone { incident: page.incident, kind, name: page.person.name.clone() });
-        });
+        let notice = format!("paging {} via {channel}…", one_line(&page.person.name));
         self.in_flight += 1;
-        Ok(format!("paging {} via {channel}…", one_line(&name)))
+        Ok((notice, Command::Page { notifier, channel, page }))
     }
 }
