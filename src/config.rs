@@ -144,7 +144,9 @@ pub fn token_problem(token: &str) -> Option<&'static str> {
 pub struct PagingConfig {
     /// Integration (routing) key of a PagerDuty service's Events API v2 integration.
     pub pagerduty_routing_key: Option<String>,
-    /// Base URL of the Events API; `/v2/enqueue` is appended.
+    /// Routing key for PagerDuty's Change Events API; unset: `pagerduty_routing_key` is used.
+    pub pagerduty_change_routing_key: Option<String>,
+    /// Base URL of the Events API; `/v2/enqueue` (and `/v2/change/enqueue`) is appended.
     pub pagerduty_url: String,
     /// Generic webhook that receives a JSON body per page.
     pub webhook_url: Option<String>,
@@ -163,6 +165,7 @@ impl Default for PagingConfig {
     fn default() -> Self {
         PagingConfig {
             pagerduty_routing_key: None,
+            pagerduty_change_routing_key: None,
             pagerduty_url: PAGERDUTY_URL.into(),
             webhook_url: None,
             webhook_headers: BTreeMap::new(),
@@ -379,14 +382,19 @@ impl Config {
             message,
         };
         let p = &self.paging;
-        if let Some(k) = &p.pagerduty_routing_key
-            && (k.trim().is_empty() || k.chars().any(char::is_control))
-        {
-            return Err(err(
-                "paging",
-                "pagerduty_routing_key",
-                "must be a non-empty key on one line (remove the key to disable PagerDuty)".into(),
-            ));
+        for (key, value) in [
+            ("pagerduty_routing_key", &p.pagerduty_routing_key),
+            ("pagerduty_change_routing_key", &p.pagerduty_change_routing_key),
+        ] {
+            if let Some(k) = value
+                && (k.trim().is_empty() || k.chars().any(char::is_control))
+            {
+                return Err(err(
+                    "paging",
+                    key,
+                    "must be a non-empty key on one line (remove the key to disable it)".into(),
+                ));
+            }
         }
         check_url(&p.pagerduty_url).map_err(|m| err("paging", "pagerduty_url", m))?;
         for (section, url, headers) in [

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod escalation;
 pub mod incident;
 pub mod notify;
 pub mod procs;

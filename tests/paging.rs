@@ -22,7 +22,7 @@ fn page_via_pagerduty_is_delivered_and_recorded() {
     let rx = Receiver::start(&[]);
     let env = Env::new(&paging_config(&rx.url(), &rx.url(), ""));
     let id = env.open("Checkout API returning 502", "1");
-    let (code, out, err) = env.run(&["page", "bo"]);
+    let (code, out, err) = env.run(&["page", "bo", "--yes"]);
     assert_eq!(code, 0, "{err}");
     let enqueue = format!("{}/v2/enqueue", rx.url());
     assert_eq!(out.trim(), format!("paged bo (Bo Chen) via pagerduty: delivered: HTTP 202 from {enqueue}"));
@@ -43,7 +43,14 @@ fn page_via_pagerduty_is_delivered_and_recorded() {
     assert_eq!(ev["person"], "bo");
     assert_eq!(ev["method"], "pagerduty");
     assert_eq!(ev["ok"], true);
-    assert_eq!(ev["outcome"], format!("delivered: HTTP 202 from {enqueue}"));
+    // PagerDuty's answer is kept on the timeline, with the dedup key.
+    assert_eq!(
+        ev["outcome"],
+        format!(
+            "delivered: HTTP 202 from {enqueue}: {{\"status\":\"success\",\"message\":\"Event processed\"}}"
+        )
+    );
+    assert_eq!(ev["dedup_key"], id.as_str());
     assert!(ev.get("level").is_none());
 }
 
@@ -52,7 +59,7 @@ fn a_500_is_retried_and_then_delivered() {
     let rx = Receiver::start(&[500]);
     let env = Env::new(&paging_config(&rx.url(), &rx.url(), ""));
     let id = env.open("db down", "2");
-    let (code, _, err) = env.run(&["page", "chidi", "--message", "primary is not answering"]);
+    let (code, _, err) = env.run(&["page", "chidi", "--yes", "--message", "primary is not answering"]);
     assert_eq!(code, 0, "{err}");
     let seen = rx.seen();
     assert_eq!(seen.len(), 2, "one failure, one retry");
@@ -63,7 +70,13 @@ fn a_500_is_retried_and_then_delivered() {
     }
     let ev = one_paged(&env);
     assert_eq!(ev["ok"], true);
-    assert_eq!(ev["outcome"], format!("delivered: HTTP 202 from {}/v2/enqueue after 2 tries", rx.url()));
+    assert!(
+        ev["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("delivered: HTTP 202 from {}/v2/enqueue after 2 tries: ", rx.url())),
+        "{ev}"
+    );
 }
 
 #[test]
@@ -71,7 +84,7 @@ fn a_500_every_time_fails_after_three_tries_and_is_recorded() {
     let rx = Receiver::start(&[500, 500, 500, 500]);
     let env = Env::new(&paging_config(&rx.url(), &rx.url(), ""));
     env.open("db down", "1");
-    let (code, out, err) = env.run(&["page", "bo"]);
+    let (code, out, err) = env.run(&["page", "bo", "--yes"]);
     assert_eq!(code, 1, "{err}");
     assert!(out.is_empty(), "{out}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
@@ -93,7 +106,7 @@ fn not_listening_is_a_failed_page_on_the_timeline() {
     let dead = dead_url();
     let env = Env::new(&paging_config(&dead, &dead, ""));
     env.open("network partition", "1");
-    let (code, _, err) = env.run(&["page", "bo"]);
+    let (code, _, err) = env.run(&["page", "bo", "--yes"]);
     assert_eq!(code, 1, "{err}");
     let outcome = format!("connection refused to {dead}/v2/enqueue after 3 tries");
     assert!(err.contains(&outcome), "{err}");
@@ -106,7 +119,7 @@ fn a_400_is_not_retried() {
     let rx = Receiver::start(&[400, 202]);
     let env = Env::new(&paging_config(&rx.url(), &rx.url(), ""));
     env.open("bad key", "3");
-    let (code, _, err) = env.run(&["page", "bo"]);
+    let (code, _, err) = env.run(&["page", "bo", "--yes"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(rx.seen().len(), 1, "a 400 will not get better by asking again");
     let ev = one_paged(&env);
@@ -123,7 +136,7 @@ fn missing_routing_key_and_unknown_person_are_usage_errors_and_record_nothing() 
     let rx = Receiver::start(&[]);
     let env = Env::new(&format!("[paging]\nwebhook_url = \"{}/h\"\n", rx.url()));
     env.open("db down", "1");
-    let (code, _, err) = env.run(&["page", "bo", "--via", "pagerduty"]);
+    let (code, _, err) = env.run(&["page", "bo", "--yes", "--via", "pagerduty"]);
     assert_eq!(code, 2, "{err}");
     assert_eq!(
         err.trim_end(),
@@ -140,7 +153,7 @@ fn missing_routing_key_and_unknown_person_are_usage_errors_and_record_nothing() 
 
     let bare = Env::new("");
     bare.open("db down", "1");
-    let (code, _, err) = bare.run(&["page", "bo"]);
+    let (code, _, err) = bare.run(&["page", "bo", "--yes"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no paging channel configured"), "{err}");
 }
@@ -191,6 +204,8 @@ fn page() -> Page {
         level: Some(1),
         message: None,
         by: "ana".into(),
+        dedup_key: "warroom-test-dedup".into(),
+        cycle: None,
     }
 }
 
@@ -215,9 +230,9 @@ async fn spawned_page_yields_the_event_to_append() {
         paged_kind(&p, Channel::PagerDuty, &result)
     });
     let kind = task.await.unwrap();
-    let EventKind::Paged { person, method, level, ok, outcome } = kind else { panic!("{kind:?}") };
+    let EventKind::Paged { person, method, level, ok, outcome, .. } = kind else { panic!("{kind:?}") };
     assert_eq!((person.as_str(), method.as_str(), level, ok), ("bo", "pagerduty", Some(1), true));
-    assert!(outcome.ends_with("after 3 tries"), "503 and 429 are both retried: {outcome}");
+    assert!(outcome.contains("after 3 tries: "), "503 and 429 are both retried: {outcome}");
     assert_eq!(rx.seen().len(), 3);
 }
 

@@ -41,46 +41,50 @@ pub fn record_change(
     text: &str,
     command: Option<ChangeCommand>,
     note_event: Option<Event>,
-) -> Result<Recorded> {
+) -> Result<(Recorded, bool)> {
     let change = HostChange::new(at, author, crate::config::hostname(), text, command.clone());
     ctx.store.record_host_change(&change)?;
-    let recorded = match ctx.open_incident()? {
+    let open = ctx.open_incident()?;
+    let ev = match note_event {
+        Some(mut ev) => {
+            ev.incident = open.unwrap_or_default();
+            ev
+        }
+        None => Event::new(
+            open.unwrap_or_default(),
+            at,
+            author,
+            EventKind::ChangeRecorded {
+                text: text.to_string(),
+                host: change.host.clone(),
+                command,
+                host_log_id: Some(change.id),
+            },
+        ),
+    };
+    let recorded = match open {
         Some(incident) => {
-            let ev = match note_event {
-                Some(mut ev) => {
-                    ev.incident = incident;
-                    ev
-                }
-                None => Event::new(
-                    incident,
-                    at,
-                    author,
-                    EventKind::ChangeRecorded {
-                        text: text.to_string(),
-                        host: change.host.clone(),
-                        command,
-                        host_log_id: Some(change.id),
-                    },
-                ),
-            };
             ctx.store.append(&ev)?;
             Recorded::Incident(incident)
         }
         None => Recorded::HostLog,
     };
-    // The one place every change passes: forwarding changes to PagerDuty's Change Events API
-    // (src/notify, the escalation work) is called from here, with `change` and `recorded`.
-    Ok(recorded)
+    // The one place every change passes: it goes to PagerDuty's Change Events API when a routing
+    // key is set (recorded on the incident, if one is open).
+    let sent = super::escalation_cmds::forward(ctx, &ev)?;
+    Ok((recorded, sent))
 }
 
 /// A `note --tag change`: on the open incident as a note, always in the host change log.
-pub(super) fn change_note(ctx: &Ctx, at: DateTime<Utc>, author: &str, text: String) -> Result<()> {
+/// Returns whether forwarding to PagerDuty (when configured) went through.
+pub(super) fn change_note(ctx: &Ctx, at: DateTime<Utc>, author: &str, text: String) -> Result<bool> {
     let note =
         Event::new(uuid::Uuid::nil(), at, author, EventKind::Note { text: text.clone(), tag: Tag::Change });
-    if let Recorded::HostLog = record_change(ctx, at, author, &text, None, Some(note))? {
+    let (recorded, sent) = record_change(ctx, at, author, &text, None, Some(note))?;
+    if let Recorded::HostLog = recorded {
         eprintln!("warroom: no open incident: change recorded in the host change log");
     }
-    Ok(())
+    Ok(sent)
 }
 
 fn change(ctx: &Ctx, message: Option<String>, argv: Vec<String>) -> Result<ExitCode> {
@@ -109,7 +113,7 @@ fn change(ctx: &Ctx, message: Option<String>, argv: Vec<String>) -> Result<ExitC
         Err(e) => (None, format!("could not start: {}", one_line(&e.to_string())), 127),
     };
     let command = ChangeCommand { command: shown, exit_code, outcome: outcome.clone(), duration_ms };
-    let recorded = record_change(ctx, at, &author, &text, Some(command), None)?;
+    let (recorded, _sent) = record_change(ctx, at, &author, &text, Some(command), None)?;
     let place = match recorded {
         Recorded::Incident(id) => format!("incident {}", &id.to_string()[..8]),
         Recorded::HostLog => "the host change log (no open incident)".to_string(),

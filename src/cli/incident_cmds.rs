@@ -68,14 +68,22 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
                 None => author,
             };
             if tag == Tag::Change {
-                super::change_cmds::change_note(ctx, at, &author, text)?;
-            } else {
-                append(ctx, at, &author, EventKind::Note { text, tag })?;
+                let sent = super::change_cmds::change_note(ctx, at, &author, text)?;
+                return Ok(if sent { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
+            append(ctx, at, &author, EventKind::Note { text, tag })?;
         }
-        Command::Ack => append(ctx, now, &author, EventKind::Acknowledged {})?,
-        Command::Sev { severity } => append(ctx, now, &author, EventKind::SeveritySet { severity })?,
-        Command::State { status } => append(ctx, now, &author, EventKind::StatusSet { status })?,
+        Command::Ack => {
+            let ev = append(ctx, now, &author, EventKind::Acknowledged {})?;
+            return forwarded(ctx, &ev);
+        }
+        Command::Sev { severity } => {
+            append(ctx, now, &author, EventKind::SeveritySet { severity })?;
+        }
+        Command::State { status } => {
+            let ev = append(ctx, now, &author, EventKind::StatusSet { status })?;
+            return forwarded(ctx, &ev);
+        }
         Command::Resolve { message, yes } => return resolve(ctx, now, &author, message, yes),
         Command::Incidents { all, json } => {
             let list: Vec<IncidentState> =
@@ -132,6 +140,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Team { .. }
         | Command::Runbook { .. }
         | Command::Oncall { .. }
+        | Command::Escalate
         | Command::Serve { .. }
         | Command::Ps { .. }
         | Command::Join { .. }
@@ -147,10 +156,16 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn append(ctx: &Ctx, now: chrono::DateTime<Utc>, author: &str, kind: EventKind) -> Result<()> {
+fn append(ctx: &Ctx, now: chrono::DateTime<Utc>, author: &str, kind: EventKind) -> Result<Event> {
     let incident = ctx.incident()?;
-    ctx.store.append(&Event::new(incident, now, author, kind))?;
-    Ok(())
+    let ev = Event::new(incident, now, author, kind);
+    ctx.store.append(&ev)?;
+    Ok(ev)
+}
+
+/// Tells PagerDuty what `ev` means for it (ack, resolve, change); exit 1 if that failed.
+fn forwarded(ctx: &Ctx, ev: &Event) -> Result<ExitCode> {
+    Ok(if super::escalation_cmds::forward(ctx, ev)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn load(ctx: &Ctx) -> Result<(IncidentState, Vec<Event>)> {
@@ -275,12 +290,14 @@ fn resolve(
     ctx.store.append(&Event::new(incident, now, author, EventKind::ResolutionRecorded { text }))?;
     // The status reads after the resolution it closes with.
     let at = now + chrono::Duration::milliseconds(1);
-    ctx.store.append(&Event::new(incident, at, author, EventKind::StatusSet { status: Status::Resolved }))?;
+    let resolved = Event::new(incident, at, author, EventKind::StatusSet { status: Status::Resolved });
+    ctx.store.append(&resolved)?;
     eprintln!(
         "resolved after {}; `warroom export` writes the postmortem",
         human_duration(at - st.impact_started_at)
     );
-    Ok(ExitCode::SUCCESS)
+    // PagerDuty `resolve` for every alert the incident triggered.
+    forwarded(ctx, &resolved)
 }
 
 /// Asks on stderr and reads one line from stdin.

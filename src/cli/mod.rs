@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod change_cmds;
+pub mod escalation_cmds;
 mod followup_cmds;
 mod incident_cmds;
 pub mod notify_cmds;
@@ -176,14 +177,20 @@ pub enum Command {
         #[command(subcommand)]
         command: RunbookCommand,
     },
-    /// Who is on call now (or --at TIME) and next, per rotation.
+    /// Who is on call now (or --at TIME) and next, per rotation; pagers taken with
+    /// `oncall take` count.
     Oncall {
         /// An instant: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        command: Option<OncallCommand>,
     },
+    /// Run the escalation engine on this host: page each ladder level of every open incident when
+    /// it falls due, until acknowledged. With a server configured, claims go through it.
+    Escalate,
     /// Page a person from the team file, or whoever level N of the incident's ladder reaches now.
     /// Delivered or not, the page is recorded on the timeline; a failed page exits 1.
     Page {
@@ -199,6 +206,9 @@ pub enum Command {
         /// The text the paged person reads. Default: severity, title and who is paged.
         #[arg(long, short)]
         message: Option<String>,
+        /// Page without asking even if the person is not on call now.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Record a contact attempt made by hand (a call, an SMS, a chat message, an email).
     Contact {
@@ -298,6 +308,26 @@ pub enum FollowupCommand {
         /// Open it again.
         #[arg(long)]
         reopen: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OncallCommand {
+    /// Take a rotation's pager: you are on call for it until --until (default: the end of the
+    /// current shift). Synced through the server; `oncall` and the escalation ladder honour it.
+    Take {
+        /// The rotation id from the team file.
+        #[arg(value_name = "ROTATION")]
+        rotation: String,
+        /// Who takes it (a person id). Default: `[user] name`.
+        #[arg(long, value_name = "PERSON_ID")]
+        person: Option<String>,
+        /// Until when: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Why (shown in `oncall`).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -454,6 +484,11 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Command::Runbook { command } => runbook_cmds::incident(ctx, command),
         cmd @ (Command::Change { .. } | Command::Changes { .. }) => change_cmds::run(ctx, cmd),
         Command::Followup { command } => followup_cmds::run(ctx, command),
+        Command::Oncall {
+            command: Some(OncallCommand::Take { rotation, person, until, reason }), ..
+        } => escalation_cmds::take(ctx, rotation, person, until, reason),
+        Command::Oncall { at, json, command: None } => team_cmds::oncall(ctx, at, json),
+        Command::Escalate => escalation_cmds::escalate(ctx),
         cmd => incident_cmds::run(ctx, cmd),
     }
 }
@@ -563,9 +598,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runbook_cmds::list(g, &Config::load(g.config.as_deref())?)
         }
         Some(Command::Runbook { command: RunbookCommand::Check { files } }) => runbook_cmds::check(&files),
-        Some(Command::Oncall { at, json }) => {
-            team_cmds::oncall(g, &Config::load(g.config.as_deref())?, at, json)
-        }
         Some(Command::Ps { json, sort, filter, interval_ms }) => ps_cmds::ps(json, sort, filter, interval_ms),
         Some(Command::Serve { listen, db, insecure_loopback }) => {
             sync_cmds::serve(g, listen, db, insecure_loopback)

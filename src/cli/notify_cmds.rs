@@ -42,7 +42,7 @@ fn value_name(v: impl ValueEnum) -> String {
 
 pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Page { person, level, via, message } => page(ctx, person, level, via, message),
+        Command::Page { person, level, via, message, yes } => page(ctx, person, level, via, message, yes),
         Command::Contact { person, method, outcome } => {
             let (_, team) = team(ctx)?;
             let p = person_in(ctx, &team, &person)?;
@@ -69,6 +69,7 @@ fn page(
     level: Option<u32>,
     via: Option<Channel>,
     message: Option<String>,
+    yes: bool,
 ) -> Result<ExitCode> {
     let notifier = Notifier::new(&ctx.config).map_err(usage)?;
     let channel = match via {
@@ -78,13 +79,23 @@ fn page(
     notifier.check(channel).map_err(usage)?;
     let incident = ctx.incident()?;
     let st = fold(&ctx.store.events(incident)?)?;
-    let (_, team) = team(ctx)?;
+    team(ctx)?;
+    let team = super::escalation_cmds::team_now(ctx)?;
     let id = match (person, level) {
         (Some(p), _) => p,
         (None, Some(n)) => level_person(ctx, &team, &st, n)?,
         (None, None) => return Err(UsageError("name a person to page, or --level N".into()).into()),
     };
     let p = person_in(ctx, &team, &id)?;
+    // Waking someone who is off shift is sometimes right, never by accident: say who is on call.
+    let now = Utc::now();
+    if level.is_none() && !yes && !team.is_on_call(&p.id, now) {
+        let who = team.on_call_summary(now);
+        let question = format!("{} ({}) is not on call now (on call: {who})", p.id, one_line(&p.name));
+        if !confirm(&format!("{question}. Page anyway? [y/N] "))? {
+            return Err(UsageError(format!("{question}: not paged; pass --yes to page anyway")).into());
+        }
+    }
     let author = ctx.config.author();
     let page = Page::new(&st, p, level, message, &author);
     let result = notifier.page_blocking(channel, &page);
@@ -101,6 +112,19 @@ fn page(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Asks on the terminal; without one the answer is no.
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{}", one_line(question));
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 /// Whoever level `n` of the ladder for the incident's severity reaches now.
@@ -176,11 +200,15 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
     let author = ctx.config.author();
     let now = Utc::now();
     let mut at = now;
+    let mut forwarded = true;
     if let Some(s) = status {
-        ctx.store.append(&Event::new(incident, now, &author, EventKind::StatusSet { status: s }))?;
+        let ev = Event::new(incident, now, &author, EventKind::StatusSet { status: s });
+        ctx.store.append(&ev)?;
+        forwarded = super::escalation_cmds::forward(ctx, &ev)?;
         // The update reads after the status it announces: events at one instant sort by random id.
         at = now + Duration::milliseconds(1);
     }
+    let done = if forwarded { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     let kind = EventKind::StatusUpdatePosted { audience, text: text.clone() };
     let posted = Event::new(incident, at, &author, kind);
     ctx.store.append(&posted)?;
@@ -194,7 +222,7 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
         }
     };
     if notifier.status_providers(audience).is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(done);
     }
     let update = StatusUpdate {
         incident,
@@ -225,5 +253,5 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
             println!("{line}");
         }
     }
-    Ok(if outcome.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if outcome.failed { ExitCode::FAILURE } else { done })
 }

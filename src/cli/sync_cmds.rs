@@ -47,7 +47,9 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     let Some(url) = server_url(ctx)? else { return super::store_command(ctx, cmd) };
     let rt = runtime()?;
     let client = Client::new(&url, ctx.config.server.token.clone(), CLI_TIMEOUT, &ctx.config.author())?;
-    let follow: Vec<_> = ctx.incident().ok().into_iter().collect();
+    // The team stream (pagers taken) is followed too: `oncall` and paging honour it.
+    let mut follow: Vec<_> = ctx.incident().ok().into_iter().collect();
+    follow.push(crate::incident::event::TEAM_STREAM);
     let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
         Ok(report) => {
             warn_refused(&report);

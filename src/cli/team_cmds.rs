@@ -63,7 +63,8 @@ pub(super) fn check(global: &Global, config: &Config, file: Option<PathBuf>) -> 
     }
 }
 
-pub(super) fn oncall(global: &Global, config: &Config, at: Option<String>, json: bool) -> Result<ExitCode> {
+pub(super) fn oncall(ctx: &super::Ctx, at: Option<String>, json: bool) -> Result<ExitCode> {
+    let (global, config) = (&ctx.global, &ctx.config);
     let t = match at {
         Some(s) => team::parse_instant(&s).map_err(|e| UsageError(format!("--at: {e}")))?,
         None => Utc::now(),
@@ -81,6 +82,8 @@ pub(super) fn oncall(global: &Global, config: &Config, at: Option<String>, json:
             .into());
         }
     };
+    let taken = ctx.store.events(crate::incident::event::TEAM_STREAM)?;
+    let team = crate::escalation::run::with_taken_pagers(&team, &taken);
     let report = team::oncall_report(&team, t);
     if json {
         outln!("{}", serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?);

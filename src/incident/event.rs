@@ -71,6 +71,26 @@ impl Event {
     }
 }
 
+/// The stream that holds team-wide events (pager overrides) rather than one incident's: a fixed
+/// id no v7 incident id can equal, synced through the server like an incident's events.
+pub const TEAM_STREAM: IncidentId = Uuid::from_u128(0x7761_7272_6f6f_8000_8000_0074_6561_6d00);
+
+/// The id of the escalation claim for (incident, level, cycle, attempt): a v8 UUID made of the
+/// SHA-256 of those four, so every executor computes the same id for the same page.
+pub fn escalation_claim_id(incident: IncidentId, level: u32, cycle: u32, attempt: u32) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"warroom/escalation-claim/v1\0");
+    h.update(incident.as_bytes());
+    h.update(level.to_be_bytes());
+    h.update(cycle.to_be_bytes());
+    h.update(attempt.to_be_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// What happened. Internally tagged as `"type"`, snake_case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -148,6 +168,53 @@ pub enum EventKind {
         /// Whether the page was delivered.
         ok: bool,
         outcome: String,
+        /// The PagerDuty dedup key the page was sent with (ack and resolve reuse it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dedup_key: Option<String>,
+        /// The ladder cycle (1 = first pass) for pages the escalation engine sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cycle: Option<u32>,
+    },
+    /// The escalation engine's claim to page ladder `level` in `cycle`. Its id is derived from
+    /// (incident, level, cycle, attempt) by [`escalation_claim_id`], so every executor writes the same
+    /// id and the idempotent append decides which one sends; `paged` events record the delivery.
+    EscalationClaimed {
+        level: u32,
+        cycle: u32,
+        /// 1 for the first claim; a later attempt re-sends a claim whose sender died before recording.
+        attempt: u32,
+        /// The ladder target as written in the team file (a person or rotation id).
+        target: String,
+        /// The person the target reached when the level fell due, if it resolved to anyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
+        /// The dedup key every channel sends this page with.
+        dedup_key: String,
+    },
+    /// An acknowledge or resolve sent to PagerDuty for one alert this incident triggered.
+    AlertUpdated {
+        /// `acknowledge` or `resolve`.
+        action: String,
+        dedup_key: String,
+        ok: bool,
+        outcome: String,
+    },
+    /// A `change` note forwarded to PagerDuty's Change Events API.
+    ChangeSent {
+        /// The note it forwards.
+        note: Uuid,
+        ok: bool,
+        outcome: String,
+    },
+    /// Someone takes a rotation's pager until `until`. Lives in the team stream
+    /// ([`TEAM_STREAM`]), not in an incident, and wins over the rotation and the file's overrides.
+    OncallTaken {
+        rotation: String,
+        person: String,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     ContactAttempted {
         person: String,
@@ -243,6 +310,10 @@ impl EventKind {
             EventKind::ChecklistItemSet { .. } => "checklist_item_set",
             EventKind::CommandRun { .. } => "command_run",
             EventKind::Paged { .. } => "paged",
+            EventKind::EscalationClaimed { .. } => "escalation_claimed",
+            EventKind::AlertUpdated { .. } => "alert_updated",
+            EventKind::ChangeSent { .. } => "change_sent",
+            EventKind::OncallTaken { .. } => "oncall_taken",
             EventKind::ContactAttempted { .. } => "contact_attempted",
             EventKind::StatusUpdatePosted { .. } => "status_update_posted",
             EventKind::ResolutionRecorded { .. } => "resolution_recorded",
@@ -285,7 +356,29 @@ impl EventKind {
                 }
                 v
             }
-            EventKind::Paged { person, method, outcome, .. } => vec![person, method, outcome],
+            EventKind::Paged { person, method, outcome, dedup_key, .. } => {
+                let mut v = vec![person, method, outcome];
+                if let Some(k) = dedup_key {
+                    v.push(k);
+                }
+                v
+            }
+            EventKind::EscalationClaimed { target, person, dedup_key, .. } => {
+                let mut v = vec![target, dedup_key];
+                if let Some(p) = person {
+                    v.push(p);
+                }
+                v
+            }
+            EventKind::AlertUpdated { action, dedup_key, outcome, .. } => vec![action, dedup_key, outcome],
+            EventKind::ChangeSent { outcome, .. } => vec![outcome],
+            EventKind::OncallTaken { rotation, person, reason, .. } => {
+                let mut v = vec![rotation, person];
+                if let Some(r) = reason {
+                    v.push(r);
+                }
+                v
+            }
             EventKind::ContactAttempted { person, method, outcome } => vec![person, method, outcome],
             EventKind::StatusUpdatePosted { text, .. } | EventKind::ResolutionRecorded { text } => vec![text],
             EventKind::FollowupAdded { text, owner, ticket, .. } => {

@@ -110,8 +110,23 @@ pub fn describe(ev: &Event) -> String {
             Some(code) => format!("Ran `{command}` → exit {code}"),
             None => format!("Ran `{command}` → killed (no exit code)"),
         },
-        EventKind::Paged { person, method, ok, outcome, .. } => {
-            format!("Paged {person} via {method}: {}{outcome}", if *ok { "" } else { "FAILED " })
+        EventKind::Paged { person, method, ok, outcome, dedup_key, .. } => {
+            let key = dedup_key.as_ref().map(|k| format!(" [dedup {k}]")).unwrap_or_default();
+            format!("Paged {person} via {method}: {}{outcome}{key}", if *ok { "" } else { "FAILED " })
+        }
+        EventKind::EscalationClaimed { level, cycle, attempt, target, person, .. } => {
+            let who = person.as_deref().unwrap_or("nobody (target did not resolve)");
+            let again = if *attempt > 1 { format!(", attempt {attempt}") } else { String::new() };
+            format!("Escalation level {level} (cycle {cycle}{again}) due: paging {target} → {who}")
+        }
+        EventKind::AlertUpdated { action, dedup_key, ok, outcome } => {
+            format!("PagerDuty {action} [dedup {dedup_key}]: {}{outcome}", if *ok { "" } else { "FAILED " })
+        }
+        EventKind::ChangeSent { ok, outcome, .. } => {
+            format!("Change sent to PagerDuty: {}{outcome}", if *ok { "" } else { "FAILED " })
+        }
+        EventKind::OncallTaken { rotation, person, until, .. } => {
+            format!("{person} takes the {rotation} pager until {}", until.format("%Y-%m-%d %H:%M UTC"))
         }
         EventKind::ContactAttempted { person, method, outcome } => {
             format!("Contacted {person} by {method}: {outcome}")
@@ -325,7 +340,7 @@ fn people(w: &mut String, state: &IncidentState, events: &[Event]) {
     let mut any_page = false;
     for ev in events {
         match &ev.kind {
-            EventKind::Paged { person, method, level, ok, outcome } => {
+            EventKind::Paged { person, method, level, ok, outcome, .. } => {
                 any_page = true;
                 let level = level.map(|l| format!(", level {l}")).unwrap_or_default();
                 let how = if *ok { "delivered" } else { "NOT delivered" };
@@ -485,7 +500,12 @@ fn resolution(w: &mut String, state: &IncidentState, events: &[Event], tz: Optio
         done.push((n.at, n.text.clone(), n.author.clone()));
     }
     for ev in events {
-        if matches!(ev.kind, EventKind::ProcessSignalled { .. } | EventKind::CommandRun { .. }) {
+        if matches!(
+            ev.kind,
+            EventKind::ProcessSignalled { .. }
+                | EventKind::CommandRun { .. }
+                | EventKind::AlertUpdated { .. }
+        ) {
             done.push((ev.at, describe(ev), ev.author.clone()));
         }
     }

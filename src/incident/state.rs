@@ -328,6 +328,10 @@ impl FoldCursor {
             | EventKind::EvidenceCaptured { .. }
             | EventKind::CommandRun { .. }
             | EventKind::Paged { .. }
+            | EventKind::EscalationClaimed { .. }
+            | EventKind::AlertUpdated { .. }
+            | EventKind::ChangeSent { .. }
+            | EventKind::OncallTaken { .. }
             | EventKind::ContactAttempted { .. } => {}
         }
     }

@@ -76,12 +76,14 @@ fn origin(url: &Url) -> String {
     }
 }
 
-/// A delivered request: the 2xx status and how many tries it took.
+/// A delivered request: the 2xx status, how many tries it took, and the start of the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
     pub status: u16,
     pub url: String,
     pub tries: u32,
+    /// The answer's body, one line, capped (PagerDuty's `{"status":"success",…}`).
+    pub answer: String,
 }
 
 impl fmt::Display for Delivered {
@@ -189,8 +191,7 @@ pub async fn send_json(
         let mut wait = delay;
         let failure = match sent {
             Ok(mut resp) if resp.status().is_success() => {
-                let delivered =
-                    Delivered { status: resp.status().as_u16(), url: to.shown.clone(), tries: attempt };
+                let status = resp.status().as_u16();
                 let mut answer = Vec::new();
                 while answer.len() < ANSWER_MAX {
                     match resp.chunk().await {
@@ -198,7 +199,10 @@ pub async fn send_json(
                         _ => break,
                     }
                 }
-                return Ok((delivered, String::from_utf8_lossy(&answer).into_owned()));
+                let answer = String::from_utf8_lossy(&answer).into_owned();
+                let delivered =
+                    Delivered { status, url: to.shown.clone(), tries: attempt, answer: summarize(&answer) };
+                return Ok((delivered, answer));
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -238,8 +242,24 @@ async fn excerpt(mut resp: reqwest::Response) -> String {
             _ => break,
         }
     }
-    let raw = String::from_utf8_lossy(&buf);
-    let text = one_line(&raw);
+    summarize(&String::from_utf8_lossy(&buf))
+}
+
+/// An answer's body on one line, free of control characters and capped; an API's `errors` list
+/// (PagerDuty names the field there) leads.
+fn summarize(raw: &str) -> String {
+    // PagerDuty answers a 400 with `{"status":"invalid event","errors":["'routing_key' is …"]}`:
+    // the errors name the field, so they lead the message.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw)
+        && let Some(errors) = v.get("errors").and_then(|e| e.as_array())
+        && !errors.is_empty()
+    {
+        let list: Vec<String> =
+            errors.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect();
+        let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("rejected");
+        return one_line(&format!("{status}: {}", list.join("; "))).trim().to_string();
+    }
+    let text = one_line(raw);
     let text = text.trim();
     match text.char_indices().nth(BODY_EXCERPT) {
         Some((i, _)) => format!("{}…", &text[..i]),
@@ -294,7 +314,7 @@ mod tests {
         assert_eq!(e.to_string(), "connection refused to http://h/x after 3 tries");
         let e = DeliveryError::Connect { url: "http://h/x".into(), detail: "dns error".into(), tries: 2 };
         assert_eq!(e.to_string(), "cannot connect to http://h/x after 2 tries: dns error");
-        let d = Delivered { status: 202, url: "http://h/x".into(), tries: 2 };
+        let d = Delivered { status: 202, url: "http://h/x".into(), tries: 2, answer: String::new() };
         assert_eq!(d.to_string(), "delivered: HTTP 202 from http://h/x after 2 tries");
     }
 

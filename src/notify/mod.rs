@@ -30,7 +30,8 @@ use crate::incident::{EventKind, Tag};
 
 pub use http::{Delivered, DeliveryError, Endpoint, Policy, post_json, send_json};
 pub use payload::{
-    Page, Paged, StatusUpdate, pagerduty_body, pagerduty_severity, status_update_body, webhook_page_body,
+    AlertAction, ChangeEvent, Page, Paged, StatusUpdate, change_event_body, pagerduty_body,
+    pagerduty_severity, pagerduty_update_body, status_update_body, webhook_page_body,
 };
 pub use status::{Provider, UpdateOutcome};
 
@@ -157,6 +158,71 @@ impl Notifier {
         post_json(&self.client, &to, &body, &self.policy).await
     }
 
+    /// Every channel configured for pages, PagerDuty first: the escalation engine pages through all.
+    pub fn channels(&self) -> Vec<Channel> {
+        let mut v = Vec::new();
+        if self.paging.pagerduty_routing_key.is_some() {
+            v.push(Channel::PagerDuty);
+        }
+        if self.paging.webhook_url.is_some() {
+            v.push(Channel::Webhook);
+        }
+        v
+    }
+
+    /// Whether PagerDuty is configured (ack and resolve are sent there).
+    pub fn pagerduty_configured(&self) -> bool {
+        self.paging.pagerduty_routing_key.is_some()
+    }
+
+    /// Acknowledges or resolves the PagerDuty alert `dedup_key`, with retries.
+    pub async fn update_alert(&self, action: AlertAction, dedup_key: &str) -> Delivery {
+        let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
+            DeliveryError::Config(
+                "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
+            )
+        })?;
+        let base = self.paging.pagerduty_url.trim_end_matches('/');
+        let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
+        let to = Endpoint::public(url, HeaderMap::new());
+        post_json(&self.client, &to, &pagerduty_update_body(action, dedup_key, key), &self.policy).await
+    }
+
+    /// The routing key change events go to: `[paging] pagerduty_change_routing_key`, else the
+    /// Events v2 key (PagerDuty accepts change events on an Events API v2 integration).
+    pub fn change_routing_key(&self) -> Option<&str> {
+        self.paging.pagerduty_change_routing_key.as_deref().or(self.paging.pagerduty_routing_key.as_deref())
+    }
+
+    /// Sends `change` to PagerDuty's Change Events API (`/v2/change/enqueue`) with retries;
+    /// `None` when no routing key is configured (changes are then only recorded).
+    pub async fn send_change(&self, change: &ChangeEvent) -> Option<Delivery> {
+        let key = self.change_routing_key()?;
+        if change.summary.trim().is_empty() {
+            return Some(Err(DeliveryError::Config("change event: payload.summary is empty".into())));
+        }
+        let result = async {
+            let base = self.paging.pagerduty_url.trim_end_matches('/');
+            let url = parse_url(&format!("{base}/v2/change/enqueue"), "[paging] pagerduty_url")?;
+            let to = Endpoint::public(url, HeaderMap::new());
+            post_json(&self.client, &to, &change_event_body(change, key), &self.policy).await
+        };
+        Some(result.await)
+    }
+
+    /// [`Notifier::send_change`] on a runtime of its own: for the CLI.
+    pub fn send_change_blocking(&self, change: &ChangeEvent) -> Option<Delivery> {
+        match block_on(self.send_change(change)) {
+            Ok(r) => r,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// [`Notifier::update_alert`] on a runtime of its own: for the CLI.
+    pub fn update_alert_blocking(&self, action: AlertAction, dedup_key: &str) -> Delivery {
+        block_on(self.update_alert(action, dedup_key))?
+    }
+
     /// Whether status updates are posted anywhere.
     pub fn status_webhook_configured(&self) -> bool {
         self.status.webhook_url.is_some()
@@ -214,18 +280,92 @@ fn header_map(headers: &BTreeMap<String, String>, key: &str) -> Result<HeaderMap
     Ok(map)
 }
 
-/// The `paged` event for a page's result: delivered or not, with the one-line outcome.
+/// The `paged` event for a page's result: delivered or not, with the one-line outcome, the dedup
+/// key it was sent with and, for PagerDuty, its answer.
 pub fn paged_kind(page: &Page, channel: Channel, result: &Delivery) -> EventKind {
     EventKind::Paged {
         person: page.person.id.clone(),
         method: channel.as_str().into(),
         level: page.level,
         ok: result.is_ok(),
-        outcome: match result {
-            Ok(d) => d.to_string(),
-            Err(e) => e.to_string(),
-        },
+        outcome: outcome_line(channel == Channel::PagerDuty, result),
+        dedup_key: Some(page.dedup_key.clone()),
+        cycle: page.cycle,
     }
+}
+
+/// A delivery as one line; `with_answer` adds the receiver's answer (PagerDuty's says what it did).
+pub fn outcome_line(with_answer: bool, result: &Delivery) -> String {
+    match result {
+        Ok(d) if with_answer && !d.answer.is_empty() => format!("{d}: {}", d.answer),
+        Ok(d) => d.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The `alert_updated` event for an acknowledge or resolve sent to PagerDuty.
+pub fn alert_updated_kind(action: AlertAction, dedup_key: &str, result: &Delivery) -> EventKind {
+    EventKind::AlertUpdated {
+        action: action.as_str().into(),
+        dedup_key: dedup_key.into(),
+        ok: result.is_ok(),
+        outcome: outcome_line(true, result),
+    }
+}
+
+/// Every dedup key the incident's pages were sent to PagerDuty with, oldest first, each once.
+pub fn pagerduty_dedup_keys(events: &[crate::incident::Event]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for ev in events {
+        if let EventKind::Paged { method, dedup_key: Some(k), .. } = &ev.kind
+            && method == Channel::PagerDuty.as_str()
+            && !keys.contains(k)
+        {
+            keys.push(k.clone());
+        }
+    }
+    keys
+}
+
+/// Sends `action` for every PagerDuty alert the incident triggered; one event per alert to append.
+/// Empty when PagerDuty is not configured or nothing was sent there.
+pub async fn update_all_alerts(
+    notifier: &Notifier,
+    action: AlertAction,
+    events: &[crate::incident::Event],
+) -> Vec<EventKind> {
+    if !notifier.pagerduty_configured() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for key in pagerduty_dedup_keys(events) {
+        let result = notifier.update_alert(action, &key).await;
+        out.push(alert_updated_kind(action, &key, &result));
+    }
+    out
+}
+
+/// The `change` note's forward to PagerDuty, as a change event.
+pub fn change_for_note(note: &crate::incident::Event, text: &str, title: Option<&str>) -> ChangeEvent {
+    let mut details = serde_json::json!({ "author": note.author, "note": note.id.to_string() });
+    if note.incident != crate::incident::event::TEAM_STREAM {
+        details["incident"] = serde_json::Value::String(note.incident.to_string());
+        if let Some(t) = title {
+            details["incident_title"] = serde_json::Value::String(t.to_string());
+        }
+    }
+    ChangeEvent {
+        summary: text.to_string(),
+        timestamp: note.at,
+        source: format!("warroom ({})", note.author),
+        links: Vec::new(),
+        details,
+    }
+}
+
+/// The `change_sent` event for a forwarded change note.
+pub fn change_sent_kind(note: uuid::Uuid, result: &Delivery) -> EventKind {
+    EventKind::ChangeSent { note, ok: result.is_ok(), outcome: outcome_line(true, result) }
 }
 
 /// The timeline record of a status update that was recorded but not delivered: a note tagged

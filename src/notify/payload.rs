@@ -20,6 +20,11 @@ pub struct Page {
     pub message: Option<String>,
     /// Who sends the page (the event author).
     pub by: String,
+    /// The key PagerDuty folds repeats of this page under (and that ack and resolve name). Manual
+    /// pages use the incident id; the escalation engine one per (incident, level, cycle).
+    pub dedup_key: String,
+    /// The ladder cycle, for pages the escalation engine sends.
+    pub cycle: Option<u32>,
 }
 
 /// The paged person's details, copied from the team file.
@@ -68,6 +73,8 @@ impl Page {
             level,
             message: message.filter(|m| !m.trim().is_empty()),
             by: by.into(),
+            dedup_key: incident.id.to_string(),
+            cycle: None,
         }
     }
 
@@ -80,11 +87,7 @@ impl Page {
                 format!("[{}] {} - paging {}{level}", self.severity, self.title.trim(), self.person.name)
             }
         };
-        let text = one_line(&text).into_owned();
-        match text.char_indices().nth(SUMMARY_MAX) {
-            Some((i, _)) => text[..i].to_string(),
-            None => text,
-        }
+        cap_summary(&one_line(&text))
     }
 }
 
@@ -98,12 +101,12 @@ pub fn pagerduty_severity(s: Severity) -> &'static str {
     }
 }
 
-/// The Events API v2 `trigger` body. The dedup key is the incident id, so one incident is one alert.
+/// The Events API v2 `trigger` body, keyed by the page's dedup key.
 pub fn pagerduty_body(page: &Page, routing_key: &str) -> Value {
     json!({
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": page.incident.to_string(),
+        "dedup_key": page.dedup_key,
         "client": "warroom",
         "payload": {
             "summary": page.summary(),
@@ -117,6 +120,7 @@ pub fn pagerduty_body(page: &Page, routing_key: &str) -> Value {
                 "person_name": page.person.name,
                 "pagerduty_user": page.person.pagerduty_user,
                 "level": page.level,
+                "cycle": page.cycle,
                 "message": page.message,
                 "paged_by": page.by,
             },
@@ -134,9 +138,69 @@ pub fn webhook_page_body(page: &Page) -> Value {
         "summary": page.summary(),
         "person": page.person,
         "level": page.level,
+        "cycle": page.cycle,
+        "dedup_key": page.dedup_key,
         "message": page.message,
         "by": page.by,
     })
+}
+
+/// What an acknowledge or resolve tells PagerDuty about an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAction {
+    Acknowledge,
+    Resolve,
+}
+
+impl AlertAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAction::Acknowledge => "acknowledge",
+            AlertAction::Resolve => "resolve",
+        }
+    }
+}
+
+/// The Events API v2 body that acknowledges or resolves the alert `dedup_key` triggered.
+pub fn pagerduty_update_body(action: AlertAction, dedup_key: &str, routing_key: &str) -> Value {
+    json!({ "routing_key": routing_key, "event_action": action.as_str(), "dedup_key": dedup_key })
+}
+
+/// A change for PagerDuty's Change Events API: a deploy, a config push, a `change` note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// One line saying what changed (capped at 1024 characters when sent).
+    pub summary: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// Where it came from: host or tool.
+    pub source: String,
+    /// (href, text) links: the build, the diff, the incident.
+    pub links: Vec<(String, String)>,
+    /// Anything else worth keeping (exit status, duration, incident id).
+    pub details: Value,
+}
+
+/// The Change Events API body (`POST /v2/change/enqueue`).
+pub fn change_event_body(c: &ChangeEvent, routing_key: &str) -> Value {
+    let links: Vec<Value> =
+        c.links.iter().map(|(href, text)| json!({ "href": href, "text": text })).collect();
+    json!({
+        "routing_key": routing_key,
+        "payload": {
+            "summary": cap_summary(&one_line(&c.summary)),
+            "timestamp": c.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "source": one_line(&c.source),
+            "custom_details": c.details,
+        },
+        "links": links,
+    })
+}
+
+fn cap_summary(text: &str) -> String {
+    match text.char_indices().nth(SUMMARY_MAX) {
+        Some((i, _)) => text[..i].to_string(),
+        None => text.to_string(),
+    }
 }
 
 /// A status update as posted to the status webhook.
@@ -187,6 +251,8 @@ mod tests {
             level: Some(2),
             message: None,
             by: "ana".into(),
+            dedup_key: uuid::Uuid::nil().to_string(),
+            cycle: None,
         }
     }
 

@@ -14,6 +14,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -110,12 +112,15 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// Stops the escalation engine's thread (when one runs).
+    engine_stop: Arc<AtomicBool>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, closes streams, and waits.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        self.engine_stop.store(true, Ordering::Relaxed);
         let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Some(l) = self.listener {
             let _ = l.await;
@@ -180,6 +185,20 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     };
     let _ = metrics.cluster.replica.set((replica, store.backend()));
     let team_file = opts.config.team.file.as_ref().map(|f| opts.config.relative(f));
+    let engine_stop = Arc::new(AtomicBool::new(false));
+    if let Some(team) = escalation_team(&opts.config) {
+        let notifier = crate::notify::Notifier::new(&opts.config).ok();
+        let author = format!("{} (serve)", opts.config.author());
+        crate::escalation::run::spawn_server_engine(
+            store.clone(),
+            hub.clone(),
+            team,
+            notifier,
+            author,
+            engine_stop.clone(),
+        )
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    }
     let state = routes::AppState {
         store,
         tokens: Arc::new(tokens),
@@ -198,7 +217,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task, listener: pg_listener })
+    Ok(Running { addr, shutdown, task, listener: pg_listener, engine_stop })
 }
 
 /// `host:port`, naming this replica in /metrics and /healthz when `server.replica` is unset.
@@ -209,6 +228,30 @@ fn default_replica_name(addr: SocketAddr) -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "warroom".into());
     format!("{host}:{}", addr.port())
+}
+
+/// The team the server's escalation engine pages from: `[team] file`. No file, or one that cannot
+/// be read or has problems: no engine, and one line on stderr says why (file:line and field). The
+/// server still serves sync: an outage of sharing would be worse than one of auto-paging, and
+/// cockpits and `warroom escalate` still escalate.
+fn escalation_team(config: &Config) -> Option<crate::team::Team> {
+    let Some(file) = config.team.file.as_ref().map(|f| config.relative(f)) else {
+        eprintln!("warroom serve: escalation engine off: no [team] file in the server config");
+        return None;
+    };
+    let problem = match std::fs::read_to_string(&file) {
+        Err(e) => format!("{}: cannot read team file: {e}", file.display()),
+        Ok(text) => match crate::team::load(&text, &file.display().to_string()) {
+            Ok(t) => return Some(t),
+            Err(problems) => format!(
+                "{} ({} problem(s); run `warroom team check`)",
+                crate::incident::sanitize::one_line(&problems[0].to_string()),
+                problems.len()
+            ),
+        },
+    };
+    eprintln!("warroom serve: escalation engine off: {problem}");
+    None
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

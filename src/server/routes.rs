@@ -351,7 +351,9 @@ async fn append(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    Ok(Json(AppendResponse { acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq }).collect() }))
+    Ok(Json(AppendResponse {
+        acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq, new: Some(a.new) }).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

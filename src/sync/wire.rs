@@ -38,6 +38,10 @@ pub struct AppendRequest {
 pub struct Ack {
     pub id: Uuid,
     pub seq: i64,
+    /// Whether this request stored the event (false: it was there already). The escalation
+    /// engine's claims rely on it: only the executor whose claim was new sends the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
 }
 
 /// POST answer: one ack per request event, in request order.
@@ -125,6 +129,20 @@ pub fn check_event(ev: &Event, incident: IncidentId) -> Result<(), Invalid> {
     // an earlier time would retitle the incident and move its clocks for everyone.
     if matches!(ev.kind, EventKind::Opened { .. }) && ev.id != incident {
         return bad("id", format!("an `opened` event must have the incident's id {incident}"));
+    }
+    // The team stream holds pager overrides only, and overrides live nowhere else.
+    let team_kind = matches!(ev.kind, EventKind::OncallTaken { .. });
+    if (incident == crate::incident::event::TEAM_STREAM) != team_kind {
+        return bad("type", format!("`{}` does not belong in stream {incident}", ev.kind.name()));
+    }
+    // A claim's id is derived from what it claims, so no executor can forge a second claim.
+    if let EventKind::EscalationClaimed { level, cycle, attempt, .. } = ev.kind
+        && ev.id != crate::incident::event::escalation_claim_id(incident, level, cycle, attempt)
+    {
+        return bad(
+            "id",
+            "an `escalation_claimed` event must have the id derived from its level and cycle".into(),
+        );
     }
     if ev.author.trim().is_empty() {
         return bad("author", "must not be empty".into());

@@ -32,6 +32,10 @@ pub enum Problem {
     BadLength(String),
     #[error("{0}")]
     BadDate(String),
+    #[error("{0}")]
+    BadWait(String),
+    #[error("repeat must be 0 to 9, got {0}")]
+    BadRepeat(u32),
     #[error("contains a control character (U+{0:04X}); terminal escapes are not allowed here")]
     ControlCharacter(u32),
 }
@@ -50,6 +54,7 @@ impl Problem {
             BadHandoff(s) => BadHandoff(escape_controls(&s)),
             BadLength(s) => BadLength(escape_controls(&s)),
             BadDate(s) => BadDate(escape_controls(&s)),
+            BadWait(s) => BadWait(escape_controls(&s)),
             other => other,
         }
     }

@@ -66,13 +66,18 @@ pub(super) struct EscalationFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct LadderFile {
     pub levels: Spanned<Vec<LevelFile>>,
+    /// Extra passes over the whole ladder after the last level's wait runs out (PagerDuty's
+    /// "repeat this policy N times").
+    #[serde(default)]
+    pub repeat: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LevelFile {
     pub target: Spanned<String>,
-    pub after_minutes: u32,
+    /// Minutes; fractions allowed (0.5 is 30 seconds).
+    pub after_minutes: Spanned<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

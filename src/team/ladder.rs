@@ -4,7 +4,7 @@
 //! unless the incident was acknowledged first. An acknowledgement stamped after `now` is not yet
 //! known and is ignored.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{Ladder, Target, Team};
@@ -68,9 +68,7 @@ pub fn ladder_at(
         };
         let person = team.resolve(&l.target, fires_at).map(|p| p.id.clone());
         levels.push(LevelNow { level: i + 1, target: l.target.clone(), fires_at, person, state });
-        fires_at = fires_at
-            .checked_add_signed(Duration::minutes(i64::from(l.after_minutes)))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        fires_at = fires_at.checked_add_signed(l.after()).unwrap_or(DateTime::<Utc>::MAX_UTC);
     }
     let next = levels.iter().position(|l| l.state == LevelState::Pending);
     let countdown_secs = next.map(|i| (levels[i].fires_at - now).num_seconds());

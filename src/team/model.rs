@@ -134,14 +134,24 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Level {
     pub target: Target,
-    /// Minutes without an acknowledgement, after this level fires, before the next level fires.
-    pub after_minutes: u32,
+    /// Milliseconds without an acknowledgement, after this level fires, before the next level
+    /// fires (`after_minutes` in the file, fractions allowed).
+    pub after_ms: u64,
+}
+
+impl Level {
+    /// The wait after this level as a duration.
+    pub fn after(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(i64::try_from(self.after_ms).unwrap_or(i64::MAX))
+    }
 }
 
 /// The escalation ladder for one severity (never empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ladder {
     pub levels: Vec<Level>,
+    /// Extra passes over the whole ladder after the last level's wait (0: one pass).
+    pub repeat: u32,
 }
 
 /// Who holds the incident roles by default (person ids).
@@ -199,6 +209,54 @@ impl Team {
     pub fn on_call(&self, rotation: &str, t: DateTime<Utc>) -> Option<&Person> {
         let id = self.rotations.get(rotation)?.on_call(t);
         self.people.get(id)
+    }
+
+    /// `person` takes `rotation`'s pager from `from` until `until` ("take the pager"): it wins over
+    /// the cycle and over the file's overrides, which are cut around it. A later take wins over an
+    /// earlier one where they overlap. Ignored for an unknown rotation or person, or an empty span
+    /// (both are refused where the take is recorded).
+    pub fn take_pager(
+        &mut self,
+        rotation: &str,
+        person: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        reason: Option<String>,
+    ) {
+        if until <= from || !self.people.contains_key(person) {
+            return;
+        }
+        let Some(r) = self.rotations.get_mut(rotation) else { return };
+        let mut kept = Vec::new();
+        for o in r.overrides.drain(..) {
+            if o.end <= from || o.start >= until {
+                kept.push(o);
+                continue;
+            }
+            if o.start < from {
+                kept.push(Override { end: from, ..o.clone() });
+            }
+            if o.end > until {
+                kept.push(Override { start: until, ..o });
+            }
+        }
+        kept.push(Override { person: person.to_string(), start: from, end: until, reason });
+        kept.sort_by_key(|x| x.start);
+        r.overrides = kept;
+    }
+
+    /// Who holds each rotation at `t`: `primary: Ana Lima (ana), secondary: …`.
+    pub fn on_call_summary(&self, t: DateTime<Utc>) -> String {
+        self.rotations
+            .values()
+            .filter_map(|r| self.person(r.on_call(t)).map(|p| format!("{}: {} ({})", r.id(), p.name, p.id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether `person` holds any rotation at `t`.
+    pub fn is_on_call(&self, person: &str, t: DateTime<Utc>) -> bool {
+        self.rotations.values().any(|r| r.on_call(t) == person)
     }
 
     /// The person a ladder target reaches at `t`.

@@ -254,9 +254,31 @@ impl Validator<'_> {
                 );
                 continue;
             };
-            levels.push(Level { target, after_minutes: l.after_minutes });
+            let minutes = *l.after_minutes.get_ref();
+            // A week is far beyond any sane wait; the cap keeps the arithmetic well inside range.
+            if !minutes.is_finite() || !(0.0..=10_080.0).contains(&minutes) {
+                self.push(
+                    l.after_minutes.span(),
+                    format!("{field}[{i}].after_minutes"),
+                    Problem::BadWait(format!("{minutes} is not a number of minutes from 0 to 10080")),
+                );
+                continue;
+            }
+            levels.push(Level { target, after_ms: (minutes * 60_000.0).round() as u64 });
         }
-        Ladder { levels }
+        let mut repeat = 0;
+        if let Some(r) = &ladder.repeat {
+            let field = format!("escalation.sev{sev}.repeat");
+            if *r.get_ref() > 9 {
+                self.push(r.span(), field, Problem::BadRepeat(*r.get_ref()));
+            } else if *r.get_ref() > 0 && levels.iter().all(|l| l.after_ms == 0) {
+                let why = "repeating a ladder whose waits are all 0 would page every pass at once".into();
+                self.push(r.span(), field, Problem::BadWait(why));
+            } else {
+                repeat = *r.get_ref();
+            }
+        }
+        Ladder { levels, repeat }
     }
 }
 

@@ -80,10 +80,21 @@ fn missing_key_is_refused() {
     // The table that lacks it is named, at its header line.
     assert_eq!(one(&edit(14, "")), "team.toml:9: rotations.primary: missing field `tz`");
     let e = one(&edit(24, "  { target = \"primary\", after_minutes = -5 },"));
-    assert!(
-        e.starts_with("team.toml:24: escalation.sev1.levels.after_minutes: invalid value: integer `-5`"),
-        "{e}"
+    assert_eq!(
+        e,
+        "team.toml:24: escalation.sev1.levels[0].after_minutes: -5 is not a number of minutes from 0 to 10080"
     );
+    let e = one(&edit(24, "  { target = \"primary\", after_minutes = \"soon\" },"));
+    assert!(e.starts_with("team.toml:24: escalation.sev1.levels.after_minutes: invalid type"), "{e}");
+}
+
+#[test]
+fn fractional_waits_and_repeat_are_read_and_a_bad_repeat_is_refused() {
+    let t = load(&edit(24, "  { target = \"primary\", after_minutes = 0.05 },"), "team.toml").unwrap();
+    assert_eq!(t.escalation[&1].levels[0].after_ms, 3_000);
+    assert_eq!(t.escalation[&1].repeat, 0);
+    let e = one(&edit(23, "repeat = 12\nlevels = ["));
+    assert_eq!(e, "team.toml:23: escalation.sev1.repeat: repeat must be 0 to 9, got 12");
 }
 
 #[test]

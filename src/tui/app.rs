@@ -256,9 +256,15 @@ impl App {
     /// the last read, and tells every pane. Newer events are folded onto the state as they are;
     /// only an event that sorts before what is shown (an older one arriving by sync) folds again.
     fn load(&mut self, id: IncidentId) -> Result<(), String> {
+        // Pagers taken (the team stream) are few: re-read them whole; a change redraws.
+        let team_events = self.store.events(crate::incident::event::TEAM_STREAM).unwrap_or_default();
+        let team_changed = self.data.as_ref().is_some_and(|d| d.team_events != team_events);
+        if let Some(d) = self.data.as_mut() {
+            d.team_events = team_events.clone();
+        }
         match self.catch_up(id) {
-            Ok(Some(false)) => return Ok(()),
-            Ok(Some(true)) => {}
+            Ok(Some(false)) if !team_changed => return Ok(()),
+            Ok(Some(_)) => {}
             Ok(None) | Err(_) => self.load_all(id)?,
         }
         if let Some(data) = &self.data {
@@ -299,7 +305,8 @@ impl App {
         let (events, mark) = self.store.events_with_mark(id).map_err(|e| e.to_string())?;
         let (state, cursor) = fold_resumable(events.iter()).map_err(|e| format!("incident {id}: {e}"))?;
         let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
-        self.data = Some(IncidentData { state, events });
+        let team_events = self.store.events(crate::incident::event::TEAM_STREAM).unwrap_or_default();
+        self.data = Some(IncidentData { state, events, team_events });
         self.follow = Some(Follow { cursor, mark });
         if first {
             self.queue.push(Command::Follow(Some(id)));
@@ -721,8 +728,16 @@ impl App {
     /// Appends an event to the incident on screen and reloads it.
     pub fn append(&mut self, kind: EventKind, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        self.write(&Event::new(id, now, self.me.clone(), kind))?;
-        self.load(id)
+        let ev = Event::new(id, now, self.me.clone(), kind);
+        self.write(&ev)?;
+        self.load(id)?;
+        // An ack, a resolve or a `change` note also goes to PagerDuty, in the background.
+        if let Some(data) = &self.data
+            && let Some(cmd) = self.pager.forward(&ev, &data.events)
+        {
+            self.queue.push(cmd);
+        }
+        Ok(())
     }
 
     /// The one place the App writes an event: the store, then the count the sync task follows.
@@ -780,7 +795,27 @@ impl App {
                 self.queue.push(Command::Copy(super::clipboard::osc52(&text)));
                 self.notice = Some((format!("copied {}", one_line(&text)), false));
             }
-            Effect::Page(page) => match self.pager.ask(*page) {
+            Effect::AppendTeam(kind) => {
+                let ev = Event::new(crate::incident::event::TEAM_STREAM, now, self.me.clone(), kind);
+                let result = self.write(&ev).and_then(|()| match self.incident() {
+                    Some(id) => self.load(id),
+                    None => Ok(()),
+                });
+                let what = match &ev.kind {
+                    EventKind::OncallTaken { rotation, until, .. } => {
+                        format!(
+                            "you have the {rotation} pager until {} (recorded)",
+                            until.format("%a %H:%M UTC")
+                        )
+                    }
+                    _ => "recorded".into(),
+                };
+                self.notice = Some(match result {
+                    Ok(()) => (what, false),
+                    Err(e) => (format!("not saved: {e}"), true),
+                });
+            }
+            Effect::Page(page, warning) => match self.pager.ask(*page, warning) {
                 Ok(popup) => self.popups.push(popup),
                 Err(e) => self.notice = Some((e, true)),
             },

@@ -279,7 +279,7 @@ async fn p_pages_the_level_in_the_background_and_records_it() {
     let bodies = seen.lock().unwrap().clone();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["person"]["id"], "bo", "{}", bodies[0]);
-    let EventKind::Paged { person, method, level, ok, outcome } = last_kind(&h) else { panic!() };
+    let EventKind::Paged { person, method, level, ok, outcome, .. } = last_kind(&h) else { panic!() };
     assert_eq!((person.as_str(), method.as_str(), level, ok), ("bo", "webhook", Some(1), true));
     assert!(outcome.starts_with("delivered: HTTP 202"), "{outcome}");
     let (notice, err) = h.app.notice.clone().unwrap();
@@ -309,7 +309,7 @@ fn help_and_footer_list_the_contacts_keys() {
     h.key(KeyCode::Char('2'));
     // At 80 columns the global hints leave room for fewer; the wide footer has them all.
     let footer = buffer_text(&h.screen(200, 50)).lines().last().unwrap().to_string();
-    assert!(footer.contains("c copy · p page · m mark contact · R role"), "{footer}");
+    assert!(footer.contains("c copy · p page · m mark contact · t take pager · R role"), "{footer}");
     h.key(KeyCode::Char('?'));
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
     let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
@@ -339,4 +339,49 @@ fn a_short_pane_scrolls_to_keep_the_selection_in_view() {
     select(&mut h, 0);
     let text = buffer_text(&h.screen(60, 16));
     assert!(text.contains("On call now") && text.contains("Primary on-call"), "{text}");
+}
+
+#[test]
+fn t_takes_the_selected_rotations_pager_and_p_on_someone_off_shift_says_who_is_on_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let events = fixture::sev1_incident();
+    store.append_all(&events, None).unwrap();
+    let mut o = options("default", Some(events[0].incident));
+    o.team = Some(example_team());
+    o.me = "emi".into();
+    o.notifier = Some(webhook("http://127.0.0.1:9/hook"));
+    let mut h = Harness { app: App::new(store, o).unwrap(), dir };
+
+    select(&mut h, 0);
+    h.key(KeyCode::Char('t'));
+    let taken = Store::open(h.dir.path()).unwrap().events(crate::incident::event::TEAM_STREAM).unwrap();
+    assert_eq!(taken.len(), 1, "one override, in the team stream");
+    let EventKind::OncallTaken { rotation, person, from, until, .. } = &taken[0].kind else { panic!() };
+    assert_eq!((rotation.as_str(), person.as_str()), ("primary", "emi"));
+    assert!(until > from);
+    let (notice, err) = h.app.notice.clone().unwrap();
+    assert!(!err && notice.starts_with("you have the primary pager until "), "{notice}");
+    let screen = buffer_text(&h.screen(200, 50));
+    assert!(screen.contains("Primary on-call          Emi Sato (emi)"), "{screen}");
+
+    // Row 4 is the commander, ana: not on call now, so the question says so and who is.
+    select(&mut h, 4);
+    h.key(KeyCode::Char('p'));
+    let Some(Popup::Confirm(Question::Page(_), c)) = h.app.popups.last() else {
+        panic!("no confirm: {:?} {}", h.app.notice, buffer_text(&h.screen(200, 50)))
+    };
+    assert!(
+        c.message.starts_with("Ana Lima is NOT on call now (on call: primary: Emi Sato (emi), secondary: "),
+        "{}",
+        c.message
+    );
+
+    // Someone who is not in the team file cannot take a pager.
+    h.key(KeyCode::Esc);
+    h.app.me = "stranger@host".into();
+    select(&mut h, 1);
+    h.key(KeyCode::Char('t'));
+    let (notice, err) = h.app.notice.clone().unwrap();
+    assert!(err && notice.contains("not a person in the team file"), "{notice}");
 }

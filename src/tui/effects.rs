@@ -135,6 +135,16 @@ impl Effects {
                 });
                 None
             }
+            Command::Forward { notifier, event, events } => {
+                tokio::spawn(async move {
+                    for kind in forward(&notifier, &event, &events).await {
+                        let done =
+                            super::paging::PageDone { incident: event.incident, kind, name: String::new() };
+                        let _ = tx.send(Action::PageDone(Box::new(done)));
+                    }
+                });
+                None
+            }
             Command::Copy(seq) => {
                 let out = &mut self.out;
                 match out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
@@ -190,4 +200,28 @@ async fn changed<T: Clone>(rx: Option<&mut watch::Receiver<T>>) -> T {
         return rx.borrow().clone();
     }
     std::future::pending().await
+}
+
+/// What a recorded ack, resolve or `change` note sends to PagerDuty, as the events to record.
+async fn forward(
+    notifier: &crate::notify::Notifier,
+    ev: &crate::incident::Event,
+    events: &[crate::incident::Event],
+) -> Vec<crate::incident::EventKind> {
+    use crate::incident::{EventKind, Status};
+    use crate::notify::{AlertAction, change_for_note, change_sent_kind, update_all_alerts};
+    match &ev.kind {
+        EventKind::Acknowledged {} => update_all_alerts(notifier, AlertAction::Acknowledge, events).await,
+        EventKind::StatusSet { status: Status::Resolved } => {
+            update_all_alerts(notifier, AlertAction::Resolve, events).await
+        }
+        EventKind::Note { text, .. } => {
+            let title = crate::incident::fold(events).ok().map(|s| s.title);
+            match notifier.send_change(&change_for_note(ev, text, title.as_deref())).await {
+                Some(result) => vec![change_sent_kind(ev.id, &result)],
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
 }

@@ -40,6 +40,8 @@ pub fn sev1_incident() -> Vec<Event> {
             level: Some(1),
             ok: true,
             outcome: "delivered".into(),
+            dedup_key: None,
+            cycle: None,
         },
     );
     at(1, 5, "ana@db-01", EventKind::Acknowledged {});
@@ -57,6 +59,8 @@ pub fn sev1_incident() -> Vec<Event> {
             level: Some(2),
             ok: false,
             outcome: "no answer".into(),
+            dedup_key: None,
+            cycle: None,
         },
     );
     at(

@@ -264,6 +264,8 @@ pub enum PaneCmd {
     Page,
     Contact,
     AssignRole,
+    /// Take the selected rotation's pager (contacts).
+    TakePager,
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ pub fn run(
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         opts.size = (w, h);
     }
+    let _engine = CockpitEngine::spawn(&store, &opts, config);
     let mut app = App::new(store, opts).map_err(TuiError::Start)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     install_panic_hook();
@@ -95,6 +96,50 @@ pub fn run(
     stop.store(true, Ordering::Relaxed);
     drop(guard);
     result
+}
+
+/// The escalation engine a cockpit runs for every open incident in its store (claiming through the
+/// server when one is configured), on a thread of its own; stopped on drop. None without a valid
+/// team file (the Contacts pane shows why). Its rare errors (the store failing) are kept, not
+/// printed: the terminal belongs to the TUI; page failures are on the timeline.
+struct CockpitEngine {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CockpitEngine {
+    fn spawn(store: &crate::store::Store, opts: &AppOptions, config: &crate::config::Config) -> Option<Self> {
+        let text = std::fs::read_to_string(opts.team.as_ref()?).ok()?;
+        let team = crate::team::load(&text, "team").ok()?;
+        let server = crate::sync::SyncConfig::from_config(config, store, uuid::Uuid::nil())
+            .ok()
+            .flatten()
+            .map(|c| (c.server, c.token));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let engine = crate::escalation::run::LocalOptions {
+            data_dir: store.dir().to_path_buf(),
+            team,
+            notifier: opts.notifier.clone(),
+            author: opts.me.clone(),
+            server,
+            stop: stop.clone(),
+            only: None,
+        };
+        std::thread::Builder::new()
+            .name("warroom-escalation".into())
+            .spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(crate::escalation::run::run_local(engine, |_| {}));
+                }
+            })
+            .ok()?;
+        Some(CockpitEngine { stop })
+    }
+}
+
+impl Drop for CockpitEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// SIGTERM and SIGHUP become `Action::Terminate` (each time: a second one also cuts the wait for

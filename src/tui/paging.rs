@@ -27,6 +27,14 @@ impl PageDone {
             EventKind::Paged { outcome, .. } => {
                 (format!("page to {} FAILED (recorded): {}", one_line(&self.name), one_line(outcome)), true)
             }
+            EventKind::AlertUpdated { action, ok, outcome, .. } => {
+                let what = if *ok { "sent" } else { "FAILED (recorded)" };
+                (format!("PagerDuty {action} {what}: {}", one_line(outcome)), !ok)
+            }
+            EventKind::ChangeSent { ok, outcome, .. } => {
+                let what = if *ok { "sent to PagerDuty" } else { "NOT sent to PagerDuty (recorded)" };
+                (format!("change {what}: {}", one_line(outcome)), !ok)
+            }
             _ => (String::new(), false),
         }
     }
@@ -50,16 +58,44 @@ impl Pager {
     }
 
     /// The confirm popup for `page`, or why nothing can be sent (no paging configured).
-    pub fn ask(&self, page: Page) -> Result<Popup, String> {
+    pub fn ask(&self, page: Page, warning: Option<String>) -> Result<Popup, String> {
         let channel = self.notifier()?.default_channel().map_err(|e| format!("cannot page: {e}"))?;
         let level = page.level.map(|l| format!(" as escalation level {l}")).unwrap_or_default();
+        let warning = warning.map(|w| format!("{}\n\n", one_line(&w))).unwrap_or_default();
         let message = format!(
-            "Page {} ({}){level} via {channel} for {}?",
+            "{warning}Page {} ({}){level} via {channel} for {}?",
             one_line(&page.person.name),
             one_line(&page.person.id),
             page.severity
         );
         Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm { title: "Page".into(), message }))
+    }
+
+    /// What `ev` (just recorded) also tells PagerDuty: an ack acknowledges and a resolve resolves
+    /// every alert the incident triggered; a `change` note goes to the Change Events API. The
+    /// command's answers come back one `Action::PageDone` each (counted in `in_flight`, so a quit
+    /// waits for them like for pages). `None`: nothing to send.
+    pub fn forward(
+        &mut self,
+        ev: &crate::incident::Event,
+        events: &[crate::incident::Event],
+    ) -> Option<Command> {
+        use crate::incident::{Status, Tag};
+        let notifier = self.notifier.clone()?;
+        let expected = match &ev.kind {
+            EventKind::Acknowledged {} | EventKind::StatusSet { status: Status::Resolved }
+                if notifier.pagerduty_configured() =>
+            {
+                crate::notify::pagerduty_dedup_keys(events).len()
+            }
+            EventKind::Note { tag: Tag::Change, .. } if notifier.change_routing_key().is_some() => 1,
+            _ => 0,
+        };
+        if expected == 0 {
+            return None;
+        }
+        self.in_flight += expected;
+        Some(Command::Forward { notifier, event: Box::new(ev.clone()), events: events.to_vec() })
     }
 
     /// The command that sends `page` (the loop sends it on a task and answers with

@@ -18,6 +18,8 @@ use crate::incident::{Event, EventKind, IncidentState};
 pub struct IncidentData {
     pub state: IncidentState,
     pub events: Vec<Event>,
+    /// The team stream (pagers taken with `oncall take` or `t`), applied over the team file.
+    pub team_events: Vec<Event>,
 }
 
 /// What a pane may read while handling a command.
@@ -59,8 +61,11 @@ pub enum Effect {
     Notice(String),
     /// Put this text on the clipboard (OSC 52).
     Clipboard(String),
-    /// Ask to send this page, then send it without blocking.
-    Page(Box<crate::notify::Page>),
+    /// Ask to send this page, then send it without blocking; the warning (the person is not on
+    /// call, and who is) leads the question.
+    Page(Box<crate::notify::Page>, Option<String>),
+    /// Append an event to the team stream (a pager taken).
+    AppendTeam(EventKind),
     /// Open a popup (a chooser or a form that records an event).
     Popup(Box<super::popups::Popup>),
 }

@@ -11,6 +11,8 @@ use crate::procs::{GuardContext, KillRequest};
 use crate::runner::RunSpec;
 
 /// Work the App asks the event loop to do; each answers with an `Action` (named per variant).
+// A handful of commands per keypress at most: boxing the page would only move the allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Command {
     /// Run `guarded_kill` off the UI thread → `Action::KillDone`.
@@ -31,6 +33,9 @@ pub enum Command {
     },
     /// Send a confirmed page → `Action::PageDone`, delivered or not.
     Page { notifier: Notifier, channel: Channel, page: Page },
+    /// Tell PagerDuty what a recorded ack, resolve or `change` note means for it → one
+    /// `Action::PageDone` per alert updated or change sent.
+    Forward { notifier: Notifier, event: Box<crate::incident::Event>, events: Vec<crate::incident::Event> },
     /// Write this OSC 52 sequence to the terminal between frames → `Action::Notice` on failure.
     Copy(String),
     /// Sync the incident on screen (None: nothing open) → `Action::Following`.

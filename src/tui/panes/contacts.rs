@@ -62,6 +62,12 @@ static KEYS: &[Binding<PaneCmd>] = &[
         hint: Some("mark contact"),
     },
     Binding {
+        keys: &[Key::ch('t')],
+        cmd: PaneCmd::TakePager,
+        desc: "take the selected rotation's pager until its shift ends (you: [user] name)",
+        hint: Some("take pager"),
+    },
+    Binding {
         keys: &[Key::ch('R')],
         cmd: PaneCmd::AssignRole,
         desc: "give the selected person an incident role",
@@ -165,9 +171,48 @@ impl Contacts {
 
     fn page(&self, ctx: &PaneCtx) -> Effect {
         match self.selected_person(ctx) {
-            Ok((row, p)) => Effect::Page(Box::new(Page::new(&ctx.data.state, p, row.level(), None, ctx.me))),
+            Ok((row, p)) => {
+                // Paging someone off shift is allowed, never by accident: the question says so.
+                let now = self.now();
+                let warning = match &self.team {
+                    Ok(team) if row.level().is_none() => {
+                        let team = crate::escalation::run::with_taken_pagers(team, &ctx.data.team_events);
+                        (!team.is_on_call(&p.id, now)).then(|| {
+                            let who = team.on_call_summary(now);
+                            format!("{} is NOT on call now (on call: {who}).", p.name)
+                        })
+                    }
+                    _ => None,
+                };
+                Effect::Page(Box::new(Page::new(&ctx.data.state, p, row.level(), None, ctx.me)), warning)
+            }
             Err(e) => Effect::Notice(e),
         }
+    }
+
+    /// `t` on an on-call row: you hold that rotation's pager until its current shift ends.
+    fn take_pager(&self, ctx: &PaneCtx) -> Effect {
+        let Ok(team) = &self.team else { return Effect::Notice("fix the team file first".into()) };
+        let now = self.now();
+        let rows = self.rows(ctx.data, now);
+        let Some(Row::OnCall { rotation_id, .. }) = rows.iter().filter(|r| r.selectable()).nth(self.selected)
+        else {
+            return Effect::Notice("select a rotation under \"On call now\" to take its pager".into());
+        };
+        let Some(me) = team.person(ctx.me.trim()) else {
+            return Effect::Notice(format!(
+                "you are `{}`, not a person in the team file: set [user] name to your team file id",
+                one_line(ctx.me)
+            ));
+        };
+        let Some(r) = team.rotation(rotation_id) else { return Effect::Ignored };
+        Effect::AppendTeam(EventKind::OncallTaken {
+            rotation: r.id().to_string(),
+            person: me.id.clone(),
+            from: now,
+            until: r.shift_at(now).end,
+            reason: Some("taken in the cockpit".into()),
+        })
     }
 
     fn contact(&self, ctx: &PaneCtx) -> Effect {
@@ -235,6 +280,7 @@ impl Pane for Contacts {
                     Some(l) if l.acknowledged_at.is_some() => "Contacts · acked".into(),
                     Some(l) => match (l.next, l.countdown_secs) {
                         (Some(i), Some(s)) => format!("Contacts · L{} in {}", i + 1, countdown(s)),
+                        _ if now < l.exhausted_at => "Contacts · all levels paged".into(),
                         _ => "Contacts · ladder exhausted".into(),
                     },
                     None => "Contacts".into(),
@@ -259,6 +305,7 @@ impl Pane for Contacts {
             PaneCmd::Page => return self.page(ctx),
             PaneCmd::Contact => return self.contact(ctx),
             PaneCmd::AssignRole => return self.assign_role(ctx),
+            PaneCmd::TakePager => return self.take_pager(ctx),
             _ => return Effect::Ignored,
         }
         Effect::Redraw
@@ -352,7 +399,7 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
 }
 
 fn on_call_lines(row: &Row, t: &Theme) -> Vec<Line<'static>> {
-    let Row::OnCall { rotation, person, override_reason, next } = row else { return Vec::new() };
+    let Row::OnCall { rotation, person, override_reason, next, .. } = row else { return Vec::new() };
     let mut first = vec![
         Span::styled(format!("  {} ", pad(rotation, 24)), t.text),
         Span::styled(format!("{} ", pad(&person_label(person), 22)), t.author.add_modifier(Modifier::BOLD)),

@@ -565,7 +565,7 @@ mod tests {
     }
 
     fn data(events: Vec<Event>) -> IncidentData {
-        IncidentData { state: fold(&events).unwrap(), events }
+        IncidentData { state: fold(&events).unwrap(), events, team_events: Vec::new() }
     }
 
     fn opened() -> Vec<Event> {

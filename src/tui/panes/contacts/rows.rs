@@ -41,6 +41,8 @@ pub enum Row {
     Heading(String),
     OnCall {
         rotation: String,
+        /// The rotation's id in the team file (what `t` takes).
+        rotation_id: String,
         person: PersonNow,
         override_reason: Option<String>,
         next: Option<NextRow>,
@@ -109,6 +111,7 @@ pub fn best_contact(p: &PersonNow) -> Option<(&'static str, &str)> {
 /// Every row, in display order: on call now per rotation, the ladder of the incident's current
 /// severity, then the incident roles.
 pub fn rows(team: &Team, data: &IncidentData, now: DateTime<Utc>) -> Vec<Row> {
+    let team = &crate::escalation::run::with_taken_pagers(team, &data.team_events);
     let mut out = vec![Row::Heading("On call now".into())];
     on_call(team, now, &mut out);
     ladder(team, data, now, &mut out);
@@ -134,6 +137,7 @@ fn on_call(team: &Team, now: DateTime<Utc>, out: &mut Vec<Row>) {
             wait: n.at - now,
         });
         out.push(Row::OnCall {
+            rotation_id: r.rotation,
             rotation: r.name,
             person: r.on_call,
             override_reason: r.override_reason,
@@ -172,6 +176,7 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
             paged: page_mark(data, lv.level),
         });
     }
+    pages(team, data, out);
     match (st.acknowledged.as_ref(), l.next) {
         (Some(a), _) if a.at <= now => out.push(Row::Info {
             text: format!(
@@ -180,6 +185,13 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
                 crate::team::compact_duration(a.at - st.opened_at)
             ),
             alarm: false,
+        }),
+        (_, None) if st.is_open() && now < l.exhausted_at => out.push(Row::Info {
+            text: format!(
+                "every level paged and nobody acknowledged: ladder runs out in {}",
+                countdown((l.exhausted_at - now).num_seconds())
+            ),
+            alarm: true,
         }),
         (_, None) if st.is_open() => out.push(Row::Info {
             text: format!(
@@ -192,14 +204,58 @@ fn ladder(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Ro
     }
 }
 
-/// The outcome of the latest `paged` event for ladder level `level`.
+/// What the escalation engine paged: per level and cycle, when, whom, through which channel, and
+/// whether it was delivered (one line each; a page not delivered is an alarm).
+fn pages(team: &Team, data: &IncidentData, out: &mut Vec<Row>) {
+    for r in crate::escalation::page_records(&data.events) {
+        let who = r
+            .person
+            .as_deref()
+            .map_or("nobody".to_string(), |id| team.person(id).map_or(id.to_string(), |p| p.name.clone()));
+        let cycle = if r.cycle > 1 { format!(" (pass {})", r.cycle) } else { String::new() };
+        let outcome = if r.outcomes.is_empty() {
+            "sending…".to_string()
+        } else {
+            r.outcomes
+                .iter()
+                .map(|(method, ok, text)| match (method.as_str(), ok) {
+                    ("none", _) => text.clone(),
+                    (m, true) => format!("{m} delivered"),
+                    (m, false) => format!("{m} FAILED: {text}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        out.push(Row::Info {
+            text: format!(
+                "L{}{cycle} paged {} {} → {who}: {outcome} (by {})",
+                r.level,
+                r.at.format("%H:%M:%S"),
+                if r.attempts > 1 { format!("x{}", r.attempts) } else { String::new() },
+                r.by
+            )
+            .replace("  ", " "),
+            alarm: !r.outcomes.is_empty() && !r.delivered(),
+        });
+    }
+}
+
+/// Whether ladder level `level` was paged: delivered if the latest page through any channel was
+/// (the engine pages through every channel; one that reached the person is enough), else failed.
 fn page_mark(data: &IncidentData, level: usize) -> Option<PageMark> {
-    data.events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::Paged { level: Some(l), ok, .. } if *l as usize == level => {
-            Some(if *ok { PageMark::Delivered } else { PageMark::Failed })
+    let mut latest: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for e in &data.events {
+        if let EventKind::Paged { level: Some(l), ok, method, .. } = &e.kind
+            && *l as usize == level
+        {
+            latest.insert(method.as_str(), *ok);
         }
-        _ => None,
-    })
+    }
+    match latest.values().any(|ok| *ok) {
+        _ if latest.is_empty() => None,
+        true => Some(PageMark::Delivered),
+        false => Some(PageMark::Failed),
+    }
 }
 
 fn roles(team: &Team, data: &IncidentData, now: DateTime<Utc>, out: &mut Vec<Row>) {
@@ -250,7 +306,7 @@ mod tests {
         for (mins, kind) in more {
             events.push(Event::new(id, t0 + Duration::minutes(*mins), "ana@db-01", kind.clone()));
         }
-        IncidentData { state: fold(&events).unwrap(), events }
+        IncidentData { state: fold(&events).unwrap(), events, team_events: Vec::new() }
     }
 
     fn levels(rows: &[Row]) -> Vec<(usize, LevelState, Option<i64>, Option<&str>)> {
@@ -302,6 +358,67 @@ mod tests {
     }
 
     #[test]
+    fn engine_pages_show_when_whom_and_whether_delivered_and_a_taken_pager_wins() {
+        let mut data = incident(1, &[]);
+        let id = data.state.id;
+        let t = at("2026-11-23T12:05:00Z");
+        let claim = Event {
+            id: crate::incident::event::escalation_claim_id(id, 2, 1, 1),
+            incident: id,
+            at: t,
+            author: "bo (serve)".into(),
+            kind: EventKind::EscalationClaimed {
+                level: 2,
+                cycle: 1,
+                attempt: 1,
+                target: "secondary".into(),
+                person: Some("dana".into()),
+                dedup_key: "k".into(),
+            },
+        };
+        let paged = |method: &str, ok: bool, outcome: &str| {
+            Event::new(
+                id,
+                t,
+                "bo (serve)",
+                EventKind::Paged {
+                    person: "dana".into(),
+                    method: method.into(),
+                    level: Some(2),
+                    ok,
+                    outcome: outcome.into(),
+                    dedup_key: Some("k".into()),
+                    cycle: Some(1),
+                },
+            )
+        };
+        data.events.push(claim);
+        data.events.push(paged("pagerduty", true, "delivered: HTTP 202"));
+        let mut hook = paged("webhook", false, "connection refused to http://h/…");
+        hook.at += Duration::milliseconds(1);
+        data.events.push(hook);
+        // bo takes the primary pager: the on-call row and level 1's person follow.
+        data.team_events.push(Event::new(
+            crate::incident::event::TEAM_STREAM,
+            at("2026-11-23T11:00:00Z"),
+            "bo",
+            EventKind::OncallTaken {
+                rotation: "primary".into(),
+                person: "bo".into(),
+                from: at("2026-11-23T11:00:00Z"),
+                until: at("2026-11-24T11:00:00Z"),
+                reason: None,
+            },
+        ));
+        let rows = rows(&team(), &data, at("2026-11-23T12:07:00Z"));
+        assert!(rows.contains(&Row::Info {
+            text: "L2 paged 12:05:00 → Dana Kowalski: pagerduty delivered · webhook FAILED: connection refused to http://h/… (by bo (serve))".into(),
+            alarm: false,
+        }), "{rows:#?}");
+        assert_eq!(levels(&rows)[0].3, Some("bo"));
+    }
+
+    #[test]
     fn countdown_runs_to_the_next_level_only() {
         let rows = rows(&team(), &incident(1, &[]), at("2026-11-23T12:07:00Z"));
         assert_eq!(
@@ -347,6 +464,8 @@ mod tests {
             level: Some(1),
             ok,
             outcome: "x".into(),
+            dedup_key: None,
+            cycle: None,
         };
         let data = incident(2, &[(1, paged(true)), (2, paged(false))]);
         let rows = rows(&team(), &data, at("2026-11-23T13:00:00Z"));
