@@ -125,6 +125,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Oncall { .. }
         | Command::Serve { .. }
         | Command::Ps { .. }
+        | Command::Capture { .. }
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }

@@ -17,6 +17,7 @@ macro_rules! out {
     }};
 }
 
+mod capture_cmds;
 mod incident_cmds;
 pub mod notify_cmds;
 mod ps_cmds;
@@ -213,6 +214,28 @@ pub enum Command {
         #[arg(long, default_value_t = 500, value_name = "MS")]
         interval_ms: u64,
     },
+    /// Capture evidence of a process without signalling it (as the kill guard does first):
+    /// /proc state, threads, sockets, cgroup, journal, the process table and, with the
+    /// standard profile, the runtime's own dumps. Recorded on the incident's timeline.
+    Capture {
+        /// The process id.
+        pid: i32,
+        /// quick (/proc only, never pauses the target), standard (adds native/Python/JVM/Node
+        /// dumps when their tool is installed; pauses the target while they run), full (adds a
+        /// gcore core dump, refused when larger than the free disk).
+        #[arg(long, default_value = "standard", value_parser = parse_profile)]
+        profile: crate::procs::Profile,
+        /// Also send SIGQUIT to a Go program for its goroutine dump. This ENDS the program
+        /// unless it handles SIGQUIT.
+        #[arg(long)]
+        go_sigquit: bool,
+        /// Kill each dump tool after SECS seconds.
+        #[arg(long, default_value_t = 20, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
+        /// Print the manifest (JSON) instead of the step list.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -286,6 +309,9 @@ pub enum ExportFormat {
 fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
     s.parse()
 }
+fn parse_profile(s: &str) -> Result<crate::procs::Profile, String> {
+    s.parse()
+}
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -354,6 +380,10 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             notify_cmds::run(ctx, cmd)
         }
         Command::Runbook { command } => runbook_cmds::incident(ctx, command),
+        Command::Capture { pid, profile, go_sigquit, timeout, json } => capture_cmds::capture(
+            ctx,
+            capture_cmds::CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json },
+        ),
         cmd => incident_cmds::run(ctx, cmd),
     }
 }
