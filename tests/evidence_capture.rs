@@ -290,3 +290,106 @@ fn capture_cli_rejects_bad_pids_with_one_line() {
     }
     let _ = Profile::Quick;
 }
+
+fn children_of(pid: i32) -> Vec<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+#[test]
+fn a_process_tree_is_killed_whole_and_each_outcome_recorded() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("warroom")
+            .unwrap()
+            .args(args)
+            .env("WARROOM_DATA_DIR", data.path())
+            .env_remove("WARROOM_SERVER")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["new", "tree", "--sev", "2"]).status.success());
+    let mut root = Reaped(Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap());
+    let pid = root.0.id() as i32;
+    let mut kids = Vec::new();
+    for _ in 0..300 {
+        kids = children_of(pid);
+        if kids.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(kids.len(), 2, "two sleeps under the shell");
+    let kid_starts: Vec<u64> = kids.iter().map(|k| ready(*k, "sleep")).collect();
+
+    // Without --yes and without a terminal: nothing is sent.
+    let out = run(&["kill", &pid.to_string(), "--tree", "--reason", "test"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert!(children_of(pid).len() == 2);
+
+    let out = run(&[
+        "kill",
+        &pid.to_string(),
+        "--tree",
+        "--yes",
+        "--reason",
+        "runaway batch tree",
+        "--grace",
+        "20",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("SIGTERM to 3 process(es):"), "{stdout}");
+    for k in &kids {
+        assert!(stdout.contains(&format!("{k}  start")), "preview lists {k}: {stdout}");
+    }
+    let status = root.0.wait().unwrap();
+    assert!(!status.success(), "the shell was signalled");
+    for (k, s) in kids.iter().zip(&kid_starts) {
+        let alive = current_start_time(*k).is_ok_and(|now| now == *s)
+            && !std::fs::read_to_string(format!("/proc/{k}/stat")).unwrap_or_default().contains(") Z ");
+        assert!(!alive, "child {k} survived");
+    }
+    let json = String::from_utf8(run(&["export", "--format", "json"]).stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let events = doc["events"].as_array().unwrap();
+    let of = |t: &str| events.iter().filter(|e| e["type"] == t).collect::<Vec<_>>();
+    assert_eq!(of("process_signalled").len(), 3);
+    let outcomes = of("process_outcome");
+    assert_eq!(outcomes.len(), 3, "{json}");
+    for o in outcomes {
+        assert_eq!(o["exited"], true, "{o}");
+        assert_eq!(o["signal"], "TERM");
+        assert!(o["outcome"].as_str().unwrap().contains("after SIGTERM"), "{o}");
+    }
+    let md = String::from_utf8(run(&["export"]).stdout).unwrap();
+    assert!(md.contains("after SIGTERM: exited"), "{md}");
+    // Evidence listed relative to the incident's evidence dir, with size and sha256.
+    let start = kid_starts[0];
+    let _ = start;
+    assert!(md.contains(&format!("- `{pid}-")) && md.contains("/manifest.json` — "), "{md}");
+}
+
+#[test]
+fn a_set_holding_an_ancestor_of_the_session_is_refused_whole() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("warroom")
+            .unwrap()
+            .args(args)
+            .env("WARROOM_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["new", "x", "--sev", "3"]).status.success());
+    // This test process is warroom's parent: its tree holds warroom's whole session.
+    let me = std::process::id().to_string();
+    let out = run(&["kill", &me, "--tree", "--yes", "--reason", "no"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused") && err.contains("ancestor"), "{err}");
+    let json = String::from_utf8(run(&["export", "--format", "json"]).stdout).unwrap();
+    assert!(!json.contains("process_signalled"), "nothing recorded: {json}");
+}

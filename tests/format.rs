@@ -30,6 +30,7 @@ fn v1_fixture_parses_with_every_kind() {
         "paged",
         "contact_attempted",
         "status_update_posted",
+        "process_outcome",
     ];
     assert_eq!(kinds, expected.into_iter().collect(), "fixture must hold every kind");
     assert!(events.iter().all(|e| e.kind != EventKind::Unknown));

@@ -126,6 +126,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Serve { .. }
         | Command::Ps { .. }
         | Command::Capture { .. }
+        | Command::Kill { .. }
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }

@@ -236,6 +236,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Signal a process, its whole tree (--tree) or its process group (--group): every member is
+    /// previewed, the set is refused whole if it holds PID 1, warroom or an ancestor of your
+    /// session, evidence of the process is captured first, each member is signalled through its
+    /// own pidfd, and whether each exited (and how long it took) goes on the timeline.
+    Kill {
+        pid: i32,
+        /// The process and all its descendants.
+        #[arg(long, conflicts_with = "group")]
+        tree: bool,
+        /// Every process in its process group.
+        #[arg(long)]
+        group: bool,
+        /// TERM, INT, HUP, QUIT, USR1, USR2, KILL, STOP, CONT (or the number).
+        #[arg(long, short, default_value = "TERM", value_parser = parse_signal)]
+        signal: crate::procs::Sig,
+        /// Why: required, recorded on the timeline.
+        #[arg(long, short)]
+        reason: String,
+        /// Seconds to watch for the exits.
+        #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
+        grace: u64,
+        /// Send without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+        /// Skip the evidence capture.
+        #[arg(long)]
+        no_evidence: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -309,6 +337,9 @@ pub enum ExportFormat {
 fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
     s.parse()
 }
+fn parse_signal(s: &str) -> Result<crate::procs::Sig, String> {
+    s.parse()
+}
 fn parse_profile(s: &str) -> Result<crate::procs::Profile, String> {
     s.parse()
 }
@@ -380,6 +411,26 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             notify_cmds::run(ctx, cmd)
         }
         Command::Runbook { command } => runbook_cmds::incident(ctx, command),
+        Command::Kill { pid, tree, group, signal, reason, grace, yes, no_evidence } => {
+            use crate::procs::killset::Scope;
+            let scope = if tree {
+                Scope::Tree
+            } else if group {
+                Scope::Group
+            } else {
+                Scope::One
+            };
+            let args = capture_cmds::KillArgs {
+                pid,
+                scope,
+                signal,
+                reason,
+                grace_secs: grace,
+                yes,
+                evidence: !no_evidence,
+            };
+            capture_cmds::kill(ctx, args)
+        }
         Command::Capture { pid, profile, go_sigquit, timeout, json } => capture_cmds::capture(
             ctx,
             capture_cmds::CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json },

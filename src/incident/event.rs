@@ -141,6 +141,17 @@ pub enum EventKind {
         audience: Audience,
         text: String,
     },
+    /// What became of a signalled process: whether it exited, after which signal, how long
+    /// after it was sent (or how long it was watched before giving up).
+    ProcessOutcome {
+        pid: i32,
+        start_time: u64,
+        name: String,
+        signal: String,
+        exited: bool,
+        waited_ms: u64,
+        outcome: String,
+    },
     /// A kind this build does not know (written by a newer warroom). Kept in the store as raw
     /// JSON, ignored by the fold; never produced locally.
     #[serde(other)]
@@ -166,6 +177,7 @@ impl EventKind {
             EventKind::Paged { .. } => "paged",
             EventKind::ContactAttempted { .. } => "contact_attempted",
             EventKind::StatusUpdatePosted { .. } => "status_update_posted",
+            EventKind::ProcessOutcome { .. } => "process_outcome",
             EventKind::Unknown => "unknown",
         }
     }
@@ -204,6 +216,7 @@ impl EventKind {
             EventKind::Paged { person, method, outcome, .. } => vec![person, method, outcome],
             EventKind::ContactAttempted { person, method, outcome } => vec![person, method, outcome],
             EventKind::StatusUpdatePosted { text, .. } => vec![text],
+            EventKind::ProcessOutcome { name, signal, outcome, .. } => vec![name, signal, outcome],
             EventKind::SeveritySet { .. }
             | EventKind::StatusSet { .. }
             | EventKind::Acknowledged {}

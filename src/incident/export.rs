@@ -12,6 +12,16 @@ use super::event::{Event, EventKind, Tag};
 use super::sanitize::one_line;
 use super::state::IncidentState;
 
+/// An evidence path relative to the incident's evidence directory
+/// (`…/evidence/INCIDENT/1234-5678/stack` → `1234-5678/stack`); other paths as they are.
+pub fn evidence_relative(path: &str, incident: crate::incident::IncidentId) -> &str {
+    let marker = format!("/evidence/{incident}/");
+    match path.find(&marker) {
+        Some(i) => &path[i + marker.len()..],
+        None => path,
+    }
+}
+
 /// Version of the JSON export document; bumped only by incompatible changes.
 pub const JSON_FORMAT: u32 = 1;
 
@@ -86,6 +96,9 @@ pub fn describe(ev: &Event) -> String {
         EventKind::RoleAssigned { role, person } => format!("{person} is {role}"),
         EventKind::ProcessSignalled { pid, name, signal, reason, outcome, .. } => {
             format!("Sent SIG{signal} to {name} (pid {pid}): {outcome}. Reason: {reason}")
+        }
+        EventKind::ProcessOutcome { pid, name, signal, outcome, .. } => {
+            format!("{name} (pid {pid}) after SIG{signal}: {outcome}")
         }
         EventKind::EvidenceCaptured { what, path, bytes, sha256 } => {
             let short = sha256.get(..12).unwrap_or(sha256);
@@ -280,6 +293,7 @@ pub fn to_markdown_with(
                 if matches!(
                     ev.kind,
                     EventKind::ProcessSignalled { .. }
+                        | EventKind::ProcessOutcome { .. }
                         | EventKind::CommandRun { .. }
                         | EventKind::Paged { .. }
                 ) {
@@ -305,13 +319,19 @@ pub fn to_markdown_with(
     if !evidence.is_empty() {
         let _ = writeln!(w, "## Evidence");
         let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "Paths are relative to the incident's evidence directory (`evidence/{}/` in the data dir).",
+            evidence[0].incident
+        );
+        let _ = writeln!(w);
         for ev in evidence {
             if let EventKind::EvidenceCaptured { path, sha256, bytes, what } = &ev.kind {
                 let _ = writeln!(
                     w,
-                    "- {} — `{}` ({} bytes, sha256 `{}`)",
+                    "- `{}` — {} ({} bytes, sha256 `{}`)",
+                    md_escape(evidence_relative(path, ev.incident)),
                     md_escape(what),
-                    md_escape(path),
                     bytes,
                     md_escape(sha256)
                 );

@@ -242,6 +242,7 @@ fn apply<'a>(
         | EventKind::EvidenceCaptured { .. }
         | EventKind::CommandRun { .. }
         | EventKind::Paged { .. }
-        | EventKind::ContactAttempted { .. } => {}
+        | EventKind::ContactAttempted { .. }
+        | EventKind::ProcessOutcome { .. } => {}
     }
 }

@@ -15,6 +15,7 @@ pub mod details;
 pub mod evidence;
 pub mod guard;
 pub mod kill;
+pub mod killset;
 pub mod parse;
 pub mod procfs;
 pub mod redact;
