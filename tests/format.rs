@@ -57,7 +57,7 @@ fn fixture_folds_as_expected() {
     assert_eq!(st.notes[0].text, "nginx upstream timeouts to pay-svc (all 3 pods)", "amendment applied");
     assert_eq!(st.checklist.len(), 1);
     assert_eq!(st.people.len(), 2);
-    assert_eq!(st.event_count, 17);
+    assert_eq!(st.event_count, 18);
 }
 
 #[test]
