@@ -364,7 +364,7 @@ impl KillGuard {
                     body.push(Line::from(vec![
                         label(GuardField::Evidence, "evidence  "),
                         Span::styled(if self.evidence { "[x]" } else { "[ ]" }, theme.text),
-                        Span::styled(" capture status, cmdline, environ (redacted), fds first", theme.muted),
+                        Span::styled(" capture /proc state, stacks, runtime dumps first", theme.muted),
                     ]));
                     hints.extend([
                         ("Enter".into(), "send"),
