@@ -75,8 +75,18 @@ fn main() {
     let src = dir.path().join("t.c");
     std::fs::write(&src, SRC).unwrap();
     let bin = dir.path().join("wr-bench");
-    assert!(Command::new("cc").args(["-O1", "-g", "-pthread", "-o"]).arg(&bin).arg(&src).status().unwrap().success());
-    println!("| threads | profile | capture wall time | tool time that stops the target (manifest) | longest gap seen by the target during capture | same, idle window |");
+    assert!(
+        Command::new("cc")
+            .args(["-O1", "-g", "-pthread", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success()
+    );
+    println!(
+        "| threads | profile | capture wall time | tool time that stops the target (manifest) | longest gap seen by the target during capture | same, idle window |"
+    );
     println!("|---|---|---|---|---|---|");
     for threads in [1usize, 100] {
         for profile in [Profile::Quick, Profile::Standard] {

@@ -445,7 +445,9 @@ impl Config {
 
     /// How long a runbook command may run: `[runbooks] command_timeout_secs`, default 60 s.
     pub fn command_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.runbooks.command_timeout_secs.unwrap_or(60))
+        self.runbooks
+            .command_timeout_secs
+            .map_or(crate::runner::DEFAULT_TIMEOUT, std::time::Duration::from_secs)
     }
 
     /// How often the process pane samples: `[procs] refresh_ms`, default 1.5 s.

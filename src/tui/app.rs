@@ -10,23 +10,26 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent,
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
-use super::killguard::GuardStep;
 use super::layout::screen;
 use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::runbook::RunbookOptions;
 use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
-use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
+use super::popups::kill::SendSignal;
+use super::popups::{
+    Choice, Composer, Confirm, Outcome, Popup, Question, RunOutput, RunRequest, StartChoice, StartForm,
+    TextView,
+};
+use super::queue::{Command, Queue};
 use super::theme::Theme;
-use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
-use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
-use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
-use crate::procs::{CriticalList, GuardContext, KillReport, KillRequest, Snapshot, current_context};
+use crate::incident::state::canonical;
+use crate::incident::{Event, EventKind, FoldCursor, IncidentId, Severity, Status, fold_resumable};
+use crate::notify::{Notifier, StatusUpdate};
+use crate::procs::{CriticalList, KillReport, KillRequest, Snapshot, current_context};
 use crate::runbook::CadenceConfig;
-use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
+use crate::runner::{RunResult, RunSpec};
 use crate::store::Store;
 use crate::sync::SyncStatus;
 
@@ -54,6 +57,11 @@ pub enum Action {
     KillDone(Result<KillReport, String>),
     /// Work the App started on a task reports back (command output, a delivery).
     Background(Background),
+    /// A command could not be carried out: say so in the footer (an error).
+    Notice(String),
+    /// The sync task now follows the incident on screen: its first status, None when no server
+    /// is configured, or why it did not start.
+    Following(Result<Option<SyncStatus>, String>),
 }
 
 /// What spawned tasks send back to the App (through `App::take_background`).
@@ -63,15 +71,16 @@ pub enum Background {
     RunOutput(String),
     /// The running command ended (or could not be supervised).
     RunFinished(Result<RunResult, String>),
+    /// The confirmed command could not be started.
+    RunNotStarted(String),
     /// A status update was posted to the webhook: `failed` is the note to record when it was not.
     StatusPosted { failed: Option<EventKind>, message: String },
 }
 
-/// The command being run: what, for which incident, and how to stop it.
+/// The command being run: what, and for which incident (`Effects` holds the way to stop it).
 struct Running {
     spec: RunSpec,
     incident: IncidentId,
-    cancel: Canceller,
 }
 
 /// What the sampler thread sends.
@@ -93,21 +102,19 @@ impl PartialEq for ProcsMsg {
 }
 impl Eq for ProcsMsg {}
 
-/// Blocking work `update` asks the event loop to run off the UI thread; the result comes back
-/// as an `Action`.
-#[derive(Debug, Clone)]
-pub enum Job {
-    /// Run `guarded_kill`; answer with `Action::KillDone`.
-    Kill { req: KillRequest, ctx: Arc<GuardContext> },
-}
-
 /// The process pane's options (`[procs]` in the config).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProcsOptions {
     /// Names that need typing before a kill, on top of the built-in list.
     pub critical: Vec<String>,
-    /// How long TERM gets before KILL is offered (default `procs::DEFAULT_GRACE`).
-    pub grace: Option<Duration>,
+    /// How long TERM gets before KILL is offered (`Config::procs_grace`).
+    pub grace: Duration,
+}
+
+impl Default for ProcsOptions {
+    fn default() -> Self {
+        ProcsOptions { critical: Vec::new(), grace: crate::procs::DEFAULT_GRACE }
+    }
 }
 
 /// How the App starts.
@@ -150,24 +157,28 @@ pub struct App {
     pub dirty: bool,
     /// The sync state for the header; None when no server is configured (local only).
     pub sync: Option<SyncStatus>,
-    /// Counts every event this App wrote, so the event loop can nudge the sync task.
+    /// Counts every event this App wrote (each also queues a `Command::Nudge`).
     pub appended: u64,
-    /// Blocking work for the event loop to run (drained after every update).
-    pub jobs: Vec<Job>,
+    /// Effects for the event loop to run (`Effects::run`, after every update); results come back
+    /// as `Action`s.
+    pub queue: Queue,
     data_version: Option<i64>,
+    /// Where the loaded incident's fold and store read stopped.
+    follow: Option<Follow>,
     /// Status-update interval per severity (the header's countdown).
     pub cadence: CadenceConfig,
     notifier: Option<Notifier>,
     command_timeout: std::time::Duration,
-    /// The command waiting for the responder's yes.
-    pub pending_run: Option<RunRequest>,
     running: Option<Running>,
-    bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
-    bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
-    /// Sends pages in the background.
+    /// Asks before a page and counts the pages in flight.
     pub pager: Pager,
-    /// An OSC 52 sequence for the event loop to write to the terminal.
-    pub clipboard: Option<String>,
+}
+
+/// The fold's cursor and the store's row mark of the loaded incident: what is new is read and
+/// folded alone, so a note from another process costs the same at 100 or 100,000 events.
+struct Follow {
+    cursor: FoldCursor,
+    mark: i64,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -177,7 +188,6 @@ fn draft_key(id: IncidentId) -> String {
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
         let rb = opts.runbooks;
-        let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
         // Only panes that have something to show: contacts need a team file.
         let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
         if let Some(path) = &opts.team {
@@ -185,8 +195,10 @@ impl App {
         }
         panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
-        let grace = opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE);
-        panes.push(Box::new(Processes::new(ProcsSettings { guard: Arc::new(guard), grace })));
+        panes.push(Box::new(Processes::new(ProcsSettings {
+            guard: Arc::new(guard),
+            grace: opts.procs.grace,
+        })));
         let mut app = App {
             store,
             me: opts.me,
@@ -204,17 +216,14 @@ impl App {
             dirty: true,
             sync: None,
             appended: 0,
-            jobs: Vec::new(),
+            queue: Queue::default(),
             data_version: None,
+            follow: None,
             cadence: rb.cadence,
             notifier: rb.notifier,
             command_timeout: rb.command_timeout,
-            pending_run: None,
             running: None,
-            bg_tx,
-            bg_rx: Some(bg_rx),
             pager: Pager::new(opts.notifier),
-            clipboard: None,
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -227,29 +236,65 @@ impl App {
         Ok(app)
     }
 
-    /// Loads (or reloads) an incident's events and tells every pane.
+    /// Loads an incident, or brings the loaded one up to date with what the store holds beyond
+    /// the last read, and tells every pane. Newer events are folded onto the state as they are;
+    /// only an event that sorts before what is shown (an older one arriving by sync) folds again.
     fn load(&mut self, id: IncidentId) -> Result<(), String> {
-        let events = self.store.events(id).map_err(|e| e.to_string())?;
-        let state = fold(&events).map_err(|e| format!("incident {id}: {e}"))?;
-        let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
-        let data = IncidentData { state, events };
-        for p in &mut self.panes {
-            p.sync(&data);
+        match self.catch_up(id) {
+            Ok(Some(false)) => return Ok(()),
+            Ok(Some(true)) => {}
+            Ok(None) | Err(_) => self.load_all(id)?,
         }
-        self.data = Some(data);
+        if let Some(data) = &self.data {
+            for p in &mut self.panes {
+                p.sync(data);
+            }
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Folds what was stored since the last read onto the loaded incident: Some(changed), or
+    /// None when it must be read whole (another incident, or an event older than those shown).
+    fn catch_up(&mut self, id: IncidentId) -> Result<Option<bool>, String> {
+        let (Some(data), Some(follow)) = (self.data.as_mut(), self.follow.as_mut()) else {
+            return Ok(None);
+        };
+        if data.state.id != id {
+            return Ok(None);
+        }
+        let (mut new, mark) = self.store.events_after(id, follow.mark).map_err(|e| e.to_string())?;
+        if new.is_empty() {
+            follow.mark = mark;
+            return Ok(Some(false));
+        }
+        canonical(&mut new);
+        if follow.cursor.push(&mut data.state, &new).is_err() {
+            return Ok(None);
+        }
+        follow.mark = mark;
+        data.events.extend(new);
+        Ok(Some(true))
+    }
+
+    /// Reads and folds the incident's every event.
+    fn load_all(&mut self, id: IncidentId) -> Result<(), String> {
+        self.follow = None;
+        let (events, mark) = self.store.events_with_mark(id).map_err(|e| e.to_string())?;
+        let (state, cursor) = fold_resumable(events.iter()).map_err(|e| format!("incident {id}: {e}"))?;
+        let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
+        self.data = Some(IncidentData { state, events });
+        self.follow = Some(Follow { cursor, mark });
+        if first {
+            self.queue.push(Command::Follow(Some(id)));
+        }
         if first
             && let Ok(Some(draft)) = self.store.meta(&draft_key(id))
             && !draft.trim().is_empty()
         {
             self.composer.set_draft(&draft);
         }
-        self.dirty = true;
         Ok(())
-    }
-
-    /// The receiver of spawned tasks' reports, for the event loop (once).
-    pub fn take_background(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Background>> {
-        self.bg_rx.take()
     }
 
     pub fn incident(&self) -> Option<IncidentId> {
@@ -310,6 +355,18 @@ impl App {
             Action::Background(b) => {
                 self.dirty = true;
                 self.background(b, now);
+            }
+            Action::Notice(message) => {
+                self.notice = Some((message, true));
+                self.dirty = true;
+            }
+            Action::Following(started) => {
+                self.sync = None;
+                match started {
+                    Ok(status) => self.sync = status,
+                    Err(e) => self.notice = Some((format!("sync not started: {e}"), true)),
+                }
+                self.dirty = true;
             }
         }
     }
@@ -452,7 +509,7 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
-                        Question::RunCommand => self.start_run(),
+                        Question::RunCommand(req) => self.start_run((**req).clone()),
                         Question::Page(page) => self.send_page((**page).clone()),
                     }
                     false
@@ -460,9 +517,9 @@ impl App {
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
             Popup::Kill(g) => match g.handle(k) {
-                GuardStep::Stay => true,
-                GuardStep::Close => false,
-                GuardStep::Send { signal, reason, typed_name, evidence } => {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence }) => {
                     let evidence_dir = match (evidence, self.incident()) {
                         (true, Some(id)) => Some(self.store.evidence_dir(id)),
                         _ => None,
@@ -475,19 +532,19 @@ impl App {
                         evidence_dir,
                         at: now,
                     };
-                    self.jobs.push(Job::Kill { req, ctx: g.ctx.clone() });
+                    self.queue.push(Command::Kill { req, ctx: g.ctx.clone() });
                     true
                 }
             },
             Popup::Run(out) => match out.handle(k) {
-                super::panes::runbook::RunKey::Consumed => true,
-                super::panes::runbook::RunKey::Cancel => {
-                    if let Some(r) = &self.running {
-                        r.cancel.cancel();
+                Outcome::Consumed => true,
+                Outcome::Done(super::popups::run::CancelRun) => {
+                    if self.running.is_some() {
+                        self.queue.push(Command::CancelRun);
                     }
                     true
                 }
-                super::panes::runbook::RunKey::Close => false,
+                Outcome::Cancelled => false,
             },
             Popup::Record(chooser, kinds) => match chooser.handle(k) {
                 Outcome::Consumed => true,
@@ -527,7 +584,7 @@ impl App {
     }
 
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
-        if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
+        if let Outcome::Done(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
             let update = match &kind {
                 EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
@@ -572,6 +629,7 @@ impl App {
     fn write(&mut self, ev: &Event) -> Result<(), String> {
         self.store.append(ev).map_err(|e| e.to_string())?;
         self.appended += 1;
+        self.queue.push(Command::Nudge);
         Ok(())
     }
 
@@ -612,15 +670,14 @@ impl App {
                     self.command_timeout.as_secs(),
                     crate::incident::sanitize::visible(req.command.script.trim_end())
                 );
-                self.pending_run = Some(req);
                 self.popups.push(Popup::Confirm(
-                    Question::RunCommand,
+                    Question::RunCommand(Box::new(req)),
                     Confirm { title: "Run command".into(), message },
                 ));
             }
             Effect::Notice(s) => self.notice = Some((s, true)),
             Effect::Clipboard(text) => {
-                self.clipboard = Some(super::clipboard::osc52(&text));
+                self.queue.push(Command::Copy(super::clipboard::osc52(&text)));
                 self.notice = Some((format!("copied {}", one_line(&text)), false));
             }
             Effect::Page(page) => match self.pager.ask(*page) {
@@ -633,7 +690,10 @@ impl App {
 
     fn send_page(&mut self, page: crate::notify::Page) {
         self.notice = Some(match self.pager.send(page) {
-            Ok(msg) => (msg, false),
+            Ok((msg, cmd)) => {
+                self.queue.push(cmd);
+                (msg, false)
+            }
             Err(e) => (e, true),
         });
     }
@@ -711,35 +771,13 @@ impl App {
         }
     }
 
-    /// Starts the confirmed command on a task that streams its updates back to the App.
-    fn start_run(&mut self) {
-        let (Some(req), Some(incident)) = (self.pending_run.take(), self.incident()) else { return };
-        if tokio::runtime::Handle::try_current().is_err() {
-            self.notice = Some(("commands can only run inside the TUI's event loop".into(), true));
-            return;
-        }
+    /// Starts the confirmed command; its output and end come back as `Background` actions.
+    fn start_run(&mut self, req: RunRequest) {
+        let Some(incident) = self.incident() else { return };
         let spec = RunSpec::new(req.runbook, req.item, &req.command, self.command_timeout);
-        let mut run = match crate::runner::start(spec.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                self.notice = Some((format!("not run: {e}"), true));
-                return;
-            }
-        };
-        self.running = Some(Running { spec: spec.clone(), incident, cancel: run.canceller() });
+        self.running = Some(Running { spec: spec.clone(), incident });
         self.popups.push(Popup::Run(RunOutput::new(spec.command_text())));
-        let tx = self.bg_tx.clone();
-        tokio::spawn(async move {
-            while let Some(update) = run.next().await {
-                let msg = match update {
-                    RunUpdate::Output(chunk) => Background::RunOutput(chunk),
-                    RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
-                };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
-        });
+        self.queue.push(Command::Run(spec));
     }
 
     /// Posts a recorded status update to the webhook on a task, when one is configured.
@@ -748,10 +786,6 @@ impl App {
             self.notice = Some(("status update recorded".into(), false));
             return;
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            self.notice = Some(("status update recorded (not posted: no event loop)".into(), true));
-            return;
-        }
         let st = &d.state;
         let update = StatusUpdate {
             incident: st.id,
@@ -763,20 +797,7 @@ impl App {
             by: self.me.clone(),
         };
         self.notice = Some(("status update recorded; posting…".into(), false));
-        let tx = self.bg_tx.clone();
-        tokio::spawn(async move {
-            let msg = match notifier.post_status_update(&update).await {
-                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
-                Some(Ok(d)) => {
-                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
-                }
-                Some(Err(e)) => Background::StatusPosted {
-                    failed: Some(status_delivery_failed_kind(&e)),
-                    message: format!("status update NOT delivered: {e}"),
-                },
-            };
-            let _ = tx.send(msg);
-        });
+        self.queue.push(Command::PostStatus { notifier, update });
     }
 
     fn background(&mut self, b: Background, now: DateTime<Utc>) {
@@ -787,6 +808,13 @@ impl App {
                 {
                     out.push(&chunk);
                 }
+            }
+            Background::RunNotStarted(e) => {
+                self.running = None;
+                if let Some(i) = self.popups.iter().rposition(|p| matches!(p, Popup::Run(_))) {
+                    self.popups.remove(i);
+                }
+                self.notice = Some((format!("not run: {e}"), true));
             }
             Background::RunFinished(result) => {
                 let Some(running) = self.running.take() else { return };
@@ -882,22 +910,11 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            let mut rows: Vec<(String, &'static str)> = Vec::new();
-            for b in p.all_keymaps().into_iter().flatten() {
-                if !rows.iter().any(|(_, d)| *d == b.desc) {
-                    rows.push((b.keys_label(), b.desc));
-                }
-            }
-            section(p.name().into(), rows);
+            section(p.name().into(), keymap::help_rows(p.all_keymaps()));
         }
-        section(
-            "Note composer".into(),
-            super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
-        section(
-            "Status update composer".into(),
-            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
+        for (name, rows) in super::popups::help_sections() {
+            section(name.into(), rows);
+        }
         TextView::new("Keys", lines)
     }
 }

@@ -19,8 +19,9 @@ use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::{Event, EventKind, Status, Tag};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
+use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, TextView, fit};
+use crate::tui::widgets::{TextInput, fit, scroll_top};
 
 const AUTHOR_WIDTH: usize = 12;
 
@@ -434,23 +435,6 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
     }
 }
 
-/// The first visible row: the tail when following, else the previous top moved just enough to
-/// keep the selection on screen.
-pub(crate) fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
-    let max_top = rows.saturating_sub(height);
-    if follow || height == 0 {
-        return max_top;
-    }
-    let top = if selected < prev {
-        selected
-    } else if selected >= prev + height {
-        selected + 1 - height
-    } else {
-        prev
-    };
-    top.min(max_top)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,15 +445,5 @@ mod tests {
         assert_eq!(fmt_time(at, None, false), "23:59:07");
         assert_eq!(fmt_time(at, None, true), "11-23 23:59");
         assert_eq!(fmt_time(at, Some(chrono_tz::Europe::Berlin), true), "11-24 00:59");
-    }
-
-    #[test]
-    fn scroll_top_keeps_selection_visible() {
-        assert_eq!(scroll_top(0, 5, 10, 100, true), 90);
-        assert_eq!(scroll_top(0, 5, 10, 100, false), 0);
-        assert_eq!(scroll_top(0, 12, 10, 100, false), 3);
-        assert_eq!(scroll_top(50, 40, 10, 100, false), 40);
-        assert_eq!(scroll_top(95, 96, 10, 100, false), 90);
-        assert_eq!(scroll_top(0, 0, 10, 3, false), 0);
     }
 }
