@@ -115,7 +115,7 @@ fn main() {
                 let _ = t.child.kill();
                 let _ = t.child.wait();
             }
-            results.sort_by(|a, b| a.0.cmp(&b.0));
+            results.sort_by_key(|r| r.0);
             let (took, paused, during, idle) = results[1];
             println!(
                 "| {threads} | {} | {} ms | {} ms | {during:.1} ms | {idle:.1} ms |",
