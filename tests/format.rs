@@ -30,6 +30,7 @@ fn v1_fixture_parses_with_every_kind() {
         "paged",
         "contact_attempted",
         "status_update_posted",
+        "process_outcome",
     ];
     assert_eq!(kinds, expected.into_iter().collect(), "fixture must hold every kind");
     assert!(events.iter().all(|e| e.kind != EventKind::Unknown));
@@ -56,7 +57,7 @@ fn fixture_folds_as_expected() {
     assert_eq!(st.notes[0].text, "nginx upstream timeouts to pay-svc (all 3 pods)", "amendment applied");
     assert_eq!(st.checklist.len(), 1);
     assert_eq!(st.people.len(), 2);
-    assert_eq!(st.event_count, 17);
+    assert_eq!(st.event_count, 18);
 }
 
 #[test]

@@ -143,6 +143,8 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Escalate
         | Command::Serve { .. }
         | Command::Ps { .. }
+        | Command::Capture { .. }
+        | Command::Kill { .. }
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }

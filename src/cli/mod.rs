@@ -17,6 +17,7 @@ macro_rules! out {
     }};
 }
 
+mod capture_cmds;
 mod change_cmds;
 pub mod escalation_cmds;
 mod followup_cmds;
@@ -267,6 +268,56 @@ pub enum Command {
         #[arg(long, default_value_t = 500, value_name = "MS")]
         interval_ms: u64,
     },
+    /// Capture evidence of a process without signalling it (as the kill guard does first):
+    /// /proc state, threads, sockets, cgroup, journal, the process table and, with the
+    /// standard profile, the runtime's own dumps. Recorded on the incident's timeline.
+    Capture {
+        /// The process id.
+        pid: i32,
+        /// quick (/proc only, never pauses the target), standard (adds native/Python/JVM/Node
+        /// dumps when their tool is installed; pauses the target while they run), full (adds a
+        /// gcore core dump, refused when larger than the free disk).
+        #[arg(long, default_value = "standard", value_parser = parse_profile)]
+        profile: crate::procs::Profile,
+        /// Also send SIGQUIT to a Go program for its goroutine dump. This ENDS the program
+        /// unless it handles SIGQUIT.
+        #[arg(long)]
+        go_sigquit: bool,
+        /// Kill each dump tool after SECS seconds.
+        #[arg(long, default_value_t = 20, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
+        /// Print the manifest (JSON) instead of the step list.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Signal a process, its whole tree (--tree) or its process group (--group): every member is
+    /// previewed, the set is refused whole if it holds PID 1, warroom or an ancestor of your
+    /// session, evidence of the process is captured first, each member is signalled through its
+    /// own pidfd, and whether each exited (and how long it took) goes on the timeline.
+    Kill {
+        pid: i32,
+        /// The process and all its descendants.
+        #[arg(long, conflicts_with = "group")]
+        tree: bool,
+        /// Every process in its process group.
+        #[arg(long)]
+        group: bool,
+        /// TERM, INT, HUP, QUIT, USR1, USR2, KILL, STOP, CONT (or the number).
+        #[arg(long, short, default_value = "TERM", value_parser = parse_signal)]
+        signal: crate::procs::Sig,
+        /// Why: required, recorded on the timeline.
+        #[arg(long, short)]
+        reason: String,
+        /// Seconds to watch for the exits.
+        #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
+        grace: u64,
+        /// Send without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+        /// Skip the evidence capture.
+        #[arg(long)]
+        no_evidence: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -395,6 +446,12 @@ pub enum ExportFormat {
 fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
     s.parse()
 }
+fn parse_signal(s: &str) -> Result<crate::procs::Sig, String> {
+    s.parse()
+}
+fn parse_profile(s: &str) -> Result<crate::procs::Profile, String> {
+    s.parse()
+}
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -489,6 +546,30 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         } => escalation_cmds::take(ctx, rotation, person, until, reason),
         Command::Oncall { at, json, command: None } => team_cmds::oncall(ctx, at, json),
         Command::Escalate => escalation_cmds::escalate(ctx),
+        Command::Kill { pid, tree, group, signal, reason, grace, yes, no_evidence } => {
+            use crate::procs::killset::Scope;
+            let scope = if tree {
+                Scope::Tree
+            } else if group {
+                Scope::Group
+            } else {
+                Scope::One
+            };
+            let args = capture_cmds::KillArgs {
+                pid,
+                scope,
+                signal,
+                reason,
+                grace_secs: grace,
+                yes,
+                evidence: !no_evidence,
+            };
+            capture_cmds::kill(ctx, args)
+        }
+        Command::Capture { pid, profile, go_sigquit, timeout, json } => capture_cmds::capture(
+            ctx,
+            capture_cmds::CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json },
+        ),
         cmd => incident_cmds::run(ctx, cmd),
     }
 }

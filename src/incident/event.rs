@@ -267,6 +267,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         external_id: Option<String>,
     },
+    /// What became of a signalled process: whether it exited, after which signal, how long
+    /// after it was sent (or how long it was watched before giving up).
+    ProcessOutcome {
+        pid: i32,
+        start_time: u64,
+        name: String,
+        signal: String,
+        exited: bool,
+        waited_ms: u64,
+        outcome: String,
+    },
     /// A kind this build does not know (written by a newer warroom). Kept in the store as raw
     /// JSON, ignored by the fold; never produced locally.
     #[serde(other)]
@@ -321,6 +332,7 @@ impl EventKind {
             EventKind::FollowupStatusSet { .. } => "followup_status_set",
             EventKind::ChangeRecorded { .. } => "change_recorded",
             EventKind::StatusUpdateDelivered { .. } => "status_update_delivered",
+            EventKind::ProcessOutcome { .. } => "process_outcome",
             EventKind::Unknown => "unknown",
         }
     }
@@ -401,6 +413,7 @@ impl EventKind {
                 v
             }
             EventKind::FollowupStatusSet { .. } => vec![],
+            EventKind::ProcessOutcome { name, signal, outcome, .. } => vec![name, signal, outcome],
             EventKind::SeveritySet { .. }
             | EventKind::StatusSet { .. }
             | EventKind::Acknowledged {}

@@ -12,6 +12,16 @@ use super::event::{Audience, Event, EventKind, Tag};
 use super::sanitize::one_line;
 use super::state::IncidentState;
 
+/// An evidence path relative to the incident's evidence directory
+/// (`…/evidence/INCIDENT/1234-5678/stack` → `1234-5678/stack`); other paths as they are.
+pub fn evidence_relative(path: &str, incident: crate::incident::IncidentId) -> &str {
+    let marker = format!("/evidence/{incident}/");
+    match path.find(&marker) {
+        Some(i) => &path[i + marker.len()..],
+        None => path,
+    }
+}
+
 /// Version of the JSON export document; bumped only by incompatible changes.
 pub const JSON_FORMAT: u32 = 1;
 
@@ -97,6 +107,9 @@ pub fn describe(ev: &Event) -> String {
         EventKind::RoleAssigned { role, person } => format!("{person} is {role}"),
         EventKind::ProcessSignalled { pid, name, signal, reason, outcome, .. } => {
             format!("Sent SIG{signal} to {name} (pid {pid}): {outcome}. Reason: {reason}")
+        }
+        EventKind::ProcessOutcome { pid, name, signal, outcome, .. } => {
+            format!("{name} (pid {pid}) after SIG{signal}: {outcome}")
         }
         EventKind::EvidenceCaptured { what, path, bytes, sha256 } => {
             let short = sha256.get(..12).unwrap_or(sha256);
@@ -740,25 +753,31 @@ fn timeline(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<
 /// The evidence files captured, with size and sha256.
 fn evidence(w: &mut String, events: &[Event]) {
     heading(w, 3, "Evidence");
-    let mut any = false;
-    for ev in events {
+    let files: Vec<&Event> =
+        events.iter().filter(|e| matches!(e.kind, EventKind::EvidenceCaptured { .. })).collect();
+    let Some(first) = files.first() else {
+        prompt(w, "No evidence captured.");
+        return;
+    };
+    let _ = writeln!(
+        w,
+        "Paths are relative to the incident's evidence directory (`evidence/{}/` in the data dir).",
+        first.incident
+    );
+    let _ = writeln!(w);
+    for ev in files {
         if let EventKind::EvidenceCaptured { path, sha256, bytes, what } = &ev.kind {
-            any = true;
             let _ = writeln!(
                 w,
-                "- {} — `{}` ({} bytes, sha256 `{}`)",
+                "- `{}` — {} ({} bytes, sha256 `{}`)",
+                md_escape(evidence_relative(path, ev.incident)),
                 md_escape(what),
-                md_escape(path),
                 bytes,
                 md_escape(sha256)
             );
         }
     }
-    if any {
-        let _ = writeln!(w);
-    } else {
-        prompt(w, "No evidence captured.");
-    }
+    let _ = writeln!(w);
 }
 
 /// Severity and status changes, in time order.

@@ -332,7 +332,8 @@ impl FoldCursor {
             | EventKind::AlertUpdated { .. }
             | EventKind::ChangeSent { .. }
             | EventKind::OncallTaken { .. }
-            | EventKind::ContactAttempted { .. } => {}
+            | EventKind::ContactAttempted { .. }
+            | EventKind::ProcessOutcome { .. } => {}
         }
     }
 

@@ -10,7 +10,7 @@ use thiserror::Error;
 use super::details::{DetailsError, own_ancestors};
 use super::evidence::{Evidence, EvidenceError, capture_evidence};
 use super::guard::{self, CriticalList, GuardContext, Target, Verdict};
-use super::redact::redact_args;
+use super::redact::redact_cmdline;
 use super::sampler::ProcessRow;
 use super::signal::{Sig, SignalOutcome, send_signal};
 use crate::incident::EventKind;
@@ -142,14 +142,13 @@ pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport,
     };
 
     let mut events = evidence.as_ref().map(Evidence::events).unwrap_or_default();
-    let cmd_args: Vec<&str> = req.target.cmdline.split(' ').collect();
     events.push(EventKind::ProcessSignalled {
         pid,
         start_time: start,
         name: req.target.name.clone(),
         user: req.target.user.clone(),
         // Clipped to what the sync protocol carries (8 KiB / 1 KiB); the evidence keeps it whole.
-        cmdline: crate::incident::sanitize::clip(&redact_args(&cmd_args).join(" "), 8 * 1024),
+        cmdline: crate::incident::sanitize::clip(&redact_cmdline(&req.target.cmdline), 8 * 1024),
         signal: req.signal.short().to_string(),
         reason: crate::incident::sanitize::clip(req.reason.trim(), 1024),
         outcome: outcome.describe(),

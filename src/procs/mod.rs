@@ -15,16 +15,22 @@ pub mod details;
 pub mod evidence;
 pub mod guard;
 pub mod kill;
+pub mod killset;
 pub mod parse;
 pub mod procfs;
 pub mod redact;
+pub mod runtime;
 pub mod sampler;
 pub mod signal;
+pub mod tools;
 pub mod users;
 pub mod view;
 
 pub use details::{DetailsError, ProcessDetails, own_ancestors, process_details};
-pub use evidence::{Evidence, EvidenceError, EvidenceFile, capture_evidence};
+pub use evidence::{
+    CaptureOptions, Evidence, EvidenceError, EvidenceFile, Profile, Step, StepStatus, capture_evidence,
+    capture_with,
+};
 pub use guard::{CriticalList, GuardContext, Target, Verdict};
 pub use kill::{KillError, KillReport, KillRequest, ProcessIdentity, current_context, guarded_kill};
 pub use sampler::{CpuUsage, Meters, ProcessRow, Sampler, Snapshot, tree_order};

@@ -436,7 +436,7 @@ impl Proto {
     fn is_v6(self) -> bool {
         matches!(self, Proto::Tcp6 | Proto::Udp6)
     }
-    fn is_tcp(self) -> bool {
+    pub fn is_tcp(self) -> bool {
         matches!(self, Proto::Tcp | Proto::Tcp6)
     }
 }

@@ -30,14 +30,16 @@ pub enum Sig {
     /// Also asks a JVM for a thread dump.
     Quit,
     Usr1,
+    /// Also asks a Node started with --report-on-signal for a diagnostic report.
+    Usr2,
     Kill,
     Stop,
     Cont,
 }
 
 impl Sig {
-    pub const ALL: [Sig; 8] =
-        [Sig::Term, Sig::Int, Sig::Hup, Sig::Quit, Sig::Usr1, Sig::Kill, Sig::Stop, Sig::Cont];
+    pub const ALL: [Sig; 9] =
+        [Sig::Term, Sig::Int, Sig::Hup, Sig::Quit, Sig::Usr1, Sig::Usr2, Sig::Kill, Sig::Stop, Sig::Cont];
 
     /// `SIGTERM`, ...
     pub fn name(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Sig {
             Sig::Hup => "SIGHUP",
             Sig::Quit => "SIGQUIT",
             Sig::Usr1 => "SIGUSR1",
+            Sig::Usr2 => "SIGUSR2",
             Sig::Kill => "SIGKILL",
             Sig::Stop => "SIGSTOP",
             Sig::Cont => "SIGCONT",
@@ -66,6 +69,7 @@ impl Sig {
             Sig::Hup => "hang up / reload config",
             Sig::Quit => "quit with core; JVM thread dump",
             Sig::Usr1 => "user-defined (often reopen logs)",
+            Sig::Usr2 => "user-defined; Node diagnostic report",
             Sig::Kill => "force: cannot be caught",
             Sig::Stop => "freeze (resume with CONT)",
             Sig::Cont => "resume a stopped process",
@@ -79,6 +83,7 @@ impl Sig {
             Sig::Hup => Signal::HUP,
             Sig::Quit => Signal::QUIT,
             Sig::Usr1 => Signal::USR1,
+            Sig::Usr2 => Signal::USR2,
             Sig::Kill => Signal::KILL,
             Sig::Stop => Signal::STOP,
             Sig::Cont => Signal::CONT,
@@ -103,7 +108,7 @@ impl FromStr for Sig {
             .find(|sig| sig.short() == bare || sig.to_rustix().as_raw().to_string() == bare)
             .ok_or_else(|| {
                 format!(
-                    "unknown signal `{s}` (expected one of: TERM, INT, HUP, QUIT, USR1, KILL, STOP, CONT)"
+                    "unknown signal `{s}` (expected one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL, STOP, CONT)"
                 )
             })
     }

@@ -342,8 +342,15 @@ impl App {
                 for p in &mut self.panes {
                     changed |= p.on_tick(now);
                 }
+                let mut outcome = None;
                 if let Some(Popup::Kill(g)) = self.popups.last_mut() {
                     changed |= g.tick(now);
+                    outcome = g.outcome.take();
+                }
+                // Whether it exited after TERM (and when) goes on the timeline, not only the popup.
+                if let Some(kind) = outcome {
+                    self.append_or_notice(kind, now);
+                    changed = true;
                 }
                 self.dirty |= changed;
             }

@@ -181,6 +181,20 @@ impl H {
             self.app.update(Action::KillDone(result), now());
         }
     }
+    /// The `process_outcome` records: (exited, outcome text).
+    fn outcomes(&self) -> Vec<(bool, String)> {
+        let id = self.app.incident().unwrap();
+        self.app
+            .store
+            .events(id)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::ProcessOutcome { exited, outcome, .. } => Some((exited, outcome)),
+                _ => None,
+            })
+            .collect()
+    }
     /// The `process_signalled` records this test wrote (the sample incident has one of its own).
     fn signalled(&self) -> Vec<(String, String, String)> {
         let id = self.app.incident().unwrap();
@@ -427,6 +441,9 @@ fn term_is_watched_then_kill_is_offered_and_both_are_recorded() {
     assert_eq!((rec[0].0.as_str(), rec[0].1.as_str()), ("KILL", "stuck sleeper (escalated to KILL)"));
     assert_eq!((rec[1].0.as_str(), rec[1].1.as_str()), ("TERM", "stuck sleeper"));
     assert!(rec[0].2.starts_with("sent") && rec[1].2.starts_with("sent"), "{rec:?}");
+    let outcomes = h.outcomes();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(!outcomes[0].0 && outcomes[0].1.contains("still running 1 s after SIGTERM"), "{outcomes:?}");
 }
 
 #[test]
@@ -462,6 +479,9 @@ fn term_that_works_ends_the_countdown_and_evidence_manifest_is_recorded() {
     assert!(path.ends_with("manifest.json") && std::path::Path::new(path).exists(), "{path}");
     let rec = h.signalled();
     assert_eq!(rec.len(), 1);
+    let outcomes = h.outcomes();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(outcomes[0].0 && outcomes[0].1.contains("after SIGTERM"), "{outcomes:?}");
 }
 
 #[test]

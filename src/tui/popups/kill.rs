@@ -15,6 +15,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
 use crate::incident::sanitize::one_line;
+use crate::procs::killset::outcome_event;
 use crate::procs::view::{human_age, human_bytes};
 use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
@@ -205,6 +206,8 @@ pub struct KillGuard {
     pub grace: Duration,
     /// The signal of the request in flight (TERM starts the countdown).
     sent: Option<Sig>,
+    /// A `process_outcome` for the App to record: set when the watch after TERM ends.
+    pub outcome: Option<crate::incident::EventKind>,
 }
 
 impl KillGuard {
@@ -264,6 +267,7 @@ impl KillGuard {
             stage: Stage::Form,
             grace,
             sent: None,
+            outcome: None,
         }
     }
 
@@ -401,12 +405,16 @@ impl KillGuard {
         match liveness(self.target.pid, self.target.start_time) {
             Liveness::Running | Liveness::Unknown => {}
             Liveness::Zombie | Liveness::Gone | Liveness::Recycled { .. } => {
+                let sent_at = deadline - chrono::Duration::from_std(self.grace).unwrap_or_default();
+                let took = (now - sent_at).to_std().unwrap_or_default();
+                self.outcome = Some(outcome_event(&self.target, Sig::Term, Some(took), self.grace));
                 self.stage = Stage::Done { message: format!("{who} exited after SIGTERM"), ok: true };
                 return true;
             }
         }
         let left = (deadline - now).num_seconds().max(0) as u64;
         if left == 0 {
+            self.outcome = Some(outcome_event(&self.target, Sig::Term, None, self.grace));
             self.stage = Stage::Escalate;
             return true;
         }
@@ -474,7 +482,7 @@ impl KillGuard {
                     body.push(Line::from(vec![
                         label(GuardField::Evidence, "evidence  "),
                         Span::styled(if self.evidence { "[x]" } else { "[ ]" }, theme.text),
-                        Span::styled(" capture status, cmdline, environ (redacted), fds first", theme.muted),
+                        Span::styled(" capture /proc state, stacks, runtime dumps first", theme.muted),
                     ]));
                 }
             },

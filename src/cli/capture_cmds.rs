@@ -1,0 +1,182 @@
+//! `warroom capture PID`: the kill guard's evidence capture without a signal, recorded on the
+//! incident's timeline the same way (one `evidence_captured` per file, the manifest last).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::Result;
+
+use super::{Ctx, UsageError};
+use crate::incident::Event;
+use crate::procs::signal::current_start_time;
+use crate::procs::{CaptureOptions, EvidenceError, Profile, StepStatus, capture_with};
+
+/// What `warroom capture` was asked for.
+pub(super) struct CaptureArgs {
+    pub pid: i32,
+    pub profile: Profile,
+    pub go_sigquit: bool,
+    pub timeout_secs: u64,
+    pub json: bool,
+}
+
+pub(super) fn capture(ctx: &Ctx, a: CaptureArgs) -> Result<ExitCode> {
+    if a.pid <= 0 {
+        return Err(UsageError(format!("PID must be a positive process id, got {}", a.pid)).into());
+    }
+    let incident = ctx.incident()?;
+    let start =
+        current_start_time(a.pid).map_err(|e| UsageError(format!("pid {}: no such process ({e})", a.pid)))?;
+    let opts = CaptureOptions {
+        profile: a.profile,
+        go_sigquit: a.go_sigquit,
+        tool_timeout: Duration::from_secs(a.timeout_secs),
+        ..CaptureOptions::default()
+    };
+    let now = Utc::now();
+    let ev = match capture_with(&ctx.store.evidence_dir(incident), a.pid, start, now, &opts) {
+        Ok(ev) => ev,
+        Err(e @ EvidenceError::Process(_)) => return Err(UsageError(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let author = ctx.config.author();
+    let events: Vec<Event> =
+        ev.events().into_iter().map(|k| Event::new(incident, now, author.clone(), k)).collect();
+    ctx.store.append_all(&events, None)?;
+    if a.json {
+        let manifest = ev.manifest().map(|m| m.path.clone()).unwrap_or_default();
+        outln!("{}", std::fs::read_to_string(&manifest).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("evidence of pid {} in {}", a.pid, ev.dir.display());
+    for s in &ev.steps {
+        let status = match s.status {
+            StepStatus::Ok => "ok",
+            StepStatus::Truncated => "truncated",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        };
+        let size = s.bytes.map(|b| format!("{b} B")).unwrap_or_default();
+        let reason = s.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
+        outln!("  {status:<9} {:<22} {size:>10}  {} ms{reason}", s.name, s.took_ms);
+    }
+    outln!("{} — recorded on the timeline", ev.summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `warroom kill` was asked for.
+pub(super) struct KillArgs {
+    pub pid: i32,
+    pub scope: crate::procs::killset::Scope,
+    pub signal: crate::procs::Sig,
+    pub reason: String,
+    pub grace_secs: u64,
+    pub yes: bool,
+    pub evidence: bool,
+}
+
+/// `warroom kill PID [--tree|--group]`: preview every member, refuse the whole set if the guard
+/// refuses any member, capture the chosen process's evidence, signal each member through its own
+/// pidfd, watch for the exits and record everything on the timeline.
+pub(super) fn kill(ctx: &Ctx, a: KillArgs) -> Result<ExitCode> {
+    use std::io::{BufRead, IsTerminal};
+
+    use crate::incident::EventKind;
+    use crate::procs::killset::{kill_set, watch_outcomes};
+    use crate::procs::redact::redact_cmdline;
+    use crate::procs::{CriticalList, current_context};
+
+    if a.pid <= 0 {
+        return Err(UsageError(format!("PID must be a positive process id, got {}", a.pid)).into());
+    }
+    if a.reason.trim().is_empty() {
+        return Err(UsageError("--reason is required: say why (it goes on the timeline)".into()).into());
+    }
+    let incident = ctx.incident()?;
+    let start =
+        current_start_time(a.pid).map_err(|e| UsageError(format!("pid {}: no such process ({e})", a.pid)))?;
+    let set = kill_set(a.pid, start, a.scope).map_err(UsageError)?;
+    outln!("{} to {} process(es):", a.signal.name(), set.members.len());
+    for line in set.preview() {
+        outln!("{line}");
+    }
+    let gctx = current_context(CriticalList::with_extra(ctx.config.procs.critical.iter()));
+    let typed = set.check(&gctx).map_err(|e| UsageError(format!("refused: {e}")))?;
+    if let Some((pid, reason)) = typed.first() {
+        return Err(UsageError(format!(
+            "refused from the command line: pid {pid}: {reason} (use the process pane, which asks for the name)"
+        ))
+        .into());
+    }
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError("not a terminal: pass --yes to send without asking".into()).into());
+        }
+        out!("send {} to these {}? [y/N] ", a.signal.name(), set.members.len());
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok();
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            outln!("nothing sent");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let now = Utc::now();
+    let author = ctx.config.author();
+    let mut kinds = Vec::new();
+    let mut manifest = None;
+    if a.evidence {
+        match capture_with(&ctx.store.evidence_dir(incident), a.pid, start, now, &CaptureOptions::default()) {
+            Ok(ev) => {
+                outln!("evidence: {} ({})", ev.dir.display(), ev.summary());
+                manifest = ev.manifest().map(|m| m.path.display().to_string());
+                kinds.extend(ev.events());
+            }
+            Err(e) => {
+                return Err(color_eyre::eyre::eyre!(
+                    "evidence capture failed, nothing was signalled: {e} (retry, or pass --no-evidence)"
+                ));
+            }
+        }
+    }
+    let results = set.signal(a.signal);
+    let reason = crate::incident::sanitize::clip(a.reason.trim(), 1024);
+    let mut sent = Vec::new();
+    for (m, outcome) in &results {
+        outln!("{:>7} {:<16} {}", m.pid, m.name, outcome.describe());
+        if outcome.was_sent() {
+            sent.push(m.clone());
+        }
+        kinds.push(EventKind::ProcessSignalled {
+            pid: m.pid,
+            start_time: m.start_time,
+            name: m.name.clone(),
+            user: m.user.clone(),
+            cmdline: crate::incident::sanitize::clip(&redact_cmdline(&m.cmdline), 8 * 1024),
+            signal: a.signal.short().to_string(),
+            reason: reason.clone(),
+            outcome: outcome.describe(),
+            evidence: if m.pid == a.pid { manifest.clone() } else { None },
+        });
+    }
+    // Record what was sent before watching: a Ctrl-C during the wait loses nothing.
+    let events: Vec<Event> = kinds.drain(..).map(|k| Event::new(incident, now, author.clone(), k)).collect();
+    ctx.store.append_all(&events, None)?;
+    let outcomes = watch_outcomes(&sent, a.signal, Duration::from_secs(a.grace_secs));
+    let mut still = 0;
+    for k in &outcomes {
+        if let EventKind::ProcessOutcome { pid, name, outcome, exited, .. } = k {
+            outln!("{pid:>7} {name:<16} {outcome}");
+            still += usize::from(!exited);
+        }
+    }
+    let done = Utc::now();
+    let events: Vec<Event> =
+        outcomes.into_iter().map(|k| Event::new(incident, done, author.clone(), k)).collect();
+    ctx.store.append_all(&events, None)?;
+    if still > 0 {
+        outln!("{still} still running after {} s: recorded; send KILL with --signal KILL", a.grace_secs);
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
