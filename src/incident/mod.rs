@@ -10,4 +10,4 @@ pub mod state;
 pub const MAX_NOTE: usize = 64 * 1024;
 
 pub use event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
-pub use state::{FoldError, IncidentState, fold};
+pub use state::{FoldCursor, FoldError, IncidentState, OutOfOrder, fold, fold_resumable};
