@@ -10,23 +10,25 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent,
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::composer::{Composer, ComposerOutcome};
 use super::keymap::{self, GLOBAL, GlobalCmd, PaneCmd};
-use super::killguard::GuardStep;
 use super::layout::screen;
 use super::paging::{PageDone, Pager};
 use super::pane::{Effect, IncidentData, Pane, PaneCtx};
-use super::panes::runbook::{RunOutput, RunRequest, RunbookOptions};
+use super::panes::runbook::RunbookOptions;
 use super::panes::{Contacts, Processes, ProcsSettings, Runbooks, Timeline};
-use super::popups::{Choice, Popup, Question, StartChoice, StartForm};
+use super::popups::kill::SendSignal;
+use super::popups::{
+    Choice, Composer, Confirm, Outcome, Popup, Question, RunOutput, RunRequest, StartChoice, StartForm,
+    TextView,
+};
+use super::queue::{Command, Queue};
 use super::theme::Theme;
-use super::widgets::{Confirm, Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
-use crate::notify::{Notifier, StatusUpdate, status_delivery_failed_kind};
-use crate::procs::{CriticalList, GuardContext, KillReport, KillRequest, Snapshot, current_context};
+use crate::notify::{Notifier, StatusUpdate};
+use crate::procs::{CriticalList, KillReport, KillRequest, Snapshot, current_context};
 use crate::runbook::CadenceConfig;
-use crate::runner::{Canceller, RunResult, RunSpec, RunUpdate};
+use crate::runner::{RunResult, RunSpec};
 use crate::store::Store;
 use crate::sync::SyncStatus;
 
@@ -54,6 +56,11 @@ pub enum Action {
     KillDone(Result<KillReport, String>),
     /// Work the App started on a task reports back (command output, a delivery).
     Background(Background),
+    /// A command could not be carried out: say so in the footer (an error).
+    Notice(String),
+    /// The sync task now follows the incident on screen: its first status, None when no server
+    /// is configured, or why it did not start.
+    Following(Result<Option<SyncStatus>, String>),
 }
 
 /// What spawned tasks send back to the App (through `App::take_background`).
@@ -63,15 +70,16 @@ pub enum Background {
     RunOutput(String),
     /// The running command ended (or could not be supervised).
     RunFinished(Result<RunResult, String>),
+    /// The confirmed command could not be started.
+    RunNotStarted(String),
     /// A status update was posted to the webhook: `failed` is the note to record when it was not.
     StatusPosted { failed: Option<EventKind>, message: String },
 }
 
-/// The command being run: what, for which incident, and how to stop it.
+/// The command being run: what, and for which incident (`Effects` holds the way to stop it).
 struct Running {
     spec: RunSpec,
     incident: IncidentId,
-    cancel: Canceller,
 }
 
 /// What the sampler thread sends.
@@ -92,14 +100,6 @@ impl PartialEq for ProcsMsg {
     }
 }
 impl Eq for ProcsMsg {}
-
-/// Blocking work `update` asks the event loop to run off the UI thread; the result comes back
-/// as an `Action`.
-#[derive(Debug, Clone)]
-pub enum Job {
-    /// Run `guarded_kill`; answer with `Action::KillDone`.
-    Kill { req: KillRequest, ctx: Arc<GuardContext> },
-}
 
 /// The process pane's options (`[procs]` in the config).
 #[derive(Debug, Clone, Default)]
@@ -150,24 +150,19 @@ pub struct App {
     pub dirty: bool,
     /// The sync state for the header; None when no server is configured (local only).
     pub sync: Option<SyncStatus>,
-    /// Counts every event this App wrote, so the event loop can nudge the sync task.
+    /// Counts every event this App wrote (each also queues a `Command::Nudge`).
     pub appended: u64,
-    /// Blocking work for the event loop to run (drained after every update).
-    pub jobs: Vec<Job>,
+    /// Effects for the event loop to run (`Effects::run`, after every update); results come back
+    /// as `Action`s.
+    pub queue: Queue,
     data_version: Option<i64>,
     /// Status-update interval per severity (the header's countdown).
     pub cadence: CadenceConfig,
     notifier: Option<Notifier>,
     command_timeout: std::time::Duration,
-    /// The command waiting for the responder's yes.
-    pub pending_run: Option<RunRequest>,
     running: Option<Running>,
-    bg_tx: tokio::sync::mpsc::UnboundedSender<Background>,
-    bg_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Background>>,
-    /// Sends pages in the background.
+    /// Asks before a page and counts the pages in flight.
     pub pager: Pager,
-    /// An OSC 52 sequence for the event loop to write to the terminal.
-    pub clipboard: Option<String>,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -177,7 +172,6 @@ fn draft_key(id: IncidentId) -> String {
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
         let rb = opts.runbooks;
-        let (bg_tx, bg_rx) = tokio::sync::mpsc::unbounded_channel();
         // Only panes that have something to show: contacts need a team file.
         let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
         if let Some(path) = &opts.team {
@@ -204,17 +198,13 @@ impl App {
             dirty: true,
             sync: None,
             appended: 0,
-            jobs: Vec::new(),
+            queue: Queue::default(),
             data_version: None,
             cadence: rb.cadence,
             notifier: rb.notifier,
             command_timeout: rb.command_timeout,
-            pending_run: None,
             running: None,
-            bg_tx,
-            bg_rx: Some(bg_rx),
             pager: Pager::new(opts.notifier),
-            clipboard: None,
         };
         app.data_version = app.store.data_version().ok();
         match opts.incident {
@@ -237,6 +227,9 @@ impl App {
             p.sync(&data);
         }
         self.data = Some(data);
+        if first {
+            self.queue.push(Command::Follow(Some(id)));
+        }
         if first
             && let Ok(Some(draft)) = self.store.meta(&draft_key(id))
             && !draft.trim().is_empty()
@@ -245,11 +238,6 @@ impl App {
         }
         self.dirty = true;
         Ok(())
-    }
-
-    /// The receiver of spawned tasks' reports, for the event loop (once).
-    pub fn take_background(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Background>> {
-        self.bg_rx.take()
     }
 
     pub fn incident(&self) -> Option<IncidentId> {
@@ -303,6 +291,18 @@ impl App {
             Action::Background(b) => {
                 self.dirty = true;
                 self.background(b, now);
+            }
+            Action::Notice(message) => {
+                self.notice = Some((message, true));
+                self.dirty = true;
+            }
+            Action::Following(started) => {
+                self.sync = None;
+                match started {
+                    Ok(status) => self.sync = status,
+                    Err(e) => self.notice = Some((format!("sync not started: {e}"), true)),
+                }
+                self.dirty = true;
             }
         }
     }
@@ -445,7 +445,7 @@ impl App {
                             self.composer.reset();
                             self.finish();
                         }
-                        Question::RunCommand => self.start_run(),
+                        Question::RunCommand(req) => self.start_run((**req).clone()),
                         Question::Page(page) => self.send_page((**page).clone()),
                     }
                     false
@@ -453,9 +453,9 @@ impl App {
             },
             Popup::View(v) => v.handle(k) == Outcome::Consumed,
             Popup::Kill(g) => match g.handle(k) {
-                GuardStep::Stay => true,
-                GuardStep::Close => false,
-                GuardStep::Send { signal, reason, typed_name, evidence } => {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence }) => {
                     let evidence_dir = match (evidence, self.incident()) {
                         (true, Some(id)) => Some(self.store.evidence_dir(id)),
                         _ => None,
@@ -468,19 +468,19 @@ impl App {
                         evidence_dir,
                         at: now,
                     };
-                    self.jobs.push(Job::Kill { req, ctx: g.ctx.clone() });
+                    self.queue.push(Command::Kill { req, ctx: g.ctx.clone() });
                     true
                 }
             },
             Popup::Run(out) => match out.handle(k) {
-                super::panes::runbook::RunKey::Consumed => true,
-                super::panes::runbook::RunKey::Cancel => {
-                    if let Some(r) = &self.running {
-                        r.cancel.cancel();
+                Outcome::Consumed => true,
+                Outcome::Done(super::popups::run::CancelRun) => {
+                    if self.running.is_some() {
+                        self.queue.push(Command::CancelRun);
                     }
                     true
                 }
-                super::panes::runbook::RunKey::Close => false,
+                Outcome::Cancelled => false,
             },
             Popup::Record(chooser, kinds) => match chooser.handle(k) {
                 Outcome::Consumed => true,
@@ -520,7 +520,7 @@ impl App {
     }
 
     fn composer_key(&mut self, k: KeyEvent, now: DateTime<Utc>) {
-        if let ComposerOutcome::Save(kind) = self.composer.handle(k) {
+        if let Outcome::Done(kind) = self.composer.handle(k) {
             // The composer closes only once the note is durably in the store.
             let update = match &kind {
                 EventKind::StatusUpdatePosted { audience, text } => Some((*audience, text.clone())),
@@ -565,6 +565,7 @@ impl App {
     fn write(&mut self, ev: &Event) -> Result<(), String> {
         self.store.append(ev).map_err(|e| e.to_string())?;
         self.appended += 1;
+        self.queue.push(Command::Nudge);
         Ok(())
     }
 
@@ -605,15 +606,14 @@ impl App {
                     self.command_timeout.as_secs(),
                     crate::incident::sanitize::visible(req.command.script.trim_end())
                 );
-                self.pending_run = Some(req);
                 self.popups.push(Popup::Confirm(
-                    Question::RunCommand,
+                    Question::RunCommand(Box::new(req)),
                     Confirm { title: "Run command".into(), message },
                 ));
             }
             Effect::Notice(s) => self.notice = Some((s, true)),
             Effect::Clipboard(text) => {
-                self.clipboard = Some(super::clipboard::osc52(&text));
+                self.queue.push(Command::Copy(super::clipboard::osc52(&text)));
                 self.notice = Some((format!("copied {}", one_line(&text)), false));
             }
             Effect::Page(page) => match self.pager.ask(*page) {
@@ -626,7 +626,10 @@ impl App {
 
     fn send_page(&mut self, page: crate::notify::Page) {
         self.notice = Some(match self.pager.send(page) {
-            Ok(msg) => (msg, false),
+            Ok((msg, cmd)) => {
+                self.queue.push(cmd);
+                (msg, false)
+            }
             Err(e) => (e, true),
         });
     }
@@ -704,35 +707,13 @@ impl App {
         }
     }
 
-    /// Starts the confirmed command on a task that streams its updates back to the App.
-    fn start_run(&mut self) {
-        let (Some(req), Some(incident)) = (self.pending_run.take(), self.incident()) else { return };
-        if tokio::runtime::Handle::try_current().is_err() {
-            self.notice = Some(("commands can only run inside the TUI's event loop".into(), true));
-            return;
-        }
+    /// Starts the confirmed command; its output and end come back as `Background` actions.
+    fn start_run(&mut self, req: RunRequest) {
+        let Some(incident) = self.incident() else { return };
         let spec = RunSpec::new(req.runbook, req.item, &req.command, self.command_timeout);
-        let mut run = match crate::runner::start(spec.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                self.notice = Some((format!("not run: {e}"), true));
-                return;
-            }
-        };
-        self.running = Some(Running { spec: spec.clone(), incident, cancel: run.canceller() });
+        self.running = Some(Running { spec: spec.clone(), incident });
         self.popups.push(Popup::Run(RunOutput::new(spec.command_text())));
-        let tx = self.bg_tx.clone();
-        tokio::spawn(async move {
-            while let Some(update) = run.next().await {
-                let msg = match update {
-                    RunUpdate::Output(chunk) => Background::RunOutput(chunk),
-                    RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
-                };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
-        });
+        self.queue.push(Command::Run(spec));
     }
 
     /// Posts a recorded status update to the webhook on a task, when one is configured.
@@ -741,10 +722,6 @@ impl App {
             self.notice = Some(("status update recorded".into(), false));
             return;
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            self.notice = Some(("status update recorded (not posted: no event loop)".into(), true));
-            return;
-        }
         let st = &d.state;
         let update = StatusUpdate {
             incident: st.id,
@@ -756,20 +733,7 @@ impl App {
             by: self.me.clone(),
         };
         self.notice = Some(("status update recorded; posting…".into(), false));
-        let tx = self.bg_tx.clone();
-        tokio::spawn(async move {
-            let msg = match notifier.post_status_update(&update).await {
-                None => Background::StatusPosted { failed: None, message: "status update recorded".into() },
-                Some(Ok(d)) => {
-                    Background::StatusPosted { failed: None, message: format!("status update posted: {d}") }
-                }
-                Some(Err(e)) => Background::StatusPosted {
-                    failed: Some(status_delivery_failed_kind(&e)),
-                    message: format!("status update NOT delivered: {e}"),
-                },
-            };
-            let _ = tx.send(msg);
-        });
+        self.queue.push(Command::PostStatus { notifier, update });
     }
 
     fn background(&mut self, b: Background, now: DateTime<Utc>) {
@@ -780,6 +744,13 @@ impl App {
                 {
                     out.push(&chunk);
                 }
+            }
+            Background::RunNotStarted(e) => {
+                self.running = None;
+                if let Some(i) = self.popups.iter().rposition(|p| matches!(p, Popup::Run(_))) {
+                    self.popups.remove(i);
+                }
+                self.notice = Some((format!("not run: {e}"), true));
             }
             Background::RunFinished(result) => {
                 let Some(running) = self.running.take() else { return };
@@ -875,22 +846,11 @@ impl App {
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
         for p in &self.panes {
-            let mut rows: Vec<(String, &'static str)> = Vec::new();
-            for b in p.all_keymaps().into_iter().flatten() {
-                if !rows.iter().any(|(_, d)| *d == b.desc) {
-                    rows.push((b.keys_label(), b.desc));
-                }
-            }
-            section(p.name().into(), rows);
+            section(p.name().into(), keymap::help_rows(p.all_keymaps()));
         }
-        section(
-            "Note composer".into(),
-            super::composer::KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
-        section(
-            "Status update composer".into(),
-            super::composer::STATUS_KEYS.iter().map(|b| (b.keys_label(), b.desc)).collect(),
-        );
+        for (name, rows) in super::popups::help_sections() {
+            section(name.into(), rows);
+        }
         TextView::new("Keys", lines)
     }
 }

@@ -117,7 +117,7 @@ fn a_broken_team_file_shows_its_problems_one_line_each() {
     assert!(text.contains("people.zed") || text.contains("unknown person \"zed\""), "{text}");
     // Keys explain rather than act.
     h.key(KeyCode::Char('c'));
-    assert!(h.app.clipboard.is_none());
+    assert!(h.copied().is_none());
     let notice = h.app.notice.clone().unwrap().0;
     assert!(notice.contains("team file has problems"), "{notice}");
 
@@ -152,18 +152,18 @@ fn c_copies_the_number_with_osc52_and_says_so() {
     let mut h = with_team(&example_team(), None);
     select(&mut h, 0);
     h.key(KeyCode::Char('c'));
-    assert_eq!(h.app.clipboard.as_deref(), Some("\x1b]52;c;KzEgMjEyIDU1NSAwMTAy\x07"), "+1 212 555 0102");
+    assert_eq!(h.copied().as_deref(), Some("\x1b]52;c;KzEgMjEyIDU1NSAwMTAy\x07"), "+1 212 555 0102");
     assert_eq!(h.app.notice, Some(("copied +1 212 555 0102".into(), false)));
     assert!(buffer_text(&h.screen(80, 24)).lines().last().unwrap().contains("copied +1 212 555 0102"));
     // The selection moves: the secondary's number.
-    h.app.clipboard = None;
+    h.app.queue.take();
     h.key(KeyCode::Char('j')).key(KeyCode::Char('c'));
-    assert_eq!(h.app.clipboard, Some(super::clipboard::osc52("+1 415 555 0104")));
+    assert_eq!(h.copied(), Some(super::clipboard::osc52("+1 415 555 0104")));
     // Someone who is not in the team file: an explanation, nothing copied.
-    h.app.clipboard = None;
+    h.app.queue.take();
     select(&mut h, 5);
     h.key(KeyCode::Char('c'));
-    assert_eq!(h.app.clipboard, None);
+    assert_eq!(h.copied(), None);
     assert_eq!(h.app.notice, Some(("chen is not in the team file".into(), true)));
 }
 
@@ -259,9 +259,12 @@ async fn page_and_wait(h: &mut Harness, row: usize) -> String {
     assert_eq!(h.app.pager.in_flight, 1);
     assert_eq!(h.stored().len(), before);
     assert!(h.app.notice.as_ref().unwrap().0.starts_with("paging "), "{:?}", h.app.notice);
-    let done = tokio::time::timeout(Duration::from_secs(15), h.app.pager.done.recv()).await.unwrap().unwrap();
+    let mut fx = super::tests::effects(Config::default());
+    fx.run(&mut h.app);
+    let done = tokio::time::timeout(Duration::from_secs(15), fx.next()).await.unwrap();
+    assert!(matches!(done, Action::PageDone(_)), "{done:?}");
     let appended = h.app.appended;
-    h.app.update(Action::PageDone(Box::new(done)), now());
+    h.app.update(done, now());
     assert_eq!(h.app.pager.in_flight, 0);
     assert_eq!(h.app.appended, appended + 1, "the sync task is nudged for the paged event");
     question

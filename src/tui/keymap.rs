@@ -68,8 +68,23 @@ pub struct Binding<C: 'static> {
 }
 
 impl<C: Copy> Binding<C> {
-    /// `j/↓` style label of every key of the binding.
+    /// `j/↓` style label of every key of the binding; a run of three or more consecutive
+    /// characters is written as a range (`1-9`).
     pub fn keys_label(&self) -> String {
+        let chars: Option<Vec<char>> = self
+            .keys
+            .iter()
+            .map(|k| match k.code {
+                KeyCode::Char(c) if k.mods.is_empty() => Some(c),
+                _ => None,
+            })
+            .collect();
+        if let Some(cs) = chars
+            && cs.len() >= 3
+            && cs.windows(2).all(|w| u32::from(w[1]) == u32::from(w[0]) + 1)
+        {
+            return format!("{}-{}", cs[0], cs[cs.len() - 1]);
+        }
         self.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
     }
 }
@@ -77,6 +92,61 @@ impl<C: Copy> Binding<C> {
 /// The command bound to a key event in a table, if any.
 pub fn lookup<C: Copy>(table: &[Binding<C>], ev: &KeyEvent) -> Option<C> {
     table.iter().find(|b| b.keys.iter().any(|k| k.matches(ev))).map(|b| b.cmd)
+}
+
+/// The footer hints of a table, as (keys, hint), for the bindings that have one. Bindings that
+/// share a hint are shown once, with the first key of each (`j/k scroll`).
+pub fn hints<C: Copy + 'static>(table: &[Binding<C>]) -> Vec<(String, &'static str)> {
+    let mut groups: Vec<(&'static str, Vec<&Binding<C>>)> = Vec::new();
+    for b in table {
+        let Some(hint) = b.hint else { continue };
+        match groups.iter_mut().find(|(h, _)| *h == hint) {
+            Some((_, bs)) => bs.push(b),
+            None => groups.push((hint, vec![b])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(hint, bs)| match bs.as_slice() {
+            [one] => (one.keys_label(), hint),
+            many => {
+                let firsts: Vec<String> =
+                    many.iter().filter_map(|b| b.keys.first()).map(Key::label).collect();
+                (firsts.join("/"), hint)
+            }
+        })
+        .collect()
+}
+
+/// The `?` help rows of some tables, as (keys, description): bindings with the same description
+/// are one row listing every key once (`Esc/q  cancel`).
+pub fn help_rows<'a, C: Copy + 'static>(
+    tables: impl IntoIterator<Item = &'a [Binding<C>]>,
+) -> Vec<(String, &'static str)> {
+    // Per description: the keys seen so far and the bindings that brought new ones.
+    type Row<'b, C> = (Vec<Key>, Vec<&'b Binding<C>>, &'static str);
+    let mut rows: Vec<Row<C>> = Vec::new();
+    for b in tables.into_iter().flatten() {
+        let i = match rows.iter().position(|(_, _, d)| *d == b.desc) {
+            Some(i) => i,
+            None => {
+                rows.push((Vec::new(), Vec::new(), b.desc));
+                rows.len() - 1
+            }
+        };
+        let (keys, bs, _) = &mut rows[i];
+        if b.keys.iter().any(|k| !keys.contains(k)) {
+            for k in b.keys {
+                if !keys.contains(k) {
+                    keys.push(*k);
+                }
+            }
+            bs.push(b);
+        }
+    }
+    rows.into_iter()
+        .map(|(_, bs, desc)| (bs.iter().map(|b| b.keys_label()).collect::<Vec<_>>().join("/"), desc))
+        .collect()
 }
 
 /// Commands every screen understands.

@@ -1,23 +1,27 @@
 //! The full-screen TUI: terminal setup and restoration, and the one event loop that turns input,
-//! ticks, store changes and signals into `Action`s for `App::update`, drawing only when dirty.
+//! ticks, store changes, signals and the results of queued effects into `Action`s for
+//! `App::update`, drawing only when dirty. `update` changes state and queues `Command`s
+//! (`queue.rs`); `Effects` (`effects.rs`) runs them and answers with `Action`s.
 
 pub mod app;
 pub mod clipboard;
-pub mod composer;
+pub mod effects;
 pub mod fixture;
 pub mod keymap;
-pub mod killguard;
 pub mod layout;
 pub mod paging;
 pub mod pane;
 pub mod panes;
 pub mod popups;
+pub mod queue;
 pub mod render;
 pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
 mod contacts_tests;
+#[cfg(test)]
+mod loop_tests;
 #[cfg(test)]
 mod procs_tests;
 #[cfg(test)]
@@ -32,19 +36,18 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-pub use app::{Action, App, AppOptions, Background, Job, ProcsMsg, ProcsOptions};
-
-use crate::incident::IncidentId;
-use crate::sync::{SyncConfig, SyncHandle};
+pub use app::{Action, App, AppOptions, Background, ProcsMsg, ProcsOptions};
+pub use effects::Effects;
+pub use queue::{Command, Queue};
 
 /// How often the store is checked for other processes' writes.
 const STORE_POLL: Duration = Duration::from_millis(300);
@@ -71,15 +74,44 @@ pub fn run(
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         opts.size = (w, h);
     }
-    let app = App::new(store, opts).map_err(TuiError::Start)?;
+    let mut app = App::new(store, opts).map_err(TuiError::Start)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     install_panic_hook();
     let guard = TerminalGuard::enter(mouse)?;
-    let sync = Syncer::new(config.clone());
+    let mut terminal = guard.terminal()?;
+    let mut effects = Effects::new(config.clone(), Box::new(stdout()));
     let refresh = config.procs_refresh();
-    let result = rt.block_on(event_loop(app, guard.terminal()?, sync, refresh));
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = rt.block_on(async {
+        watch_signals(effects.sender())?;
+        let (input_tx, input) = mpsc::unbounded_channel();
+        spawn_input(input_tx, stop.clone());
+        let (procs_tx, procs) = mpsc::channel(1);
+        spawn_sampler(procs_tx, refresh);
+        event_loop(&mut app, &mut terminal, Inputs { terminal: input, procs }, &mut effects).await
+    });
+    stop.store(true, Ordering::Relaxed);
     drop(guard);
     result
+}
+
+/// SIGTERM and SIGHUP become `Action::Terminate` (each time: a second one also cuts the wait for
+/// pages in flight short).
+fn watch_signals(tx: mpsc::UnboundedSender<Action>) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            if tx.send(Action::Terminate).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Raw mode and the alternate screen, undone on drop.
@@ -170,129 +202,41 @@ fn spawn_sampler(tx: mpsc::Sender<ProcsMsg>, refresh: Duration) {
     });
 }
 
-/// Runs the App's blocking jobs on tokio's blocking pool; each answers with an `Action`.
-fn run_jobs(app: &mut App, done: &mpsc::UnboundedSender<Action>) {
-    for job in app.jobs.drain(..) {
-        let done = done.clone();
-        match job {
-            Job::Kill { req, ctx } => {
-                tokio::task::spawn_blocking(move || {
-                    let result = crate::procs::guarded_kill(&req, &ctx).map_err(|e| e.to_string());
-                    let _ = done.send(Action::KillDone(result));
-                });
-            }
-        }
-    }
+/// What the loop listens to besides the clock and `Effects`: terminal events (a reader thread,
+/// or a test's channel) and process snapshots (the sampler thread, or a test's channel).
+pub struct Inputs {
+    pub terminal: mpsc::UnboundedReceiver<std::io::Result<TermEvent>>,
+    pub procs: mpsc::Receiver<ProcsMsg>,
 }
 
-/// The sync task for the incident on screen: started when a server is configured, restarted when
-/// the user switches incident, nudged after every event the App writes.
-struct Syncer {
-    config: crate::config::Config,
-    /// The incident the handle follows (None before one is open).
-    following: Option<IncidentId>,
-    handle: Option<SyncHandle>,
-    /// `App::appended` when the task was last nudged.
-    nudged: u64,
-}
-
-impl Syncer {
-    fn new(config: crate::config::Config) -> Syncer {
-        Syncer { config, following: None, handle: None, nudged: 0 }
-    }
-
-    /// Runs after every update: follows the App's incident and pushes what it just wrote.
-    fn follow(&mut self, app: &mut App) {
-        let incident = app.incident();
-        if incident != self.following {
-            self.following = incident;
-            self.nudged = app.appended;
-            // Dropping the old handle stops its task promptly (it races every request).
-            self.handle = None;
-            app.sync = None;
-            if let Some(id) = incident {
-                match SyncConfig::from_config(&self.config, &app.store, id) {
-                    Ok(Some(cfg)) => match SyncHandle::spawn(cfg) {
-                        Ok(h) => {
-                            app.sync = Some(h.status.borrow().clone());
-                            self.handle = Some(h);
-                        }
-                        Err(e) => app.notice = Some((format!("sync not started: {e}"), true)),
-                    },
-                    Ok(None) => {}
-                    Err(e) => app.notice = Some((format!("sync not started: {e}"), true)),
-                }
-            }
-            app.dirty = true;
-        }
-        if app.appended != self.nudged {
-            self.nudged = app.appended;
-            if let Some(h) = &self.handle {
-                h.nudge();
-            }
-        }
-    }
-}
-
-/// Resolves when the watched value changes; never when there is no handle or its task is gone
-/// (a closed channel would otherwise wake the loop forever).
-async fn changed<T>(rx: Option<&mut watch::Receiver<T>>) {
-    if let Some(rx) = rx
-        && rx.changed().await.is_ok()
-    {
-        return;
-    }
-    std::future::pending().await
-}
-
-async fn event_loop(
-    mut app: App,
-    mut terminal: Terminal<CrosstermBackend<Stdout>>,
-    mut sync: Syncer,
-    refresh: Duration,
+/// The one event loop: runs what `update` queued (`Effects::run`), draws when dirty, then waits
+/// for the next input, tick, store poll, snapshot or effect result and hands it to `update`.
+/// Generic over the backend so tests drive it headless on a `TestBackend`.
+pub async fn event_loop<B: Backend>(
+    app: &mut App,
+    terminal: &mut Terminal<B>,
+    inputs: Inputs,
+    fx: &mut Effects,
 ) -> Result<(), TuiError> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let Some(mut background) = app.take_background() else {
-        return Err(TuiError::Start("the event loop was started twice".into()));
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    spawn_input(tx, stop.clone());
-    let (procs_tx, mut procs_rx) = mpsc::channel(1);
-    spawn_sampler(procs_tx, refresh);
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let Inputs { terminal: mut input, mut procs } = inputs;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut poll = tokio::time::interval(STORE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let result = loop {
-        if let Some(seq) = app.clipboard.take() {
-            // Straight to the terminal, between frames: it draws nothing.
-            use std::io::Write;
-            let out = terminal.backend_mut();
-            if let Err(e) = out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
-                app.notice = Some((format!("copy failed: {e}"), true));
-            }
-        }
-        sync.follow(&mut app);
-        run_jobs(&mut app, &done_tx);
+        fx.run(app);
         if app.dirty {
             let now = Utc::now();
-            if let Err(e) = terminal.draw(|f| render::render(&app, f, now)) {
-                break Err(TuiError::Terminal(e));
+            if let Err(e) = terminal.draw(|f| render::render(app, f, now)) {
+                break Err(TuiError::Terminal(std::io::Error::other(e.to_string())));
             }
             app.dirty = false;
         }
         if app.quit {
             break Ok(());
         }
-        let (status, arrivals) = match &mut sync.handle {
-            Some(h) => (Some(&mut h.status), Some(&mut h.arrivals)),
-            None => (None, None),
-        };
         let action = tokio::select! {
-            ev = rx.recv() => match ev {
+            ev = input.recv() => match ev {
                 Some(Ok(TermEvent::Key(k))) => Action::Key(k),
                 Some(Ok(TermEvent::Mouse(m))) => Action::Mouse(m),
                 Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
@@ -302,22 +246,12 @@ async fn event_loop(
             },
             _ = tick.tick() => Action::Tick,
             _ = poll.tick() => Action::PollStore,
-            Some(b) = background.recv() => Action::Background(b),
-            _ = term.recv() => Action::Terminate,
-            _ = hup.recv() => Action::Terminate,
-            Some(done) = app.pager.done.recv() => Action::PageDone(Box::new(done)),
-            _ = changed(status) => match &sync.handle {
-                Some(h) => Action::Sync(h.status.borrow().clone()),
-                None => continue,
-            },
-            _ = changed(arrivals) => Action::Arrived,
-            Some(msg) = procs_rx.recv() => Action::Procs(msg),
-            Some(action) = done_rx.recv() => action,
+            Some(msg) = procs.recv() => Action::Procs(msg),
+            action = fx.next() => action,
         };
         app.update(action, Utc::now());
     };
-    finish_pages(&mut app, &mut sync, &mut terminal, &mut term, &mut hup).await;
-    stop.store(true, Ordering::Relaxed);
+    finish_pages(app, fx, terminal).await;
     result
 }
 
@@ -326,13 +260,7 @@ const PAGE_DRAIN: Duration = Duration::from_secs(60);
 
 /// A page sent just before quitting is still recorded, delivered or not: a page must never vanish
 /// silently. Waits for the ones in flight unless a signal says to leave now.
-async fn finish_pages(
-    app: &mut App,
-    sync: &mut Syncer,
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
-    term: &mut tokio::signal::unix::Signal,
-    hup: &mut tokio::signal::unix::Signal,
-) {
+async fn finish_pages<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut Terminal<B>) {
     let deadline = tokio::time::Instant::now() + PAGE_DRAIN;
     while app.pager.in_flight > 0 {
         let n = app.pager.in_flight;
@@ -340,17 +268,15 @@ async fn finish_pages(
         // Best effort: after a hang-up there is no terminal to draw on.
         let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
         tokio::select! {
-            done = app.pager.done.recv() => match done {
-                Some(d) => {
-                    app.update(Action::PageDone(Box::new(d)), Utc::now());
+            action = fx.next() => match action {
+                Action::Terminate => return,
+                action => {
+                    app.update(action, Utc::now());
                     // Outbox first: the sync task pushes it if it still can, else the next run does.
-                    sync.follow(app);
+                    fx.run(app);
                 }
-                None => return,
             },
             _ = tokio::time::sleep_until(deadline) => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => return,
         }
     }
 }

@@ -1,14 +1,12 @@
-//! Paging from the TUI without blocking it: a confirmed page is sent on a spawned tokio task and its
-//! `paged` event (delivered or failed, with the one-line reason) comes back through a channel the
-//! event loop turns into `Action::PageDone`, which the App appends to the store.
+//! Paging from the TUI without blocking it: a confirmed page becomes `Command::Page`, which the
+//! loop's `Effects` sends on a task; its `paged` event (delivered or failed, with the one-line
+//! reason) comes back as `Action::PageDone`, which the App appends to the store.
 
-use tokio::sync::mpsc;
-
-use super::popups::{Popup, Question};
-use super::widgets::Confirm;
+use super::popups::{Confirm, Popup, Question};
+use super::queue::Command;
 use crate::incident::sanitize::one_line;
 use crate::incident::{EventKind, IncidentId};
-use crate::notify::{Notifier, Page, paged_kind};
+use crate::notify::{Notifier, Page};
 
 /// A page that finished: the event to append to the incident it was sent for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +32,9 @@ impl PageDone {
     }
 }
 
-/// The notifier and the channel finished pages come back on.
+/// The notifier, and the pages still in flight.
 pub struct Pager {
     notifier: Option<Notifier>,
-    tx: mpsc::UnboundedSender<PageDone>,
-    /// Finished pages; the event loop selects on it.
-    pub done: mpsc::UnboundedReceiver<PageDone>,
     /// Pages sent and not yet finished.
     pub in_flight: usize,
 }
@@ -47,8 +42,7 @@ pub struct Pager {
 impl Pager {
     /// `None`: the HTTP client could not start; pages say so instead of being sent.
     pub fn new(notifier: Option<Notifier>) -> Pager {
-        let (tx, done) = mpsc::unbounded_channel();
-        Pager { notifier, tx, done, in_flight: 0 }
+        Pager { notifier, in_flight: 0 }
     }
 
     fn notifier(&self) -> Result<&Notifier, String> {
@@ -68,21 +62,13 @@ impl Pager {
         Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm { title: "Page".into(), message }))
     }
 
-    /// Sends `page` on a spawned task; returns the notice to show meanwhile.
-    pub fn send(&mut self, page: Page) -> Result<String, String> {
+    /// The command that sends `page` (the loop sends it on a task and answers with
+    /// `Action::PageDone`), and the notice to show meanwhile.
+    pub fn send(&mut self, page: Page) -> Result<(String, Command), String> {
         let notifier = self.notifier()?.clone();
         let channel = notifier.default_channel().map_err(|e| format!("cannot page: {e}"))?;
-        let rt = tokio::runtime::Handle::try_current()
-            .map_err(|_| "cannot page: no async runtime is running".to_string())?;
-        let tx = self.tx.clone();
-        let name = page.person.name.clone();
-        rt.spawn(async move {
-            let result = notifier.page(channel, &page).await;
-            let kind = paged_kind(&page, channel, &result);
-            // The receiver is gone only when the TUI quit; nothing is left to tell.
-            let _ = tx.send(PageDone { incident: page.incident, kind, name: page.person.name.clone() });
-        });
+        let notice = format!("paging {} via {channel}…", one_line(&page.person.name));
         self.in_flight += 1;
-        Ok(format!("paging {} via {channel}…", one_line(&name)))
+        Ok((notice, Command::Page { notifier, channel, page }))
     }
 }

@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 use uuid::Uuid;
 
 use super::keymap::{Binding, PaneCmd};
+use super::popups::{RunRequest, TextView};
 use super::theme::Theme;
-use super::widgets::TextView;
 use crate::incident::{Event, EventKind, IncidentState};
 
 /// The incident on screen: its events in canonical order and their fold.
@@ -54,7 +54,7 @@ pub enum Effect {
     /// Append several events, in this order (stamped a millisecond apart).
     AppendAll(Vec<EventKind>),
     /// Confirm, then run a runbook step's command.
-    Run(super::panes::runbook::RunRequest),
+    Run(RunRequest),
     /// A one-line message for the footer.
     Notice(String),
     /// Put this text on the clipboard (OSC 52).

@@ -9,11 +9,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, App, AppOptions, Job, ProcsMsg, ProcsOptions};
+use super::app::{Action, App, AppOptions, ProcsMsg, ProcsOptions};
 use super::fixture;
-use super::killguard::{KillGuard, Stage};
 use super::panes::Processes;
 use super::popups::Popup;
+use super::popups::kill::{KillGuard, Stage};
+use super::queue::Command;
 use super::render::render;
 use crate::incident::EventKind;
 use crate::procs::{CpuUsage, Meters, ProcessRow, Sig, Snapshot, Verdict, guarded_kill};
@@ -168,10 +169,14 @@ impl H {
         }
         out
     }
+    /// The kills queued for the event loop.
+    fn jobs(&self) -> Vec<&Command> {
+        self.app.queue.iter().filter(|c| matches!(c, Command::Kill { .. })).collect()
+    }
     /// Runs the queued jobs here (the event loop runs them on the blocking pool).
     fn run_jobs(&mut self) {
-        for job in std::mem::take(&mut self.app.jobs) {
-            let Job::Kill { req, ctx } = job;
+        for job in self.app.queue.take_where(|c| matches!(c, Command::Kill { .. })) {
+            let Command::Kill { req, ctx } = job else { unreachable!("only kills were taken") };
             let result = guarded_kill(&req, &ctx).map_err(|e| e.to_string());
             self.app.update(Action::KillDone(result), now());
         }
@@ -306,7 +311,7 @@ fn guard_refuses_pid_1_and_our_own_parent() {
     assert!(matches!(&h.guard().verdict, Verdict::Refuse { reason } if reason.contains("PID 1")));
     h.chars("anything").key(KeyCode::Enter);
     assert!(h.guard().error.as_deref().unwrap_or("").starts_with("refused"), "{:?}", h.guard().error);
-    assert!(h.app.jobs.is_empty(), "nothing is sent for a refused process");
+    assert!(h.jobs().is_empty(), "nothing is sent for a refused process");
     assert!(h.text(80, 24).contains("Refused"));
     h.key(KeyCode::Esc);
     assert!(h.app.popups.is_empty());
@@ -323,7 +328,7 @@ fn guard_refuses_pid_1_and_our_own_parent() {
         h.guard().verdict
     );
     h.chars("stop it").key(KeyCode::Enter);
-    assert!(h.app.jobs.is_empty());
+    assert!(h.jobs().is_empty());
 }
 
 #[test]
@@ -336,11 +341,11 @@ fn critical_names_need_the_name_typed_and_a_reason_is_required() {
     assert!(h.guard().error.as_deref().unwrap().contains("reason is required"));
     h.chars("listener stuck").key(KeyCode::Enter);
     assert!(h.guard().error.as_deref().unwrap().contains("type the process name `sshd`"));
-    assert!(h.app.jobs.is_empty());
+    assert!(h.jobs().is_empty());
     h.chars("ssh").key(KeyCode::Enter);
-    assert!(h.app.jobs.is_empty(), "a partial name is not enough");
+    assert!(h.jobs().is_empty(), "a partial name is not enough");
     h.chars("d").key(KeyCode::Enter);
-    assert_eq!(h.app.jobs.len(), 1);
+    assert_eq!(h.jobs().len(), 1);
     assert_eq!(h.guard().stage, Stage::Running);
     h.key(KeyCode::Esc);
     assert!(matches!(h.app.popups.last(), Some(Popup::Kill(_))), "no closing while the kill runs");
@@ -369,7 +374,7 @@ fn critical_names_need_the_name_typed_and_a_reason_is_required() {
     h.key(KeyCode::Enter);
     assert!(h.guard().error.as_deref().unwrap().contains("reason is required"));
     h.key(KeyCode::Esc);
-    assert!(h.app.popups.is_empty() && h.app.jobs.is_empty());
+    assert!(h.app.popups.is_empty() && h.jobs().is_empty());
 }
 
 /// Waits (up to 10 s) until `pid` runs `prog` (its exec happened).

@@ -293,18 +293,17 @@ fn webhook_options(url: &str) -> RunbookOptions {
 }
 
 /// Feeds the App what its spawned tasks report until `done` says so.
-async fn pump(
-    h: &mut Harness,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<super::Background>,
-    done: impl Fn(&App) -> bool,
-) {
-    while !done(&h.app) {
-        let b = tokio::time::timeout(StdDuration::from_secs(15), rx.recv())
+async fn pump(h: &mut Harness, fx: &mut super::Effects, done: impl Fn(&App) -> bool) {
+    loop {
+        fx.run(&mut h.app);
+        if done(&h.app) {
+            return;
+        }
+        let b = tokio::time::timeout(StdDuration::from_secs(15), fx.next())
             .await
-            .expect("a report from the background task within 15 s")
-            .expect("channel open");
+            .expect("a report from the background task within 15 s");
         // Reports arrive after the key that started the work.
-        h.app.update(Action::Background(b), now() + Duration::seconds(1));
+        h.app.update(b, now() + Duration::seconds(1));
     }
 }
 
@@ -312,10 +311,10 @@ async fn pump(
 async fn a_failed_status_delivery_is_on_the_timeline() {
     let (url, count) = receiver(500);
     let mut h = harness(webhook_options(&url));
-    let mut rx = h.app.take_background().unwrap();
+    let mut fx = super::tests::effects(crate::config::Config::default());
     let before = h.stored().len();
     h.key(KeyCode::Char('u')).chars("Degraded checkout").key(KeyCode::Enter);
-    pump(&mut h, &mut rx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("NOT delivered"))).await;
+    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("NOT delivered"))).await;
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2, "one retry");
     let kinds = kinds_after(&h, before);
     assert!(matches!(&kinds[0], EventKind::StatusUpdatePosted { text, .. } if text == "Degraded checkout"));
@@ -330,10 +329,10 @@ async fn a_failed_status_delivery_is_on_the_timeline() {
 async fn a_delivered_status_update_says_so() {
     let (url, count) = receiver(202);
     let mut h = harness(webhook_options(&url));
-    let mut rx = h.app.take_background().unwrap();
+    let mut fx = super::tests::effects(crate::config::Config::default());
     let before = h.stored().len();
     h.key(KeyCode::Char('u')).chars("All good").key(KeyCode::Enter);
-    pump(&mut h, &mut rx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("posted:"))).await;
+    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("posted:"))).await;
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(kinds_after(&h, before).len(), 1, "no failure note");
 }
@@ -341,10 +340,10 @@ async fn a_delivered_status_update_says_so() {
 #[tokio::test]
 async fn r_confirms_runs_streams_and_records_the_command() {
     let mut h = harness(book_options());
-    let mut rx = h.app.take_background().unwrap();
+    let mut fx = super::tests::effects(crate::config::Config::default());
     let before = h.stored().len();
     h.key(KeyCode::Enter).key(KeyCode::Char('r'));
-    let Some(Popup::Confirm(Question::RunCommand, c)) = h.app.popups.last() else { panic!("no confirm") };
+    let Some(Popup::Confirm(Question::RunCommand(_), c)) = h.app.popups.last() else { panic!("no confirm") };
     assert!(c.message.contains("echo hello; echo \"\\u{1b}[31mred\\u{1b}[0m\""), "{}", c.message);
     assert!(c.message.contains("sh -c, timeout 60 s"), "{}", c.message);
     // Saying no runs nothing.
@@ -353,7 +352,7 @@ async fn r_confirms_runs_streams_and_records_the_command() {
     h.key(KeyCode::Char('r')).key(KeyCode::Char('y'));
     assert!(matches!(h.app.popups.last(), Some(Popup::Run(_))));
     let finished = |app: &App| matches!(app.popups.last(), Some(Popup::Run(o)) if o.finished.is_some());
-    pump(&mut h, &mut rx, finished).await;
+    pump(&mut h, &mut fx, finished).await;
     let Some(Popup::Run(out)) = h.app.popups.last() else { unreachable!() };
     assert_eq!(out.lines, ["hello", "red"]);
     assert!(out.finished.as_ref().unwrap().starts_with("exited with status 0 · output kept in"), "{out:?}");
@@ -384,7 +383,7 @@ async fn esc_cancels_a_hanging_command_and_it_is_recorded() {
         "# Hang\n\n- [ ] Wait forever\n  ```sh\n  echo started\n  # a comment line\n  sleep 30\n  ```\n";
     let c = crate::runbook::catalog([("hang.md", hang)]);
     let mut h = harness(RunbookOptions { books: c.books, ..Default::default() });
-    let mut rx = h.app.take_background().unwrap();
+    let mut fx = super::tests::effects(crate::config::Config::default());
     h.key(KeyCode::Enter).key(KeyCode::Char('r'));
     // The confirm box shows every line of the script.
     let screen = h.text(80, 24);
@@ -392,7 +391,7 @@ async fn esc_cancels_a_hanging_command_and_it_is_recorded() {
         assert!(screen.contains(line), "{line} missing:\n{screen}");
     }
     h.key(KeyCode::Char('y'));
-    pump(&mut h, &mut rx, |app| matches!(app.popups.last(), Some(Popup::Run(o)) if !o.lines.is_empty()))
+    pump(&mut h, &mut fx, |app| matches!(app.popups.last(), Some(Popup::Run(o)) if !o.lines.is_empty()))
         .await;
     h.key(KeyCode::Esc);
     assert!(
@@ -400,7 +399,7 @@ async fn esc_cancels_a_hanging_command_and_it_is_recorded() {
         "Esc cancels, the popup stays"
     );
     let finished = |app: &App| matches!(app.popups.last(), Some(Popup::Run(o)) if o.finished.is_some());
-    pump(&mut h, &mut rx, finished).await;
+    pump(&mut h, &mut fx, finished).await;
     let last_run = h.stored().into_iter().rev().find_map(|e| match e.kind {
         EventKind::CommandRun { exit_code, output_excerpt, .. } => Some((exit_code, output_excerpt)),
         _ => None,

@@ -68,7 +68,19 @@ pub(super) fn sample(theme: &str) -> Harness {
     Harness { app, dir }
 }
 
+/// An executor for the App's queued commands, as the event loop has one (copies go nowhere).
+pub(super) fn effects(config: crate::config::Config) -> super::Effects {
+    super::Effects::new(config, Box::new(std::io::sink()))
+}
+
 impl Harness {
+    /// The OSC 52 sequence the App last queued for the terminal, if any.
+    pub(super) fn copied(&self) -> Option<String> {
+        self.app.queue.iter().rev().find_map(|c| match c {
+            super::Command::Copy(seq) => Some(seq.clone()),
+            _ => None,
+        })
+    }
     pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.key_mod(code, KeyModifiers::NONE)
     }
@@ -400,7 +412,7 @@ fn enter_shows_details_and_help_lists_every_key() {
         .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 2))
         .map(|b| b.desc)
         .chain(h.app.panes[0].keymap().iter().map(|b| b.desc))
-        .chain(super::composer::KEYS.iter().map(|b| b.desc));
+        .chain(super::popups::composer::KEYS.iter().map(|b| b.desc));
     for d in descs {
         assert!(help.contains(d), "help lacks `{d}`");
     }
@@ -741,8 +753,8 @@ fn dead_url() -> String {
 fn sync_starts_with_the_incident_and_only_when_a_server_is_configured() {
     // Local only: no task, nothing in the header.
     let mut h = sample("default");
-    let mut sync = super::Syncer::new(crate::config::Config::default());
-    sync.follow(&mut h.app);
+    let mut sync = effects(crate::config::Config::default());
+    sync.run(&mut h.app);
     assert!(sync.handle.is_none() && h.app.sync.is_none());
 
     // A configured server, no incident yet: nothing to follow until the start popup opens one.
@@ -751,17 +763,17 @@ fn sync_starts_with_the_incident_and_only_when_a_server_is_configured() {
     let mut h = Harness { app, dir };
     let mut config = crate::config::Config::default();
     config.server.url = Some(dead_url());
-    let mut sync = super::Syncer::new(config);
-    sync.follow(&mut h.app);
+    let mut sync = effects(config);
+    sync.run(&mut h.app);
     assert!(sync.handle.is_none() && h.app.sync.is_none());
     h.chars("Queue backlog").key(KeyCode::Tab).key(KeyCode::Char('2')).key(KeyCode::Enter);
-    sync.follow(&mut h.app);
+    sync.run(&mut h.app);
     assert_eq!(sync.following, h.app.incident());
     assert!(sync.handle.is_some());
     assert!(h.app.sync.is_some(), "the header shows the state from the start");
     assert_eq!(sync.nudged, h.app.appended);
     h.key(KeyCode::Char('n')).chars("lag").key(KeyCode::Enter);
-    sync.follow(&mut h.app);
+    sync.run(&mut h.app);
     assert_eq!(sync.nudged, h.app.appended, "the write was passed on as a nudge");
 
     // The server is unreachable: the task reports offline with the events queued.
@@ -781,8 +793,8 @@ fn sync_starts_with_the_incident_and_only_when_a_server_is_configured() {
 fn sync_uses_the_server_join_remembered() {
     let mut h = sample("default");
     h.app.store.set_meta(crate::sync::engine::SERVER_KEY, &dead_url()).unwrap();
-    let mut sync = super::Syncer::new(crate::config::Config::default());
-    sync.follow(&mut h.app);
+    let mut sync = effects(crate::config::Config::default());
+    sync.run(&mut h.app);
     assert!(sync.handle.is_some() && h.app.sync.is_some());
 }
 

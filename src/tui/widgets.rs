@@ -1,12 +1,11 @@
-//! Widgets shared by every pane and popup, written once: a chooser list, a confirm box, a
-//! one-line text input, a scrollable text view, and popup placement.
+//! Widgets shared by every pane and popup, written once: a one-line text input, hint lines, line
+//! fitting, and popup placement. The popups themselves live in `popups/`.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear};
 
 use super::theme::Theme;
 
@@ -72,106 +71,6 @@ pub fn fit(line: Line<'_>, width: usize) -> Line<'_> {
     Line::from(spans)
 }
 
-/// What a popup did with a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome<T> {
-    /// Key used, popup stays.
-    Consumed,
-    /// Popup closes without a result.
-    Cancelled,
-    /// Popup closes with a result.
-    Done(T),
-}
-
-/// Pick one item of a short list (↑/↓ or j/k, Enter, Esc). Items are plain text we wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chooser {
-    pub title: String,
-    pub items: Vec<String>,
-    pub selected: usize,
-}
-
-impl Chooser {
-    pub fn new(title: impl Into<String>, items: Vec<String>, selected: usize) -> Chooser {
-        let selected = selected.min(items.len().saturating_sub(1));
-        Chooser { title: title.into(), items, selected }
-    }
-
-    pub fn handle(&mut self, key: KeyEvent) -> Outcome<usize> {
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(self.items.len().saturating_sub(1))
-            }
-            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.selected = self.items.len().saturating_sub(1),
-            KeyCode::Enter if !self.items.is_empty() => return Outcome::Done(self.selected),
-            KeyCode::Esc | KeyCode::Char('q') => return Outcome::Cancelled,
-            KeyCode::Char(c) if c.is_ascii_digit() => {
-                let n = c.to_digit(10).unwrap_or(0) as usize;
-                if (1..=self.items.len()).contains(&n) {
-                    return Outcome::Done(n - 1);
-                }
-            }
-            _ => {}
-        }
-        Outcome::Consumed
-    }
-
-    /// The list lines, the selected one highlighted; used inside other popups too.
-    pub fn lines<'a>(&'a self, theme: &Theme, item_style: impl Fn(usize) -> Style) -> Vec<Line<'a>> {
-        self.items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| {
-                let marker = if i == self.selected { "▶ " } else { "  " };
-                let style = if i == self.selected { theme.selection } else { item_style(i) };
-                Line::from(vec![Span::styled(marker, theme.key), Span::styled(it.as_str(), style)])
-            })
-            .collect()
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, item_style: impl Fn(usize) -> Style) {
-        let w = self.items.iter().map(|s| s.chars().count()).max().unwrap_or(10).max(self.title.len()) + 8;
-        let rect = centered(area, w as u16, self.items.len() as u16 + 4);
-        let inner = popup_frame(frame, rect, &self.title, theme);
-        let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        frame.render_widget(Paragraph::new(self.lines(theme, item_style)), list);
-        let hints = [("Enter".to_string(), "choose"), ("Esc".to_string(), "cancel")];
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
-    }
-}
-
-/// A yes/no question. `y`/Enter confirm, `n`/Esc cancel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Confirm {
-    pub title: String,
-    pub message: String,
-}
-
-impl Confirm {
-    pub fn handle(&mut self, key: KeyEvent) -> Outcome<()> {
-        match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Outcome::Done(()),
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Outcome::Cancelled,
-            _ => Outcome::Consumed,
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let w = self.message.chars().count().clamp(30, 70) as u16 + 4;
-        // Tall enough for every line of the message (a command to run must be shown whole).
-        let inner_w = usize::from(w.saturating_sub(2)).max(1);
-        let rows: usize = self.message.lines().map(|l| l.chars().count().div_ceil(inner_w).max(1)).sum();
-        let rect = centered(area, w, (rows as u16).saturating_add(3).max(6));
-        let inner = popup_frame(frame, rect, &self.title, theme);
-        let [msg, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        frame.render_widget(Paragraph::new(self.message.as_str()).wrap(Wrap { trim: true }), msg);
-        let hints = [("y/Enter".to_string(), "yes"), ("n/Esc".to_string(), "no")];
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
-    }
-}
-
 /// A one-line text input with a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -235,51 +134,6 @@ impl TextInput {
     }
 }
 
-/// A scrollable read-only text popup (event details, help). Lines are already sanitized.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextView {
-    pub title: String,
-    pub lines: Vec<Line<'static>>,
-    pub scroll: u16,
-}
-
-impl TextView {
-    pub fn new(title: impl Into<String>, lines: Vec<Line<'static>>) -> TextView {
-        TextView { title: title.into(), lines, scroll: 0 }
-    }
-
-    pub fn handle(&mut self, key: KeyEvent) -> Outcome<()> {
-        let max = self.lines.len().saturating_sub(1) as u16;
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => self.scroll = (self.scroll + 1).min(max),
-            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = (self.scroll + 10).min(max),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::Char('g') | KeyCode::Home => self.scroll = 0,
-            KeyCode::Char('G') | KeyCode::End => self.scroll = max,
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
-                return Outcome::Cancelled;
-            }
-            _ => {}
-        }
-        Outcome::Consumed
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let w = area.width.saturating_sub(4).min(100);
-        let h = (self.lines.len().min(u16::MAX as usize - 3) as u16 + 3).min(area.height.saturating_sub(2));
-        let rect = centered(area, w, h);
-        let inner = popup_frame(frame, rect, &self.title, theme);
-        let [body, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        frame.render_widget(
-            Paragraph::new(self.lines.clone()).wrap(Wrap { trim: false }).scroll((self.scroll, 0)),
-            body,
-        );
-        let hints = [("j/k".to_string(), "scroll"), ("Esc".to_string(), "close")];
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,15 +164,5 @@ mod tests {
         assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
         let wide = Line::from("日本語のメモ");
         assert_eq!(fit(wide, 6).to_string(), "日本…");
-    }
-
-    #[test]
-    fn chooser_moves_and_picks_by_digit() {
-        let mut c = Chooser::new("x", vec!["a".into(), "b".into(), "c".into()], 0);
-        assert_eq!(c.handle(key(KeyCode::Down)), Outcome::Consumed);
-        assert_eq!(c.handle(key(KeyCode::Enter)), Outcome::Done(1));
-        assert_eq!(c.handle(key(KeyCode::Char('3'))), Outcome::Done(2));
-        assert_eq!(c.handle(key(KeyCode::Char('9'))), Outcome::Consumed);
-        assert_eq!(c.handle(key(KeyCode::Esc)), Outcome::Cancelled);
     }
 }

@@ -5,7 +5,6 @@
 //! The pane exists only when a team file is configured; a file with problems shows them here, one
 //! line each. Rows are a pure function of the team, the incident and `now` (see [`rows`]).
 
-pub mod form;
 pub mod rows;
 
 use std::cell::Cell;
@@ -20,7 +19,6 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use self::form::ContactForm;
 use self::rows::{PageMark, RoleSource, Row, best_contact, countdown, rows};
 use crate::incident::sanitize::one_line;
 use crate::incident::{EventKind, Role};
@@ -28,9 +26,9 @@ use crate::notify::Page;
 use crate::team::{LevelState, PersonNow, Team, compact_duration};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
-use crate::tui::popups::Popup;
+use crate::tui::popups::{Chooser, ContactForm, Popup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chooser, fit};
+use crate::tui::widgets::fit;
 
 static KEYS: &[Binding<PaneCmd>] = &[
     Binding {

@@ -21,11 +21,10 @@ use crate::procs::{
     sorted_indices, tree_order,
 };
 use crate::tui::keymap::{Binding, Key, PaneCmd};
-use crate::tui::killguard::KillGuard;
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
-use crate::tui::popups::Popup;
+use crate::tui::popups::{KillGuard, Popup, TextView};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, TextView};
+use crate::tui::widgets::TextInput;
 
 static KEYS: &[Binding<PaneCmd>] = &[
     Binding {

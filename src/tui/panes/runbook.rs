@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -17,12 +17,11 @@ use crate::incident::sanitize::{one_line, strip_controls, visible};
 use crate::incident::state::ChecklistView;
 use crate::incident::{EventKind, IncidentState, Severity};
 use crate::notify::Notifier;
-use crate::runbook::{CadenceConfig, Command, Runbook, checked_ids, sort_for_severity};
+use crate::runbook::{CadenceConfig, Runbook, checked_ids, sort_for_severity};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
-use crate::tui::theme::Theme;
+use crate::tui::popups::{RunRequest, TextView};
 use crate::tui::widgets::fit;
-use crate::tui::widgets::{TextView, centered, hint_line, popup_frame};
 
 /// What the TUI needs for runbooks and status updates, loaded by the caller (IO at the edge).
 #[derive(Debug, Clone)]
@@ -74,14 +73,6 @@ impl RunbookOptions {
             command_timeout: config.command_timeout(),
         }
     }
-}
-
-/// A command the responder asked to run; the App confirms it first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRequest {
-    pub runbook: String,
-    pub item: String,
-    pub command: Command,
 }
 
 static MOVES: [Binding<PaneCmd>; 4] = [
@@ -545,130 +536,6 @@ impl Runbooks {
     }
 }
 
-/// The popup that shows a running command's output as it arrives; Esc cancels the run, then
-/// closes once it has ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOutput {
-    /// The command exactly as run (sanitized for display).
-    pub command: String,
-    /// Output lines, sanitized; the newest are shown.
-    pub lines: Vec<String>,
-    /// A partial line still being written.
-    partial: String,
-    /// How it ended, once it has.
-    pub finished: Option<String>,
-    pub cancelling: bool,
-}
-
-/// Output lines kept in the popup (the evidence file has everything).
-const RUN_LINES: usize = 2000;
-
-/// What a key did in the run popup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunKey {
-    Consumed,
-    /// Still running: cancel it.
-    Cancel,
-    Close,
-}
-
-impl RunOutput {
-    pub fn new(command: &str) -> RunOutput {
-        RunOutput {
-            command: visible(command).trim_end().to_string(),
-            lines: Vec::new(),
-            partial: String::new(),
-            finished: None,
-            cancelling: false,
-        }
-    }
-
-    /// Adds a chunk of raw output: split on newlines, stripped of control characters.
-    pub fn push(&mut self, chunk: &str) {
-        let text = format!("{}{chunk}", std::mem::take(&mut self.partial));
-        let mut parts: Vec<&str> = text.split('\n').collect();
-        let rest = parts.pop().unwrap_or("");
-        for p in parts {
-            self.lines.push(strip_controls(p.trim_end_matches('\r')).into_owned());
-        }
-        self.partial = rest.to_string();
-        if self.lines.len() > RUN_LINES {
-            self.lines.drain(..self.lines.len() - RUN_LINES);
-        }
-    }
-
-    /// The run ended: `how` says how (exit status, timeout, where the evidence is).
-    pub fn finish(&mut self, how: String) {
-        if !self.partial.is_empty() {
-            let p = std::mem::take(&mut self.partial);
-            self.push(&format!("{p}\n"));
-        }
-        self.finished = Some(how);
-    }
-
-    pub fn handle(&mut self, key: KeyEvent) -> RunKey {
-        match (key.code, &self.finished) {
-            (KeyCode::Esc, None) => {
-                self.cancelling = true;
-                RunKey::Cancel
-            }
-            (KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'), Some(_)) => RunKey::Close,
-            _ => RunKey::Consumed,
-        }
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let w = area.width.saturating_sub(4).min(110);
-        let h = area.height.saturating_sub(4).clamp(8, 30);
-        let rect = centered(area, w, h);
-        let title = if self.finished.is_some() { "Command finished" } else { "Running" };
-        let inner = popup_frame(frame, rect, title, theme);
-        let cmd_lines = self.command.lines().count().clamp(1, 3) as u16;
-        let [cmd, out, status, help] = Layout::vertical([
-            Constraint::Length(cmd_lines),
-            Constraint::Min(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-        let cl: Vec<Line> = self
-            .command
-            .lines()
-            .take(3)
-            .map(|l| {
-                fit(
-                    Line::from(vec![Span::styled("$ ", theme.key), Span::raw(l.to_string())]),
-                    cmd.width as usize,
-                )
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(cl), cmd);
-        let height = out.height as usize;
-        let mut all: Vec<&str> = self.lines.iter().map(String::as_str).collect();
-        if !self.partial.is_empty() {
-            all.push(&self.partial);
-        }
-        let start = all.len().saturating_sub(height);
-        let shown: Vec<Line> = all[start..]
-            .iter()
-            .map(|l| fit(Line::from(strip_controls(l).into_owned()), out.width as usize))
-            .collect();
-        frame.render_widget(Paragraph::new(shown), out);
-        let (text, style) = match (&self.finished, self.cancelling) {
-            (Some(how), _) => (one_line(how).into_owned(), theme.ok),
-            (None, true) => ("cancelling…".to_string(), theme.warn),
-            (None, false) => ("running…".to_string(), theme.muted),
-        };
-        frame.render_widget(Paragraph::new(fit(Line::styled(text, style), status.width as usize)), status);
-        let hints = if self.finished.is_some() {
-            [("Esc".to_string(), "close")]
-        } else {
-            [("Esc".to_string(), "cancel (kills the command)")]
-        };
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Duration, Utc};
@@ -805,24 +672,5 @@ mod tests {
         assert!(p.opened().is_none());
         assert!(matches!(p.command(PaneCmd::Back, &ctx), Effect::Ignored));
         assert_eq!(p.keymap().len(), LIST_KEYS.len());
-    }
-
-    #[test]
-    fn run_output_splits_lines_strips_controls_and_cancels() {
-        let mut o = RunOutput::new("echo hi\n");
-        o.push("hel");
-        o.push("lo\x1b[31m red\x1b[0m\r\nsecond\npart");
-        assert_eq!(o.lines, ["hello red", "second"]);
-        let esc = KeyEvent::from(KeyCode::Esc);
-        assert_eq!(o.handle(esc), RunKey::Cancel);
-        assert!(o.cancelling);
-        o.finish("cancelled".into());
-        assert_eq!(o.lines.last().map(String::as_str), Some("part"));
-        assert_eq!(o.handle(esc), RunKey::Close);
-        for i in 0..3000 {
-            o.push(&format!("{i}\n"));
-        }
-        assert_eq!(o.lines.len(), RUN_LINES);
-        assert_eq!(o.lines.last().map(String::as_str), Some("2999"));
     }
 }

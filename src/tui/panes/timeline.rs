@@ -19,8 +19,9 @@ use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::{Event, EventKind, Status, Tag};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
+use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, TextView, fit};
+use crate::tui::widgets::{TextInput, fit};
 
 const AUTHOR_WIDTH: usize = 12;
 

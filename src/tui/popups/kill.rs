@@ -13,14 +13,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::theme::Theme;
-use super::widgets::{TextInput, centered, hint_line, popup_frame};
+use super::Outcome;
 use crate::incident::sanitize::one_line;
 use crate::procs::view::{human_age, human_bytes};
 use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
     SignalOutcome, Verdict, guard, liveness,
 };
+use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
 
 /// Which part of the form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,19 +48,143 @@ pub enum Stage {
     Done { message: String, ok: bool },
 }
 
-/// What the App should do after a key.
+/// A signal the responder confirmed: the App runs `guarded_kill` with these choices (it adds the
+/// time and the evidence directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GuardStep {
-    Stay,
-    Close,
-    /// Run `guarded_kill` with these choices (the App adds the time and the evidence directory).
-    Send {
-        signal: Sig,
-        reason: String,
-        typed_name: Option<String>,
-        evidence: bool,
-    },
+pub struct SendSignal {
+    pub signal: Sig,
+    pub reason: String,
+    pub typed_name: Option<String>,
+    pub evidence: bool,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillCmd {
+    Send,
+    Close,
+    Next,
+    Prev,
+    /// ↑/↓: the signal, from any field.
+    SignalUp,
+    SignalDown,
+    /// ←/→ (k/j) on the signal row; elsewhere they edit the text.
+    RowPrev,
+    RowNext,
+    /// Space (x) on the evidence row; elsewhere they are typed.
+    Evidence,
+}
+
+const SEND: Binding<KillCmd> = Binding {
+    keys: &[Key::code(KeyCode::Enter)],
+    cmd: KillCmd::Send,
+    desc: "send the signal",
+    hint: Some("send"),
+};
+const NEXT: Binding<KillCmd> = Binding {
+    keys: &[Key::code(KeyCode::Tab)],
+    cmd: KillCmd::Next,
+    desc: "next field",
+    hint: Some("next field"),
+};
+const PREV: Binding<KillCmd> =
+    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: KillCmd::Prev, desc: "previous field", hint: None };
+
+/// Filling in the form.
+pub static FORM_KEYS: &[Binding<KillCmd>] = &[
+    SEND,
+    NEXT,
+    PREV,
+    Binding {
+        keys: &[Key::code(KeyCode::Up)],
+        cmd: KillCmd::SignalUp,
+        desc: "previous signal",
+        hint: Some("signal"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Down)],
+        cmd: KillCmd::SignalDown,
+        desc: "next signal",
+        hint: Some("signal"),
+    },
+    Binding {
+        keys: &[Key::ch(' ')],
+        cmd: KillCmd::Evidence,
+        desc: "capture evidence first or not (on the evidence row)",
+        hint: Some("evidence"),
+    },
+    Binding {
+        keys: &[Key::ch('x')],
+        cmd: KillCmd::Evidence,
+        desc: "capture evidence first or not (on the evidence row)",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Left), Key::ch('k')],
+        cmd: KillCmd::RowPrev,
+        desc: "previous signal (on the signal row)",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Right), Key::ch('j')],
+        cmd: KillCmd::RowNext,
+        desc: "next signal (on the signal row)",
+        hint: None,
+    },
+    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "cancel", hint: Some("cancel") },
+];
+/// Reading a refusal: nothing can be sent.
+pub static REFUSED_KEYS: &[Binding<KillCmd>] = &[
+    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "close", hint: Some("close") },
+    Binding { keys: &[Key::code(KeyCode::Enter)], cmd: KillCmd::Send, desc: "send the signal", hint: None },
+    NEXT_SILENT,
+    PREV,
+];
+const NEXT_SILENT: Binding<KillCmd> = Binding { hint: None, ..NEXT };
+/// While the kill runs off the UI thread: no key does anything.
+pub static RUNNING_KEYS: &[Binding<KillCmd>] = &[];
+/// Watching for the exit after TERM.
+pub static WATCHING_KEYS: &[Binding<KillCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: KillCmd::Close,
+        desc: "close (stop watching)",
+        hint: Some("close (stop watching)"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Enter), Key::ch('q')],
+        cmd: KillCmd::Close,
+        desc: "close (stop watching)",
+        hint: None,
+    },
+];
+/// Still alive after the grace period.
+pub static ESCALATE_KEYS: &[Binding<KillCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Enter), Key::ch('y')],
+        cmd: KillCmd::Send,
+        desc: "send SIGKILL",
+        hint: Some("send SIGKILL"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc), Key::ch('n')],
+        cmd: KillCmd::Close,
+        desc: "leave it running",
+        hint: Some("leave it running"),
+    },
+    Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "leave it running", hint: None },
+];
+/// The outcome is shown.
+pub static DONE_KEYS: &[Binding<KillCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
+        cmd: KillCmd::Close,
+        desc: "close",
+        hint: Some("close"),
+    },
+    Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "close", hint: None },
+];
+/// Every table, for `?` help.
+pub static TABLES: &[&[Binding<KillCmd>]] = &[FORM_KEYS, WATCHING_KEYS, ESCALATE_KEYS, DONE_KEYS];
 
 /// The popup's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,89 +291,83 @@ impl KillGuard {
     }
 
     /// Checks the form; on success the popup waits for the report.
-    fn submit(&mut self) -> GuardStep {
+    fn submit(&mut self) -> Outcome<SendSignal> {
         if let Verdict::Refuse { reason } = &self.verdict {
             self.error = Some(format!("refused: {reason}"));
-            return GuardStep::Stay;
+            return Outcome::Consumed;
         }
         let reason = self.reason.value.trim().to_string();
         if reason.is_empty() {
             self.error = Some("a reason is required: say why (it goes on the timeline)".into());
             self.field = GuardField::Reason;
-            return GuardStep::Stay;
+            return Outcome::Consumed;
         }
         let typed = self.needs_name().then(|| self.typed.value.trim().to_string());
         if !guard::confirmed(&self.verdict, &self.target.target(), typed.as_deref()) {
             self.error = Some(format!("type the process name `{}` exactly to confirm", self.target.name));
             self.field = GuardField::Name;
-            return GuardStep::Stay;
+            return Outcome::Consumed;
         }
         let signal = self.chosen();
         self.sent = Some(signal);
         self.stage = Stage::Running;
-        GuardStep::Send { signal, reason, typed_name: typed, evidence: self.evidence }
+        Outcome::Done(SendSignal { signal, reason, typed_name: typed, evidence: self.evidence })
     }
 
-    pub fn handle(&mut self, key: KeyEvent) -> GuardStep {
+    /// The key table of the stage the popup is in.
+    pub fn keys(&self) -> &'static [Binding<KillCmd>] {
         match &self.stage {
-            Stage::Running => return GuardStep::Stay,
-            Stage::Done { .. } | Stage::Watching { .. } => {
-                return match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => GuardStep::Close,
-                    _ => GuardStep::Stay,
-                };
-            }
-            Stage::Escalate => {
-                return match key.code {
-                    KeyCode::Enter | KeyCode::Char('y') => {
-                        self.sent = Some(Sig::Kill);
-                        self.stage = Stage::Running;
-                        GuardStep::Send {
-                            signal: Sig::Kill,
-                            reason: format!("{} (escalated to KILL)", self.reason.value.trim()),
-                            typed_name: self.needs_name().then(|| self.typed.value.trim().to_string()),
-                            // The evidence was captured before TERM.
-                            evidence: false,
-                        }
-                    }
-                    KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => GuardStep::Close,
-                    _ => GuardStep::Stay,
-                };
-            }
-            Stage::Form => {}
+            Stage::Form if self.verdict.is_refused() => REFUSED_KEYS,
+            Stage::Form => FORM_KEYS,
+            Stage::Running => RUNNING_KEYS,
+            Stage::Watching { .. } => WATCHING_KEYS,
+            Stage::Escalate => ESCALATE_KEYS,
+            Stage::Done { .. } => DONE_KEYS,
+        }
+    }
+
+    pub fn handle(&mut self, key: KeyEvent) -> Outcome<SendSignal> {
+        let cmd = lookup(self.keys(), &key);
+        if self.stage != Stage::Form {
+            return match cmd {
+                Some(KillCmd::Close) => Outcome::Cancelled,
+                Some(KillCmd::Send) if self.stage == Stage::Escalate => {
+                    self.sent = Some(Sig::Kill);
+                    self.stage = Stage::Running;
+                    Outcome::Done(SendSignal {
+                        signal: Sig::Kill,
+                        reason: format!("{} (escalated to KILL)", self.reason.value.trim()),
+                        typed_name: self.needs_name().then(|| self.typed.value.trim().to_string()),
+                        // The evidence was captured before TERM.
+                        evidence: false,
+                    })
+                }
+                _ => Outcome::Consumed,
+            };
         }
         self.error = None;
-        match key.code {
-            KeyCode::Esc => return GuardStep::Close,
-            KeyCode::Enter => return self.submit(),
-            KeyCode::Tab => self.step(1),
-            KeyCode::BackTab => self.step(-1),
+        let last = Sig::ALL.len() - 1;
+        match (cmd, self.field) {
+            (Some(KillCmd::Close), _) => return Outcome::Cancelled,
+            (Some(KillCmd::Send), _) => return self.submit(),
+            (Some(KillCmd::Next), _) => self.step(1),
+            (Some(KillCmd::Prev), _) => self.step(-1),
             _ if self.verdict.is_refused() => {}
-            // ↑/↓ pick the signal from any field (the text fields have no use for them).
-            KeyCode::Up => self.signal = self.signal.saturating_sub(1),
-            KeyCode::Down => self.signal = (self.signal + 1).min(Sig::ALL.len() - 1),
-            _ => match self.field {
-                GuardField::Signal => match key.code {
-                    KeyCode::Left | KeyCode::Char('k') => self.signal = self.signal.saturating_sub(1),
-                    KeyCode::Right | KeyCode::Char('j') => {
-                        self.signal = (self.signal + 1).min(Sig::ALL.len() - 1)
-                    }
-                    _ => {}
-                },
-                GuardField::Reason => {
-                    self.reason.handle(key);
-                }
-                GuardField::Name => {
-                    self.typed.handle(key);
-                }
-                GuardField::Evidence => {
-                    if matches!(key.code, KeyCode::Char(' ') | KeyCode::Char('x')) {
-                        self.evidence = !self.evidence;
-                    }
-                }
-            },
+            (Some(KillCmd::SignalUp), _) => self.signal = self.signal.saturating_sub(1),
+            (Some(KillCmd::SignalDown), _) => self.signal = (self.signal + 1).min(last),
+            (Some(KillCmd::RowPrev), GuardField::Signal) => self.signal = self.signal.saturating_sub(1),
+            (Some(KillCmd::RowNext), GuardField::Signal) => self.signal = (self.signal + 1).min(last),
+            (Some(KillCmd::Evidence), GuardField::Evidence) => self.evidence = !self.evidence,
+            // Every other key is typed into the text field that has the keys.
+            (_, GuardField::Reason) => {
+                self.reason.handle(key);
+            }
+            (_, GuardField::Name) => {
+                self.typed.handle(key);
+            }
+            (_, GuardField::Signal | GuardField::Evidence) => {}
         }
-        GuardStep::Stay
+        Outcome::Consumed
     }
 
     /// The report (or the error) of the request in flight arrived.
@@ -326,14 +446,12 @@ impl KillGuard {
         let label = |f: GuardField, text: &'static str| {
             Span::styled(text, if self.field == f { theme.key } else { theme.muted })
         };
-        let mut hints: Vec<(String, &str)> = Vec::new();
         let mut body: Vec<Line> = Vec::new();
         match &self.stage {
             Stage::Form => match &self.verdict {
                 Verdict::Refuse { reason } => {
                     body.push(Line::styled("Refused: warroom will not signal this process.", theme.danger));
                     body.push(Line::styled(one_line(reason).into_owned(), theme.danger));
-                    hints.push(("Esc".into(), "close"));
                 }
                 v => {
                     if let Verdict::RequireTypedName { reason } = v {
@@ -358,13 +476,6 @@ impl KillGuard {
                         Span::styled(if self.evidence { "[x]" } else { "[ ]" }, theme.text),
                         Span::styled(" capture status, cmdline, environ (redacted), fds first", theme.muted),
                     ]));
-                    hints.extend([
-                        ("Enter".into(), "send"),
-                        ("Tab".into(), "next field"),
-                        ("↑/↓".into(), "signal"),
-                        ("Space".into(), "evidence"),
-                        ("Esc".into(), "cancel"),
-                    ]);
                 }
             },
             Stage::Running => body.push(Line::styled(
@@ -376,7 +487,6 @@ impl KillGuard {
                     format!("SIGTERM sent. Waiting for it to exit: {remaining}s left, then KILL is offered."),
                     theme.warn,
                 ));
-                hints.push(("Esc".into(), "close (stop watching)"));
             }
             Stage::Escalate => {
                 body.push(Line::styled(
@@ -386,20 +496,18 @@ impl KillGuard {
                     ),
                     theme.danger,
                 ));
-                hints.extend([("Enter/y".into(), "send SIGKILL"), ("Esc/n".into(), "leave it running")]);
             }
             Stage::Done { message, ok } => {
                 body.push(Line::styled(
                     one_line(message).into_owned(),
                     if *ok { theme.ok } else { theme.danger },
                 ));
-                hints.push(("Esc/Enter".into(), "close"));
             }
         }
         frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: true }), form);
         if let Some(e) = &self.error {
             frame.render_widget(Paragraph::new(Span::styled(one_line(e).into_owned(), theme.danger)), err);
         }
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+        frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
     }
 }

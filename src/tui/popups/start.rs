@@ -1,4 +1,4 @@
-//! Modal popups. The top one gets keys first; each is built from the shared widgets.
+//! Shown when no incident is open: open a new one (title, severity), or look at a recent one.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -6,82 +6,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::theme::Theme;
-use super::widgets::{Chooser, Confirm, Outcome, TextInput, TextView, centered, hint_line, popup_frame};
+use super::{Chooser, Outcome};
 use crate::incident::sanitize::one_line;
-use crate::incident::{IncidentId, IncidentState, Severity, Status};
-
-/// What a chooser picks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
-    Severity,
-    Status,
-}
-
-/// What a confirm box asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Question {
-    Ack,
-    QuitWithDraft,
-    /// Run the pending runbook command (`App::pending_run`).
-    RunCommand,
-    /// Send this page.
-    Page(Box<crate::notify::Page>),
-}
-
-/// Every popup the App can stack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Popup {
-    Start(StartForm),
-    Choose(Choice, Chooser),
-    Confirm(Question, Confirm),
-    View(TextView),
-    Kill(Box<super::killguard::KillGuard>),
-    /// A runbook command's live output.
-    Run(super::panes::runbook::RunOutput),
-    /// Pick one item; the event at its index is appended.
-    Record(Chooser, Vec<crate::incident::EventKind>),
-    /// How a person was contacted and what came of it.
-    Contact(crate::tui::panes::contacts::form::ContactForm),
-}
-
-impl Popup {
-    pub fn severity(current: Severity) -> Popup {
-        let items = Severity::ALL.iter().map(|s| format!("{s}  {}", sev_words(*s))).collect();
-        Popup::Choose(Choice::Severity, Chooser::new("Severity", items, usize::from(current.get() - 1)))
-    }
-
-    pub fn status(current: Status) -> Popup {
-        let items = Status::ALL.iter().map(|s| s.to_string()).collect();
-        let at = Status::ALL.iter().position(|s| *s == current).unwrap_or(0);
-        Popup::Choose(Choice::Status, Chooser::new("Status", items, at))
-    }
-
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        match self {
-            Popup::Start(f) => f.render(frame, area, theme),
-            Popup::Choose(Choice::Severity, c) => {
-                c.render(frame, area, theme, |i| theme.sev(Severity::ALL[i]))
-            }
-            Popup::Choose(Choice::Status, c) => c.render(frame, area, theme, |_| theme.text),
-            Popup::Confirm(_, c) => c.render(frame, area, theme),
-            Popup::View(v) => v.render(frame, area, theme),
-            Popup::Kill(g) => g.render(frame, area, theme),
-            Popup::Run(r) => r.render(frame, area, theme),
-            Popup::Record(c, _) => c.render(frame, area, theme, |_| theme.text),
-            Popup::Contact(f) => f.render(frame, area, theme),
-        }
-    }
-}
-
-fn sev_words(s: Severity) -> &'static str {
-    match s.get() {
-        1 => "critical: customers down",
-        2 => "major: degraded for many",
-        3 => "minor: some impact",
-        _ => "low: no customer impact",
-    }
-}
+use crate::incident::{IncidentId, IncidentState, Severity};
+use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
 
 /// Which field of the start form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +27,76 @@ pub enum StartChoice {
     New { title: String, severity: Severity },
     Pick(IncidentId),
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartCmd {
+    Open,
+    Next,
+    Prev,
+    Quit,
+    SevDown,
+    SevUp,
+    SevPick,
+}
+
+const OPEN: Binding<StartCmd> = Binding {
+    keys: &[Key::code(KeyCode::Enter)],
+    cmd: StartCmd::Open,
+    desc: "open the incident (new, or the recent one selected)",
+    hint: Some("open"),
+};
+const NEXT: Binding<StartCmd> = Binding {
+    keys: &[Key::code(KeyCode::Tab)],
+    cmd: StartCmd::Next,
+    desc: "next field",
+    hint: Some("next field"),
+};
+const NEXT_DOWN: Binding<StartCmd> =
+    Binding { keys: &[Key::code(KeyCode::Down)], cmd: StartCmd::Next, desc: "next field", hint: None };
+const PREV: Binding<StartCmd> =
+    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
+const PREV_UP: Binding<StartCmd> =
+    Binding { keys: &[Key::code(KeyCode::Up)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
+const QUIT: Binding<StartCmd> = Binding {
+    keys: &[Key::code(KeyCode::Esc)],
+    cmd: StartCmd::Quit,
+    desc: "quit warroom",
+    hint: Some("quit"),
+};
+
+/// Typing the title: every other key edits it.
+pub static TITLE_KEYS: &[Binding<StartCmd>] = &[OPEN, NEXT, NEXT_DOWN, PREV, PREV_UP, QUIT];
+/// On the severity row.
+pub static SEVERITY_KEYS: &[Binding<StartCmd>] = &[
+    OPEN,
+    NEXT,
+    NEXT_DOWN,
+    PREV,
+    PREV_UP,
+    QUIT,
+    Binding {
+        keys: &[Key::code(KeyCode::Left), Key::ch('h')],
+        cmd: StartCmd::SevDown,
+        desc: "more severe",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Right), Key::ch('l')],
+        cmd: StartCmd::SevUp,
+        desc: "less severe",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::ch('1'), Key::ch('2'), Key::ch('3'), Key::ch('4')],
+        cmd: StartCmd::SevPick,
+        desc: "severity 1 to 4",
+        hint: None,
+    },
+];
+/// In the recent incidents list: the list's own keys move (see the lists' help).
+pub static RECENT_KEYS: &[Binding<StartCmd>] = &[OPEN, NEXT, PREV, QUIT];
+/// Every table, for `?` help.
+pub static TABLES: &[&[Binding<StartCmd>]] = &[TITLE_KEYS, SEVERITY_KEYS, RECENT_KEYS];
 
 /// Shown when no incident is open: open a new one, or look at a recent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,36 +159,38 @@ impl StartForm {
         Outcome::Done(StartChoice::New { title, severity: self.severity })
     }
 
+    /// The key table of the field that has the keys.
+    pub fn keys(&self) -> &'static [Binding<StartCmd>] {
+        match self.field {
+            StartField::Title => TITLE_KEYS,
+            StartField::Severity => SEVERITY_KEYS,
+            StartField::Recent => RECENT_KEYS,
+        }
+    }
+
     pub fn handle(&mut self, key: KeyEvent) -> Outcome<StartChoice> {
         self.error = None;
-        match key.code {
-            KeyCode::Esc => return Outcome::Cancelled,
-            KeyCode::Tab | KeyCode::Down if self.field != StartField::Recent || key.code == KeyCode::Tab => {
-                self.step(1)
+        let i = usize::from(self.severity.get() - 1);
+        match lookup(self.keys(), &key) {
+            Some(StartCmd::Quit) => return Outcome::Cancelled,
+            Some(StartCmd::Next) => self.step(1),
+            Some(StartCmd::Prev) => self.step(-1),
+            Some(StartCmd::Open) if self.field == StartField::Recent => {
+                return Outcome::Done(StartChoice::Pick(self.recent_ids[self.recent.selected]));
             }
-            KeyCode::BackTab => self.step(-1),
-            KeyCode::Up if self.field != StartField::Recent => self.step(-1),
-            _ => match self.field {
+            Some(StartCmd::Open) => return self.submit(),
+            Some(StartCmd::SevDown) => self.severity = Severity::ALL[i.saturating_sub(1)],
+            Some(StartCmd::SevUp) => self.severity = Severity::ALL[(i + 1).min(3)],
+            Some(StartCmd::SevPick) => {
+                if let KeyCode::Char(c @ '1'..='4') = key.code {
+                    self.severity = Severity::ALL[c as usize - '1' as usize];
+                }
+            }
+            None => match self.field {
                 StartField::Title => {
-                    if key.code == KeyCode::Enter {
-                        return self.submit();
-                    }
                     self.title.handle(key);
                 }
-                StartField::Severity => {
-                    let i = usize::from(self.severity.get() - 1);
-                    match key.code {
-                        KeyCode::Left | KeyCode::Char('h') => {
-                            self.severity = Severity::ALL[i.saturating_sub(1)]
-                        }
-                        KeyCode::Right | KeyCode::Char('l') => self.severity = Severity::ALL[(i + 1).min(3)],
-                        KeyCode::Char(c @ '1'..='4') => {
-                            self.severity = Severity::ALL[c as usize - '1' as usize];
-                        }
-                        KeyCode::Enter => return self.submit(),
-                        _ => {}
-                    }
-                }
+                StartField::Severity => {}
                 StartField::Recent => match self.recent.handle(key) {
                     Outcome::Done(i) => return Outcome::Done(StartChoice::Pick(self.recent_ids[i])),
                     Outcome::Cancelled => return Outcome::Cancelled,
@@ -239,8 +241,6 @@ impl StartForm {
             }
             frame.render_widget(Paragraph::new(lines), recent);
         }
-        let hints =
-            [("Enter".to_string(), "open"), ("Tab".to_string(), "next field"), ("Esc".to_string(), "quit")];
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+        frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
     }
 }

@@ -7,11 +7,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use super::{Chooser, Outcome};
 use crate::incident::EventKind;
 use crate::incident::sanitize::one_line;
 use crate::team::Person;
+use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chooser, Outcome, centered, hint_line, popup_frame};
+use crate::tui::widgets::{centered, hint_line, popup_frame};
 
 /// Methods as stored (the same words as `warroom contact --method`).
 pub const METHODS: [&str; 4] = ["phone", "sms", "chat", "email"];
@@ -21,6 +23,47 @@ pub const OUTCOMES: [(&str, &str); 4] = [
     ("no-answer", "no answer"),
     ("voicemail", "left voicemail"),
     ("reached", "reached"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactCmd {
+    Switch,
+    Record,
+    Cancel,
+}
+
+/// The form's own keys; the others move in the list that has the keys (see the lists' help).
+pub static KEYS: &[Binding<ContactCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Tab)],
+        cmd: ContactCmd::Switch,
+        desc: "switch between the method and outcome lists",
+        hint: Some("method/outcome"),
+    },
+    Binding {
+        keys: &[
+            Key::code(KeyCode::BackTab),
+            Key::code(KeyCode::Left),
+            Key::code(KeyCode::Right),
+            Key::ch('h'),
+            Key::ch('l'),
+        ],
+        cmd: ContactCmd::Switch,
+        desc: "switch between the method and outcome lists",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: ContactCmd::Record,
+        desc: "record the attempt",
+        hint: Some("record"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: ContactCmd::Cancel,
+        desc: "cancel",
+        hint: Some("cancel"),
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,12 +99,13 @@ impl ContactForm {
 
     /// Tab/←/→ switch lists, j/k move, Enter records, Esc cancels.
     pub fn handle(&mut self, key: KeyEvent) -> Outcome<EventKind> {
-        match key.code {
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right | KeyCode::Char('h' | 'l') => {
+        match lookup(KEYS, &key) {
+            Some(ContactCmd::Switch) => {
                 self.on_outcome = !self.on_outcome;
                 return Outcome::Consumed;
             }
-            KeyCode::Enter => {
+            Some(ContactCmd::Cancel) => return Outcome::Cancelled,
+            Some(ContactCmd::Record) => {
                 return Outcome::Done(EventKind::ContactAttempted {
                     person: self.person.clone(),
                     method: METHODS[self.method.selected].to_string(),
@@ -102,12 +146,7 @@ impl ContactForm {
             }
             frame.render_widget(Paragraph::new(lines), col);
         }
-        let hints = [
-            ("Tab".to_string(), "method/outcome"),
-            ("Enter".to_string(), "record"),
-            ("Esc".to_string(), "cancel"),
-        ];
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+        frame.render_widget(Paragraph::new(hint_line(&hints(KEYS), theme)), help);
     }
 }
 
@@ -122,7 +161,7 @@ mod tests {
 
     #[test]
     fn picks_method_and_outcome() {
-        let team = crate::team::load(include_str!("../../../../team.example.toml"), "t.toml").unwrap();
+        let team = crate::team::load(include_str!("../../../team.example.toml"), "t.toml").unwrap();
         let mut f = ContactForm::new(team.person("ana").unwrap());
         assert_eq!(f.handle(key(KeyCode::Char('j'))), Outcome::Consumed);
         f.handle(key(KeyCode::Tab));

@@ -10,10 +10,11 @@ use ratatui::widgets::Paragraph;
 use ratatui_textarea::{TextArea, WrapMode};
 use uuid::Uuid;
 
-use super::keymap::{Binding, Key};
-use super::theme::Theme;
-use super::widgets::{hint_line, popup_frame};
+use super::Outcome;
 use crate::incident::{Audience, EventKind, Tag};
+use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{hint_line, popup_frame};
 
 /// Longest note accepted (bytes), the same limit as `warroom note`.
 pub const MAX_NOTE: usize = 64 * 1024;
@@ -74,15 +75,6 @@ pub static STATUS_KEYS: &[Binding<ComposerCmd>] = &[
         hint: Some("close (draft kept)"),
     },
 ];
-
-/// What a key did in the composer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ComposerOutcome {
-    Consumed,
-    Closed,
-    /// The App should append this event, then call `saved` (or `failed`).
-    Save(EventKind),
-}
 
 pub struct Composer {
     pub textarea: TextArea<'static>,
@@ -188,15 +180,16 @@ impl Composer {
         self.textarea = new_textarea(text.lines().map(str::to_string).collect());
     }
 
-    pub fn handle(&mut self, key: KeyEvent) -> ComposerOutcome {
-        match super::keymap::lookup(self.keys(), &key) {
+    /// `Done(event)`: the App appends it, then resets the composer (or shows the error).
+    pub fn handle(&mut self, key: KeyEvent) -> Outcome<EventKind> {
+        match lookup(self.keys(), &key) {
             Some(ComposerCmd::Close) => {
                 self.open = false;
-                ComposerOutcome::Closed
+                Outcome::Cancelled
             }
             Some(ComposerCmd::Newline) => {
                 self.textarea.insert_newline();
-                ComposerOutcome::Consumed
+                Outcome::Consumed
             }
             Some(ComposerCmd::CycleTag) => {
                 if let Some(a) = self.audience {
@@ -208,18 +201,18 @@ impl Composer {
                     let i = Tag::ALL.iter().position(|t| *t == self.tag).unwrap_or(0);
                     self.tag = Tag::ALL[(i + 1) % Tag::ALL.len()];
                 }
-                ComposerOutcome::Consumed
+                Outcome::Consumed
             }
             Some(ComposerCmd::Save) => match self.event() {
-                Ok(kind) => ComposerOutcome::Save(kind),
+                Ok(kind) => Outcome::Done(kind),
                 Err(e) => {
                     self.error = Some(e);
-                    ComposerOutcome::Consumed
+                    Outcome::Consumed
                 }
             },
             None => {
                 self.textarea.input(key);
-                ComposerOutcome::Consumed
+                Outcome::Consumed
             }
         }
     }
@@ -280,12 +273,13 @@ impl Composer {
         if let Some(e) = &self.error {
             frame.render_widget(Paragraph::new(Span::styled(e.as_str(), theme.danger)), err);
         }
-        let hints: Vec<(String, &str)> = self
+        // An amendment keeps the note's tag: Tab does nothing there, so it is not offered.
+        let keys: Vec<Binding<ComposerCmd>> = self
             .keys()
             .iter()
             .filter(|b| self.amend.is_none() || b.cmd != ComposerCmd::CycleTag)
-            .filter_map(|b| Some((b.keys_label(), b.hint?)))
+            .copied()
             .collect();
-        frame.render_widget(Paragraph::new(hint_line(&hints, theme)), help);
+        frame.render_widget(Paragraph::new(hint_line(&hints(&keys), theme)), help);
     }
 }

@@ -1,0 +1,192 @@
+//! Runs the App's queued `Command`s (see `queue.rs`) and turns their results into `Action`s: the
+//! blocking kill on tokio's blocking pool, runbook commands, status posts and pages on tasks, the
+//! OSC 52 copy to the terminal, and the sync task that follows the incident on screen.
+//! The event loop calls `run` after every update and selects on `next`.
+
+use std::io::Write;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+use super::app::{Action, App, Background};
+use super::queue::Command;
+use crate::incident::IncidentId;
+use crate::notify::{paged_kind, status_delivery_failed_kind};
+use crate::runner::{Canceller, RunUpdate};
+use crate::store::Store;
+use crate::sync::{SyncConfig, SyncHandle};
+
+/// The executor of the App's commands; owns everything that lives outside the App's state.
+pub struct Effects {
+    /// Where results come back; cloned into every task (and the signal watcher).
+    tx: mpsc::UnboundedSender<Action>,
+    rx: mpsc::UnboundedReceiver<Action>,
+    /// Decides whether and where to sync (`[server]`, `WARROOM_SERVER`, the server `join` remembered).
+    config: crate::config::Config,
+    /// The incident the sync task follows (None before one is open).
+    pub following: Option<IncidentId>,
+    pub handle: Option<SyncHandle>,
+    /// Nudges passed on to the sync task: one per event the App wrote.
+    pub nudged: u64,
+    /// Stops the runbook command in flight.
+    cancel: Option<Canceller>,
+    /// The terminal, for OSC 52 (it draws nothing, so it goes straight out between frames).
+    out: Box<dyn Write + Send>,
+}
+
+impl Effects {
+    pub fn new(config: crate::config::Config, out: Box<dyn Write + Send>) -> Effects {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Effects { tx, rx, config, following: None, handle: None, nudged: 0, cancel: None, out }
+    }
+
+    /// A way in for other sources of actions (signals).
+    pub fn sender(&self) -> mpsc::UnboundedSender<Action> {
+        self.tx.clone()
+    }
+
+    /// Runs everything the App queued, oldest first. Answers known at once are applied at once,
+    /// so the next frame already shows them; the rest arrive through `next`.
+    pub fn run(&mut self, app: &mut App) {
+        loop {
+            let cmds = app.queue.take();
+            if cmds.is_empty() {
+                return;
+            }
+            for cmd in cmds {
+                if let Some(action) = self.execute(cmd, &app.store) {
+                    app.update(action, Utc::now());
+                }
+            }
+        }
+    }
+
+    /// The next result of work in flight, or of the sync task. Pending while there is none.
+    pub async fn next(&mut self) -> Action {
+        let (status, arrivals) = match &mut self.handle {
+            Some(h) => (Some(&mut h.status), Some(&mut h.arrivals)),
+            None => (None, None),
+        };
+        tokio::select! {
+            Some(action) = self.rx.recv() => action,
+            st = changed(status) => Action::Sync(st),
+            _ = changed(arrivals) => Action::Arrived,
+        }
+    }
+
+    fn execute(&mut self, cmd: Command, store: &Store) -> Option<Action> {
+        let tx = self.tx.clone();
+        match cmd {
+            Command::Kill { req, ctx } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::procs::guarded_kill(&req, &ctx).map_err(|e| e.to_string());
+                    let _ = tx.send(Action::KillDone(result));
+                });
+                None
+            }
+            Command::Run(spec) => {
+                let mut run = match crate::runner::start(spec) {
+                    Ok(r) => r,
+                    Err(e) => return Some(Action::Background(Background::RunNotStarted(e.to_string()))),
+                };
+                self.cancel = Some(run.canceller());
+                tokio::spawn(async move {
+                    while let Some(update) = run.next().await {
+                        let msg = match update {
+                            RunUpdate::Output(chunk) => Background::RunOutput(chunk),
+                            RunUpdate::Finished(r) => Background::RunFinished(r.map_err(|e| e.to_string())),
+                        };
+                        if tx.send(Action::Background(msg)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                None
+            }
+            Command::CancelRun => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+                None
+            }
+            Command::PostStatus { notifier, update } => {
+                tokio::spawn(async move {
+                    let msg = match notifier.post_status_update(&update).await {
+                        None => Background::StatusPosted {
+                            failed: None,
+                            message: "status update recorded".into(),
+                        },
+                        Some(Ok(d)) => Background::StatusPosted {
+                            failed: None,
+                            message: format!("status update posted: {d}"),
+                        },
+                        Some(Err(e)) => Background::StatusPosted {
+                            failed: Some(status_delivery_failed_kind(&e)),
+                            message: format!("status update NOT delivered: {e}"),
+                        },
+                    };
+                    let _ = tx.send(Action::Background(msg));
+                });
+                None
+            }
+            Command::Page { notifier, channel, page } => {
+                tokio::spawn(async move {
+                    let result = notifier.page(channel, &page).await;
+                    let kind = paged_kind(&page, channel, &result);
+                    let done =
+                        super::paging::PageDone { incident: page.incident, kind, name: page.person.name };
+                    // The receiver is gone only when the TUI quit; nothing is left to tell.
+                    let _ = tx.send(Action::PageDone(Box::new(done)));
+                });
+                None
+            }
+            Command::Copy(seq) => {
+                let out = &mut self.out;
+                match out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
+                    Ok(()) => None,
+                    Err(e) => Some(Action::Notice(format!("copy failed: {e}"))),
+                }
+            }
+            Command::Follow(incident) => {
+                if incident == self.following {
+                    return None;
+                }
+                self.following = incident;
+                // Dropping the old handle stops its task promptly (it races every request).
+                self.handle = None;
+                let Some(id) = incident else { return Some(Action::Following(Ok(None))) };
+                let started = match SyncConfig::from_config(&self.config, store, id) {
+                    Ok(Some(cfg)) => match SyncHandle::spawn(cfg) {
+                        Ok(h) => {
+                            let st = h.status.borrow().clone();
+                            self.handle = Some(h);
+                            Ok(Some(st))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    },
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                };
+                Some(Action::Following(started))
+            }
+            Command::Nudge => {
+                self.nudged += 1;
+                if let Some(h) = &self.handle {
+                    h.nudge();
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Resolves with the new value when the watched value changes; never when there is no handle or
+/// its task is gone (a closed channel would otherwise wake the loop forever).
+async fn changed<T: Clone>(rx: Option<&mut watch::Receiver<T>>) -> T {
+    if let Some(rx) = rx
+        && rx.changed().await.is_ok()
+    {
+        return rx.borrow().clone();
+    }
+    std::future::pending().await
+}

@@ -1,0 +1,280 @@
+//! The whole event loop driven headless (gitui's `run_main_loop<B: Backend>`, television's
+//! `run_headless`): the real `event_loop` on a `TestBackend`, keys sent through its input channel,
+//! and its queued effects run by a real `Effects` against real things: a sync server on
+//! 127.0.0.1:0, a child process that gets killed, a local HTTP receiver standing in for a pager.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+
+use super::app::{App, ProcsMsg};
+use super::tests::{effects, options};
+use super::{Inputs, event_loop, fixture};
+use crate::config::Config;
+use crate::incident::{Event, EventKind, Severity, Tag};
+use crate::store::Store;
+
+/// The loop's input channels, held by the test that drives it.
+struct Driver {
+    keys: mpsc::UnboundedSender<io::Result<TermEvent>>,
+    procs: mpsc::Sender<ProcsMsg>,
+}
+
+impl Driver {
+    fn new() -> (Driver, Inputs) {
+        let (keys, terminal) = mpsc::unbounded_channel();
+        let (procs, procs_rx) = mpsc::channel(1);
+        (Driver { keys, procs }, Inputs { terminal, procs: procs_rx })
+    }
+    fn key(&self, code: KeyCode) -> &Self {
+        let _ = self.keys.send(Ok(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))));
+        self
+    }
+    fn chars(&self, s: &str) -> &Self {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+        self
+    }
+}
+
+/// Waits (bounded) for `f`; panics naming `what` when it never holds.
+async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An App on the sample SEV1 incident in a fresh data dir.
+fn sample_app(o: impl FnOnce(&mut super::AppOptions)) -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let events = fixture::sev1_incident();
+    store.append_all(&events, None).unwrap();
+    let mut opts = options("default", Some(events[0].incident));
+    o(&mut opts);
+    (App::new(store, opts).unwrap(), dir)
+}
+
+fn kinds(dir: &std::path::Path, app: &App) -> Vec<Event> {
+    Store::open(dir).unwrap().events(app.incident().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
+    let db = tempfile::tempdir().unwrap();
+    let mut server_config = Config::default();
+    let token = |name: &str| crate::config::TokenConfig {
+        name: name.into(),
+        token: Some(format!("{name}-token-0123456789")),
+        token_sha256: None,
+    };
+    server_config.server.tokens = vec![token("ana"), token("bo")];
+    let server = crate::server::start(crate::server::ServeOptions {
+        listen: "127.0.0.1:0".into(),
+        db: db.path().join("server.db"),
+        insecure_loopback: false,
+        config: server_config,
+    })
+    .await
+    .unwrap();
+    let url = format!("http://{}", server.addr);
+    // An incident of our own: the server takes only events written by the token's owner.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let title = "Queue backlog on ingest";
+    let open = Event::open(chrono::Utc::now(), super::tests::ME, title.into(), Severity::ALL[1], None);
+    store.append_all(std::slice::from_ref(&open), None).unwrap();
+    let mut app = App::new(store, options("default", Some(open.incident))).unwrap();
+    let id = app.incident().unwrap();
+    let mut config = Config::default();
+    config.server.url = Some(url.clone());
+    config.server.token = Some("ana-token-0123456789".into());
+    let mut fx = effects(config);
+    let (driver, inputs) = Driver::new();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let http = reqwest::Client::new();
+    let on_server = |text: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let body = http
+                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
+                .bearer_auth("ana-token-0123456789")
+                .send()
+                .await
+                .and_then(|r| r.error_for_status());
+            match body {
+                Ok(r) => r.text().await.unwrap_or_default().contains(text),
+                Err(_) => false,
+            }
+        }
+    };
+    let script = async {
+        // The loop started the sync task for the incident on screen: the sample events go up.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !on_server(title).await {
+            assert!(Instant::now() < deadline, "the sample incident never reached the server");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A note written in the TUI is pushed at once (the write queues a nudge).
+        driver.key(KeyCode::Char('n')).chars("pushed by the loop").key(KeyCode::Enter);
+        while !on_server("pushed by the loop").await {
+            assert!(Instant::now() < deadline, "the note never reached the server");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Another responder's note reaches our store through the stream.
+        let theirs = Event::new(
+            id,
+            chrono::Utc::now(),
+            "bo@db-02",
+            EventKind::Note { text: "sent by bo".into(), tag: Tag::Finding },
+        );
+        http.post(format!("{url}/v1/incidents/{id}/events"))
+            .bearer_auth("bo-token-0123456789")
+            .json(&serde_json::json!({ "events": [theirs] }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        until("bo's note in the local store", 15, || {
+            store.events(id).unwrap().iter().any(|e| e.author == "bo@db-02")
+        })
+        .await;
+        // Whatever woke the loop first (the arrival or the store poll), it re-reads within a poll.
+        tokio::time::sleep(super::STORE_POLL * 3).await;
+        driver.key(KeyCode::Char('q'));
+    };
+    let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
+    result.unwrap();
+    assert!(app.data.as_ref().unwrap().events.iter().any(|e| e.author == "bo@db-02"), "shown after arriving");
+    let status = app.sync.clone().expect("the header has a sync state");
+    assert_eq!(status.pending, 0, "{status:?}");
+    assert_eq!(fx.following, Some(id));
+    assert_eq!(fx.nudged, app.appended, "every write was passed on");
+    drop(fx);
+    server.stop().await.unwrap();
+}
+
+/// Waits until `pid` runs `prog` (after fork, before exec, /proc shows the parent's command).
+fn wait_exec(pid: u32, prog: &str) {
+    let start = Instant::now();
+    while !std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(prog.as_bytes()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "pid {pid} never ran {prog}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
+    // A duration no other process on the box has: the filter finds exactly this child.
+    let secs = format!("{}", 300_000 + std::process::id() % 100_000);
+    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
+    let pid = child.id();
+    wait_exec(pid, "sleep");
+    let (mut app, dir) = sample_app(|_| {});
+    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
+    let mut fx = effects(Config::default());
+    let (driver, inputs) = Driver::new();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let incident = app.incident().unwrap();
+    let script =
+        async {
+            let snap = crate::procs::Sampler::new().unwrap().sample();
+            assert!(snap.processes.iter().any(|p| p.pid as u32 == pid), "the sampler sees the child");
+            driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
+            driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
+            driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+            // Evidence off (it has its own tests), then the reason, then send.
+            driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
+            driver.key(KeyCode::Tab).key(KeyCode::Tab).chars("hung sleeper").key(KeyCode::Enter);
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break s;
+                }
+                assert!(Instant::now() < deadline, "the child was never signalled");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15), "{status:?}");
+            until("the kill on the timeline", 15, || {
+                store.events(incident).unwrap().iter().any(
+                    |e| matches!(&e.kind, EventKind::ProcessSignalled { pid: p, .. } if *p as u32 == pid),
+                )
+            })
+            .await;
+            driver.key(KeyCode::Esc).key(KeyCode::Char('q'));
+        };
+    let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
+    result.unwrap();
+    let rec = kinds(dir.path(), &app)
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::ProcessSignalled { pid: p, signal, reason, outcome, .. } if p as u32 == pid => {
+                Some((signal, reason, outcome))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((rec.0.as_str(), rec.1.as_str()), ("TERM", "hung sleeper"));
+    assert!(rec.2.starts_with("sent"), "{rec:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let s = seen.clone();
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let s = s.clone();
+            async move {
+                // Slow enough that the quit below really has to wait for it.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                s.lock().unwrap().push(v);
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+    let mut c = Config::default();
+    c.paging.webhook_url = Some(format!("http://{addr}/hook"));
+    c.paging.retries = 0;
+    let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
+    let (mut app, dir) = sample_app(|o| {
+        o.team = Some(team);
+        o.notifier = Some(crate::notify::Notifier::new(&c).unwrap());
+    });
+    let mut fx = effects(Config::default());
+    let (driver, inputs) = Driver::new();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    // Contacts, the primary on call, page, yes, and quit straight away.
+    driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
+    for _ in 0..8 {
+        driver.key(KeyCode::Char('k'));
+    }
+    driver.key(KeyCode::Char('p')).key(KeyCode::Char('y')).key(KeyCode::Char('q'));
+    event_loop(&mut app, &mut term, inputs, &mut fx).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1, "the receiver got the page");
+    assert_eq!(app.pager.in_flight, 0);
+    let paged = kinds(dir.path(), &app)
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::Paged { person, ok, .. } => Some((person, ok)),
+            _ => None,
+        })
+        .expect("the page is on the timeline");
+    assert!(paged.1, "delivered: {paged:?}");
+    drop(driver);
+}

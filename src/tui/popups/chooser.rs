@@ -1,0 +1,170 @@
+//! Pick one item of a short list: the severity, status and role popups, and the lists inside the
+//! start and contact forms. Items are plain text we wrote.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::Outcome;
+use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{centered, hint_line, popup_frame};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChooserCmd {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    Choose,
+    Cancel,
+    /// Pick the item with the digit typed.
+    Pick,
+}
+
+/// The chooser's keys.
+pub static KEYS: &[Binding<ChooserCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Up), Key::ch('k')],
+        cmd: ChooserCmd::Up,
+        desc: "previous",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Down), Key::ch('j')],
+        cmd: ChooserCmd::Down,
+        desc: "next",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Home), Key::ch('g')],
+        cmd: ChooserCmd::Top,
+        desc: "first",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::End), Key::ch('G')],
+        cmd: ChooserCmd::Bottom,
+        desc: "last",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: ChooserCmd::Choose,
+        desc: "choose the selected item",
+        hint: Some("choose"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: ChooserCmd::Cancel,
+        desc: "cancel",
+        hint: Some("cancel"),
+    },
+    Binding { keys: &[Key::ch('q')], cmd: ChooserCmd::Cancel, desc: "cancel", hint: None },
+    Binding {
+        keys: &[
+            Key::ch('1'),
+            Key::ch('2'),
+            Key::ch('3'),
+            Key::ch('4'),
+            Key::ch('5'),
+            Key::ch('6'),
+            Key::ch('7'),
+            Key::ch('8'),
+            Key::ch('9'),
+        ],
+        cmd: ChooserCmd::Pick,
+        desc: "choose the item with that number",
+        hint: None,
+    },
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chooser {
+    pub title: String,
+    pub items: Vec<String>,
+    pub selected: usize,
+}
+
+impl Chooser {
+    pub fn new(title: impl Into<String>, items: Vec<String>, selected: usize) -> Chooser {
+        let selected = selected.min(items.len().saturating_sub(1));
+        Chooser { title: title.into(), items, selected }
+    }
+
+    pub fn handle(&mut self, key: KeyEvent) -> Outcome<usize> {
+        let last = self.items.len().saturating_sub(1);
+        match lookup(KEYS, &key) {
+            Some(ChooserCmd::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(ChooserCmd::Down) => self.selected = (self.selected + 1).min(last),
+            Some(ChooserCmd::Top) => self.selected = 0,
+            Some(ChooserCmd::Bottom) => self.selected = last,
+            Some(ChooserCmd::Choose) if !self.items.is_empty() => return Outcome::Done(self.selected),
+            Some(ChooserCmd::Cancel) => return Outcome::Cancelled,
+            Some(ChooserCmd::Pick) => {
+                let n = match key.code {
+                    KeyCode::Char(c) => c.to_digit(10).unwrap_or(0) as usize,
+                    _ => 0,
+                };
+                if (1..=self.items.len()).contains(&n) {
+                    return Outcome::Done(n - 1);
+                }
+            }
+            Some(ChooserCmd::Choose) | None => {}
+        }
+        Outcome::Consumed
+    }
+
+    /// The list lines, the selected one highlighted; used inside other popups too.
+    pub fn lines<'a>(&'a self, theme: &Theme, item_style: impl Fn(usize) -> Style) -> Vec<Line<'a>> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
+                let marker = if i == self.selected { "▶ " } else { "  " };
+                let style = if i == self.selected { theme.selection } else { item_style(i) };
+                Line::from(vec![Span::styled(marker, theme.key), Span::styled(it.as_str(), style)])
+            })
+            .collect()
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, item_style: impl Fn(usize) -> Style) {
+        let w = self.items.iter().map(|s| s.chars().count()).max().unwrap_or(10).max(self.title.len()) + 8;
+        let rect = centered(area, w as u16, self.items.len() as u16 + 4);
+        let inner = popup_frame(frame, rect, &self.title, theme);
+        let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        frame.render_widget(Paragraph::new(self.lines(theme, item_style)), list);
+        frame.render_widget(Paragraph::new(hint_line(&hints(KEYS), theme)), help);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn chooser_moves_and_picks_by_digit() {
+        let mut c = Chooser::new("x", vec!["a".into(), "b".into(), "c".into()], 0);
+        assert_eq!(c.handle(key(KeyCode::Down)), Outcome::Consumed);
+        assert_eq!(c.handle(key(KeyCode::Enter)), Outcome::Done(1));
+        assert_eq!(c.handle(key(KeyCode::Char('3'))), Outcome::Done(2));
+        assert_eq!(c.handle(key(KeyCode::Char('9'))), Outcome::Consumed);
+        assert_eq!(c.handle(key(KeyCode::Esc)), Outcome::Cancelled);
+    }
+
+    #[test]
+    fn footer_and_help_come_from_the_table() {
+        assert_eq!(hints(KEYS), [("Enter".to_string(), "choose"), ("Esc".to_string(), "cancel")]);
+        let help = crate::tui::keymap::help_rows([KEYS]);
+        assert!(help.contains(&("Esc/q".to_string(), "cancel")), "{help:?}");
+        assert!(help.contains(&("1-9".to_string(), "choose the item with that number")), "{help:?}");
+    }
+}

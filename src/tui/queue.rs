@@ -1,0 +1,68 @@
+//! The one way effects leave the App: `update` only changes state and queues `Command`s; the event
+//! loop hands the queue to `Effects`, which runs each command and sends its result back as an
+//! `Action` (modelled on gitui's `queue.rs` + `process_queue`). Nothing in `update` spawns a task,
+//! writes to the terminal or touches the sync task.
+
+use std::sync::Arc;
+
+use crate::incident::IncidentId;
+use crate::notify::{Channel, Notifier, Page, StatusUpdate};
+use crate::procs::{GuardContext, KillRequest};
+use crate::runner::RunSpec;
+
+/// Work the App asks the event loop to do; each answers with an `Action` (named per variant).
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Run `guarded_kill` off the UI thread → `Action::KillDone`.
+    Kill { req: KillRequest, ctx: Arc<GuardContext> },
+    /// Start a runbook command → `Background::RunOutput` chunks, then `Background::RunFinished`
+    /// (or `Background::RunNotStarted`).
+    Run(RunSpec),
+    /// Cancel the running command (its `RunFinished` still arrives).
+    CancelRun,
+    /// Post a recorded status update to the webhook → `Background::StatusPosted`.
+    PostStatus { notifier: Notifier, update: StatusUpdate },
+    /// Send a confirmed page → `Action::PageDone`, delivered or not.
+    Page { notifier: Notifier, channel: Channel, page: Page },
+    /// Write this OSC 52 sequence to the terminal between frames → `Action::Notice` on failure.
+    Copy(String),
+    /// Sync the incident on screen (None: nothing open) → `Action::Following`.
+    Follow(Option<IncidentId>),
+    /// The App wrote an event: the sync task pushes it now.
+    Nudge,
+}
+
+/// The App's outgoing commands, in the order they were asked for.
+#[derive(Debug, Default)]
+pub struct Queue(Vec<Command>);
+
+impl Queue {
+    pub fn push(&mut self, cmd: Command) {
+        self.0.push(cmd);
+    }
+
+    /// Everything queued, oldest first, leaving the queue empty.
+    pub fn take(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// What is queued (tests look before the loop runs it).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Command> {
+        self.0.iter()
+    }
+
+    /// Takes the queued commands `f` picks out, keeping the rest in order (tests run them by hand).
+    pub fn take_where(&mut self, f: impl Fn(&Command) -> bool) -> Vec<Command> {
+        let (picked, kept) = std::mem::take(&mut self.0).into_iter().partition(|c| f(c));
+        self.0 = kept;
+        picked
+    }
+}
