@@ -267,7 +267,11 @@ fn errors_echoing_huge_input_stay_short() {
     std::fs::write(&config, format!("[ui]\n{key} = 1\n")).unwrap();
     let err = env.fails(&["--config", config.to_str().unwrap(), "status"], 2, "c.toml:2: ");
     assert!(err.len() < 1000, "config error is {} bytes", err.len());
-    assert!(err.contains(" bytes): unknown field"), "says how much was left out: {}", &err[..300.min(err.len())]);
+    assert!(
+        err.contains(" bytes): unknown field"),
+        "says how much was left out: {}",
+        &err[..300.min(err.len())]
+    );
     // A huge argument (the kernel allows 128 KiB) echoed by clap, and by our own usage errors.
     let key = "k".repeat(100_000);
     let (code, _, err) = env.run(&["sev", &key]);

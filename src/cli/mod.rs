@@ -454,6 +454,11 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         },
         runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
         team: team_cmds::team_path(g, &config),
+        team_default: g
+            .config
+            .clone()
+            .or_else(config::default_config_path)
+            .and_then(|c| c.parent().map(|d| d.join("team.toml"))),
         notifier: crate::notify::Notifier::new(&config).ok(),
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;

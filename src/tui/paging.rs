@@ -59,7 +59,7 @@ impl Pager {
             one_line(&page.person.id),
             page.severity
         );
-        Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm { title: "Page".into(), message }))
+        Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm::new("Page", message)))
     }
 
     /// The command that sends `page` (the loop sends it on a task and answers with
