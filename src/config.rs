@@ -359,7 +359,7 @@ impl Config {
         for (i, t) in self.server.tokens.iter().enumerate() {
             let at = |message: String| ConfigError {
                 path: path.into(),
-                line: nth_line_of(text, "name", i),
+                line: line_of_path(text, &["server", "tokens", &i.to_string(), "name"]),
                 key: format!("server.tokens[{i}]"),
                 message,
             };
@@ -445,7 +445,9 @@ impl Config {
 
     /// How long a runbook command may run: `[runbooks] command_timeout_secs`, default 60 s.
     pub fn command_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.runbooks.command_timeout_secs.unwrap_or(60))
+        self.runbooks
+            .command_timeout_secs
+            .map_or(crate::runner::DEFAULT_TIMEOUT, std::time::Duration::from_secs)
     }
 
     /// How often the process pane samples: `[procs] refresh_ms`, default 1.5 s.
@@ -517,28 +519,72 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Line (1-based) of a byte offset and the dotted key written on that line, e.g. `ui.theme`.
-fn locate(text: &str, offset: usize) -> (usize, String) {
-    let offset = offset.min(text.len());
-    let line = text[..offset].matches('\n').count() + 1;
-    let mut section = String::new();
-    let mut key = String::new();
-    for (i, l) in text.lines().enumerate() {
-        if i + 1 > line {
-            break;
-        }
-        let t = l.trim();
-        if t.starts_with('[') {
-            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            key.clear();
-        }
-        if i + 1 == line
-            && let Some((k, _)) = t.split_once('=')
-        {
-            key = k.trim().trim_matches('"').to_string();
+/// Every key of the config text with its place, from the TOML parser's own spans (as
+/// team/file.rs reads its spans): the path (`["server", "tokens", "0", "name"]`), the key's span and
+/// its value's span. A document with a syntax error still yields what was parsed before it.
+fn key_spans(text: &str) -> Vec<(Vec<String>, std::ops::Range<usize>, std::ops::Range<usize>)> {
+    use toml::de::{DeTable, DeValue};
+    type Out = Vec<(Vec<String>, std::ops::Range<usize>, std::ops::Range<usize>)>;
+    fn value(v: &toml::Spanned<DeValue<'_>>, path: &mut Vec<String>, out: &mut Out) {
+        match v.get_ref() {
+            DeValue::Table(t) => table(t, path, out),
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    out.push((path.clone(), item.span(), item.span()));
+                    value(item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
-    (line, qualify(&section, &key))
+    fn table(t: &DeTable<'_>, path: &mut Vec<String>, out: &mut Out) {
+        for (k, v) in t.iter() {
+            path.push(k.get_ref().to_string());
+            out.push((path.clone(), k.span(), v.span()));
+            value(v, path, out);
+            path.pop();
+        }
+    }
+    let (doc, _errors) = DeTable::parse_recoverable(text);
+    let mut out = Vec::new();
+    table(doc.get_ref(), &mut Vec::new(), &mut out);
+    out
+}
+
+/// `server.tokens[0].name` for a key path.
+fn dotted(path: &[String]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+/// The 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Line (1-based) of a byte offset and the dotted key it falls in, e.g. `ui.theme`: the deepest
+/// key whose name or value holds the offset, else the last key set before it.
+fn locate(text: &str, offset: usize) -> (usize, String) {
+    let spans = key_spans(text);
+    let inside = spans
+        .iter()
+        .filter(|(_, k, v)| k.contains(&offset) || v.contains(&offset) || k.start == offset)
+        .max_by_key(|(p, _, _)| p.len());
+    let before = || spans.iter().filter(|(_, k, _)| k.start <= offset).max_by_key(|(_, k, _)| k.start);
+    let key = inside.or_else(before).map(|(p, _, _)| dotted(p)).unwrap_or_default();
+    (line_at(text, offset), key)
 }
 
 fn qualify(section: &str, key: &str) -> String {
@@ -556,30 +602,18 @@ fn unknown_field(message: &str) -> Option<String> {
     rest.split('`').next().map(str::to_string)
 }
 
-/// The line of the `n`th (0-based) `key = ...` line anywhere in the file (1 if not found).
-fn nth_line_of(text: &str, key: &str, n: usize) -> usize {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim().split_once('=').is_some_and(|(k, _)| k.trim() == key))
-        .nth(n)
-        .map_or(1, |(i, _)| i + 1)
+/// The line where the key at `path` is written (1 if it is not in the file).
+fn line_of_path(text: &str, path: &[&str]) -> usize {
+    key_spans(text)
+        .into_iter()
+        .find(|(p, _, _)| p.iter().map(String::as_str).eq(path.iter().copied()))
+        .map_or(1, |(_, k, _)| line_at(text, k.start))
 }
 
-/// The line where `key` is set inside `[section]` (1 if not found).
+/// The line where `key` is set inside `[section]` (a dotted section names nested tables).
 fn line_of_key(text: &str, section: &str, key: &str) -> usize {
-    let mut current = String::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if t.starts_with('[') {
-            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-        } else if current == section
-            && let Some((k, _)) = t.split_once('=')
-            && k.trim().trim_matches('"') == key
-        {
-            return i + 1;
-        }
-    }
-    1
+    let path: Vec<&str> = section.split('.').chain([key]).collect();
+    line_of_path(text, &path)
 }
 
 #[cfg(test)]
@@ -720,6 +754,26 @@ mod tests {
             let e = Config::parse(text, "c.toml").unwrap_err();
             assert_eq!((e.line, e.key.as_str()), (*line, *key), "{text:?}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn lines_come_from_the_parser_whatever_the_toml_spelling() {
+        // Inline tables, dotted keys and arrays of inline tables: a line scanner looking for
+        // `[section]` then `key =` found none of these (it said line 1).
+        let cases: &[(&str, usize, &str)] = &[
+            ("# paging\n\npaging = { retries = 11 }\n", 3, "paging.retries"),
+            ("# paging\npaging.timeout_secs = 0\n[user]\nname = \"a\"\n", 2, "paging.timeout_secs"),
+            (
+                "[server]\ntokens = [\n  { name = \"ana\", token = \"0123456789abcdef\" },\n  { name = \"a@b\", token = \"0123456789abcdef\" },\n]\n",
+                4,
+                "server.tokens[1]",
+            ),
+            ("[procs]\n\"grace_secs\" = 0\n", 2, "procs.grace_secs"),
+        ];
+        for (text, line, key) in cases {
+            let e = Config::parse(text, "c.toml").unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (*line, *key), "{text:?}: {e}");
         }
     }
 

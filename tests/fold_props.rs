@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
-use warroom::incident::{Audience, Event, EventKind, Role, Severity, Status, Tag, fold};
+use warroom::incident::state::canonical;
+use warroom::incident::{Audience, Event, EventKind, Role, Severity, Status, Tag, fold, fold_resumable};
 
 fn base() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T03:00:00Z").unwrap().to_utc()
@@ -79,6 +80,29 @@ proptest! {
         }
         let got = fold(&shuffled).unwrap();
         prop_assert_eq!(got, expected);
+    }
+
+    /// A cockpit folds what it has, then pushes what arrives: the same state as one fold. A
+    /// push that sorts before what was folded is refused (the caller folds again), never
+    /// applied out of order.
+    #[test]
+    fn folding_a_prefix_then_pushing_the_rest_folds_the_same(evs in events(), cut in any::<usize>()) {
+        let mut sorted = evs.clone();
+        canonical(&mut sorted);
+        let expected = fold(&evs).unwrap();
+        // The prefix must hold the opening for a resumable fold.
+        let open_at = sorted.iter().position(|e| matches!(e.kind, EventKind::Opened { .. })).unwrap();
+        let cut = open_at + 1 + cut % (sorted.len() - open_at);
+        let (mut st, mut cursor) = fold_resumable(sorted[..cut].iter()).unwrap();
+        cursor.push(&mut st, &sorted[cut..]).unwrap();
+        prop_assert_eq!(&st, &expected);
+        // Pushing the same events again changes nothing but is refused as out of order, unless
+        // only the very last one is repeated (that is skipped).
+        if cut >= 2 && cut < sorted.len() {
+            prop_assert!(cursor.push(&mut st, &sorted[cut - 2..cut - 1]).is_err());
+        }
+        prop_assert!(cursor.push(&mut st, &sorted[sorted.len() - 1..]).is_ok());
+        prop_assert_eq!(st, expected);
     }
 
     #[test]

@@ -428,6 +428,60 @@ fn two_tuis_share_notes_through_a_server_and_survive_it_going_away() {
     drop(server);
 }
 
+/// The lost-note bug, end to end with real processes: a cockpit with a server configured (its sync
+/// task holds a second connection to the store), a CLI command run beside it, a note typed after
+/// that, then SIGHUP (an SSH drop). The note must be visible to other processes while the cockpit
+/// runs, survive the hang-up, and be in the export. Before the fix the CLI's close unlinked the
+/// cockpit's live WAL and the note went into a deleted file.
+#[test]
+fn a_note_typed_after_a_cli_command_beside_a_synced_cockpit_survives_sighup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (child, url) = serve(&tmp.path().join("server.db"), "127.0.0.1:0");
+    let _server = Server(child);
+    cli(&dir, &["new", "wal test", "--sev", "2"], None);
+    let mut tui = Tui::spawn_with(&dir, 30, 120, &[], &[("WARROOM_SERVER", &url)]);
+    tui.wait_for("the header to say synced", |s| {
+        header(s).contains("wal test") && header(s).contains("synced")
+    });
+
+    // Any CLI command beside the cockpit.
+    cli(&dir, &["status"], None);
+    let pid = tui.child.process_id().expect("child pid");
+    let unlinked: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|p| p.display().to_string())
+        .filter(|p| p.contains("-wal") && p.ends_with("(deleted)"))
+        .collect();
+    assert!(unlinked.is_empty(), "the cockpit writes into an unlinked WAL: {unlinked:?}");
+
+    tui.send("n");
+    tui.wait_for("the composer", |s| s.contains("New note"));
+    tui.send("typed after the CLI ran");
+    tui.send("\r");
+    tui.wait_for("the note saved", |s| s.contains("typed after the CLI ran") && !s.contains("New note"));
+    // Another process sees it while the cockpit still runs.
+    let json = cli(&dir, &["export", "--format", "json"], None);
+    assert!(json.contains("typed after the CLI ran"), "another process cannot see the note: {json}");
+
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).expect("pid is positive"),
+        rustix::process::Signal::HUP,
+    )
+    .unwrap();
+    tui.wait_exit();
+    let md = cli(&dir, &["export"], None);
+    assert!(md.contains("typed after the CLI ran"), "the note is not in the export after SIGHUP:\n{md}");
+    let store = warroom::store::Store::open(&dir.join("data")).unwrap();
+    let id = store.resolve_incident(None).unwrap();
+    let notes = store.events(id).unwrap().into_iter().filter(|e| {
+        matches!(&e.kind, warroom::incident::EventKind::Note { text, .. } if text == "typed after the CLI ran")
+    });
+    assert_eq!(notes.count(), 1, "the note is in the store exactly once");
+}
+
 /// The seed incident, end to end: filter the process pane to a CPU hog, F9, give a reason,
 /// confirm; the hog dies, the timeline shows the kill and the export holds it. Our own parent
 /// (this test process, which started warroom) is refused on screen.

@@ -12,8 +12,7 @@ use crate::incident::export::{RunbookTexts, human_duration, to_json, to_markdown
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentState, Status, fold};
 
-/// Longest note accepted (bytes): a note is prose, not a log dump; attach logs as evidence.
-pub const MAX_NOTE: usize = 64 * 1024;
+use crate::incident::MAX_NOTE;
 
 pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     let now = Utc::now();

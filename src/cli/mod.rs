@@ -42,6 +42,11 @@ use crate::store::{Store, StoreError};
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// TUI colour theme: default, high-contrast, 16-colour, light, or one in ~/.config/warroom/themes.
+    /// Default: `[ui] theme`. NO_COLOR=1 turns colour off whatever the theme. (The TUI only: no
+    /// subcommand draws colours.)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -61,10 +66,6 @@ pub struct Global {
     /// Team file (people, rotations, escalation). Default: `[team] file` in the config.
     #[arg(long, global = true, env = "WARROOM_TEAM", value_name = "FILE")]
     pub team: Option<PathBuf>,
-    /// TUI colour theme: default, high-contrast, 16-colour, light, or one in ~/.config/warroom/themes.
-    /// Default: `[ui] theme`. NO_COLOR=1 turns colour off whatever the theme.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -426,10 +427,10 @@ pub fn one_line_error(err: &color_eyre::Report) -> String {
 
 /// Loads everything the TUI needs before touching the terminal, so a bad theme, config or store
 /// is a plain one-line error, then runs it.
-fn run_tui(g: &Global) -> Result<ExitCode> {
+fn run_tui(g: &Global, theme: Option<String>) -> Result<ExitCode> {
     use crate::tui::theme::{Theme, no_color_env, user_dir};
     let config = Config::load(g.config.as_deref())?;
-    let name = g.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
+    let name = theme.unwrap_or_else(|| config.ui.theme.clone());
     let theme =
         Theme::load(&name, user_dir().as_deref(), no_color_env()).map_err(|e| UsageError(e.to_string()))?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -450,7 +451,7 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
         size: (80, 24),
         procs: crate::tui::ProcsOptions {
             critical: config.procs.critical.clone(),
-            grace: Some(config.procs_grace()),
+            grace: config.procs_grace(),
         },
         runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
         team: team_cmds::team_path(g, &config),
@@ -468,7 +469,7 @@ fn run_tui(g: &Global) -> Result<ExitCode> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let g = &cli.global;
     match cli.command {
-        None => run_tui(g),
+        None => run_tui(g, cli.theme),
         Some(Command::Completions { shell }) => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);

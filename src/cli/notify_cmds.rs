@@ -10,9 +10,9 @@ use chrono::{Duration, Utc};
 use clap::ValueEnum;
 use color_eyre::eyre::Result;
 
-use super::incident_cmds::MAX_NOTE;
 use super::team_cmds::{load_team, team_path};
 use super::{Command, Ctx, UsageError};
+use crate::incident::MAX_NOTE;
 use crate::incident::sanitize::one_line;
 use crate::incident::{Audience, Event, EventKind, IncidentState, Status, fold};
 use crate::notify::{

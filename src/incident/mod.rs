@@ -5,5 +5,9 @@ pub mod export;
 pub mod sanitize;
 pub mod state;
 
+/// Longest note or status update accepted (bytes), everywhere: the composer, `warroom note`,
+/// `warroom update` and the server. A note is prose; long output is attached as evidence.
+pub const MAX_NOTE: usize = 64 * 1024;
+
 pub use event::{Audience, Event, EventKind, IncidentId, Role, Severity, Status, Tag};
-pub use state::{FoldError, IncidentState, fold};
+pub use state::{FoldCursor, FoldError, IncidentState, OutOfOrder, fold, fold_resumable};

@@ -106,11 +106,163 @@ pub fn fold(events: &[Event]) -> Result<IncidentState, FoldError> {
 
 /// Fold over events already in canonical order (sorted by (at, id), no duplicate ids).
 pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<IncidentState, FoldError> {
+    fold_resumable(events).map(|(st, _)| st)
+}
+
+/// The next event given to [`FoldCursor::push`] sorts before one already folded: fold again
+/// from scratch (it happens when a replica receives an older event, e.g. written offline).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {0} sorts before the last folded event")]
+pub struct OutOfOrder(pub Uuid);
+
+/// What a fold keeps besides the state so that newer events can be applied later without
+/// folding everything again: a cockpit on a 100k-event incident applies one new note in
+/// microseconds. Folding a prefix and pushing the rest gives the same state as one fold.
+#[derive(Debug, Clone, Default)]
+pub struct FoldCursor {
+    /// The (at, id) of the newest event folded: pushes must sort after it.
+    last: Option<(DateTime<Utc>, Uuid)>,
+    /// Note id → index in `notes`, for amendments.
+    notes: HashMap<Uuid, usize>,
+    /// Amendments whose target note has not been seen (clock skew put them first), in order.
+    orphans: Vec<Event>,
+}
+
+impl FoldCursor {
+    /// Applies events that sort after everything folded so far, in canonical order. On
+    /// `OutOfOrder` nothing of `events` from the offending one on was applied.
+    pub fn push<'a>(
+        &mut self,
+        st: &mut IncidentState,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<(), OutOfOrder> {
+        for ev in events {
+            match self.last {
+                Some(last) if ev.order_key() == last => continue,
+                Some(last) if ev.order_key() < last => return Err(OutOfOrder(ev.id)),
+                _ => {}
+            }
+            self.last = Some(ev.order_key());
+            self.apply(st, ev);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, st: &mut IncidentState, ev: &Event) {
+        st.event_count += 1;
+        st.last_event_at = st.last_event_at.max(ev.at);
+        if !st.people.contains(&ev.author) {
+            st.people.insert(ev.author.clone());
+        }
+        match &ev.kind {
+            EventKind::Opened { .. } | EventKind::Unknown => {}
+            EventKind::Note { text, tag } => {
+                self.notes.insert(ev.id, st.notes.len());
+                st.notes.push(NoteView {
+                    id: ev.id,
+                    at: ev.at,
+                    author: ev.author.clone(),
+                    tag: *tag,
+                    text: text.clone(),
+                    amended_at: None,
+                });
+                if self.orphans.iter().any(|o| amends(o) == Some(ev.id)) {
+                    let (mine, rest) =
+                        std::mem::take(&mut self.orphans).into_iter().partition(|o| amends(o) == Some(ev.id));
+                    self.orphans = rest;
+                    for am in &mine {
+                        self.amend(st, am);
+                    }
+                }
+            }
+            EventKind::Amended { target, .. } => {
+                if self.notes.contains_key(target) {
+                    self.amend(st, ev);
+                } else {
+                    self.orphans.push(ev.clone());
+                }
+            }
+            EventKind::SeveritySet { severity } => {
+                st.severity = *severity;
+                st.severity_history.push(stamped(ev, *severity));
+            }
+            EventKind::StatusSet { status } => {
+                st.status = *status;
+                st.resolved_at = (*status == Status::Resolved).then_some(ev.at);
+                st.status_history.push(stamped(ev, *status));
+            }
+            EventKind::Acknowledged {} => {
+                if st.acknowledged.is_none() {
+                    st.acknowledged = Some(stamped(ev, ()));
+                }
+            }
+            EventKind::RoleAssigned { role, person } => {
+                st.roles.insert(*role, stamped(ev, person.clone()));
+            }
+            EventKind::RunbookAttached { runbook, title } => {
+                if !st.runbooks.iter().any(|(id, _)| id == runbook) {
+                    st.runbooks.push((runbook.clone(), title.clone()));
+                }
+            }
+            EventKind::ChecklistItemSet { runbook, item, checked } => {
+                // Kept sorted by (runbook, item): last writer wins per item.
+                let view = ChecklistView {
+                    runbook: runbook.clone(),
+                    item: item.clone(),
+                    checked: *checked,
+                    at: ev.at,
+                    by: ev.author.clone(),
+                };
+                match st.checklist.binary_search_by(|c| {
+                    (c.runbook.as_str(), c.item.as_str()).cmp(&(runbook.as_str(), item.as_str()))
+                }) {
+                    Ok(i) => st.checklist[i] = view,
+                    Err(i) => st.checklist.insert(i, view),
+                }
+            }
+            EventKind::StatusUpdatePosted { audience, .. } => {
+                st.last_status_update = Some(stamped(ev, *audience));
+            }
+            EventKind::ProcessSignalled { .. }
+            | EventKind::EvidenceCaptured { .. }
+            | EventKind::CommandRun { .. }
+            | EventKind::Paged { .. }
+            | EventKind::ContactAttempted { .. } => {}
+        }
+    }
+
+    /// An amendment changes the note only when its author wrote the note.
+    fn amend(&self, st: &mut IncidentState, am: &Event) {
+        if let EventKind::Amended { target, text } = &am.kind
+            && let Some(&i) = self.notes.get(target)
+        {
+            let note = &mut st.notes[i];
+            if note.author == am.author {
+                note.text = text.clone();
+                note.amended_at = Some(am.at);
+            }
+        }
+    }
+}
+
+fn stamped<T>(ev: &Event, value: T) -> Stamped<T> {
+    Stamped { value, at: ev.at, by: ev.author.clone() }
+}
+
+fn amends(ev: &Event) -> Option<Uuid> {
+    match &ev.kind {
+        EventKind::Amended { target, .. } => Some(*target),
+        _ => None,
+    }
+}
+
+/// Fold over events in canonical order, keeping the cursor to apply newer events later.
+pub fn fold_resumable<'a>(
+    events: impl Iterator<Item = &'a Event>,
+) -> Result<(IncidentState, FoldCursor), FoldError> {
     let mut state: Option<IncidentState> = None;
-    let mut pending: Vec<&Event> = Vec::new();
-    // Amendments are applied after the pass: with clock skew one may sort before its target.
-    let mut amendments: Vec<&Event> = Vec::new();
-    let mut checklist: BTreeMap<(String, String), ChecklistView> = BTreeMap::new();
+    let mut early: Vec<&Event> = Vec::new();
+    let mut cursor = FoldCursor::default();
     let mut last_id = None;
 
     for ev in events {
@@ -118,6 +270,7 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
             continue;
         }
         last_id = Some(ev.id);
+        cursor.last = Some(ev.order_key());
         let Some(st) = state.as_mut() else {
             if let EventKind::Opened { title, severity, summary } = &ev.kind {
                 let mut st = IncidentState {
@@ -146,102 +299,23 @@ pub fn fold_sorted<'a>(events: impl Iterator<Item = &'a Event>) -> Result<Incide
                     event_count: 1,
                 };
                 // Events that sort before the opening (clock skew) still count.
-                for early in pending.drain(..) {
-                    apply(&mut st, early, &mut amendments, &mut checklist);
+                for e in early.drain(..) {
+                    cursor.apply(&mut st, e);
                 }
                 state = Some(st);
             } else {
-                pending.push(ev);
+                early.push(ev);
             }
             continue;
         };
-        apply(st, ev, &mut amendments, &mut checklist);
+        cursor.apply(st, ev);
     }
 
-    let Some(mut st) = state else {
-        return match pending.first() {
+    match state {
+        Some(st) => Ok((st, cursor)),
+        None => match early.first() {
             Some(ev) => Err(FoldError::NotOpened(ev.incident)),
             None => Err(FoldError::Empty),
-        };
-    };
-    let index: HashMap<Uuid, usize> = st.notes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
-    for am in amendments {
-        if let EventKind::Amended { target, text } = &am.kind
-            && let Some(&i) = index.get(target)
-        {
-            let note = &mut st.notes[i];
-            if note.author == am.author {
-                note.text = text.clone();
-                note.amended_at = Some(am.at);
-            }
-        }
-    }
-    st.checklist = checklist.into_values().collect();
-    Ok(st)
-}
-
-fn apply<'a>(
-    st: &mut IncidentState,
-    ev: &'a Event,
-    amendments: &mut Vec<&'a Event>,
-    checklist: &mut BTreeMap<(String, String), ChecklistView>,
-) {
-    st.event_count += 1;
-    st.last_event_at = st.last_event_at.max(ev.at);
-    st.people.insert(ev.author.clone());
-    let stamp = |value| Stamped { value, at: ev.at, by: ev.author.clone() };
-    match &ev.kind {
-        EventKind::Opened { .. } | EventKind::Unknown => {}
-        EventKind::Note { text, tag } => st.notes.push(NoteView {
-            id: ev.id,
-            at: ev.at,
-            author: ev.author.clone(),
-            tag: *tag,
-            text: text.clone(),
-            amended_at: None,
-        }),
-        EventKind::Amended { .. } => amendments.push(ev),
-        EventKind::SeveritySet { severity } => {
-            st.severity = *severity;
-            st.severity_history.push(stamp(*severity));
-        }
-        EventKind::StatusSet { status } => {
-            st.status = *status;
-            st.resolved_at = (*status == Status::Resolved).then_some(ev.at);
-            st.status_history.push(Stamped { value: *status, at: ev.at, by: ev.author.clone() });
-        }
-        EventKind::Acknowledged {} => {
-            if st.acknowledged.is_none() {
-                st.acknowledged = Some(Stamped { value: (), at: ev.at, by: ev.author.clone() });
-            }
-        }
-        EventKind::RoleAssigned { role, person } => {
-            st.roles.insert(*role, Stamped { value: person.clone(), at: ev.at, by: ev.author.clone() });
-        }
-        EventKind::RunbookAttached { runbook, title } => {
-            if !st.runbooks.iter().any(|(id, _)| id == runbook) {
-                st.runbooks.push((runbook.clone(), title.clone()));
-            }
-        }
-        EventKind::ChecklistItemSet { runbook, item, checked } => {
-            checklist.insert(
-                (runbook.clone(), item.clone()),
-                ChecklistView {
-                    runbook: runbook.clone(),
-                    item: item.clone(),
-                    checked: *checked,
-                    at: ev.at,
-                    by: ev.author.clone(),
-                },
-            );
-        }
-        EventKind::StatusUpdatePosted { audience, .. } => {
-            st.last_status_update = Some(Stamped { value: *audience, at: ev.at, by: ev.author.clone() });
-        }
-        EventKind::ProcessSignalled { .. }
-        | EventKind::EvidenceCaptured { .. }
-        | EventKind::CommandRun { .. }
-        | EventKind::Paged { .. }
-        | EventKind::ContactAttempted { .. } => {}
+        },
     }
 }

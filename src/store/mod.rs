@@ -177,6 +177,42 @@ impl Store {
         Ok(out)
     }
 
+    /// The incident's events stored after `mark` (a row number from an earlier call; 0 for all),
+    /// in the order they were stored, and the mark to pass next time. Rows only ever get larger
+    /// numbers than every row committed before them (no row is deleted), so a reader that keeps
+    /// the mark sees each event exactly once.
+    pub fn events_after(&self, incident: IncidentId, mark: i64) -> Result<(Vec<Event>, i64)> {
+        // The rowid range first: a cockpit asking for what is new scans only the new rows, not
+        // the incident's whole index.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT rowid, id, body FROM events NOT INDEXED WHERE rowid > ?1 AND incident = ?2 ORDER BY rowid",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query(params![mark, incident.to_string()]).map_err(self.sql())?;
+        let (mut out, mut next) = (Vec::new(), mark);
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            next = row.get(0).map_err(self.sql())?;
+            let id: String = row.get(1).map_err(self.sql())?;
+            let body: String = row.get(2).map_err(self.sql())?;
+            out.push(self.parse(&id, &body)?);
+        }
+        Ok((out, next))
+    }
+
+    /// An incident's events in canonical order and the mark for [`Store::events_after`] that
+    /// follows them, read in one snapshot so that no write falls between the two.
+    pub fn events_with_mark(&self, incident: IncidentId) -> Result<(Vec<Event>, i64)> {
+        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        let mark = tx
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM events", [], |r| r.get(0))
+            .map_err(self.sql())?;
+        let events = self.events(incident)?;
+        tx.commit().map_err(self.sql())?;
+        Ok((events, mark))
+    }
+
     fn parse(&self, id: &str, body: &str) -> Result<Event> {
         serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
             path: self.path.clone(),

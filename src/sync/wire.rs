@@ -18,7 +18,7 @@ pub const MAX_AUTHOR: usize = 256;
 /// Longest value (bytes) of a text field, by its JSON name. A note is prose, not a log dump.
 pub fn field_limit(name: &str) -> usize {
     match name {
-        "text" => 64 * 1024,
+        "text" => crate::incident::MAX_NOTE,
         "output_excerpt" => 16 * 1024,
         "summary" | "cmdline" => 8 * 1024,
         // A runbook step's script: a few dozen lines is normal.

@@ -24,7 +24,8 @@ use super::popups::{
 use super::queue::{Command, Queue};
 use super::theme::Theme;
 use crate::incident::sanitize::one_line;
-use crate::incident::{Event, EventKind, IncidentId, Severity, Status, fold};
+use crate::incident::state::canonical;
+use crate::incident::{Event, EventKind, FoldCursor, IncidentId, Severity, Status, fold_resumable};
 use crate::notify::{Notifier, StatusUpdate};
 use crate::procs::{CriticalList, KillReport, KillRequest, Snapshot, current_context};
 use crate::runbook::CadenceConfig;
@@ -102,12 +103,18 @@ impl PartialEq for ProcsMsg {
 impl Eq for ProcsMsg {}
 
 /// The process pane's options (`[procs]` in the config).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProcsOptions {
     /// Names that need typing before a kill, on top of the built-in list.
     pub critical: Vec<String>,
-    /// How long TERM gets before KILL is offered (default `procs::DEFAULT_GRACE`).
-    pub grace: Option<Duration>,
+    /// How long TERM gets before KILL is offered (`Config::procs_grace`).
+    pub grace: Duration,
+}
+
+impl Default for ProcsOptions {
+    fn default() -> Self {
+        ProcsOptions { critical: Vec::new(), grace: crate::procs::DEFAULT_GRACE }
+    }
 }
 
 /// How the App starts.
@@ -158,6 +165,8 @@ pub struct App {
     /// as `Action`s.
     pub queue: Queue,
     data_version: Option<i64>,
+    /// Where the loaded incident's fold and store read stopped.
+    follow: Option<Follow>,
     /// Status-update interval per severity (the header's countdown).
     pub cadence: CadenceConfig,
     notifier: Option<Notifier>,
@@ -165,6 +174,13 @@ pub struct App {
     running: Option<Running>,
     /// Asks before a page and counts the pages in flight.
     pub pager: Pager,
+}
+
+/// The fold's cursor and the store's row mark of the loaded incident: what is new is read and
+/// folded alone, so a note from another process costs the same at 100 or 100,000 events.
+struct Follow {
+    cursor: FoldCursor,
+    mark: i64,
 }
 
 fn draft_key(id: IncidentId) -> String {
@@ -183,8 +199,10 @@ impl App {
         }));
         panes.push(Box::new(Runbooks::new(rb.books, rb.problems)));
         let guard = current_context(CriticalList::with_extra(&opts.procs.critical));
-        let grace = opts.procs.grace.unwrap_or(crate::procs::DEFAULT_GRACE);
-        panes.push(Box::new(Processes::new(ProcsSettings { guard: Arc::new(guard), grace })));
+        panes.push(Box::new(Processes::new(ProcsSettings {
+            guard: Arc::new(guard),
+            grace: opts.procs.grace,
+        })));
         let mut app = App {
             store,
             me: opts.me,
@@ -204,6 +222,7 @@ impl App {
             appended: 0,
             queue: Queue::default(),
             data_version: None,
+            follow: None,
             cadence: rb.cadence,
             notifier: rb.notifier,
             command_timeout: rb.command_timeout,
@@ -221,16 +240,55 @@ impl App {
         Ok(app)
     }
 
-    /// Loads (or reloads) an incident's events and tells every pane.
+    /// Loads an incident, or brings the loaded one up to date with what the store holds beyond
+    /// the last read, and tells every pane. Newer events are folded onto the state as they are;
+    /// only an event that sorts before what is shown (an older one arriving by sync) folds again.
     fn load(&mut self, id: IncidentId) -> Result<(), String> {
-        let events = self.store.events(id).map_err(|e| e.to_string())?;
-        let state = fold(&events).map_err(|e| format!("incident {id}: {e}"))?;
-        let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
-        let data = IncidentData { state, events };
-        for p in &mut self.panes {
-            p.sync(&data);
+        match self.catch_up(id) {
+            Ok(Some(false)) => return Ok(()),
+            Ok(Some(true)) => {}
+            Ok(None) | Err(_) => self.load_all(id)?,
         }
-        self.data = Some(data);
+        if let Some(data) = &self.data {
+            for p in &mut self.panes {
+                p.sync(data);
+            }
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Folds what was stored since the last read onto the loaded incident: Some(changed), or
+    /// None when it must be read whole (another incident, or an event older than those shown).
+    fn catch_up(&mut self, id: IncidentId) -> Result<Option<bool>, String> {
+        let (Some(data), Some(follow)) = (self.data.as_mut(), self.follow.as_mut()) else {
+            return Ok(None);
+        };
+        if data.state.id != id {
+            return Ok(None);
+        }
+        let (mut new, mark) = self.store.events_after(id, follow.mark).map_err(|e| e.to_string())?;
+        if new.is_empty() {
+            follow.mark = mark;
+            return Ok(Some(false));
+        }
+        canonical(&mut new);
+        if follow.cursor.push(&mut data.state, &new).is_err() {
+            return Ok(None);
+        }
+        follow.mark = mark;
+        data.events.extend(new);
+        Ok(Some(true))
+    }
+
+    /// Reads and folds the incident's every event.
+    fn load_all(&mut self, id: IncidentId) -> Result<(), String> {
+        self.follow = None;
+        let (events, mark) = self.store.events_with_mark(id).map_err(|e| e.to_string())?;
+        let (state, cursor) = fold_resumable(events.iter()).map_err(|e| format!("incident {id}: {e}"))?;
+        let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
+        self.data = Some(IncidentData { state, events });
+        self.follow = Some(Follow { cursor, mark });
         if first {
             self.queue.push(Command::Follow(Some(id)));
         }
@@ -240,7 +298,6 @@ impl App {
         {
             self.composer.set_draft(&draft);
         }
-        self.dirty = true;
         Ok(())
     }
 

@@ -105,7 +105,7 @@ fn harness(grace: Duration) -> H {
     let events = fixture::sev1_incident();
     store.append_all(&events, None).unwrap();
     let opts = AppOptions {
-        procs: ProcsOptions { critical: vec!["billing*".into()], grace: Some(grace) },
+        procs: ProcsOptions { critical: vec!["billing*".into()], grace },
         ..super::tests::options("default", Some(events[0].incident))
     };
     let mut app = App::new(store, opts).unwrap();

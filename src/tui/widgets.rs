@@ -135,6 +135,24 @@ pub fn fit(line: Line<'_>, width: usize) -> Line<'_> {
     Line::from(spans)
 }
 
+/// The first visible row of a scrolled list: the tail when following, else the previous top moved
+/// just enough to keep the selection on screen. With no room at all (height 0) the top stays where
+/// it was, so the list does not jump when the pane grows back.
+pub fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
+    let max_top = rows.saturating_sub(height);
+    if follow {
+        return max_top;
+    }
+    let top = if height == 0 || (selected >= prev && selected < prev + height) {
+        prev
+    } else if selected < prev {
+        selected
+    } else {
+        selected + 1 - height
+    };
+    top.min(max_top)
+}
+
 /// A one-line text input with a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -218,6 +236,19 @@ mod tests {
         t.handle(key(KeyCode::Home));
         t.handle(key(KeyCode::Delete));
         assert_eq!((t.value.as_str(), t.cursor), ("ïk", 0));
+    }
+
+    #[test]
+    fn scroll_top_keeps_selection_visible() {
+        // No room: the top stays (the timeline and the process pane used to disagree here).
+        assert_eq!(scroll_top(7, 9, 0, 100, false), 7);
+        assert_eq!(scroll_top(7, 9, 0, 5, false), 5);
+        assert_eq!(scroll_top(0, 5, 10, 100, true), 90);
+        assert_eq!(scroll_top(0, 5, 10, 100, false), 0);
+        assert_eq!(scroll_top(0, 12, 10, 100, false), 3);
+        assert_eq!(scroll_top(50, 40, 10, 100, false), 40);
+        assert_eq!(scroll_top(95, 96, 10, 100, false), 90);
+        assert_eq!(scroll_top(0, 0, 10, 3, false), 0);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::{KillGuard, Popup, TextView};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::TextInput;
+use crate::tui::widgets::{TextInput, scroll_top};
 
 static KEYS: &[Binding<PaneCmd>] = &[
     Binding {
@@ -443,7 +443,7 @@ impl Pane for Processes {
         frame.render_widget(Paragraph::new(column_header(self.sort, self.tree, t)), head);
         let height = list.height as usize;
         self.height.set(height);
-        let top = scroll_top(self.top.get(), self.selected, height, self.view.len());
+        let top = scroll_top(self.top.get(), self.selected, height, self.view.len(), false);
         self.top.set(top);
         let end = (top + height).min(self.view.len());
         let lines: Vec<Line> = self.view[top..end]
@@ -601,20 +601,4 @@ fn row_line(p: &ProcessRow, depth: usize, snap: &Snapshot, width: usize, t: &The
         Span::styled(indent, t.muted),
         Span::styled(cmd_cut, if p.kernel_thread { t.muted } else { t.text }),
     ])
-}
-
-/// The first visible row: the previous top, moved just enough to keep the selection on screen.
-fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize) -> usize {
-    let max_top = rows.saturating_sub(height);
-    if height == 0 {
-        return 0;
-    }
-    let top = if selected < prev {
-        selected
-    } else if selected >= prev + height {
-        selected + 1 - height
-    } else {
-        prev
-    };
-    top.min(max_top)
 }

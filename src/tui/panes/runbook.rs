@@ -12,7 +12,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::timeline::scroll_top;
 use crate::incident::sanitize::{one_line, strip_controls, visible};
 use crate::incident::state::ChecklistView;
 use crate::incident::{EventKind, IncidentState, Severity};
@@ -21,7 +20,7 @@ use crate::runbook::{CadenceConfig, Runbook, checked_ids, sort_for_severity};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::{RunRequest, TextView};
-use crate::tui::widgets::fit;
+use crate::tui::widgets::{fit, scroll_top};
 
 /// What the TUI needs for runbooks and status updates, loaded by the caller (IO at the edge).
 #[derive(Debug, Clone)]

@@ -482,23 +482,6 @@ pub(crate) fn wrapped_top(
     top.min(fit_ending_at(rows - 1))
 }
 
-/// The first visible row: the tail when following, else the previous top moved just enough to
-/// keep the selection on screen.
-pub(crate) fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, follow: bool) -> usize {
-    let max_top = rows.saturating_sub(height);
-    if follow || height == 0 {
-        return max_top;
-    }
-    let top = if selected < prev {
-        selected
-    } else if selected >= prev + height {
-        selected + 1 - height
-    } else {
-        prev
-    };
-    top.min(max_top)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,15 +507,5 @@ mod tests {
         assert_eq!(wrapped_top(0, 0, 5, 0, true, h), 0);
         // A row taller than the window still starts at the top.
         assert_eq!(wrapped_top(0, 3, 2, 10, false, h), 3);
-    }
-
-    #[test]
-    fn scroll_top_keeps_selection_visible() {
-        assert_eq!(scroll_top(0, 5, 10, 100, true), 90);
-        assert_eq!(scroll_top(0, 5, 10, 100, false), 0);
-        assert_eq!(scroll_top(0, 12, 10, 100, false), 3);
-        assert_eq!(scroll_top(50, 40, 10, 100, false), 40);
-        assert_eq!(scroll_top(95, 96, 10, 100, false), 90);
-        assert_eq!(scroll_top(0, 0, 10, 3, false), 0);
     }
 }

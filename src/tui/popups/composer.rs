@@ -11,13 +11,10 @@ use ratatui_textarea::{TextArea, WrapMode};
 use uuid::Uuid;
 
 use super::Outcome;
-use crate::incident::{Audience, EventKind, Tag};
+use crate::incident::{Audience, EventKind, MAX_NOTE, Tag};
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, popup_frame};
-
-/// Longest note accepted (bytes), the same limit as `warroom note`.
-pub const MAX_NOTE: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComposerCmd {
