@@ -563,8 +563,8 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     let mut tui = Tui::spawn(dir.path(), 24, 80);
     let s =
         tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("update due in"));
-    assert!(s.contains("2 Runbooks"), "{s}");
-    tui.send("2");
+    assert!(s.contains("3 Runbooks"), "pane numbers never move: {s}");
+    tui.send("3");
     let s = tui.wait_for("the runbook list", |s| s.contains("Checkout e2e"));
     // Runbooks for this severity, by title: ours, then the built-in ones.
     let first = s.lines().position(|l| l.contains("Checkout e2e")).unwrap();
@@ -609,4 +609,25 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     assert!(md.contains("## Status updates"), "{md}");
     assert!(md.contains("to stakeholders by tester: Rolled back; errors falling"), "{md}");
     assert!(md.contains("## Evidence"), "{md}");
+}
+
+
+#[test]
+fn invisible_characters_never_scramble_the_80x24_screen() {
+    // A ZWJ, a zero-width space, a BOM and a bidi override in the title: terminals and ratatui
+    // disagree on their widths, which left the header reading `open 013s` and fragments behind.
+    let dir = tempfile::tempdir().unwrap();
+    let title = "DB\u{200d}\u{200b} failover\u{feff} stuck\u{202e} in\u{2066} us-east";
+    cli(dir.path(), &["new", title, "--sev", "1"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    let s = tui.wait_for("the header", |s| s.contains("NOT ACKED"));
+    let header = s.lines().next().unwrap();
+    assert!(header.contains("DB failover stuck in us-east"), "{header}");
+    assert!(header.contains("│ open ") && header.trim_end().ends_with("NOT ACKED"), "{header}");
+    // Fixed pane numbers without a team file: the process pane is 4.
+    assert!(s.lines().nth(1).unwrap().contains("4 Processes"), "{s}");
+    tui.send("2");
+    tui.wait_for("how to get a team file", |s| s.contains("warroom team init"));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
 }
