@@ -524,7 +524,7 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
     // This test process is warroom's parent.
     let me = std::env::current_exe().unwrap();
     let me = me.file_name().unwrap().to_string_lossy().into_owned();
-    tui.send("3/");
+    tui.send("4/");
     tui.send("\x15"); // C-u: clear the old filter
     tui.send(&format!("{me}\r"));
     tui.wait_for("this test process in the table", |s| s.contains(" 1/") && s.contains(&me[..8]));
@@ -562,7 +562,7 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     cli(dir.path(), &["new", "Checkout down", "--sev", "2"], None);
     let mut tui = Tui::spawn(dir.path(), 24, 80);
     let s =
-        tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("update due in"));
+        tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("upd in 30m"));
     assert!(s.contains("3 Runbooks"), "pane numbers never move: {s}");
     tui.send("3");
     let s = tui.wait_for("the runbook list", |s| s.contains("Checkout e2e"));
@@ -611,7 +611,6 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     assert!(md.contains("## Evidence"), "{md}");
 }
 
-
 #[test]
 fn invisible_characters_never_scramble_the_80x24_screen() {
     // A ZWJ, a zero-width space, a BOM and a bidi override in the title: terminals and ratatui
@@ -622,7 +621,7 @@ fn invisible_characters_never_scramble_the_80x24_screen() {
     let mut tui = Tui::spawn(dir.path(), 24, 80);
     let s = tui.wait_for("the header", |s| s.contains("NOT ACKED"));
     let header = s.lines().next().unwrap();
-    assert!(header.contains("DB failover stuck in us-east"), "{header}");
+    assert!(header.contains(" DB failover stuck "), "a readable, clean part of the title: {header}");
     assert!(header.contains("│ open ") && header.trim_end().ends_with("NOT ACKED"), "{header}");
     // Fixed pane numbers without a team file: the process pane is 4.
     assert!(s.lines().nth(1).unwrap().contains("4 Processes"), "{s}");
