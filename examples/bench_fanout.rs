@@ -2,6 +2,7 @@
 //! Run: cargo run --release --example bench_fanout [-- SUBSCRIBERS NOTES]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,11 +33,17 @@ async fn main() {
     writer.push(inc, std::slice::from_ref(&open)).await.expect("open");
 
     let sent: Arc<Mutex<HashMap<uuid::Uuid, Instant>>> = Arc::default();
+    // Presence messages that arrive while notes are measured compete with them for the same
+    // sockets and cores: count them, so a slow run says whether that is why.
+    let measuring = Arc::new(AtomicBool::new(false));
+    let presence_during = Arc::new(AtomicUsize::new(0));
+    let setup = Instant::now();
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Vec<Duration>>(subscribers);
     for s in 0..subscribers {
         let c = Client::new(&base, None, Duration::from_secs(10), &format!("viewer{s}")).expect("client");
         let mut stream = c.stream(inc, 1).await.expect("stream");
         let (sent, done_tx) = (sent.clone(), done_tx.clone());
+        let (measuring, presence_during) = (measuring.clone(), presence_during.clone());
         tokio::spawn(async move {
             let mut lat = Vec::with_capacity(notes);
             while lat.len() < notes {
@@ -47,7 +54,11 @@ async fn main() {
                             lat.push(now - *t);
                         }
                     }
-                    Some(Ok(StreamItem::Presence(_))) => {}
+                    Some(Ok(StreamItem::Presence(_))) => {
+                        if measuring.load(Ordering::Relaxed) {
+                            presence_during.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                     other => panic!("stream ended: {other:?}"),
                 }
             }
@@ -56,6 +67,8 @@ async fn main() {
     }
     // Let every subscriber's presence churn settle before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let setup = setup.elapsed();
+    measuring.store(true, Ordering::Relaxed);
     for i in 0..notes {
         let ev = Event::new(
             inc,
@@ -74,11 +87,14 @@ async fn main() {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!(
-        "{subscribers} subscribers x {notes} notes = {} arrivals: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "{subscribers} subscribers x {notes} notes = {} arrivals: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         (setup {:.1} s, presence messages while measuring: {})",
         all.len(),
         pct(0.5),
         pct(0.99),
-        all.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        all.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        setup.as_secs_f64(),
+        presence_during.load(Ordering::Relaxed),
     );
     srv.stop().await.expect("stop");
 }

@@ -61,16 +61,43 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
     println!("events in store: {}", events.len());
 
     // First frame: open the store, load and fold every event, build the App, draw once.
-    let mut first = Vec::new();
+    let (mut first, mut first_cpu, mut read, mut folds) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..if n > 50_000 { 5 } else { 15 } {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu());
         let store = Store::open(dir.path())?;
         let app = App::new(store, options(id))?;
         let mut term = Terminal::new(TestBackend::new(200, 50))?;
         term.draw(|f| render(&app, f, now))?;
         first.push(t.elapsed());
+        first_cpu.push(cpu() - c);
+        // Its parts: the store read (SQLite and JSON) and the fold.
+        let c = cpu();
+        let (evs, _) = Store::open(dir.path())?.events_with_mark(id)?;
+        read.push(cpu() - c);
+        let c = cpu();
+        warroom::incident::fold_resumable(evs.iter())?;
+        folds.push(cpu() - c);
     }
-    println!("  first frame (open + load + fold + draw 200x50): median {:?}", median(first));
+    println!(
+        "  first frame (open + load + fold + draw 200x50): median {:?} wall, {:?} CPU (store read {:?}, fold {:?})",
+        median(first),
+        median(first_cpu),
+        median(read),
+        median(folds)
+    );
+
+    // The JSON parse alone, both ways, over the same bodies.
+    let bodies: Vec<String> = events.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
+    let c = cpu();
+    for b in &bodies {
+        std::hint::black_box(serde_json::from_str::<Event>(b)?);
+    }
+    let derived = cpu() - c;
+    let c = cpu();
+    for b in &bodies {
+        std::hint::black_box(Event::from_json(b)?);
+    }
+    println!("  parse only: derived serde {derived:?}, Event::from_json {:?} CPU", cpu() - c);
 
     let store = Store::open(dir.path())?;
     let mut app = App::new(store, options(id))?;

@@ -115,6 +115,21 @@ pub struct TokenConfig {
     pub token_sha256: Option<String>,
 }
 
+/// Why a bearer token cannot be used as written, if it cannot. The server compares tokens
+/// exactly and never trims them, so whitespace around or inside a token is refused where it is
+/// configured rather than silently never matching (or, worse, trimmed into a match).
+pub fn token_problem(token: &str) -> Option<&'static str> {
+    if token.is_empty() {
+        Some("must not be empty")
+    } else if token.chars().any(char::is_whitespace) {
+        Some("has whitespace around or inside it (tokens are compared exactly, never trimmed)")
+    } else if token.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        Some("must be printable ASCII (it is sent in an HTTP header)")
+    } else {
+        None
+    }
+}
+
 /// Outbound paging: PagerDuty Events API v2 and a generic webhook. `timeout_secs` and `retries`
 /// also govern status-update webhooks.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -294,6 +309,11 @@ impl Config {
         {
             return Err(err("server", "url", format!("`{url}` must start with http:// or https://")));
         }
+        if let Some(token) = &self.server.token
+            && let Some(why) = token_problem(token)
+        {
+            return Err(err("server", "token", why.into()));
+        }
         self.validate_outbound(text, path)
     }
 
@@ -367,6 +387,9 @@ impl Config {
                 return Err(at("name must be non-empty and contain no `@`".into()));
             }
             match (&t.token, &t.token_sha256) {
+                (Some(p), None) if let Some(why) = token_problem(p) => {
+                    return Err(at(format!("token {why}")));
+                }
                 (Some(p), None) if p.len() >= 16 => {}
                 (Some(_), None) => return Err(at("token must be at least 16 characters".into())),
                 (None, Some(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
@@ -416,7 +439,17 @@ impl Config {
             self.server.url = Some(url).filter(|u| !u.is_empty());
         }
         if let Some(token) = get("WARROOM_TOKEN") {
-            self.server.token = Some(token.trim().to_string()).filter(|t| !t.is_empty());
+            if !token.is_empty()
+                && let Some(why) = token_problem(&token)
+            {
+                return Err(ConfigError {
+                    path: "WARROOM_TOKEN".into(),
+                    line: 0,
+                    key: "server.token".into(),
+                    message: why.into(),
+                });
+            }
+            self.server.token = Some(token).filter(|t| !t.is_empty());
         }
         Ok(self)
     }
@@ -784,6 +817,29 @@ mod tests {
         let bad = "[[server.tokens]]\nname = \"ana\"\ntoken_sha256 = \"zz\"\n";
         let e = Config::parse(bad, "c.toml").unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (2, "server.tokens[0]"), "{e}");
+        // Whitespace around (or inside) a token is an error naming the entry, not trimmed away.
+        for token in [" 0123456789abcdef", "0123456789abcdef ", "0123456789abcdef\\t", "01234567 89abcdef"] {
+            let text = format!(
+                "[[server.tokens]]\nname = \"ana\"\ntoken = \"ana-0123456789abcdef\"\n[[server.tokens]]\nname = \"bo\"\ntoken = \"{token}\"\n"
+            );
+            let e = Config::parse(&text, "c.toml").unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (5, "server.tokens[1]"), "{token:?}: {e}");
+            assert!(e.message.contains("whitespace"), "{e}");
+        }
+    }
+
+    #[test]
+    fn client_token_with_whitespace_is_refused() {
+        let e = Config::parse("[server]\nurl = \"http://x\"\ntoken = \" 0123456789abcdef\"\n", "c.toml")
+            .unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "server.token"), "{e}");
+        let env = |v: &'static str| move |k: &str| (k == "WARROOM_TOKEN").then(|| v.to_string());
+        let e = Config::default().with_env(env("0123456789abcdef\n")).unwrap_err();
+        assert_eq!((e.path.as_str(), e.key.as_str()), ("WARROOM_TOKEN", "server.token"), "{e}");
+        assert!(Config::default().with_env(env(" tok")).is_err());
+        let ok = Config::default().with_env(env("0123456789abcdef")).unwrap();
+        assert_eq!(ok.server.token.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(Config::default().with_env(env("")).unwrap().server.token, None);
     }
 
     #[test]

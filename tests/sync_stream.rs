@@ -188,3 +188,48 @@ impl SqliteStoreCount {
         warroom::server::SqliteStore::open(db).unwrap().count().unwrap()
     }
 }
+
+/// Presence changes are coalesced per stream (at most one message per 250 ms), never dropped:
+/// after a burst of viewers joining on an insecure-loopback server, a stream's latest presence
+/// message lists all of them, and after they leave, only who is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalesced_presence_ends_on_the_latest_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = warroom::server::start(warroom::server::ServeOptions {
+        listen: "127.0.0.1:0".into(),
+        db: tmp.path().join("s.db"),
+        insecure_loopback: true,
+        config: warroom::config::Config::default(),
+    })
+    .await
+    .unwrap();
+    let base = url(&srv);
+    let opened = open("ana", "presence");
+    let inc = opened.id;
+    let viewer = |name: &str| Client::new(&base, None, Duration::from_secs(5), name).unwrap();
+    viewer("ana").push(inc, std::slice::from_ref(&opened)).await.unwrap();
+    let mut watcher = viewer("watcher").stream(inc, 0).await.unwrap();
+    // Reads presence messages until one equals `want` (bounded).
+    async fn until(s: &mut warroom::sync::client::EventStream, want: &[String]) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while let Ok(Some(Ok(item))) = tokio::time::timeout_at(deadline, s.next()).await {
+            if let StreamItem::Presence(v) = item
+                && v == want
+            {
+                return true;
+            }
+        }
+        false
+    }
+    let mut others = Vec::new();
+    for i in 0..30 {
+        others.push(viewer(&format!("v{i:02}")).stream(inc, 0).await.unwrap());
+    }
+    let mut everyone: Vec<String> = (0..30).map(|i| format!("v{i:02}")).collect();
+    everyone.push("watcher".into());
+    everyone.sort();
+    assert!(until(&mut watcher, &everyone).await, "the watcher saw the full list after the burst");
+    drop(others);
+    assert!(until(&mut watcher, &["watcher".to_string()]).await, "and only itself once they left");
+    srv.stop().await.unwrap();
+}

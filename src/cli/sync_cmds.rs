@@ -27,6 +27,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("starting the async runtime")
 }
 
+/// Events the server refused for good stay in the local store, set aside: say which and why.
+fn warn_refused(report: &engine::Report) {
+    for why in &report.refusals {
+        eprintln!("warroom: warning: server refused {}; kept locally, not synced", one_line(why));
+    }
+}
+
 fn warn(url: &str, e: &SyncError, pending: usize) {
     let queued = if pending > 0 { format!("; {pending} event(s) queued") } else { String::new() };
     eprintln!(
@@ -42,7 +49,10 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     let client = Client::new(&url, ctx.config.server.token.clone(), CLI_TIMEOUT, &ctx.config.author())?;
     let follow: Vec<_> = ctx.incident().ok().into_iter().collect();
     let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
-        Ok(_) => None,
+        Ok(report) => {
+            warn_refused(&report);
+            None
+        }
         Err(SyncError::Store(e)) => return Err(e.into()),
         Err(e) => Some(e),
     };
@@ -53,7 +63,7 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         warn(&url, &e, ctx.store.pending_count()?);
     } else if ctx.store.pending_count()? > 0 {
         match rt.block_on(engine::push_outbox(&ctx.store, &client)) {
-            Ok(_) => {}
+            Ok(report) => warn_refused(&report),
             Err(SyncError::Store(e)) => return Err(e.into()),
             Err(e) => warn(&url, &e, ctx.store.pending_count()?),
         }

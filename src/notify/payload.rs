@@ -1,6 +1,5 @@
 //! What is sent: the PagerDuty Events API v2 body and the generic webhook bodies. Pure.
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::incident::sanitize::one_line;
@@ -23,30 +22,7 @@ pub struct Page {
 }
 
 /// The paged person's details, copied from the team file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Paged {
-    pub id: String,
-    pub name: String,
-    pub handle: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub chat: Option<String>,
-    pub pagerduty_user: Option<String>,
-}
-
-impl From<&Person> for Paged {
-    fn from(p: &Person) -> Self {
-        Paged {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            handle: p.handle.clone(),
-            phone: p.phone.clone(),
-            email: p.email.clone(),
-            chat: p.chat.clone(),
-            pagerduty_user: p.pagerduty_user.clone(),
-        }
-    }
-}
+pub type Paged = crate::team::Contact;
 
 /// PagerDuty caps `payload.summary` at 1024 characters.
 const SUMMARY_MAX: usize = 1024;

@@ -1,24 +1,40 @@
-//! Live fan-out: newly appended events and presence changes go to every open stream, and the
-//! presence table (who has a stream open on which incident) lives here, never in the event log.
+//! Live fan-out: newly appended events go to every open stream, and the presence table (who has a
+//! stream open on which incident) lives here, never in the event log.
+//!
+//! Presence is not broadcast per change: each incident has a `watch` of its latest viewer list,
+//! serialised once, and each stream sends the latest value at most every `PRESENCE_EVERY`. A
+//! broadcast per join made N subscribers joining cost O(N^2) messages of O(N) names each (about
+//! 3.7 GB of SSE for 1,000 viewers), which kept streams busy for seconds after the last join and
+//! was where the multi-second fan-out outliers came from.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::incident::IncidentId;
+use crate::sync::wire::Presence;
+
+/// Shortest gap between two presence messages on one stream; changes in between are coalesced.
+pub const PRESENCE_EVERY: Duration = Duration::from_millis(250);
 
 /// One broadcast message. Events carry their sequence numbers and ready-made JSON.
 #[derive(Debug, Clone)]
 pub enum Msg {
     Events { incident: IncidentId, items: Arc<Vec<(i64, String)>> },
-    Presence { incident: IncidentId, viewers: Arc<Vec<String>> },
+}
+
+/// An incident's viewers: counts per name, and the latest list as ready-made JSON.
+struct Viewing {
+    names: BTreeMap<String, usize>,
+    json: watch::Sender<Arc<str>>,
 }
 
 /// The broadcast channel and the presence table.
 pub struct Hub {
     tx: broadcast::Sender<Msg>,
-    presence: Mutex<HashMap<IncidentId, BTreeMap<String, usize>>>,
+    presence: Mutex<HashMap<IncidentId, Viewing>>,
 }
 
 impl Default for Hub {
@@ -27,6 +43,11 @@ impl Default for Hub {
         let (tx, _) = broadcast::channel(1024);
         Hub { tx, presence: Mutex::new(HashMap::new()) }
     }
+}
+
+fn presence_json(names: &BTreeMap<String, usize>) -> Arc<str> {
+    let p = Presence { viewers: names.keys().cloned().collect() };
+    serde_json::to_string(&p).unwrap_or_else(|_| "{\"viewers\":[]}".into()).into()
 }
 
 impl Hub {
@@ -44,31 +65,33 @@ impl Hub {
     /// Who is viewing an incident now, sorted.
     pub fn viewers(&self, incident: IncidentId) -> Vec<String> {
         let p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
-        p.get(&incident).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        p.get(&incident).map(|v| v.names.keys().cloned().collect()).unwrap_or_default()
     }
 
-    fn change(&self, incident: IncidentId, name: &str, delta: isize) {
-        let viewers = {
-            let mut p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
-            let m = p.entry(incident).or_default();
-            let n = m.entry(name.to_string()).or_default();
-            *n = n.saturating_add_signed(delta);
-            if *n == 0 {
-                m.remove(name);
-            }
-            let v: Vec<String> = m.keys().cloned().collect();
-            if m.is_empty() {
-                p.remove(&incident);
-            }
-            v
-        };
-        let _ = self.tx.send(Msg::Presence { incident, viewers: Arc::new(viewers) });
+    fn change(&self, incident: IncidentId, name: &str, delta: isize) -> Option<watch::Receiver<Arc<str>>> {
+        let mut p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        let v = p
+            .entry(incident)
+            .or_insert_with(|| Viewing { names: BTreeMap::new(), json: watch::Sender::new("".into()) });
+        let n = v.names.entry(name.to_string()).or_default();
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            v.names.remove(name);
+        }
+        if v.names.is_empty() {
+            p.remove(&incident);
+            return None;
+        }
+        v.json.send_replace(presence_json(&v.names));
+        Some(v.json.subscribe())
     }
 
-    /// Marks `name` as viewing `incident` until the returned guard drops.
+    /// Marks `name` as viewing `incident` until the returned guard drops. The guard's `changes`
+    /// holds the incident's latest presence JSON (marked seen: send it once, then on change).
     pub fn join(self: &Arc<Self>, incident: IncidentId, name: &str) -> PresenceGuard {
-        self.change(incident, name, 1);
-        PresenceGuard { hub: self.clone(), incident, name: name.to_string() }
+        let changes =
+            self.change(incident, name, 1).expect("a viewer was just added, so the incident has one");
+        PresenceGuard { hub: self.clone(), incident, name: name.to_string(), changes }
     }
 }
 
@@ -77,6 +100,8 @@ pub struct PresenceGuard {
     hub: Arc<Hub>,
     incident: IncidentId,
     name: String,
+    /// The incident's presence JSON; `changed()` wakes when the viewer list changes.
+    pub changes: watch::Receiver<Arc<str>>,
 }
 
 impl Drop for PresenceGuard {
@@ -93,10 +118,13 @@ mod tests {
     fn presence_counts_streams_per_name() {
         let hub = Arc::new(Hub::default());
         let inc = uuid::Uuid::now_v7();
-        let a1 = hub.join(inc, "ana");
+        let mut a1 = hub.join(inc, "ana");
         let a2 = hub.join(inc, "ana");
         let b = hub.join(inc, "bo");
         assert_eq!(hub.viewers(inc), vec!["ana", "bo"]);
+        // Three changes since a1 joined coalesce into one: the latest list.
+        assert!(a1.changes.has_changed().unwrap());
+        assert_eq!(&**a1.changes.borrow_and_update(), r#"{"viewers":["ana","bo"]}"#);
         drop(a1);
         assert_eq!(hub.viewers(inc), vec!["ana", "bo"]);
         drop(a2);

@@ -6,7 +6,7 @@ pub const SPEC: &str = r##"{
   "info": {
     "title": "warroom sync API",
     "version": "1",
-    "description": "Share incident event logs between warroom clients. Every /v1 route needs `Authorization: Bearer TOKEN` unless the server runs with --insecure-loopback. Errors answer {\"error\", \"field\"?, \"index\"?}."
+    "description": "Share incident event logs between warroom clients. Every /v1 route needs `Authorization: Bearer TOKEN` unless the server runs with --insecure-loopback. Every error (4xx/5xx, including unknown routes, 405 and 413) answers application/json {\"error\", \"field\"?, \"index\"?}; the token is compared exactly (no whitespace around or inside it)."
   },
   "components": {
     "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -40,7 +40,8 @@ pub const SPEC: &str = r##"{
     },
     "responses": {
       "Unauthorized": { "description": "missing or invalid bearer token", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-      "Unprocessable": { "description": "malformed body, unknown kind or a field over its limit; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+      "Unprocessable": { "description": "malformed body, unknown kind or a field over its limit; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+      "BadRequest": { "description": "a query parameter that does not parse, or an unknown one; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
     }
   },
   "security": [ { "bearer": [] } ],
@@ -54,7 +55,9 @@ pub const SPEC: &str = r##"{
           "200": { "description": "one ack per event, in request order", "content": { "application/json": { "schema": { "type": "object", "properties": { "acks": { "type": "array", "items": { "$ref": "#/components/schemas/Ack" } } } } } } },
           "401": { "$ref": "#/components/responses/Unauthorized" },
           "403": { "description": "an event's author is not the token's name (`name` or `name@...`)" },
-          "413": { "description": "body larger than 1 MB" },
+          "409": { "description": "an event id already stored with a different body (compared as canonical JSON); `field` and `index` name it. The same id with the same body is an idempotent 200.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "413": { "description": "body larger than 1 MB", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "415": { "description": "content-type is not application/json", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "422": { "$ref": "#/components/responses/Unprocessable" }
         }
       },
@@ -66,6 +69,7 @@ pub const SPEC: &str = r##"{
         ],
         "responses": {
           "200": { "description": "a page", "content": { "application/json": { "schema": { "type": "object", "properties": { "events": { "type": "array", "items": { "$ref": "#/components/schemas/Sequenced" } }, "last_seq": { "type": "integer" } } } } } },
+          "400": { "$ref": "#/components/responses/BadRequest" },
           "401": { "$ref": "#/components/responses/Unauthorized" }
         }
       }

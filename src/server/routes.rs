@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -47,7 +49,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, error: impl Into<String>) -> Self {
         ApiError { status, body: ErrorBody { error: error.into(), field: None, index: None } }
     }
     pub(super) fn field(
@@ -89,9 +91,121 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
+        .fallback(no_route)
         .layer(DefaultBodyLimit::max(wire::MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), measure))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// Any path no route matches: 404 naming the method and path.
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    let msg = format!("no route {method} {} (the API is described at /v1/openapi.json)", uri.path());
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        body: ErrorBody { error: msg, field: Some("path".into()), index: None },
+    }
+}
+
+/// Longest framework error text carried into a JSON message.
+const MAX_FRAMEWORK_TEXT: usize = 4096;
+
+/// Makes every error answer JSON, including those the framework writes by itself (405 with its
+/// `Allow` header, 413 from the body limit, rejections of paths it cannot decode): the status
+/// and headers stay, the body becomes an `ErrorBody` naming the field or the reason.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_FRAMEWORK_TEXT)
+        .await
+        .map(|b| crate::incident::sanitize::one_line(&String::from_utf8_lossy(&b)).trim().to_string())
+        .unwrap_or_default();
+    let (field, error) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let allowed = if allowed.is_empty() { "none".to_string() } else { allowed.to_string() };
+            (Some("method"), format!("method {method} not allowed on {path}; allowed: {allowed}"))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            (Some("body"), format!("body: larger than the limit of {} bytes", wire::MAX_BODY))
+        }
+        StatusCode::NOT_FOUND if text.is_empty() => (Some("path"), format!("no route {method} {path}")),
+        _ if text.is_empty() => (None, status.canonical_reason().unwrap_or("error").to_string()),
+        _ => (None, text),
+    };
+    let body = ErrorBody { error, field: field.map(str::to_string), index: None };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":\"error\"}".to_vec());
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json))
+}
+
+/// `Query` whose rejection is a JSON error naming the parameter (`after: invalid digit ...`).
+/// Unknown parameters are refused too, so a typo (`?afterr=5`) is not silently ignored.
+pub(super) struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(q)) => Ok(ApiQuery(q)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                // serde names the parameter first (`after: ...`) when one value was wrong.
+                let field = detail
+                    .split_once(": ")
+                    .map(|(f, _)| f)
+                    .filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                    .unwrap_or("query");
+                let error = if field == "query" { format!("query: {detail}") } else { detail.to_string() };
+                Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    body: ErrorBody { error, field: Some(field.to_string()), index: None },
+                })
+            }
+        }
+    }
+}
+
+/// An append body must say it is JSON (`application/json` or a `+json` type, any parameters).
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let raw = headers.get(header::CONTENT_TYPE);
+    let essence = raw
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some(e) if e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")) => {
+            Ok(())
+        }
+        _ => {
+            let got = match raw {
+                None => "none".to_string(),
+                Some(v) => format!(
+                    "`{}`",
+                    crate::incident::sanitize::one_line(&String::from_utf8_lossy(v.as_bytes()))
+                ),
+            };
+            Err(ApiError::field(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content-type",
+                format!("must be application/json, got {got}"),
+                None,
+            ))
+        }
+    }
 }
 
 async fn measure(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -110,22 +224,33 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
     let principal = if st.tokens.is_empty() {
         Principal(None)
     } else {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        match presented.and_then(|t| st.tokens.check(t)) {
-            Some(name) => Principal(Some(name.to_string())),
-            None => {
-                let why = if presented.is_some() { "invalid token" } else { "missing bearer token" };
-                return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
+        match bearer(req.headers()).and_then(|t| st.tokens.check(t).ok_or("invalid token")) {
+            Ok(name) => Principal(Some(name.to_string())),
+            Err(why) => {
+                return ApiError::field(StatusCode::UNAUTHORIZED, "authorization", why, None).into_response();
             }
         }
     };
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header, exactly as sent: a token with
+/// whitespace around or inside it is refused, never trimmed into a match.
+fn bearer(headers: &HeaderMap) -> Result<&str, &'static str> {
+    let value = headers.get(header::AUTHORIZATION).ok_or("missing bearer token")?;
+    let value = value.to_str().map_err(|_| "Authorization header is not printable ASCII")?;
+    let (scheme, token) = value.split_once(' ').ok_or("expected `Authorization: Bearer <token>`")?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("expected the Bearer scheme: `Authorization: Bearer <token>`");
+    }
+    if token.is_empty() {
+        return Err("empty bearer token");
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Err("bearer token has whitespace around or inside it; send exactly `Bearer <token>`");
+    }
+    Ok(token)
 }
 
 pub(super) fn parse_incident(id: &str) -> Result<IncidentId, ApiError> {
@@ -143,9 +268,24 @@ async fn append(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AppendResponse>, ApiError> {
     let incident = parse_incident(&id)?;
+    check_json_content_type(&headers)?;
+    let body = body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::field(
+                status,
+                "body",
+                format!("larger than the limit of {} bytes", wire::MAX_BODY),
+                None,
+            )
+        } else {
+            ApiError::field(status, "body", r.body_text(), None)
+        }
+    })?;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let req: AppendRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::field(unprocessable, "body", format!("not a valid append request: {e}"), None)
@@ -186,6 +326,18 @@ async fn append(
                 i,
             ));
         }
+        Err(ServerStoreError::Conflict { id }) => {
+            let i = events.iter().position(|e| e.id == id);
+            let field = i.map_or("events".to_string(), |i| format!("events[{i}].id"));
+            return Err(ApiError::field(
+                StatusCode::CONFLICT,
+                field,
+                format!(
+                    "event {id} is already stored with a different body; an event id names one event forever"
+                ),
+                i,
+            ));
+        }
         Err(e) => return Err(ApiError::internal(e)),
     };
     let mut fresh = Vec::new();
@@ -200,6 +352,7 @@ async fn append(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AfterQuery {
     after: Option<i64>,
     limit: Option<usize>,
@@ -208,7 +361,7 @@ struct AfterQuery {
 async fn events_after(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<AfterQuery>,
+    ApiQuery(q): ApiQuery<AfterQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
     let incident = parse_incident(&id)?;
     let after = q.after.unwrap_or(0);

@@ -22,6 +22,19 @@ pub enum ServerStoreError {
     BadEvent { path: PathBuf, id: String, source: serde_json::Error },
     #[error("event {id} already exists in incident {existing}, not {incident}")]
     WrongIncident { id: Uuid, existing: String, incident: IncidentId },
+    #[error("event {id} is already stored with a different body")]
+    Conflict { id: Uuid },
+}
+
+/// Whether a re-sent event is the one already stored under its id: equal canonical JSON, i.e.
+/// both read as an `Event` and compared as JSON values (key order and whitespace do not matter;
+/// every field the protocol knows does). `stored` is the JSON body the store holds.
+pub fn same_event(stored: &str, ev: &Event) -> bool {
+    let canonical = |e: &Event| serde_json::to_value(e).ok();
+    match serde_json::from_str::<Event>(stored) {
+        Ok(old) => canonical(&old).is_some() && canonical(&old) == canonical(ev),
+        Err(_) => false,
+    }
 }
 
 /// What an append did to one event.
@@ -37,6 +50,8 @@ pub struct Appended {
 /// numbers become visible in order (a reader never sees seq N+1 before N).
 pub trait EventStore: Send + Sync + 'static {
     /// Appends a validated batch atomically; events already stored keep their sequence number.
+    /// An id already stored (or repeated in the batch) with a different body fails the whole
+    /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
     fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError>;
     /// Events with seq > `after`, oldest first, at most `limit`.
     fn after(
@@ -117,8 +132,9 @@ impl EventStore for SqliteStore {
                     r.get(0)
                 })
                 .map_err(self.sql())?;
-            let mut find =
-                tx.prepare_cached("SELECT incident, seq FROM events WHERE id = ?1").map_err(self.sql())?;
+            let mut find = tx
+                .prepare_cached("SELECT incident, seq, body FROM events WHERE id = ?1")
+                .map_err(self.sql())?;
             let mut ins = tx
                 .prepare_cached(
                     "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -126,18 +142,20 @@ impl EventStore for SqliteStore {
                 .map_err(self.sql())?;
             for ev in events {
                 let id = ev.id.to_string();
-                let existing: Option<(String, i64)> =
-                    find.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(self.sql())?;
-                if let Some((existing, seq)) = existing {
+                let existing: Option<(String, i64, String)> = find
+                    .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+                    .map_err(self.sql())?;
+                // An id repeated within the batch finds its first occurrence here too: the
+                // transaction sees its own inserts.
+                if let Some((existing, seq, body)) = existing {
                     if existing != inc {
                         return Err(ServerStoreError::WrongIncident { id: ev.id, existing, incident });
                     }
+                    if !same_event(&body, ev) {
+                        return Err(ServerStoreError::Conflict { id: ev.id });
+                    }
                     out.push(Appended { id: ev.id, seq, new: false });
-                    continue;
-                }
-                // The same id twice in one batch: the first occurrence wins.
-                if let Some(prev) = out.iter().find(|a| a.id == ev.id) {
-                    out.push(Appended { new: false, ..*prev });
                     continue;
                 }
                 let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
@@ -232,7 +250,29 @@ mod tests {
         assert_eq!(s.append(b.id, std::slice::from_ref(&b)).unwrap()[0].seq, 1);
         let again = s.append(a.id, std::slice::from_ref(&n)).unwrap();
         assert_eq!((again[0].seq, again[0].new), (2, false));
-        assert!(matches!(s.append(b.id, &[n]), Err(ServerStoreError::WrongIncident { .. })));
+        assert!(matches!(
+            s.append(b.id, std::slice::from_ref(&n)),
+            Err(ServerStoreError::WrongIncident { .. })
+        ));
+        // The same id with another body is a conflict, alone or inside a batch, and stores nothing.
+        let mut edited = n.clone();
+        edited.kind = EventKind::Note { text: "y".into(), tag: Tag::Note };
+        assert!(
+            matches!(s.append(a.id, std::slice::from_ref(&edited)), Err(ServerStoreError::Conflict { id }) if id == n.id)
+        );
+        let fresh = Event::new(a.id, Utc::now(), "ana", EventKind::Note { text: "z".into(), tag: Tag::Note });
+        assert!(matches!(
+            s.append(a.id, &[fresh.clone(), edited.clone()]),
+            Err(ServerStoreError::Conflict { .. })
+        ));
+        assert!(matches!(
+            s.append(a.id, &[fresh.clone(), fresh.clone(), edited]),
+            Err(ServerStoreError::Conflict { .. })
+        ));
+        let mut twice = fresh.clone();
+        twice.author = "bo".into();
+        assert!(matches!(s.append(a.id, &[fresh, twice]), Err(ServerStoreError::Conflict { .. })));
+        assert_eq!(s.count().unwrap(), 3, "a conflicting batch stored nothing");
         assert_eq!(s.after(a.id, 1, 10).unwrap().len(), 1);
         assert_eq!(s.count().unwrap(), 3);
         assert_eq!(s.last_seq(a.id).unwrap(), 2);

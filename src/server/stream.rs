@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use serde::Deserialize;
@@ -13,12 +13,13 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::hub::Msg;
-use super::routes::{ApiError, AppState, Principal, parse_incident};
+use super::hub::{Msg, PRESENCE_EVERY};
+use super::routes::{ApiError, ApiQuery, AppState, Principal, parse_incident};
 use crate::incident::IncidentId;
-use crate::sync::wire::{self, Presence, Sequenced};
+use crate::sync::wire::{self, Sequenced};
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct StreamQuery {
     /// Resume point when the client cannot set Last-Event-ID.
     after: Option<i64>,
@@ -30,11 +31,11 @@ pub(super) async fn stream(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Query(q): Query<StreamQuery>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let incident = parse_incident(&id)?;
-    let last = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+    let last = match headers.get("last-event-id").map(|v| v.to_str().unwrap_or("\u{fffd}")) {
         Some(v) => v.trim().parse::<i64>().map_err(|_| {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "Last-Event-ID", "not a sequence number", None)
         })?,
@@ -59,8 +60,7 @@ fn sse_event(seq: i64, json: &str) -> SseEvent {
     SseEvent::default().event("event").id(seq.to_string()).data(json)
 }
 
-fn sse_presence(viewers: &[String]) -> SseEvent {
-    let json = serde_json::to_string(&Presence { viewers: viewers.to_vec() }).unwrap_or_default();
+fn sse_presence(json: &str) -> SseEvent {
     SseEvent::default().event("presence").data(json)
 }
 
@@ -99,17 +99,36 @@ async fn subscriber(
     tx: mpsc::Sender<SseEvent>,
 ) {
     st.metrics.subscribers.fetch_add(1, Ordering::Relaxed);
-    let _presence = st.hub.join(incident, &name);
+    let mut presence = st.hub.join(incident, &name);
     let stopped = stopped(st.shutdown.clone());
     tokio::pin!(stopped);
-    if tx.send(sse_presence(&st.hub.viewers(incident))).await.is_ok()
+    // Presence changes are coalesced: at most one message per PRESENCE_EVERY, the latest list.
+    let first = presence.changes.borrow_and_update().clone();
+    let mut presence_sent = tokio::time::Instant::now();
+    let mut presence_due: Option<tokio::time::Instant> = None;
+    if tx.send(sse_presence(&first)).await.is_ok()
         && let Some(l) = catch_up(&st, incident, last, &tx).await
     {
         last = l;
         loop {
+            let due = presence_due.unwrap_or_else(|| presence_sent + PRESENCE_EVERY);
             tokio::select! {
                 _ = &mut stopped => break,
                 _ = tx.closed() => break,
+                changed = presence.changes.changed(), if presence_due.is_none() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    presence_due = Some(presence_sent + PRESENCE_EVERY);
+                }
+                _ = tokio::time::sleep_until(due), if presence_due.is_some() => {
+                    presence_due = None;
+                    presence_sent = tokio::time::Instant::now();
+                    let json = presence.changes.borrow_and_update().clone();
+                    if tx.send(sse_presence(&json)).await.is_err() {
+                        break;
+                    }
+                }
                 msg = rx.recv() => match msg {
                     Ok(Msg::Events { incident: i, items }) if i == incident => {
                         // A gap (appends published out of order, or we lagged): read it from the db.
@@ -131,11 +150,6 @@ async fn subscriber(
                             last = *seq;
                         }
                         if gone {
-                            break;
-                        }
-                    }
-                    Ok(Msg::Presence { incident: i, viewers }) if i == incident => {
-                        if tx.send(sse_presence(&viewers)).await.is_err() {
                             break;
                         }
                     }

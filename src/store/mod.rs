@@ -166,13 +166,12 @@ impl Store {
             .conn
             .prepare_cached("SELECT id, body FROM events WHERE incident = ?1 ORDER BY at, id")
             .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([incident.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(self.sql())?;
+        let mut rows = stmt.query([incident.to_string()]).map_err(self.sql())?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, body) = row.map_err(self.sql())?;
-            out.push(self.parse(&id, &body)?);
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            // Parsed straight from SQLite's buffer: no copy of the body per row.
+            let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(self.sql());
+            out.push(self.parse(text(0)?, text(1)?)?);
         }
         Ok(out)
     }
@@ -194,9 +193,8 @@ impl Store {
         let (mut out, mut next) = (Vec::new(), mark);
         while let Some(row) = rows.next().map_err(self.sql())? {
             next = row.get(0).map_err(self.sql())?;
-            let id: String = row.get(1).map_err(self.sql())?;
-            let body: String = row.get(2).map_err(self.sql())?;
-            out.push(self.parse(&id, &body)?);
+            let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(self.sql());
+            out.push(self.parse(text(1)?, text(2)?)?);
         }
         Ok((out, next))
     }
@@ -214,7 +212,7 @@ impl Store {
     }
 
     fn parse(&self, id: &str, body: &str) -> Result<Event> {
-        serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+        Event::from_json(body).map_err(|source| StoreError::BadEvent {
             path: self.path.clone(),
             id: id.to_string(),
             source,

@@ -32,6 +32,8 @@ pub struct Report {
     pub pulled: usize,
     /// Events set aside because the server refused them.
     pub rejected: usize,
+    /// Why, one line per event set aside in this round (`event ID: HTTP 409: ...`).
+    pub refusals: Vec<String>,
 }
 
 pub fn cursor(store: &Store, incident: IncidentId) -> Result<i64, SyncError> {
@@ -97,10 +99,13 @@ pub async fn push_outbox(store: &Store, client: &Client) -> Result<Report, SyncE
         // What the server would refuse (an oversized field) is set aside here rather than sent:
         // one bad event must never hold the whole outbox (a 413 names no event to set aside).
         for e in &pending {
-            if !skip.contains(&e.id) && wire::check_event(e, e.incident).is_err() {
+            if !skip.contains(&e.id)
+                && let Err(bad) = wire::check_event(e, e.incident)
+            {
                 reject(store, e.id)?;
                 skip.insert(e.id);
                 report.rejected += 1;
+                report.refusals.push(format!("event {}: {}: {}", e.id, bad.field, bad.message));
             }
         }
         let entries: Vec<Pending> = pending
@@ -130,6 +135,7 @@ pub async fn push_outbox(store: &Store, client: &Client) -> Result<Report, SyncE
                     Retry::RejectEvent(i) if i < batch.len() => {
                         reject(store, batch[i].id)?;
                         report.rejected += 1;
+                        report.refusals.push(format!("event {}: {e}", batch[i].id));
                         replan = true;
                         break;
                     }

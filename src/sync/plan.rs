@@ -106,7 +106,9 @@ pub enum Retry {
 pub fn classify(f: Failure) -> Retry {
     match f {
         Failure::Status { code: 401 | 403, .. } => Retry::Auth,
-        Failure::Status { code: 422, index: Some(i) } => Retry::RejectEvent(i),
+        // 422: the event breaks a rule; 409: its id is already stored with another body. Either
+        // way no retry can succeed: set that one event aside (kept locally) and go on.
+        Failure::Status { code: 409 | 422, index: Some(i) } => Retry::RejectEvent(i),
         _ => Retry::Later,
     }
 }

@@ -13,7 +13,7 @@ pub mod validate;
 pub use cli_support::{compact_duration, format_errors, format_ladder, format_oncall, parse_instant};
 pub use error::{Problem, TeamError};
 pub use ladder::{LadderNow, LevelNow, LevelState, ladder_at};
-pub use model::{Ladder, Level, Override, Person, Roles, Rotation, Target, Team};
+pub use model::{Contact, Ladder, Level, Override, Person, Roles, Rotation, Target, Team};
 pub use report::{NextNow, PersonNow, RotationNow, oncall_report};
 pub use rotation::{Handoff, RotationError, Shift, first_instant_at_or_after};
 pub use validate::load;

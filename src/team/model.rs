@@ -27,6 +27,26 @@ pub struct Person {
     pub pagerduty_user: Option<String>,
 }
 
+/// How to reach a person, as the team file says: what a page carries and what the on-call report
+/// shows (one struct for both, copied from `Person`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub handle: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub chat: Option<String>,
+    pub pagerduty_user: Option<String>,
+}
+
+impl From<&Person> for Contact {
+    fn from(p: &Person) -> Self {
+        let Person { id, name, handle, phone, email, chat, tz: _, pagerduty_user } = p.clone();
+        Contact { id, name, handle, phone, email, chat, pagerduty_user }
+    }
+}
+
 /// A dated override: `person` holds the rotation from `start` (inclusive) to `end` (exclusive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Override {

@@ -4,19 +4,15 @@
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::Serialize;
 
-use super::model::{Person, Team};
+use super::model::{Contact, Person, Team};
 use super::rotation::clamp_instant;
 
 /// A person as seen at an instant: contacts and their local time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonNow {
-    pub id: String,
-    pub name: String,
-    pub handle: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub chat: Option<String>,
-    pub pagerduty_user: Option<String>,
+    /// Who, and how to reach them (`now.phone` reads through to it).
+    #[serde(flatten)]
+    pub contact: Contact,
     /// IANA zone name.
     pub tz: String,
     /// Their wall-clock time, with its UTC offset.
@@ -29,17 +25,18 @@ impl PersonNow {
     pub fn of(p: &Person, t: DateTime<Utc>) -> Self {
         let local = clamp_instant(t).with_timezone(&p.tz);
         PersonNow {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            handle: p.handle.clone(),
-            phone: p.phone.clone(),
-            email: p.email.clone(),
-            chat: p.chat.clone(),
-            pagerduty_user: p.pagerduty_user.clone(),
+            contact: Contact::from(p),
             tz: p.tz.name().into(),
             local_time: local.with_timezone(&local.offset().fix()),
             zone: local.format("%Z").to_string(),
         }
+    }
+}
+
+impl std::ops::Deref for PersonNow {
+    type Target = Contact;
+    fn deref(&self) -> &Contact {
+        &self.contact
     }
 }
 

@@ -149,6 +149,12 @@ pub fn help_rows<'a, C: Copy + 'static>(
         .collect()
 }
 
+/// A plain key press, for unit tests of key handling.
+#[cfg(test)]
+pub(crate) fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
 /// Commands every screen understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GlobalCmd {

@@ -219,10 +219,7 @@ impl TextInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
+    use crate::tui::keymap::key;
 
     #[test]
     fn text_input_edits_unicode() {

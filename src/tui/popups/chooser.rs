@@ -154,11 +154,7 @@ impl Chooser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::KeyModifiers;
-
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
+    use crate::tui::keymap::key;
 
     #[test]
     fn chooser_moves_and_picks_by_digit() {

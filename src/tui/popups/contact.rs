@@ -153,11 +153,7 @@ impl ContactForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::KeyModifiers;
-
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
+    use crate::tui::keymap::key;
 
     #[test]
     fn picks_method_and_outcome() {
