@@ -561,8 +561,7 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     .unwrap();
     cli(dir.path(), &["new", "Checkout down", "--sev", "2"], None);
     let mut tui = Tui::spawn(dir.path(), 24, 80);
-    let s =
-        tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("upd in 30m"));
+    let s = tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("upd in 30m"));
     assert!(s.contains("3 Runbooks"), "pane numbers never move: {s}");
     tui.send("3");
     let s = tui.wait_for("the runbook list", |s| s.contains("Checkout e2e"));
