@@ -27,6 +27,7 @@ fn options(incident: uuid::Uuid) -> AppOptions {
         procs: Default::default(),
         runbooks: Default::default(),
         team: None,
+        team_default: None,
         notifier: None,
     }
 }

@@ -261,3 +261,63 @@ fn two_processes_write_to_one_store() {
     let json: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
     assert_eq!(json["notes"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn errors_echoing_huge_input_stay_short() {
+    let env = Env::new();
+    let key = "k".repeat(2 << 20);
+    let config = env.tmp.path().join("c.toml");
+    std::fs::write(&config, format!("[ui]\n{key} = 1\n")).unwrap();
+    let err = env.fails(&["--config", config.to_str().unwrap(), "status"], 2, "c.toml:2: ");
+    assert!(err.len() < 1000, "config error is {} bytes", err.len());
+    assert!(
+        err.contains(" bytes): unknown field"),
+        "says how much was left out: {}",
+        &err[..300.min(err.len())]
+    );
+    // A huge argument (the kernel allows 128 KiB) echoed by clap, and by our own usage errors.
+    let key = "k".repeat(100_000);
+    let (code, _, err) = env.run(&["sev", &key]);
+    assert_eq!(code, 2);
+    assert!(err.len() < 2000 && err.contains("invalid value"), "{} bytes", err.len());
+    let err = env.fails(&["--incident", &key, "status"], 2, "");
+    assert!(err.len() < 1000, "{} bytes", err.len());
+    // A runbook that quotes a huge front-matter key.
+    let rb = env.tmp.path().join("rb.md");
+    std::fs::write(&rb, format!("---\n{key}: 1\n---\n- [ ] x\n")).unwrap();
+    let (code, _, err) = env.run(&["runbook", "check", rb.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.len() < 1000 && err.contains("rb.md:2"),
+        "{} bytes: {}",
+        err.len(),
+        &err[..200.min(err.len())]
+    );
+}
+
+#[test]
+fn invisible_and_bidi_characters_never_reach_cli_output() {
+    let env = Env::new();
+    let hidden = "\u{200b}\u{200d}\u{feff}\u{2060}\u{61c}\u{202a}\u{202e}\u{2066}\u{2069}";
+    env.ok(&["new", &format!("db{hidden} down\u{85}!"), "--sev", "2"]);
+    env.ok(&["note", &format!("look{hidden} here")]);
+    let out = env.ok(&["status"]);
+    assert!(out.contains("db down!") && out.contains("look here"), "{out}");
+    assert!(!out.chars().any(|c| hidden.contains(c) || c == '\u{85}'), "{out:?}");
+    let out = env.ok(&["incidents"]);
+    assert!(out.contains("db down!"), "{out}");
+    // JSON keeps the data exact but writes C1 and invisible characters as escapes.
+    for args in [&["status", "--json"][..], &["incidents", "--json"], &["export", "--format", "json"]] {
+        let out = env.ok(args);
+        assert!(
+            !out.chars().any(|c| hidden.contains(c) || ('\u{80}'..='\u{9f}').contains(&c)),
+            "{args:?}: {out:?}"
+        );
+        assert!(
+            out.contains(r"db\u200b\u200d\ufeff\u2060\u061c\u202a\u202e\u2066\u2069 down\u0085!"),
+            "{args:?}: {out}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v.to_string().contains('\u{202e}'), "round-trips");
+    }
+}

@@ -84,3 +84,106 @@ fn oncall_at_a_fixed_instant() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--at: bad time"));
 }
+
+fn run(tmp: &tempfile::TempDir, args: &[&str]) -> (i32, String, String) {
+    let out = warroom(tmp).env("USER", "ana").env("TZ", "UTC").args(args).output().unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), s(&out.stdout), s(&out.stderr))
+}
+
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn team_init_writes_a_checked_starter_and_points_the_config_at_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&tmp, &["team", "init"]);
+    assert_eq!(code, 0, "{err}");
+    let cfg_dir = tmp.path().join("cfg/warroom");
+    let (team, config) = (cfg_dir.join("team.toml"), cfg_dir.join("config.toml"));
+    assert!(out.contains(&format!("wrote {}", team.display())), "{out}");
+    assert_eq!((mode(&team), mode(&config), mode(&cfg_dir)), (0o600, 0o600, 0o700));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "[team]\nfile = \"team.toml\"\n");
+    assert!(std::fs::read_to_string(&team).unwrap().contains("[people.ana]"));
+    // `team check` with no argument finds it through the config, and accepts it.
+    let (code, out, err) = run(&tmp, &["team", "check"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok (1 people, 1 rotations, 4 escalation ladders)"), "{out}");
+    let (code, out, err) = run(&tmp, &["oncall"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ana"), "{out}");
+}
+
+#[test]
+fn team_init_never_clobbers_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_dir = tmp.path().join("cfg/warroom");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    let team = cfg_dir.join("team.toml");
+    std::fs::write(&team, "# my real team\n").unwrap();
+    let (code, _, err) = run(&tmp, &["team", "init"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("team.toml: a team file is already there") && err.contains("--force"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read_to_string(&team).unwrap(), "# my real team\n");
+    assert!(!cfg_dir.join("config.toml").exists(), "nothing written on refusal");
+    let (code, _, err) = run(&tmp, &["team", "init", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&team).unwrap().contains("[rotations.primary]"));
+}
+
+#[test]
+fn team_init_edits_an_existing_config_and_refuses_a_broken_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("my.toml");
+    std::fs::write(&config, "# mine\n[ui]\ntheme = \"light\"\n\n[team]\nfile = \"gone.toml\"\n").unwrap();
+    let elsewhere = tmp.path().join("teams/ops.toml");
+    let c = config.to_str().unwrap();
+    let (code, _, err) = run(&tmp, &["--config", c, "team", "init", elsewhere.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        format!("# mine\n[ui]\ntheme = \"light\"\n\n[team]\nfile = \"{}\"\n", elsewhere.display())
+    );
+    assert_eq!(mode(&elsewhere), 0o600);
+    let (code, _, err) = run(&tmp, &["--config", c, "team", "check"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A config that does not parse is named and left alone; no team file appears.
+    std::fs::write(&config, "[ui]\nthem = 1\n").unwrap();
+    let target = tmp.path().join("new.toml");
+    let (code, _, err) = run(&tmp, &["--config", c, "team", "init", target.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("my.toml:2: ui.them"), "{err}");
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "[ui]\nthem = 1\n");
+    // An unwritable place is a one-line error.
+    let (code, _, err) = run(&tmp, &["team", "init", "/proc/warroom-team.toml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("/proc/warroom-team.toml") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn team_check_rejects_invisible_characters_in_phone_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("team.toml");
+    std::fs::write(&file, "[people.ana]\nname = \"Ana\"\nphone = \"+49 30\u{200b} 5555\"\ntz = \"UTC\"\n")
+        .unwrap();
+    let (code, _, err) = run(&tmp, &["team", "check", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("team.toml:3: people.ana.phone: contains an invisible character (U+200B)"), "{err}");
+    assert!(!err.contains('\u{200b}'));
+}
+
+#[test]
+fn team_errors_echoing_huge_input_stay_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("team.toml");
+    let key = "x".repeat(2 << 20);
+    std::fs::write(&file, format!("[people.ana]\nname = \"Ana\"\ntz = \"UTC\"\n{key} = 1\n")).unwrap();
+    let (code, _, err) = run(&tmp, &["team", "check", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.len() < 2000 && err.contains("team.toml:4: "), "{} bytes", err.len());
+}

@@ -321,8 +321,8 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
 
     let mut tui = Tui::spawn(dir.path(), 24, 80);
     tui.wait_for("the timeline", |s| s.contains("CPU pegged on api-3"));
-    // Pane 3: timeline, runbooks, processes (no team file here).
-    tui.send("3");
+    // Pane 4, with or without a team file: numbers never move.
+    tui.send("4");
     tui.wait_for("the process table", |s| s.contains("COMMAND") && s.contains("CPU["));
     tui.send(&format!("/{tag}\r"));
     tui.wait_for("the hog, alone", |s| s.contains(&tag) && s.contains(" 1/"));
@@ -348,7 +348,7 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
     // This test process is warroom's parent.
     let me = std::env::current_exe().unwrap();
     let me = me.file_name().unwrap().to_string_lossy().into_owned();
-    tui.send("3/");
+    tui.send("4/");
     tui.send("\x15"); // C-u: clear the old filter
     tui.send(&format!("{me}\r"));
     tui.wait_for("this test process in the table", |s| s.contains(" 1/") && s.contains(&me[..8]));
@@ -385,10 +385,9 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     .unwrap();
     cli(dir.path(), &["new", "Checkout down", "--sev", "2"], None);
     let mut tui = Tui::spawn(dir.path(), 24, 80);
-    let s =
-        tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("update due in"));
-    assert!(s.contains("2 Runbooks"), "{s}");
-    tui.send("2");
+    let s = tui.wait_for("the header countdown", |s| s.contains("Checkout down") && s.contains("upd in 30m"));
+    assert!(s.contains("3 Runbooks"), "pane numbers never move: {s}");
+    tui.send("3");
     let s = tui.wait_for("the runbook list", |s| s.contains("Checkout e2e"));
     // Runbooks for this severity, by title: ours, then the built-in ones.
     let first = s.lines().position(|l| l.contains("Checkout e2e")).unwrap();
@@ -433,4 +432,24 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     assert!(md.contains("## Status updates"), "{md}");
     assert!(md.contains("to stakeholders by tester: Rolled back; errors falling"), "{md}");
     assert!(md.contains("## Evidence"), "{md}");
+}
+
+#[test]
+fn invisible_characters_never_scramble_the_80x24_screen() {
+    // A ZWJ, a zero-width space, a BOM and a bidi override in the title: terminals and ratatui
+    // disagree on their widths, which left the header reading `open 013s` and fragments behind.
+    let dir = tempfile::tempdir().unwrap();
+    let title = "DB\u{200d}\u{200b} failover\u{feff} stuck\u{202e} in\u{2066} us-east";
+    cli(dir.path(), &["new", title, "--sev", "1"], None);
+    let mut tui = Tui::spawn(dir.path(), 24, 80);
+    let s = tui.wait_for("the header", |s| s.contains("NOT ACKED"));
+    let header = s.lines().next().unwrap();
+    assert!(header.contains(" DB failover stuck "), "a readable, clean part of the title: {header}");
+    assert!(header.contains("│ open ") && header.trim_end().ends_with("NOT ACKED"), "{header}");
+    // Fixed pane numbers without a team file: the process pane is 4.
+    assert!(s.lines().nth(1).unwrap().contains("4 Processes"), "{s}");
+    tui.send("2");
+    tui.wait_for("how to get a team file", |s| s.contains("warroom team init"));
+    tui.send("q");
+    assert!(tui.wait_exit().success());
 }

@@ -89,7 +89,12 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
             let list: Vec<IncidentState> =
                 ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
             if json {
-                outln!("{}", serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?);
+                outln!(
+                    "{}",
+                    crate::incident::sanitize::escape_json(
+                        serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?
+                    )
+                );
             } else if list.is_empty() {
                 outln!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
             } else {
@@ -108,7 +113,12 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Command::Status { json } => {
             let st = load(ctx)?.0;
             if json {
-                outln!("{}", serde_json::to_string_pretty(&st).wrap_err("encoding status")?);
+                outln!(
+                    "{}",
+                    crate::incident::sanitize::escape_json(
+                        serde_json::to_string_pretty(&st).wrap_err("encoding status")?
+                    )
+                );
             } else {
                 print_status(&st, now)?;
             }

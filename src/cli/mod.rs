@@ -389,6 +389,15 @@ pub enum TeamCommand {
         /// The file to check. Default: --team or `[team] file`.
         file: Option<PathBuf>,
     },
+    /// Write a starter team file (you, one rotation, a ladder per severity) and point the
+    /// config's `[team] file` at it (creating the config, 0600, if there is none).
+    Init {
+        /// Where to write it. Default: --team, `[team] file`, or team.toml beside the config.
+        file: Option<PathBuf>,
+        /// Replace an existing team file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -521,7 +530,17 @@ pub fn open_store(explicit: Option<&Path>) -> Result<Store> {
 
 /// Runs the CLI; returns the process exit status. Errors print as one line.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap quotes the offending argument: a 2 MB argument must not become a 2 MB line.
+            for line in e.to_string().lines() {
+                eprintln!("{}", crate::incident::sanitize::error_line(line));
+            }
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(err) if err.chain().any(|c| c.is::<StdoutClosed>()) => ExitCode::SUCCESS,
@@ -608,7 +627,8 @@ pub fn one_line_error(err: &color_eyre::Report) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         // Causes can quote what a server or a file said: no escape sequences reach the terminal.
-        let s = crate::incident::sanitize::one_line(&cause.to_string()).into_owned();
+        // A cause may echo a 2 MB key from a file: error_line caps what it quotes.
+        let s = crate::incident::sanitize::error_line(&cause.to_string());
         if out.contains(&s) {
             continue;
         }
@@ -650,6 +670,11 @@ fn run_tui(g: &Global, theme: Option<String>) -> Result<ExitCode> {
         },
         runbooks: crate::tui::panes::runbook::RunbookOptions::load(&config, g.data_dir.as_deref()),
         team: team_cmds::team_path(g, &config),
+        team_default: g
+            .config
+            .clone()
+            .or_else(config::default_config_path)
+            .and_then(|c| c.parent().map(|d| d.join("team.toml"))),
         notifier: crate::notify::Notifier::new(&config).ok(),
     };
     crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
@@ -675,6 +700,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Team { command: TeamCommand::Check { file } }) => {
             team_cmds::check(g, &Config::load(g.config.as_deref())?, file)
         }
+        Some(Command::Team { command: TeamCommand::Init { file, force } }) => team_cmds::init(g, file, force),
         Some(Command::Runbook { command: RunbookCommand::List }) => {
             runbook_cmds::list(g, &Config::load(g.config.as_deref())?)
         }

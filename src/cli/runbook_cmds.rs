@@ -38,10 +38,10 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
         outln!("No runbooks.");
     }
     for p in &problems {
-        eprintln!("warroom: {}", one_line(p));
+        eprintln!("warroom: {}", sanitize::error_line(p));
     }
     for e in &catalog.errors {
-        eprintln!("warroom: {}", one_line(&e.to_string()));
+        eprintln!("warroom: {}", sanitize::error_line(&e.to_string()));
     }
     Ok(if problems.is_empty() && catalog.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
@@ -49,7 +49,7 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
 pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for f in files {
-        let shown = one_line(&f.display().to_string()).into_owned();
+        let shown = sanitize::error_line(&f.display().to_string());
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
@@ -63,7 +63,7 @@ pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
             Err(errs) => {
                 bad += 1;
                 for e in errs {
-                    eprintln!("{}", one_line(&e.to_string()));
+                    eprintln!("{}", sanitize::error_line(&e.to_string()));
                 }
             }
         }
@@ -322,7 +322,7 @@ fn run(ctx: &Ctx, id: &str, item_arg: &str, yes: bool, timeout: Option<u64>) -> 
         eprintln!("evidence  {} (sha256 {})", ev.path.display(), ev.sha256);
     }
     if let Some(err) = &recorded.evidence_error {
-        eprintln!("warroom: {}", one_line(err));
+        eprintln!("warroom: {}", sanitize::error_line(err));
     }
     if result.live_skipped > 0 {
         eprintln!("some output was not shown live; the evidence file has all of it");

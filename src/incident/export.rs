@@ -38,7 +38,7 @@ pub struct JsonExport<'a> {
 pub fn to_json(state: &IncidentState, events: &[Event], now: DateTime<Utc>) -> String {
     let doc = JsonExport { format: JSON_FORMAT, exported_at: now, incident: state, events };
     // Serializing plain data with string keys cannot fail.
-    serde_json::to_string_pretty(&doc).expect("export document is plain data")
+    super::sanitize::escape_json(serde_json::to_string_pretty(&doc).expect("export document is plain data"))
 }
 
 /// Escapes text for a Markdown table cell or inline text: one line, no pipe, no HTML, no

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 /// control character except newline. Tabs become single spaces. Returns the input unchanged
 /// (borrowed) when it is already clean, which is the common case.
 pub fn strip_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| is_control(c) && c != '\n') {
+    if !s.chars().any(|c| is_hidden(c) && c != '\n') {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -40,7 +40,7 @@ pub fn strip_controls(s: &str) -> Cow<'_, str> {
                 }
             }
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
-            c if is_control(c) => {}
+            c if is_hidden(c) => {}
             c => out.push(c),
         }
     }
@@ -63,7 +63,7 @@ pub fn visible(s: &str) -> String {
         match c {
             '\n' | '\t' => out.push(c),
             '\r' => out.push_str("\\r"),
-            c if is_control(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if is_hidden(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
@@ -98,14 +98,91 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-fn is_control(c: char) -> bool {
+/// Characters that must never reach a terminal or a clipboard as they are: C0/C1 controls, line and
+/// paragraph separators, and the invisible format characters (zero-width spaces and joiners, the
+/// word joiner, the BOM, soft hyphen) and bidi controls that make text look different from what it
+/// is: a phone number with a U+200B inside copies as something else than it shows, and U+202E turns
+/// `exe.txt` around. Terminals and ratatui disagree on their widths, so they also scramble the screen.
+pub fn is_hidden(c: char) -> bool {
     c.is_control()
-        || c == '\u{2028}'
-        || c == '\u{2029}'
-        || c == '\u{200e}'
-        || c == '\u{200f}'
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+/// Longest run of non-space characters an error message echoes whole.
+const ECHO_TOKEN: usize = 80;
+/// Longest error line printed.
+const ECHO_LINE: usize = 600;
+
+/// Shortens one long piece of echoed input: the first characters, then how much was left out.
+pub fn cap(s: &str, max_chars: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(s),
+        Some((end, _)) => Cow::Owned(format!("{}… ({} bytes)", &s[..end], s.len())),
+    }
+}
+
+/// An error message made safe and short to print: controls stripped, newlines joined, every word
+/// longer than 80 characters (a 2 MB key echoed by a parser) cut with its size, and the line cut
+/// at 600 characters. Every place that prints an error echoing input goes through here.
+pub fn error_line(s: &str) -> String {
+    let clean = one_line(s);
+    let mut out = String::with_capacity(clean.len().min(ECHO_LINE + 32));
+    for (i, word) in clean.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match cap(word, ECHO_TOKEN) {
+            Cow::Borrowed(w) => out.push_str(w),
+            Cow::Owned(w) => {
+                // Keep the punctuation that ended the word (`key:`, `` `x`, ``): it is the grammar.
+                let tail = word.len() - word.trim_end_matches(|c: char| c.is_ascii_punctuation()).len();
+                out.push_str(&w);
+                out.push_str(&word[word.len() - tail.min(3)..]);
+            }
+        }
+        if out.len() > ECHO_LINE * 4 {
+            break;
+        }
+    }
+    if let Some((end, _)) = out.char_indices().nth(ECHO_LINE) {
+        out.truncate(end);
+        out.push('…');
+    }
+    out
+}
+
+/// JSON text with every C1 control and hidden character inside strings written as a `\uXXXX`
+/// escape. serde_json escapes only C0 controls, so a title holding U+009B (a one-byte CSI on some
+/// terminals) or U+202E would reach whoever `cat`s the file raw. Outside strings JSON holds only
+/// ASCII, so escaping the whole text is exact, and the data stays lossless.
+pub fn escape_json(json: String) -> String {
+    if !json.chars().any(is_hidden_json) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_hidden_json(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// serde_json already escapes C0 controls (and a raw newline in pretty output is structure).
+fn is_hidden_json(c: char) -> bool {
+    !c.is_ascii() && is_hidden(c)
 }
 
 #[cfg(test)]
@@ -140,6 +217,41 @@ mod tests {
         let c = clip("ééééé", 6);
         assert!(c.len() <= 6 && c.ends_with('…'), "{c}");
         assert!(clip(&"x".repeat(9000), 8192).len() <= 8192);
+    }
+
+    #[test]
+    fn hidden_characters_are_stripped_and_shown() {
+        for c in ['\u{200b}', '\u{200d}', '\u{feff}', '\u{2060}', '\u{61c}', '\u{202a}', '\u{2069}', '\u{ad}']
+        {
+            let s = format!("+49{c}170");
+            assert_eq!(strip_controls(&s), "+49170", "U+{:04X}", u32::from(c));
+            assert_eq!(visible(&s), format!("+49\\u{{{:x}}}170", u32::from(c)));
+        }
+        assert!(matches!(strip_controls("emoji ✓ ü"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn error_line_caps_echoed_input() {
+        let key = "k".repeat(2 << 20);
+        let line = error_line(&format!("c.toml:5: ui.{key}: unknown field `{key}`, expected one of `theme`"));
+        assert!(line.len() < 1000, "{}", line.len());
+        assert!(line.starts_with("c.toml:5: ui.kkk"), "{line}");
+        assert!(line.contains("k… (2097156 bytes): unknown field `kkk"), "{line}");
+        assert!(line.contains("k… (2097155 bytes)`, expected"), "{line}");
+        assert!(line.ends_with("expected one of `theme`"), "{line}");
+        // Many short words: the whole line is capped instead.
+        let line = error_line(&"ab ".repeat(1 << 20));
+        assert!(line.chars().count() <= 601 && line.ends_with('…'));
+        assert_eq!(error_line("plain\nerror\x1b[2J"), "plain ⏎ error");
+    }
+
+    #[test]
+    fn json_escapes_c1_and_hidden() {
+        let json = serde_json::to_string(&"a\u{9b}2J\u{202e}b\u{200d}c ü\n").unwrap();
+        let out = escape_json(json);
+        assert_eq!(out, r#""a\u009b2J\u202eb\u200dc ü\n""#);
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "a\u{9b}2J\u{202e}b\u{200d}c ü\n");
     }
 
     #[test]

@@ -82,12 +82,25 @@ struct Walk {
     errors: Vec<(usize, ErrorKind)>,
 }
 
-/// An open list item.
+/// An open list item. Each frame carries what its ancestors know, so finding the innermost task
+/// and the nesting depth is O(1): scanning the stack made 100,000 nested bullets take seconds.
 struct Frame {
     /// Index into `items` once its task marker is seen; None for a plain bullet.
     item: Option<usize>,
     /// Still reading the text after the checkbox.
     capturing: bool,
+    /// The innermost task item among the enclosing frames.
+    outer: Option<usize>,
+    /// How many enclosing frames are task items.
+    outer_tasks: usize,
+}
+
+impl Frame {
+    fn inside(parent: Option<&Frame>) -> Frame {
+        let (outer, outer_tasks) =
+            parent.map_or((None, 0), |p| (p.item.or(p.outer), p.outer_tasks + usize::from(p.item.is_some())));
+        Frame { item: None, capturing: false, outer, outer_tasks }
+    }
 }
 
 struct Heading {
@@ -143,10 +156,11 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                 if let Some(i) = detail_target(&stack) {
                     push_break(&mut out.items[i].detail);
                 }
-                stack.push(Frame { item: None, capturing: false });
+                let frame = Frame::inside(stack.last());
+                stack.push(frame);
             }
             Event::TaskListMarker(checked) => {
-                let depth = stack.iter().filter(|f| f.item.is_some()).count();
+                let depth = stack.last().map_or(0, |f| f.outer_tasks);
                 if section_dirty {
                     let (heading, level, hline) = headings
                         .last()
@@ -205,7 +219,7 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                     }
                     continue;
                 }
-                let target = match stack.iter().rev().find_map(|f| f.item) {
+                let target = match detail_target(&stack) {
                     Some(i) => Some(i),
                     None if stack.is_empty() => after_list,
                     None => None,
@@ -286,7 +300,7 @@ fn capture_target(stack: &[Frame]) -> Option<usize> {
 
 /// The innermost task item, for prose that is not its own text.
 fn detail_target(stack: &[Frame]) -> Option<usize> {
-    stack.iter().rev().find_map(|f| f.item)
+    stack.last().and_then(|f| f.item.or(f.outer))
 }
 
 fn end_capture(stack: &mut [Frame]) {

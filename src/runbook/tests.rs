@@ -567,3 +567,17 @@ fn a_catalog_keeps_good_files_reports_bad_ones_and_refuses_duplicate_ids() {
         ]
     );
 }
+
+#[test]
+fn deep_nesting_parses_with_the_right_depths() {
+    // 100,000 nested bullets on one line: the parser keeps what each level needs on its frame, so
+    // this is linear (it used to scan the whole stack per item). Speed: examples/bench_runbook_depth.
+    let text = format!("# Deep\n\n{}[ ] bottom\n", "- ".repeat(100_000));
+    let rb = parse(&text, "deep.md").unwrap();
+    assert_eq!(rb.items.len(), 1);
+    assert_eq!((rb.items[0].text.as_str(), rb.items[0].depth), ("bottom", 0));
+    let text = "# T\n\n- [ ] a\n  - plain\n    - [ ] b\n      - note under b\n        - [ ] c\n";
+    let rb = parse(text, "t.md").unwrap();
+    let got: Vec<_> = rb.items.iter().map(|i| (i.text.as_str(), i.depth, i.detail.as_str())).collect();
+    assert_eq!(got, [("a", 0, "- plain"), ("b", 1, "- note under b"), ("c", 2, "")]);
+}

@@ -88,7 +88,7 @@ pub fn format_oncall(report: &[RotationNow]) -> String {
 
 /// One line per problem, as `warroom team check` prints them.
 pub fn format_errors(errors: &[TeamError]) -> String {
-    errors.iter().map(|e| format!("{e}\n")).collect()
+    errors.iter().map(|e| format!("{}\n", crate::incident::sanitize::error_line(&e.to_string()))).collect()
 }
 
 /// The plain-text form of a ladder: one line per level with when it fires, who, and its state.

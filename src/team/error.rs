@@ -38,6 +38,10 @@ pub enum Problem {
     BadRepeat(u32),
     #[error("contains a control character (U+{0:04X}); terminal escapes are not allowed here")]
     ControlCharacter(u32),
+    #[error(
+        "contains an invisible character (U+{0:04X}): what is copied or dialled would differ from what is shown"
+    )]
+    InvisibleCharacter(u32),
 }
 
 impl Problem {
@@ -46,7 +50,8 @@ impl Problem {
     pub(super) fn escaped(self) -> Self {
         use Problem::*;
         match self {
-            Syntax(s) => Syntax(escape_controls(&s)),
+            // A parser message quotes a key or value in the middle of prose: cap each word.
+            Syntax(s) => Syntax(crate::incident::sanitize::error_line(&s)),
             UnknownPerson(s) => UnknownPerson(escape_controls(&s)),
             UnknownTarget(s) => UnknownTarget(escape_controls(&s)),
             AmbiguousId(s) => AmbiguousId(escape_controls(&s)),
@@ -60,9 +65,11 @@ impl Problem {
     }
 }
 
-/// Control characters as Rust-style escapes; everything else unchanged.
+/// Control and invisible characters as escapes (`\u{1b}`), and a long value cut to its first 80
+/// characters, so an error quoting the file can neither drive the terminal nor run to megabytes.
 pub(super) fn escape_controls(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    let shown = crate::incident::sanitize::visible(&crate::incident::sanitize::cap(s, 80));
+    shown.replace('\n', "\\n").replace('\t', "\\t")
 }
 
 /// One problem in a team file, printed as `file:line: field: problem`.

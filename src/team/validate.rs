@@ -25,8 +25,8 @@ pub fn load(text: &str, path: &str) -> Result<Team, Vec<TeamError>> {
             return Err(vec![TeamError {
                 path: path.into(),
                 line,
-                field,
-                problem: Problem::Syntax(message),
+                field: escape_controls(&field),
+                problem: Problem::Syntax(message).escaped(),
             }]);
         }
     };
@@ -62,6 +62,21 @@ impl Validator<'_> {
         value.as_ref().map(|v| self.text(v, field))
     }
 
+    /// A contact method (phone, email, chat): `c` copies it and a responder dials it, so on top of
+    /// controls it must hold no invisible or bidi character that would make the copy differ from
+    /// what the Contacts pane shows.
+    fn contact(&mut self, value: &Option<Spanned<String>>, field: String) -> Option<String> {
+        let v = value.as_ref()?;
+        let before = self.errors.len();
+        let text = self.text(v, field.clone());
+        if self.errors.len() == before
+            && let Some(c) = text.chars().find(|&c| crate::incident::sanitize::is_hidden(c))
+        {
+            self.push(v.span(), field, Problem::InvisibleCharacter(u32::from(c)));
+        }
+        Some(text)
+    }
+
     fn tz(&mut self, value: &Spanned<String>, field: String) -> Option<Tz> {
         match value.get_ref().parse::<Tz>() {
             Ok(tz) => Some(tz),
@@ -88,9 +103,9 @@ impl Validator<'_> {
                 id: self.text(id, format!("people.{}", id.get_ref())),
                 name: self.text(&p.name, f("name")),
                 handle: self.opt_text(&p.handle, f("handle")),
-                phone: self.opt_text(&p.phone, f("phone")),
-                email: self.opt_text(&p.email, f("email")),
-                chat: self.opt_text(&p.chat, f("chat")),
+                phone: self.contact(&p.phone, f("phone")),
+                email: self.contact(&p.email, f("email")),
+                chat: self.contact(&p.chat, f("chat")),
                 tz: tz.unwrap_or(Tz::UTC),
                 pagerduty_user: self.opt_text(&p.pagerduty_user, f("pagerduty_user")),
             };

@@ -278,3 +278,51 @@ fn control_characters_are_refused_where_they_would_reach_a_terminal() {
         "{e}"
     );
 }
+
+#[test]
+fn invisible_characters_are_refused_in_contact_methods() {
+    // U+200B between digits: the pane would show +4930… and `c` would copy something else.
+    for (c, hex) in [
+        ("\\u200B", "200B"),
+        ("\\u200D", "200D"),
+        ("\\uFEFF", "FEFF"),
+        ("\\u202E", "202E"),
+        ("\\u2066", "2066"),
+        ("\\u061C", "061C"),
+        ("\\u2060", "2060"),
+    ] {
+        let e = one(&edit(
+            2,
+            &format!(
+                r#"name = "Ana"
+phone = "+49 30{c} 5555""#
+            ),
+        ));
+        assert_eq!(
+            e,
+            format!(
+                "team.toml:3: people.ana.phone: contains an invisible character (U+{hex}): what is copied or dialled would differ from what is shown"
+            )
+        );
+    }
+    let e = one(&edit(2, "name = \"Ana\"\nemail = \"ana\u{200b}@example.com\""));
+    assert!(e.starts_with("team.toml:3: people.ana.email: contains an invisible character (U+200B)"), "{e}");
+    // A name may hold a ZWJ emoji sequence: it is stripped when drawn, never copied or dialled.
+    assert!(problems(&edit(2, "name = \"Ana 👩\u{200d}💻\"")).is_empty());
+}
+
+#[test]
+fn errors_quoting_huge_values_stay_short() {
+    let key = "k".repeat(2 << 20);
+    let e = one(&edit(2, &format!("{key} = 1")));
+    assert!(e.len() < 1000, "{} bytes: {}", e.len(), &e[..200]);
+    assert!(e.starts_with("team.toml:2: "), "{}", &e[..200]);
+    let e = one(&edit(3, &format!("tz = \"{}\"", "Z".repeat(2 << 20))));
+    assert!(
+        e.len() < 1000 && e.starts_with("team.toml:3: people.ana.tz: unknown time zone"),
+        "{}",
+        &e[..200]
+    );
+    let e = one(&edit(11, &format!("people = [\"ana\", \"{}\"]", "\u{1b}".repeat(1 << 20))));
+    assert!(e.len() < 1000 && !e.chars().any(char::is_control), "{}", &e[..200]);
+}

@@ -142,6 +142,8 @@ pub struct AppOptions {
     pub runbooks: RunbookOptions,
     /// The team file; the contacts pane exists only when there is one.
     pub team: Option<std::path::PathBuf>,
+    /// Where `warroom team init` writes when no team file is configured: watched by the Contacts pane.
+    pub team_default: Option<std::path::PathBuf>,
     /// Sends pages (`[paging]` of the config); None when the HTTP client could not start.
     pub notifier: Option<crate::notify::Notifier>,
 }
@@ -198,11 +200,13 @@ fn draft_key(id: IncidentId) -> String {
 impl App {
     pub fn new(store: Store, opts: AppOptions) -> Result<App, String> {
         let rb = opts.runbooks;
-        // Only panes that have something to show: contacts need a team file.
+        // Every pane always exists, so its number never moves (Processes is always 4); without a
+        // team file the Contacts pane says how to get one.
         let mut panes: Vec<Box<dyn Pane>> = vec![Box::new(Timeline::new(opts.local, opts.local_time))];
-        if let Some(path) = &opts.team {
-            panes.push(Box::new(Contacts::load(path)));
-        }
+        panes.push(Box::new(match &opts.team {
+            Some(path) => Contacts::load(path),
+            None => Contacts::missing(opts.team_default.as_deref()),
+        }));
         let export_texts = crate::incident::export::RunbookTexts {
             books: rb.books.iter().map(|b| b.export_text()).collect(),
         };
@@ -495,6 +499,27 @@ impl App {
     }
 
     fn popup_key(&mut self, mut popup: Popup, k: KeyEvent, now: DateTime<Utc>) {
+        // A dialog that takes no typing never swallows a key silently: once it is done (details,
+        // help, a kill's result) a global key closes it and acts (`n` opens the composer); a key
+        // it cannot use, or a global one while a kill is still under way, says so in the footer.
+        if let Some(done) = popup.settled()
+            && !popup.binds(&k)
+        {
+            match keymap::lookup(GLOBAL, &k) {
+                Some(cmd) if done => {
+                    self.global(cmd, now);
+                    return;
+                }
+                _ => {
+                    let key = keymap::Key { code: k.code, mods: k.modifiers }.label();
+                    let key = crate::incident::sanitize::one_line(&key).into_owned();
+                    let why = if done { "Esc closes it" } else { "wait for the result" };
+                    self.notice = Some((format!("{key} does nothing in this dialog: {why}"), true));
+                }
+            }
+            self.popups.push(popup);
+            return;
+        }
         let keep = match &mut popup {
             Popup::Start(form) => match form.handle(k) {
                 Outcome::Consumed => true,
@@ -794,7 +819,7 @@ impl App {
                 );
                 self.popups.push(Popup::Confirm(
                     Question::RunCommand(Box::new(req)),
-                    Confirm { title: "Run command".into(), message },
+                    Confirm::new("Run command", message),
                 ));
             }
             Effect::Notice(s) => self.notice = Some((s, true)),
@@ -864,10 +889,7 @@ impl App {
                 if self.composer.has_draft() {
                     self.popups.push(Popup::Confirm(
                         Question::QuitWithDraft,
-                        Confirm {
-                            title: "Quit".into(),
-                            message: "Discard the unsaved note and quit?".into(),
-                        },
+                        Confirm::new("Quit", "Discard the unsaved note and quit?".into()),
                     ));
                 } else {
                     self.finish();
@@ -924,8 +946,7 @@ impl App {
                     ),
                     None => "Acknowledge this incident? This stops the escalation ladder.".into(),
                 };
-                self.popups
-                    .push(Popup::Confirm(Question::Ack, Confirm { title: "Acknowledge".into(), message }));
+                self.popups.push(Popup::Confirm(Question::Ack, Confirm::new("Acknowledge", message)));
             }
         }
     }
@@ -1102,10 +1123,14 @@ impl App {
             }
             lines.push(Line::from(""));
         };
+        // The focused pane's keys first: that is what `?` is pressed for.
         let n = self.panes.len();
+        if let Some(p) = self.panes.get(self.focus) {
+            section(format!("{} (this pane)", p.name()), keymap::help_rows(p.all_keymaps()));
+        }
         let global = GLOBAL.iter().filter(|b| !matches!(b.cmd, GlobalCmd::Focus(i) if i >= n));
         section("Everywhere".into(), global.map(|b| (b.keys_label(), b.desc)).collect());
-        for p in &self.panes {
+        for (_, p) in self.panes.iter().enumerate().filter(|(i, _)| *i != self.focus) {
             section(p.name().into(), keymap::help_rows(p.all_keymaps()));
         }
         for (name, rows) in super::popups::help_sections() {

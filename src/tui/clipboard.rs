@@ -3,9 +3,11 @@
 //! forwards it to the outer terminal. The sequence is written raw, never wrapped in tmux's DCS
 //! passthrough (that needs `allow-passthrough` and bypasses tmux's own buffer).
 
-/// The OSC 52 sequence that puts `text` on the system clipboard.
+/// The OSC 52 sequence that puts `text` on the system clipboard: the text as drawn (through the
+/// same sanitiser), so what lands on the clipboard is what the responder saw on screen.
 pub fn osc52(text: &str) -> String {
-    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+    let shown = crate::incident::sanitize::strip_controls(text);
+    format!("\x1b]52;c;{}\x07", base64(shown.as_bytes()))
 }
 
 /// Standard base64 with padding (RFC 4648 §4); a few lines rather than a crate for one call site.
@@ -50,5 +52,7 @@ mod tests {
     #[test]
     fn osc52_wraps_the_number() {
         assert_eq!(osc52("+49 30 5555 0101"), "\x1b]52;c;KzQ5IDMwIDU1NTUgMDEwMQ==\x07");
+        // A zero-width space or bidi override would make the copy differ from what is shown.
+        assert_eq!(osc52("+49 30\u{200b} 5555\u{202e} 0101"), osc52("+49 30 5555 0101"));
     }
 }

@@ -81,19 +81,35 @@ fn snapshot_contacts_200x50_grid() {
 }
 
 #[test]
-fn no_team_file_no_pane() {
+fn pane_numbers_never_move_and_no_team_file_says_how_to_get_one() {
     let h = with_team(&example_team(), None);
-    assert_eq!(
-        h.app.panes.iter().map(|p| p.name()).collect::<Vec<_>>(),
-        ["Timeline", "Contacts", "Runbooks", "Processes"]
-    );
-    let plain = super::tests::sample("default");
-    let names: Vec<_> = plain.app.panes.iter().map(|p| p.name()).collect();
-    assert_eq!(
-        names,
-        ["Timeline", "Runbooks", "Processes"],
-        "no team file: no contacts pane, no placeholder"
-    );
+    let names = |h: &Harness| h.app.panes.iter().map(|p| p.name()).collect::<Vec<_>>();
+    assert_eq!(names(&h), ["Timeline", "Contacts", "Runbooks", "Processes"]);
+    // Without a team file: the same four, so `4` is the process pane either way.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let events = fixture::sev1_incident();
+    store.append_all(&events, None).unwrap();
+    let mut o = options("default", Some(events[0].incident));
+    let starter = dir.path().join("cfg/team.toml");
+    o.team_default = Some(starter.clone());
+    let mut h = Harness { app: App::new(store, o).unwrap(), dir };
+    assert_eq!(names(&h), ["Timeline", "Contacts", "Runbooks", "Processes"]);
+    h.key(KeyCode::Char('4'));
+    assert_eq!(h.app.panes[h.app.focus].name(), "Processes");
+    h.key(KeyCode::Char('2'));
+    let text = h.text(80, 24);
+    assert!(text.contains("Contacts · no team file"), "{text}");
+    assert!(text.contains("Run `warroom team init` to write a starter one"), "{text}");
+    // Keys that need a team say so instead of doing nothing.
+    h.key(KeyCode::Char('c'));
+    assert!(h.text(80, 24).contains("no team file: `warroom team init` writes one"));
+    // `warroom team init` in another shell: the pane picks the file up on its next tick.
+    std::fs::create_dir_all(starter.parent().unwrap()).unwrap();
+    std::fs::copy(example_team(), &starter).unwrap();
+    h.app.update(Action::Tick, now());
+    let text = h.text(80, 24);
+    assert!(text.contains("Bo Chen (bo)") && !text.contains("Contacts · no team file"), "{text}");
 }
 
 #[test]

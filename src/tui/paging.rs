@@ -68,7 +68,7 @@ impl Pager {
             one_line(&page.person.id),
             page.severity
         );
-        Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm { title: "Page".into(), message }))
+        Ok(Popup::Confirm(Question::Page(Box::new(page)), Confirm::new("Page", message)))
     }
 
     /// What `ev` (just recorded) also tells PagerDuty: an ack acknowledges and a resolve resolves

@@ -370,6 +370,13 @@ fn critical_names_need_the_name_typed_and_a_reason_is_required() {
     assert_eq!((rec[0].0.as_str(), rec[0].1.as_str()), ("TERM", "listener stuck"));
     assert!(rec[0].2.contains("already exited"), "{rec:?}");
     assert!(matches!(&h.guard().stage, Stage::Done { message, .. } if message.contains("already exited")));
+    // Typed text on the result is refused out loud, never swallowed; `n` closes it and opens
+    // the composer.
+    h.key(KeyCode::Char('x'));
+    assert!(matches!(h.app.popups.last(), Some(Popup::Kill(_))));
+    assert!(h.text(80, 24).contains("x does nothing in this dialog: Esc closes it"));
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.popups.is_empty() && h.app.composer.open, "n on a kill's result opens the composer");
     h.key(KeyCode::Esc);
 
     // `[procs] critical` adds to the built-in list.

@@ -11,7 +11,7 @@ use super::app::App;
 use super::keymap::GLOBAL;
 use super::layout::{MIN_SIZE, Screen, screen, too_small};
 use super::pane::RenderCtx;
-use super::widgets::hint_line;
+use super::widgets::{fit, hint_line};
 use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentState, Status};
@@ -43,130 +43,114 @@ pub fn render(app: &App, frame: &mut Frame, now: DateTime<Utc>) {
     }
 }
 
-/// Incident, SEV, status, elapsed, ack, you: only what exists. Returns whether who else is
-/// viewing fitted (else the tab bar shows it).
+/// Incident, SEV, status, elapsed, ack, who else is here, you: only what exists. At 80 columns the
+/// header gives way in a fixed order (see [`header_level`]) so that the ack state, a readable part
+/// of the title, the elapsed time and who else is here stay whole. Returns whether who else is
+/// here fitted (else the tab bar shows it).
 fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) -> bool {
     let t = &app.theme;
     frame.render_widget(Block::new().style(t.header), area);
-    let sep = || Span::styled(" │ ", t.header);
-    let mut spans: Vec<Span> = Vec::new();
-    match &app.data {
-        Some(d) => {
-            let st = &d.state;
-            spans.push(Span::styled(format!(" {} ", st.severity), t.sev(st.severity)));
-            spans.push(Span::styled(
-                format!(" {}", one_line(&st.title)),
-                t.header.add_modifier(Modifier::BOLD),
-            ));
-            spans.push(sep());
-            spans.push(Span::styled(st.status.to_string(), t.header));
-            spans.push(sep());
-            let elapsed = match st.resolved_at {
-                Some(r) => format!("resolved after {}", human_duration(r - st.opened_at)),
-                None => format!("open {}", human_duration(now - st.opened_at)),
-            };
-            spans.push(Span::styled(elapsed, t.header));
-            if let Some((text, urgency)) = update_countdown(st, &app.cadence, now) {
-                spans.push(sep());
-                // Padded like a badge when it asks for attention.
-                let (text, style) = match urgency {
-                    Urgency::Calm => (text, t.header),
-                    Urgency::Soon => (format!(" {text} "), t.header_warn),
-                    Urgency::Late => (format!(" {text} "), t.header_danger),
-                };
-                spans.push(Span::styled(text, style));
-            }
-            if st.status != Status::Resolved {
-                spans.push(sep());
-                match &st.acknowledged {
-                    Some(a) => spans.push(Span::styled(format!("acked by {}", one_line(&a.by)), t.header)),
-                    None => spans.push(Span::styled(" NOT ACKED ", t.sev[0])),
-                }
-            }
-        }
-        None => spans.push(Span::styled(" warroom", t.header.add_modifier(Modifier::BOLD))),
-    }
-    // The sync state, right-aligned: it must stay visible, so a long title gives way to it, and
-    // the viewers show only where the incident's own fields still fit.
-    let left_min = match spans.get(1) {
-        Some(title) if app.data.is_some() => {
-            spans.iter().map(|s| s.width()).sum::<usize>() - title.width() + title.width().min(MIN_TITLE)
-        }
-        _ => spans.iter().map(|s| s.width()).sum(),
+    let Some(d) = &app.data else {
+        let name = Span::styled(" warroom", t.header.add_modifier(Modifier::BOLD));
+        frame.render_widget(Paragraph::new(name), area);
+        return false;
     };
-    let sync = Line::from(sync_spans(app, now, (area.width as usize).saturating_sub(left_min + 1)));
-    let presence_shown = sync.spans.len() > 1;
-    let sw = sync.width();
-    if app.data.is_some() {
-        // The title gives way first (it is on every screen already), then "acked by NAME" becomes
-        // "acked": the countdowns and the sync state must stay whole.
-        let budget = (area.width as usize).saturating_sub(if sw > 0 { sw + 1 } else { 0 });
-        cut_title(&mut spans, budget);
-        if spans.iter().map(|s| s.width()).sum::<usize>() > budget
-            && let Some(ack) = spans.iter_mut().find(|s| s.content.starts_with("acked by "))
-        {
-            ack.content = "acked".into();
-        }
-        // Still too wide (80 columns with a long sync state): drop "acked", then the elapsed time.
-        for gone in ["acked", "open "] {
-            if spans.iter().map(|s| s.width()).sum::<usize>() <= budget {
-                break;
-            }
-            if let Some(i) = spans.iter().position(|s| s.content.starts_with(gone))
-                && i >= 1
-            {
-                spans.drain(i - 1..=i);
-            }
-        }
-    }
-    // Who you are, at the right end, only where it does not cover the incident's own fields.
-    let me = if sw > 0 { format!("│ {} ", one_line(&app.me)) } else { format!("{} ", one_line(&app.me)) };
-    let used: usize = spans.iter().map(|s| s.width()).sum::<usize>() + sw;
-    let mut right = area.right();
-    if used + me.chars().count() + 3 <= area.width as usize {
-        let w = me.chars().count() as u16;
-        right -= w;
-        frame.render_widget(Paragraph::new(Span::styled(me, t.header)), Rect::new(right, area.y, w, 1));
-    }
-    if sw > 0 {
-        let w = (sw as u16).min(right - area.x);
-        frame.render_widget(Paragraph::new(sync), Rect::new(right - w, area.y, w, 1));
-        right -= w;
-    }
-    let left = Line::from(spans);
-    let lw = right - area.x;
-    let clipped = left.width() > lw as usize;
-    frame.render_widget(Paragraph::new(left), Rect { width: lw, ..area });
-    if clipped && lw > 1 {
-        // Say that something was cut rather than end on half a word.
-        frame.render_widget(Paragraph::new(Span::styled("…", t.header)), Rect::new(right - 1, area.y, 1, 1));
-    }
-    presence_shown
+    let width = area.width as usize;
+    let title = one_line(&d.state.title);
+    let title_w = Span::raw(title.as_ref()).width() + 1;
+    let width_of = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let level = (0..=HEADER_LEVELS)
+        .find(|&level| {
+            let (left, right, min_title) = header_level(app, &d.state, now, level);
+            width_of(&left) + width_of(&right) + title_w.min(min_title) <= width
+        })
+        .unwrap_or(HEADER_LEVELS);
+    let (mut left, right, _) = header_level(app, &d.state, now, level);
+    // The title takes whatever is left, cut with a visible `…`.
+    let room = width.saturating_sub(width_of(&left) + width_of(&right));
+    let shown = fit(Line::from(format!(" {title}")), room.max(2)).to_string();
+    left.insert(1, Span::styled(shown, t.header.add_modifier(Modifier::BOLD)));
+    let rw = (width_of(&right) as u16).min(area.width);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(left)), l);
+    frame.render_widget(Paragraph::new(Line::from(right)), r);
+    level < HEADER_LEVELS
 }
 
-/// The sync state (`synced`, `3 pending`, `offline 4m`, …) in ok/warn/danger, then who else has
-/// the incident open. Empty when no server is configured: local-only shows nothing.
-fn sync_spans(app: &App, now: DateTime<Utc>, budget: usize) -> Vec<Span<'static>> {
-    let Some(s) = &app.sync else { return Vec::new() };
+/// How many ways the header can give way.
+const HEADER_LEVELS: u8 = 8;
+
+/// The header's parts at reduction `level` (0 = everything in full): the incident's fields
+/// without the title, the right-hand side (sync state, who else is here, you), and the title's
+/// minimum width. Each level adds one reduction, least needed first: you; the other viewers' names
+/// become a count; the update countdown gets terse; "acked by NAME" becomes "acked"; separators
+/// lose their spaces; the title may shrink below a readable 16 columns; the countdown goes; the
+/// viewer count goes. The ack state, status, elapsed time and sync state never go.
+fn header_level(
+    app: &App,
+    st: &IncidentState,
+    now: DateTime<Utc>,
+    level: u8,
+) -> (Vec<Span<'static>>, Vec<Span<'static>>, usize) {
     let t = &app.theme;
-    let role = match s.link {
-        Link::Online if is_synced(s, now) => t.ok,
-        Link::Online | Link::Connecting | Link::Local => t.warn,
-        Link::Offline { .. } | Link::AuthFailed => t.danger,
+    let sep = || Span::styled(if level >= 5 { "│" } else { " │ " }, t.header);
+    let mut left = vec![Span::styled(format!(" {} ", st.severity), t.sev(st.severity)), sep()];
+    left.push(Span::styled(st.status.to_string(), t.header));
+    left.push(sep());
+    let elapsed = match st.resolved_at {
+        Some(r) => format!("resolved after {}", human_duration(r - st.opened_at)),
+        None => format!("open {}", human_duration(now - st.opened_at)),
     };
-    let mut spans = vec![Span::styled(format!(" {} ", status_line(s, now)), t.header.patch(role))];
-    let others = others(&s.viewers, &app.me);
-    if !others.is_empty() {
-        // Names where they fit, else how many, else nothing: the state itself always shows.
-        let used = spans[0].width();
-        let fits = [format!("│ with {} ", others.join(", ")), format!("│ +{} viewing ", others.len())]
-            .into_iter()
-            .find(|v| used + Span::raw(v.as_str()).width() <= budget);
-        if let Some(v) = fits {
-            spans.push(Span::styled(v, t.header));
+    left.push(Span::styled(elapsed, t.header));
+    if let Some((text, urgency)) = update_countdown(st, &app.cadence, now).filter(|_| level < 7) {
+        let text = if level >= 3 {
+            text.replacen("update due in", "upd in", 1).replacen("update overdue", "upd late", 1)
+        } else {
+            text
+        };
+        left.push(sep());
+        // Padded like a badge when it asks for attention.
+        left.push(match urgency {
+            Urgency::Calm => Span::styled(text, t.header),
+            Urgency::Soon => Span::styled(format!(" {text} "), t.header_warn),
+            Urgency::Late => Span::styled(format!(" {text} "), t.header_danger),
+        });
+    }
+    if st.status != Status::Resolved {
+        left.push(sep());
+        left.push(match &st.acknowledged {
+            Some(a) if level < 4 => Span::styled(format!("acked by {}", one_line(&a.by)), t.header),
+            Some(_) => Span::styled("acked", t.header),
+            None => Span::styled(" NOT ACKED ", t.sev[0]),
+        });
+    }
+    left.push(Span::styled(" ", t.header));
+    let mut right = Vec::new();
+    if let Some(s) = &app.sync {
+        let role = match s.link {
+            Link::Online if is_synced(s, now) => t.ok,
+            Link::Online | Link::Connecting | Link::Local => t.warn,
+            Link::Offline { .. } | Link::AuthFailed => t.danger,
+        };
+        right.push(Span::styled(format!(" {} ", status_line(s, now)), t.header.patch(role)));
+        let others = others(&s.viewers, &app.me);
+        if !others.is_empty() && level < 8 {
+            let v = if level < 2 {
+                format!("│ with {} ", others.join(", "))
+            } else {
+                format!("│ +{} here ", others.len())
+            };
+            right.push(Span::styled(v, t.header));
         }
     }
-    spans
+    if level < 1 {
+        let me = one_line(&app.me);
+        right.push(Span::styled(
+            if right.is_empty() { format!("{me} ") } else { format!("│ {me} ") },
+            t.header,
+        ));
+    }
+    (left, right, if level < 6 { MIN_TITLE } else { 8 })
 }
 
 /// The viewers other than me. The server names a viewer by its token (`ana`) or by the author
@@ -184,24 +168,8 @@ pub(crate) fn others(viewers: &[String], me: &str) -> Vec<String> {
     out
 }
 
-/// The title keeps at least this many columns before the viewers give way to it.
+/// The title keeps at least this many columns before the header's later reductions.
 const MIN_TITLE: usize = 16;
-
-/// Shortens the title span (index 1 of the header) with an ellipsis until the line fits `width`,
-/// keeping at least a few characters of it.
-fn cut_title(spans: &mut [Span<'_>], width: usize) {
-    let total: usize = spans.iter().map(|s| s.width()).sum();
-    let Some(title) = spans.get_mut(1) else { return };
-    if total <= width {
-        return;
-    }
-    let mut text: String = title.content.to_string();
-    let target = title.width().saturating_sub(total - width).max(8);
-    while Span::raw(format!("{text}…")).width() > target && text.chars().count() > 2 {
-        text.pop();
-    }
-    title.content = format!("{}…", text.trim_end()).into();
-}
 
 /// How loudly the header speaks of the next status update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,11 +211,29 @@ pub fn update_countdown(
 fn tabs(app: &App, frame: &mut Frame, s: &Screen, presence: bool) {
     let Some(area) = s.tabs else { return };
     let t = &app.theme;
-    let mut spans = Vec::new();
-    for (i, p) in app.panes.iter().enumerate() {
-        let style = if i == app.focus { t.tab_active } else { t.tab };
-        spans.push(Span::styled(format!(" {} {} ", i + 1, p.title()), style));
-        spans.push(Span::raw(" "));
+    // Full titles where they fit; else other tabs show only their names, one at a time, the
+    // escalation countdown of Contacts last, so every number stays on screen at 80 columns.
+    let bar = |short: &[bool]| {
+        let mut spans = Vec::new();
+        for (i, p) in app.panes.iter().enumerate() {
+            let style = if i == app.focus { t.tab_active } else { t.tab };
+            let title = if short[i] { p.name().to_string() } else { p.title() };
+            spans.push(Span::styled(format!(" {} {title} ", i + 1), style));
+            spans.push(Span::raw(" "));
+        }
+        spans
+    };
+    let mut short = vec![false; app.panes.len()];
+    let mut spans = bar(&short);
+    let order = (0..app.panes.len())
+        .filter(|&i| app.panes[i].name() != "Contacts")
+        .chain((0..app.panes.len()).filter(|&i| app.panes[i].name() == "Contacts"));
+    for i in order.filter(|&i| i != app.focus) {
+        if Line::from(spans.clone()).width() <= area.width as usize {
+            break;
+        }
+        short[i] = true;
+        spans = bar(&short);
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -313,6 +299,16 @@ fn footer(app: &App, frame: &mut Frame, area: Rect) {
             }
             right.extend(GLOBAL.iter().filter_map(|b| Some((b.keys.first()?.label(), b.hint?))));
         }
+    }
+    // The focused pane's own keys matter more here than global ones that `?` lists anyway: on a
+    // narrow screen `a ack`, `u update`, then `n note` give way so that, say, the process pane
+    // keeps kill, filter, detail, sort and tree. `? help` and `q quit` always stay.
+    let width = |h: &[(String, &str)]| hint_line(h, t).width();
+    for gone in ["ack", "update", "note"] {
+        if width(&left) + width(&right) + 4 <= area.width as usize {
+            break;
+        }
+        right.retain(|(_, what)| *what != gone);
     }
     let right = hint_line(&right, t);
     let rw = (right.width() as u16 + 1).min(area.width);

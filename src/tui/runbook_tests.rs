@@ -61,7 +61,8 @@ fn harness(opts: RunbookOptions) -> Harness {
     o.runbooks = opts;
     let app = App::new(store, o).unwrap();
     let mut h = Harness { app, dir };
-    h.key(KeyCode::Char('2'));
+    // Runbooks are pane 3 with or without a team file.
+    h.key(KeyCode::Char('3'));
     h
 }
 

@@ -41,6 +41,7 @@ pub(super) fn options(theme: &str, incident: Option<uuid::Uuid>) -> AppOptions {
         size: (80, 24),
         procs: Default::default(),
         team: None,
+        team_default: None,
         notifier: None,
         runbooks: builtin_runbooks(),
     }
@@ -409,7 +410,7 @@ fn enter_shows_details_and_help_lists_every_key() {
     h.key(KeyCode::Esc).key(KeyCode::Char('?'));
     let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
     let help: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
-    assert!(!help.contains("focus pane 4"), "no key for a pane that does not exist");
+    assert!(help.contains("focus pane 4"), "four panes, always: 4 is the process pane");
     let descs = super::keymap::GLOBAL
         .iter()
         .filter(|b| !matches!(b.cmd, super::keymap::GlobalCmd::Focus(i) if i > 2))
@@ -896,4 +897,45 @@ fn every_pane_and_popup_draws_at_awkward_sizes() {
             }
         }
     }
+}
+
+#[test]
+fn global_keys_in_a_finished_dialog_act_and_typing_is_never_swallowed() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('g')).key(KeyCode::Enter);
+    assert!(matches!(h.app.popups.last(), Some(Popup::View(_))), "event detail open");
+    // A key the detail cannot use says so (the footer stays visible under the popup).
+    h.key(KeyCode::Char('x'));
+    assert!(matches!(h.app.popups.last(), Some(Popup::View(_))));
+    let text = h.text(80, 24);
+    assert!(text.contains("x does nothing in this dialog: Esc closes it"), "{text}");
+    // `n` closes the detail and opens the note composer; `u` the status update composer.
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.popups.is_empty() && h.app.composer.open);
+    h.key(KeyCode::Esc).key(KeyCode::Enter).key(KeyCode::Char('u'));
+    assert!(h.app.popups.is_empty() && h.app.composer.open, "u from the detail opens the update composer");
+    assert!(h.text(80, 24).contains("update"), "status update composer shown");
+    // Help is a finished dialog too: `a` asks to acknowledge.
+    h.key(KeyCode::Esc);
+    h.app.composer.reset();
+    h.key(KeyCode::Char('?')).key(KeyCode::Char('S'));
+    assert!(matches!(h.app.popups.last(), Some(Popup::Choose(..))), "S from help opens the severity list");
+}
+
+#[test]
+fn help_opens_on_the_focused_panes_keys() {
+    let mut h = sample("default");
+    h.key(KeyCode::Char('4')).key(KeyCode::Char('?'));
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
+    let lines: Vec<String> = v.lines.iter().map(|l| l.to_string()).collect();
+    assert_eq!(lines[0], "Processes (this pane)");
+    assert!(lines[1..8].iter().any(|l| l.contains("kill")), "{lines:?}");
+    let text = h.text(80, 24);
+    assert!(text.contains("Processes (this pane)"), "visible at 80x24 without scrolling: {text}");
+    h.key(KeyCode::Esc).key(KeyCode::Char('1')).key(KeyCode::Char('?'));
+    let Some(Popup::View(v)) = h.app.popups.last() else { panic!("no help") };
+    assert_eq!(v.lines[0].to_string(), "Timeline (this pane)");
+    // Every pane is still listed once.
+    let all: String = v.lines.iter().map(|l| l.to_string() + "\n").collect();
+    assert_eq!(all.matches("\nProcesses\n").count(), 1, "{all}");
 }

@@ -4,6 +4,7 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear};
 
@@ -39,6 +40,69 @@ pub fn hint_line<'a>(hints: &[(String, &'a str)], theme: &Theme) -> Line<'a> {
         spans.push(Span::styled(format!(" {what}"), theme.muted));
     }
     Line::from(spans)
+}
+
+/// A styled line broken into lines of at most `width` columns, at the last space when there is
+/// one, else mid-word; continuation lines start with `indent` spaces (the column where the text
+/// began). Nothing is cut: a timeline entry, a command to confirm, must be read whole.
+pub fn wrap_line(line: Line<'_>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let indent = if indent * 2 > width { 0 } else { indent };
+    if line.width() <= width || width == 0 {
+        return vec![own(line)];
+    }
+    let cw = |c: char| Span::raw(c.to_string()).width();
+    let mut out: Vec<Vec<(char, Style)>> = Vec::new();
+    let mut cur: Vec<(char, Style)> = Vec::new();
+    let mut w = 0;
+    let chars = line.spans.iter().flat_map(|s| {
+        let style = line.style.patch(s.style);
+        s.content.chars().map(move |c| (c, style))
+    });
+    for (c, style) in chars {
+        let cwid = cw(c);
+        while w + cwid > width && cur.len() > if out.is_empty() { 0 } else { indent } {
+            let start = if out.is_empty() { 0 } else { indent };
+            // Break after the last space past the indent, carrying the partial word over.
+            let carry = match cur[start..].iter().rposition(|(c, _)| *c == ' ') {
+                Some(i) if start + i + 1 < cur.len() => cur.split_off(start + i + 1),
+                _ => Vec::new(),
+            };
+            while cur.last().is_some_and(|(c, _)| *c == ' ') && cur.len() > start + 1 {
+                cur.pop();
+            }
+            out.push(std::mem::take(&mut cur));
+            cur.extend(std::iter::repeat_n((' ', Style::default()), indent));
+            cur.extend(carry);
+            w = cur.iter().map(|(c, _)| cw(*c)).sum();
+        }
+        // A space that would start a continuation line is the break itself.
+        if c == ' ' && !out.is_empty() && cur.len() == indent {
+            continue;
+        }
+        cur.push((c, style));
+        w += cwid;
+    }
+    if cur.len() > indent || out.is_empty() {
+        out.push(cur);
+    }
+    out.into_iter()
+        .map(|cells| {
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            for (c, style) in cells {
+                match spans.last_mut() {
+                    Some(last) if last.style == style => last.content.to_mut().push(c),
+                    _ => spans.push(Span::styled(c.to_string(), style)),
+                }
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+fn own(line: Line<'_>) -> Line<'static> {
+    let spans =
+        line.spans.into_iter().map(|s| Span::styled(s.content.into_owned(), s.style)).collect::<Vec<_>>();
+    Line::from(spans).style(line.style)
 }
 
 /// Cuts a line that is wider than `width` and ends it with `…`, so a cut is visible.
@@ -192,5 +256,37 @@ mod tests {
         assert_eq!(fit(line.clone(), 40).to_string(), "12:00 a long note text");
         let wide = Line::from("日本語のメモ");
         assert_eq!(fit(wide, 6).to_string(), "日本…");
+    }
+
+    #[test]
+    fn wrap_line_breaks_at_spaces_and_indents_continuations() {
+        let text = |ls: &[Line]| ls.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let l = Line::from(vec![Span::raw("09:00 ana "), Span::raw("disk full on db-1 again today")]);
+        assert_eq!(
+            text(&wrap_line(l, 20, 10)),
+            ["09:00 ana disk full", "          on db-1", "          again", "          today"]
+        );
+        let l = Line::from("x ".to_string() + &"y".repeat(25));
+        assert_eq!(text(&wrap_line(l, 10, 2)), ["x", "  yyyyyyyy", "  yyyyyyyy", "  yyyyyyyy", "  y"]);
+        assert_eq!(text(&wrap_line(Line::from("short"), 10, 2)), ["short"]);
+        // Styles survive the break.
+        let l = Line::from(vec![Span::styled("aaaa ", Style::new().bold()), Span::raw("bbbb")]);
+        let w = wrap_line(l, 6, 0);
+        assert_eq!(w[0].spans[0].style, Style::new().bold());
+        assert_eq!(text(&w), ["aaaa", "bbbb"]);
+        // Every character is kept (nothing cut), whatever the width.
+        for width in 1..30 {
+            let src = "rm -rf /tmp/x; touch /tmp/pwned && echo done";
+            let joined: String = wrap_line(Line::from(src), width, 0)
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert_eq!(
+                joined.split_whitespace().collect::<String>(),
+                src.split_whitespace().collect::<String>(),
+                "width {width}"
+            );
+        }
     }
 }

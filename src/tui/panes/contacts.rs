@@ -2,8 +2,10 @@
 //! severity with its countdown, and who holds the incident roles. Keys copy a contact (OSC 52),
 //! page (after a confirm), record a contact attempt and assign a role.
 //!
-//! The pane exists only when a team file is configured; a file with problems shows them here, one
-//! line each. Rows are a pure function of the team, the incident and `now` (see [`rows`]).
+//! The pane is always there, so pane numbers never move: without a team file it says how to get
+//! one (`warroom team init`) and picks the file up once it appears beside the config; a file with
+//! problems shows them here, one line each. Rows are a pure function of the team, the incident and
+//! `now` (see [`rows`]).
 
 pub mod rows;
 
@@ -81,6 +83,8 @@ type Loaded = Result<Team, Vec<String>>;
 /// The contacts pane's state; the incident itself stays in the App's `IncidentData`.
 pub struct Contacts {
     path: PathBuf,
+    /// False when no team file is configured and `path` is only where `team init` would write one.
+    configured: bool,
     team: Loaded,
     modified: Option<SystemTime>,
     /// Index among the selectable rows.
@@ -115,6 +119,7 @@ impl Contacts {
     pub fn load(path: &Path) -> Contacts {
         Contacts {
             path: path.to_path_buf(),
+            configured: true,
             team: read(path),
             modified: mtime(path),
             selected: 0,
@@ -122,6 +127,23 @@ impl Contacts {
             last_event: None,
             ladder_key: None,
         }
+    }
+
+    /// No team file configured: the pane explains how to get one, and watches `default` (the
+    /// team.toml beside the config, where `warroom team init` writes) to load it once it appears.
+    pub fn missing(default: Option<&Path>) -> Contacts {
+        let path = default.map(Path::to_path_buf).unwrap_or_default();
+        let mut c = Contacts::load(&path);
+        c.configured = false;
+        c.modified = None;
+        c.team = Err(Vec::new());
+        c.on_tick(DateTime::<Utc>::default());
+        c
+    }
+
+    /// Whether there is no team file at all (as opposed to one with problems).
+    fn absent(&self) -> bool {
+        matches!(&self.team, Err(p) if p.is_empty())
     }
 
     pub fn team(&self) -> Option<&Team> {
@@ -136,6 +158,18 @@ impl Contacts {
     pub fn rows(&self, data: &IncidentData, now: DateTime<Utc>) -> Vec<Row> {
         match &self.team {
             Ok(team) => rows(team, data, now),
+            Err(_) if self.absent() => {
+                let mut v = vec![Row::Heading("No team file".into())];
+                let info = [
+                    "Who is on call, the escalation ladder and paging come from a team file.",
+                    "Run `warroom team init` to write a starter one (you, one rotation, a ladder)",
+                    "and point the config at it; it shows here as soon as it is written.",
+                    "Or pass --team FILE, or set [team] file in the config. Every key:",
+                    "team.example.toml.",
+                ];
+                v.extend(info.into_iter().map(|t| Row::Info { text: t.into(), alarm: false }));
+                v
+            }
             Err(problems) => {
                 let dir = self.path.parent().map(|d| d.display().to_string()).unwrap_or_default();
                 let mut v = vec![Row::Heading(format!("Team file problems ({}) in {dir}", problems.len()))];
@@ -151,7 +185,11 @@ impl Contacts {
     }
 
     fn selected_person<'a>(&'a self, ctx: &PaneCtx) -> Result<(Row, &'a crate::team::Person), String> {
-        let team = self.team().ok_or("the team file has problems: fix it first (warroom team check)")?;
+        let team = self.team().ok_or(if self.absent() {
+            "no team file: `warroom team init` writes one"
+        } else {
+            "the team file has problems: fix it first (warroom team check)"
+        })?;
         let row = self.selected_row(ctx.data).ok_or("nobody is selected")?;
         let id = row.person_id().ok_or("this level reaches nobody in the team file")?;
         let person = team.person(id).ok_or_else(|| format!("{} is not in the team file", one_line(id)))?;
@@ -286,6 +324,7 @@ impl Pane for Contacts {
                     None => "Contacts".into(),
                 }
             }
+            Err(_) if self.absent() => "Contacts · no team file".into(),
             Err(p) => {
                 format!("Contacts · {} team file problem{}", p.len(), if p.len() == 1 { "" } else { "s" })
             }
@@ -325,9 +364,15 @@ impl Pane for Contacts {
         let m = mtime(&self.path);
         if m != self.modified {
             self.modified = m;
-            self.team = read(&self.path);
+            self.team = match m {
+                // Not configured and not (or no longer) there: still nothing to show.
+                None if !self.configured => Err(Vec::new()),
+                _ => read(&self.path),
+            };
+            return true;
         }
-        true
+        // Countdowns move every second; the how-to text does not.
+        !self.absent()
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx) {

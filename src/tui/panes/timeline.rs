@@ -21,7 +21,7 @@ use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, fit, scroll_top};
+use crate::tui::widgets::{TextInput, wrap_line};
 
 const AUTHOR_WIDTH: usize = 12;
 
@@ -321,21 +321,29 @@ impl Pane for Timeline {
         };
         let height = list.height as usize;
         self.height.set(height);
-        let top = scroll_top(self.top.get(), self.selected, height, self.rows.len(), self.follow);
-        self.top.set(top);
+        let width = list.width as usize;
         let zone = self.zone();
-        let lines: Vec<Line> = self.rows[top..(top + height).min(self.rows.len())]
-            .iter()
-            .enumerate()
-            .filter_map(|(n, &i)| {
-                let ev = ctx.data.events.get(i)?;
-                let mut line = fit(self.row(ev, zone, ctx), list.width as usize);
-                if top + n == self.selected && ctx.focused {
-                    line = line.patch_style(ctx.theme.selection);
-                }
-                Some(line)
-            })
-            .collect();
+        // Entries wrap under their text column instead of ending in `…`: a note is read whole.
+        let indent = fmt_time(DateTime::<Utc>::default(), None, self.multi_day).len() + AUTHOR_WIDTH + 2;
+        let lines_of = |r: usize| -> Vec<Line<'static>> {
+            let Some(ev) = self.rows.get(r).and_then(|&i| ctx.data.events.get(i)) else { return Vec::new() };
+            let mut lines = wrap_line(self.row(ev, zone, ctx), width, indent);
+            if r == self.selected && ctx.focused {
+                lines = lines.into_iter().map(|l| l.patch_style(ctx.theme.selection)).collect();
+            }
+            lines
+        };
+        let rows_h = |r: usize| lines_of(r).len().max(1);
+        let top = wrapped_top(self.top.get(), self.selected, height, self.rows.len(), self.follow, rows_h);
+        self.top.set(top);
+        let mut lines: Vec<Line> = Vec::with_capacity(height);
+        for r in top..self.rows.len() {
+            if lines.len() >= height {
+                break;
+            }
+            lines.extend(lines_of(r));
+        }
+        lines.truncate(height);
         if lines.is_empty() {
             let msg = if self.total == 0 { "No events yet." } else { "No event matches the filter." };
             frame.render_widget(Paragraph::new(Span::styled(msg, ctx.theme.muted)), list);
@@ -435,6 +443,45 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
     }
 }
 
+/// The first visible row when rows take `rows_h(r)` lines each: as many of the last rows as fit
+/// when following, else the previous top moved just enough to keep the whole selected row on
+/// screen. Only the rows near the window are measured, so a long incident costs no more.
+pub(crate) fn wrapped_top(
+    prev: usize,
+    selected: usize,
+    height: usize,
+    rows: usize,
+    follow: bool,
+    rows_h: impl Fn(usize) -> usize,
+) -> usize {
+    if rows == 0 || height == 0 {
+        return 0;
+    }
+    // The first row of the tail that fits ending at row `last`.
+    let fit_ending_at = |last: usize| {
+        let (mut top, mut used) = (last, rows_h(last));
+        while top > 0 && used + rows_h(top - 1) <= height {
+            top -= 1;
+            used += rows_h(top);
+        }
+        top
+    };
+    if follow {
+        return fit_ending_at(rows - 1);
+    }
+    let selected = selected.min(rows - 1);
+    let top = prev.min(rows - 1).min(selected);
+    // Move down until the selected row ends inside the window.
+    let mut used: usize = (top..=selected).map(&rows_h).sum();
+    let mut top = top;
+    while used > height && top < selected {
+        used -= rows_h(top);
+        top += 1;
+    }
+    // No blank space below the last row when scrolled near the end.
+    top.min(fit_ending_at(rows - 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +492,20 @@ mod tests {
         assert_eq!(fmt_time(at, None, false), "23:59:07");
         assert_eq!(fmt_time(at, None, true), "11-23 23:59");
         assert_eq!(fmt_time(at, Some(chrono_tz::Europe::Berlin), true), "11-24 00:59");
+    }
+
+    #[test]
+    fn wrapped_top_keeps_the_whole_selected_row_visible() {
+        // Row 3 takes 4 lines, the others one each; a 5-line window.
+        let h = |r: usize| if r == 3 { 4 } else { 1 };
+        assert_eq!(wrapped_top(0, 0, 5, 10, true, h), 5, "following: the last rows that fit");
+        assert_eq!(wrapped_top(0, 3, 5, 10, false, h), 2, "rows 2 and 3 fill the window");
+        assert_eq!(wrapped_top(0, 4, 5, 10, false, h), 3);
+        assert_eq!(wrapped_top(6, 2, 5, 10, false, h), 2, "selection above the window");
+        assert_eq!(wrapped_top(9, 9, 5, 10, false, h), 5, "no blank space below the last row");
+        assert_eq!(wrapped_top(0, 0, 0, 10, false, h), 0);
+        assert_eq!(wrapped_top(0, 0, 5, 0, true, h), 0);
+        // A row taller than the window still starts at the top.
+        assert_eq!(wrapped_top(0, 3, 2, 10, false, h), 3);
     }
 }

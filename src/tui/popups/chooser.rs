@@ -132,12 +132,22 @@ impl Chooser {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, item_style: impl Fn(usize) -> Style) {
-        let w = self.items.iter().map(|s| s.chars().count()).max().unwrap_or(10).max(self.title.len()) + 8;
+        // Wide enough for its own key hints too: `Enter choose · Esc cancel` is never cut.
+        let hint = hint_line(&hints(KEYS), theme);
+        let w = self
+            .items
+            .iter()
+            .map(|s| Line::from(s.as_str()).width())
+            .max()
+            .unwrap_or(10)
+            .max(self.title.len())
+            + 8;
+        let w = w.max(hint.width() + 4);
         let rect = centered(area, w as u16, self.items.len() as u16 + 4);
         let inner = popup_frame(frame, rect, &self.title, theme);
         let [list, help] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         frame.render_widget(Paragraph::new(self.lines(theme, item_style)), list);
-        frame.render_widget(Paragraph::new(hint_line(&hints(KEYS), theme)), help);
+        frame.render_widget(Paragraph::new(hint), help);
     }
 }
 
@@ -162,5 +172,25 @@ mod tests {
         let help = crate::tui::keymap::help_rows([KEYS]);
         assert!(help.contains(&("Esc/q".to_string(), "cancel")), "{help:?}");
         assert!(help.contains(&("1-9".to_string(), "choose the item with that number")), "{help:?}");
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn a_narrow_list_still_shows_its_hints_whole() {
+        let c = Chooser::new("Sev", vec!["1".into(), "2".into()], 0);
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let theme = Theme::load("default", None, false).unwrap();
+        term.draw(|f| c.render(f, f.area(), &theme, |_| Style::default())).unwrap();
+        let buf = term.backend().buffer().clone();
+        let text: String =
+            (0..24).map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect();
+        let want = hint_line(&hints(KEYS), &theme).to_string();
+        assert!(text.contains(&want), "{want:?} cut in:\n{text}");
     }
 }

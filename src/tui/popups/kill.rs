@@ -319,6 +319,16 @@ impl KillGuard {
     }
 
     /// The key table of the stage the popup is in.
+    /// Past the form: Some(true) once the result shows, Some(false) while the signal is on its
+    /// way or being watched; None while the form takes typing.
+    pub fn settled(&self) -> Option<bool> {
+        match self.stage {
+            Stage::Form => None,
+            Stage::Done { .. } => Some(true),
+            _ => Some(false),
+        }
+    }
+
     pub fn keys(&self) -> &'static [Binding<KillCmd>] {
         match &self.stage {
             Stage::Form if self.verdict.is_refused() => REFUSED_KEYS,

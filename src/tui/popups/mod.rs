@@ -96,6 +96,29 @@ impl Popup {
         Popup::Choose(Choice::Status, Chooser::new("Status", items, at))
     }
 
+    /// For dialogs that take no typing, whether they are done: Some(true) for details, help, a
+    /// kill's result and a finished command's output (a global key closes them and acts), Some(false)
+    /// while a kill or a command is under way; None for forms and lists, which own every key.
+    pub fn settled(&self) -> Option<bool> {
+        match self {
+            Popup::View(_) => Some(true),
+            Popup::Kill(g) => g.settled(),
+            Popup::Run(r) => Some(r.finished.is_some()),
+            _ => None,
+        }
+    }
+
+    /// Whether the popup's own table binds `key` (only asked of settled dialogs).
+    pub fn binds(&self, key: &ratatui::crossterm::event::KeyEvent) -> bool {
+        use super::keymap::lookup;
+        match self {
+            Popup::View(_) => lookup(view::KEYS, key).is_some(),
+            Popup::Kill(g) => lookup(g.keys(), key).is_some(),
+            Popup::Run(r) => lookup(r.keys(), key).is_some(),
+            _ => true,
+        }
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         match self {
             Popup::Start(f) => f.render(frame, area, theme),
