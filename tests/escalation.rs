@@ -333,7 +333,7 @@ fn a_sev1_nobody_acks_escalates_by_itself_stops_at_ack_and_resolve_resolves_ever
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(pd.accepted("trigger").len(), 2, "the ack stopped the ladder");
 
-    home.ok(&["resolve"]);
+    home.ok(&["resolve", "-m", "rolled back the deploy"]);
     let resolves: Vec<_> = pd.accepted("resolve").iter().map(|r| r.body["dedup_key"].clone()).collect();
     assert_eq!(resolves, keys, "resolve resolves every alert the incident triggered");
 

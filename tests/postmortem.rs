@@ -454,11 +454,14 @@ fn followups_add_list_done_and_bad_numbers() {
 #[test]
 fn resolve_warns_about_unticked_steps_and_unacknowledged_pages() {
     let rx = Receiver::start(&[]);
-    let env = Env::new(&common::paging_config("http://127.0.0.1:9", &rx.url(), ""));
+    // Pages go to the webhook only: no PagerDuty routing key (it would also take change notes).
+    let config = common::paging_config("http://127.0.0.1:9", &rx.url(), "")
+        .replace("pagerduty_routing_key = \"R0UTINGKEY\"\n", "");
+    let env = Env::new(&config);
     env.open("CPU pegged on api-3", "2");
     env.ok(&["runbook", "attach", "host-cpu-saturation"]);
     env.ok(&["runbook", "tick", "host-cpu-saturation", "confirm-the-saturation--compare"]);
-    env.ok(&["page", "bo", "--via", "webhook"]);
+    env.ok(&["page", "bo", "--via", "webhook", "--yes"]);
     let (code, _, err) = env.run(&["resolve", "-m", "killed the runaway batch job"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: runbook \"Host CPU saturation\": 14 of 15 steps not ticked"), "{err}");
@@ -483,7 +486,9 @@ fn a_realistic_incident_gives_a_postmortem_that_renders_cleanly() {
     let rx = Receiver::start(&[]);
     let env = Env::new(&format!(
         "{}\n[user]\nname = \"ana\"\n",
+        // Pages go to the webhook only: no PagerDuty routing key (it would also take change notes).
         common::paging_config("http://127.0.0.1:9", &rx.url(), "")
+            .replace("pagerduty_routing_key = \"R0UTINGKEY\"\n", "")
     ));
     env.ok(&["change", "-m", "deploy pay-svc v1.4.2 (pool_size=20)", "--", "sh", "-c", "echo rolled out"]);
     env.ok(&["note", "--tag", "change", "feature flag eu_3ds_v2 on for 100% [ops]"]);
@@ -502,7 +507,7 @@ fn a_realistic_incident_gives_a_postmortem_that_renders_cleanly() {
     env.ok(&["runbook", "run", "host-cpu-saturation", "confirm-the-saturation--compare", "--yes"]);
     env.ok(&["runbook", "tick", "host-cpu-saturation", "confirm-the-saturation--compare"]);
     env.ok(&["runbook", "tick", "host-cpu-saturation", "find-who-is-using-it--list"]);
-    env.ok(&["page", "bo", "--via", "webhook"]);
+    env.ok(&["page", "bo", "--via", "webhook", "--yes"]);
     env.ok(&["contact", "bo", "--method", "phone", "--outcome", "reached"]);
     env.ok(&["note", "--tag", "decision", "roll back instead of raising the pool size"]);
 

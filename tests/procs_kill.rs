@@ -85,10 +85,12 @@ fn cpu_hog_is_killed_with_evidence_and_reason_on_the_timeline() {
     let manifest_path = ev.dir.join("manifest.json");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    let listed = manifest["files"].as_array().unwrap();
+    // Every step is listed; those that wrote a file name it with its size and sha256.
+    let steps = manifest["steps"].as_array().unwrap();
+    let listed: Vec<_> = steps.iter().filter(|s| s["file"].is_string()).collect();
     assert!(listed.len() >= 7, "{listed:?}");
-    for entry in listed {
-        let path = ev.dir.join(entry["name"].as_str().unwrap());
+    for entry in &listed {
+        let path = ev.dir.join(entry["file"].as_str().unwrap());
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(sha256_hex(&bytes), entry["sha256"].as_str().unwrap(), "{}", path.display());
         assert_eq!(entry["bytes"].as_u64().unwrap(), bytes.len() as u64);

@@ -24,10 +24,15 @@ fn ps_json_finds_a_spawned_process_with_its_identity() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let snap: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = snap["processes"].as_array().unwrap();
-    assert!(
-        rows.iter().all(|r| r["name"].as_str().unwrap().contains("sleep")
-            || r["cmdline"].as_str().unwrap().contains("sleep"))
-    );
+    // The filter is case-insensitive, on the name or the cmdline.
+    let strays: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| {
+            let has = |k: &str| r[k].as_str().unwrap().to_lowercase().contains("sleep");
+            !has("name") && !has("cmdline")
+        })
+        .collect();
+    assert!(strays.is_empty(), "rows the filter should not keep: {strays:?}");
     let pids: Vec<i64> = rows.iter().map(|r| r["pid"].as_i64().unwrap()).collect();
     assert!(pids.windows(2).all(|w| w[0] <= w[1]), "sorted by pid: {pids:?}");
     let me = rows.iter().find(|r| r["pid"].as_i64() == Some(pid)).expect("the spawned sleeper is listed");

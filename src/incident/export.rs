@@ -761,19 +761,20 @@ fn evidence(w: &mut String, events: &[Event]) {
     };
     let _ = writeln!(
         w,
-        "Paths are relative to the incident's evidence directory (`evidence/{}/` in the data dir).",
-        first.incident
+        "Paths are relative to the incident's evidence directory ({} in the data dir).",
+        code_span(&format!("evidence/{}/", first.incident))
     );
     let _ = writeln!(w);
     for ev in files {
         if let EventKind::EvidenceCaptured { path, sha256, bytes, what } = &ev.kind {
+            // Code spans show their text as it is: escaping inside one would show the backslashes.
             let _ = writeln!(
                 w,
-                "- `{}` — {} ({} bytes, sha256 `{}`)",
-                md_escape(evidence_relative(path, ev.incident)),
+                "- {} — {} ({} bytes, sha256 {})",
+                code_span(evidence_relative(path, ev.incident)),
                 md_escape(what),
                 bytes,
-                md_escape(sha256)
+                code_span(sha256)
             );
         }
     }

@@ -74,7 +74,8 @@ fn header(app: &App, frame: &mut Frame, area: Rect, now: DateTime<Utc>) -> bool 
     let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)), l);
     frame.render_widget(Paragraph::new(Line::from(right)), r);
-    level < HEADER_LEVELS
+    // Names, not only a count: else the tab bar names who else is here where it has room.
+    level < 2
 }
 
 /// How many ways the header can give way.
@@ -223,13 +224,20 @@ fn tabs(app: &App, frame: &mut Frame, s: &Screen, presence: bool) {
         }
         spans
     };
+    // Who else is here, when the header could only count them: room is kept for the names.
+    let names = match &app.sync {
+        Some(s) if presence => others(&s.viewers, &app.me),
+        _ => Vec::new(),
+    };
+    let with = (!names.is_empty()).then(|| format!("with {} ", names.join(", ")));
+    let reserve = with.as_ref().map_or(0, |w| Span::raw(w.as_str()).width() + 1);
     let mut short = vec![false; app.panes.len()];
     let mut spans = bar(&short);
     let order = (0..app.panes.len())
         .filter(|&i| app.panes[i].name() != "Contacts")
         .chain((0..app.panes.len()).filter(|&i| app.panes[i].name() == "Contacts"));
     for i in order.filter(|&i| i != app.focus) {
-        if Line::from(spans.clone()).width() <= area.width as usize {
+        if Line::from(spans.clone()).width() + reserve <= area.width as usize {
             break;
         }
         short[i] = true;
@@ -237,15 +245,9 @@ fn tabs(app: &App, frame: &mut Frame, s: &Screen, presence: bool) {
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    let others = match &app.sync {
-        Some(s) if presence => others(&s.viewers, &app.me),
-        _ => return,
-    };
-    if others.is_empty() {
-        return;
-    }
-    let fits = [format!("with {} ", others.join(", ")), format!("+{} viewing ", others.len())]
+    let fits = with
         .into_iter()
+        .chain((!names.is_empty()).then(|| format!("+{} viewing ", names.len())))
         .find(|v| used + 1 + Span::raw(v.as_str()).width() <= area.width as usize);
     if let Some(v) = fits {
         let w = Span::raw(v.as_str()).width() as u16;
