@@ -86,19 +86,6 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         median(folds)
     );
 
-    // The JSON parse alone, both ways, over the same bodies.
-    let bodies: Vec<String> = events.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
-    let c = cpu();
-    for b in &bodies {
-        std::hint::black_box(serde_json::from_str::<Event>(b)?);
-    }
-    let derived = cpu() - c;
-    let c = cpu();
-    for b in &bodies {
-        std::hint::black_box(Event::from_json(b)?);
-    }
-    println!("  parse only: derived serde {derived:?}, Event::from_json {:?} CPU", cpu() - c);
-
     let store = Store::open(dir.path())?;
     let mut app = App::new(store, options(id))?;
     for (w, h) in [(200u16, 50u16), (80, 24)] {

@@ -48,23 +48,6 @@ impl Event {
         ev
     }
 
-    /// Parses one event's JSON, as `serde_json::from_str` does, in two plain passes: the head
-    /// fields, then the kind (which ignores them). The derived path goes through `flatten`,
-    /// which buffers every field twice; this is the store's hot path when a cockpit opens a
-    /// long incident.
-    pub fn from_json(body: &str) -> Result<Event, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Head {
-            id: Uuid,
-            incident: IncidentId,
-            at: DateTime<Utc>,
-            author: String,
-        }
-        let head: Head = serde_json::from_str(body)?;
-        let kind: EventKind = serde_json::from_str(body)?;
-        Ok(Event { id: head.id, incident: head.incident, at: head.at, author: head.author, kind })
-    }
-
     /// The sort key of the fold: (at, id).
     pub fn order_key(&self) -> (DateTime<Utc>, Uuid) {
         (self.at, self.id)

@@ -213,7 +213,7 @@ impl Store {
     }
 
     fn parse(&self, id: &str, body: &str) -> Result<Event> {
-        Event::from_json(body).map_err(|source| StoreError::BadEvent {
+        serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
             path: self.path.clone(),
             id: id.to_string(),
             source,
