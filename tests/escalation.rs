@@ -15,6 +15,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use serde_json::{Value, json};
 
+mod common;
+
 // ---- a PagerDuty stand-in that enforces the documented payload rules ----
 
 #[derive(Debug, Clone)]
@@ -35,8 +37,7 @@ struct Inner {
 struct PagerDuty {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: common::Stub,
 }
 
 /// The problems PagerDuty would report for an Events API v2 body, as its `errors` list.
@@ -123,25 +124,8 @@ impl PagerDuty {
     fn start(script: &[u16]) -> PagerDuty {
         let inner =
             Arc::new(Mutex::new(Inner { script: script.iter().copied().collect(), seen: Vec::new() }));
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let addr = l.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = inner.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(l).unwrap();
-                let app = axum::Router::new().fallback(answer).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        PagerDuty { addr, inner, stop: Some(stop), thread: Some(thread) }
+        let server = common::Stub::serve(axum::Router::new().fallback(answer).with_state(inner.clone()));
+        PagerDuty { addr: server.addr, inner, _server: server }
     }
 
     fn url(&self) -> String {
@@ -166,17 +150,6 @@ impl PagerDuty {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("timed out waiting for {what}; saw {:#?}", self.seen());
-    }
-}
-
-impl Drop for PagerDuty {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

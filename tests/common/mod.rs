@@ -30,8 +30,48 @@ struct Inner {
 pub struct Receiver {
     pub addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    _server: Stub,
+}
+
+/// An axum app served on 127.0.0.1:0 from a thread of its own, stopped (gracefully, joined) on
+/// drop: the body of every stand-in for an outside HTTP API in the tests.
+pub struct Stub {
+    pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stub {
+    pub fn serve(app: axum::Router) -> Stub {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Stub { addr, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 async fn answer(
@@ -57,25 +97,8 @@ impl Receiver {
     pub fn start(script: &[u16]) -> Receiver {
         let inner =
             Arc::new(Mutex::new(Inner { script: script.iter().copied().collect(), seen: Vec::new() }));
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        std_listener.set_nonblocking(true).unwrap();
-        let addr = std_listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = inner.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-                let app = axum::Router::new().fallback(answer).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        Receiver { addr, inner, stop: Some(stop), thread: Some(thread) }
+        let server = Stub::serve(axum::Router::new().fallback(answer).with_state(inner.clone()));
+        Receiver { addr: server.addr, inner, _server: server }
     }
 
     pub fn url(&self) -> String {
@@ -84,17 +107,6 @@ impl Receiver {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.inner.lock().unwrap().seen.clone()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
