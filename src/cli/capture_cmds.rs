@@ -58,7 +58,7 @@ pub struct Kill {
     #[arg(long, short)]
     reason: String,
     /// Seconds to watch for the exits.
-    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
+    #[arg(long, default_value_t = crate::procs::DEFAULT_GRACE.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
     grace: u64,
     /// Send without asking (required when stdin is not a terminal).
     #[arg(long, short)]

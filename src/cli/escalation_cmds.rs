@@ -62,7 +62,8 @@ impl Escalate {
 /// server configured, claims through it) until SIGINT or SIGTERM.
 fn escalate(ctx: &Ctx) -> Result<ExitCode> {
     let team = require_team(&ctx.global, &ctx.config)?;
-    let notifier = Notifier::new(&ctx.config).map_err(|e| UsageError(e.to_string()))?;
+    let notifier = Notifier::new(&ctx.config.paging, &ctx.config.status_updates)
+        .map_err(|e| UsageError(e.to_string()))?;
     if notifier.channels().is_empty() {
         eprintln!(
             "warroom escalate: warning: no paging channel configured ([paging] pagerduty_routing_key or webhook_url): due pages are recorded as not paged"
@@ -188,7 +189,7 @@ pub fn forward(ctx: &Ctx, ev: &Event) -> Result<bool> {
         EventKind::Note { tag: Tag::Change, .. } | EventKind::ChangeRecorded { .. } => None,
         _ => return Ok(true),
     };
-    let notifier = match Notifier::new(&ctx.config) {
+    let notifier = match Notifier::new(&ctx.config.paging, &ctx.config.status_updates) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("warroom: nothing sent to PagerDuty: {e}");

@@ -471,9 +471,14 @@ fn run_tui(g: &Global, theme: Option<String>) -> Result<ExitCode> {
             .clone()
             .or_else(config::default_config_path)
             .and_then(|c| c.parent().map(|d| d.join("team.toml"))),
-        notifier: crate::notify::Notifier::new(&config).ok(),
+        notifier: crate::notify::Notifier::new(&config.paging, &config.status_updates).ok(),
     };
-    crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
+    let run = crate::tui::RunOptions {
+        mouse: config.ui.mouse,
+        refresh: config.procs_refresh(),
+        server: crate::sync::ServerSettings::from_config(&config),
+    };
+    crate::tui::run(store, opts, run).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)
 }
 

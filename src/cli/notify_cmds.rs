@@ -132,7 +132,7 @@ fn page(
     message: Option<String>,
     yes: bool,
 ) -> Result<ExitCode> {
-    let notifier = Notifier::new(&ctx.config).map_err(usage)?;
+    let notifier = Notifier::new(&ctx.config.paging, &ctx.config.status_updates).map_err(usage)?;
     let channel = match via {
         Some(c) => c,
         None => notifier.default_channel().map_err(usage)?,
@@ -251,7 +251,7 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
     let kind = EventKind::StatusUpdatePosted { audience, text: text.clone() };
     let posted = Event::new(incident, at, &author, kind);
     ctx.store.append(&posted)?;
-    let notifier = match Notifier::new(&ctx.config) {
+    let notifier = match Notifier::new(&ctx.config.paging, &ctx.config.status_updates) {
         Ok(n) => n,
         Err(e) => {
             let note = crate::notify::status::delivery_failed_kind(crate::notify::Provider::Webhook, &e);

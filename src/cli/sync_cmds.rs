@@ -158,7 +158,7 @@ fn serve(
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().wrap_err("starting the runtime")?;
     rt.block_on(async {
-        let opts = ServeOptions { listen, db: db.clone(), insecure_loopback, config };
+        let opts = ServeOptions::from_config(listen, db.clone(), insecure_loopback, &config);
         let running = server::start(opts).await.map_err(|e| match e {
             server::ServeError::NoTokens
             | server::ServeError::BadListen(_)
