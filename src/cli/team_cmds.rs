@@ -330,7 +330,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod init_tests {
+mod tests {
     use super::*;
 
     #[test]
