@@ -124,6 +124,18 @@ impl Notifier {
         self.page_request(channel, None).map(|_| ())
     }
 
+    /// The PagerDuty Events API v2 endpoint and the routing key every event to it carries.
+    fn pagerduty_events(&self) -> Result<(Endpoint, &str), DeliveryError> {
+        let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
+            DeliveryError::Config(
+                "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
+            )
+        })?;
+        let base = self.paging.pagerduty_url.trim_end_matches('/');
+        let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
+        Ok((Endpoint::public(url, HeaderMap::new()), key))
+    }
+
     fn page_request(
         &self,
         channel: Channel,
@@ -132,14 +144,8 @@ impl Notifier {
         let body = |f: &dyn Fn(&Page) -> serde_json::Value| page.map(f).unwrap_or(serde_json::Value::Null);
         match channel {
             Channel::PagerDuty => {
-                let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
-                    DeliveryError::Config(
-                        "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
-                    )
-                })?;
-                let base = self.paging.pagerduty_url.trim_end_matches('/');
-                let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
-                Ok((Endpoint::public(url, HeaderMap::new()), body(&|p| pagerduty_body(p, key))))
+                let (to, key) = self.pagerduty_events()?;
+                Ok((to, body(&|p| pagerduty_body(p, key))))
             }
             Channel::Webhook => {
                 let url = self.paging.webhook_url.as_deref().ok_or_else(|| {
@@ -177,14 +183,7 @@ impl Notifier {
 
     /// Acknowledges or resolves the PagerDuty alert `dedup_key`, with retries.
     pub async fn update_alert(&self, action: AlertAction, dedup_key: &str) -> Delivery {
-        let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
-            DeliveryError::Config(
-                "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
-            )
-        })?;
-        let base = self.paging.pagerduty_url.trim_end_matches('/');
-        let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
-        let to = Endpoint::public(url, HeaderMap::new());
+        let (to, key) = self.pagerduty_events()?;
         post_json(&self.client, &to, &pagerduty_update_body(action, dedup_key, key), &self.policy).await
     }
 
