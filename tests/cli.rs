@@ -350,3 +350,21 @@ fn flags_go_only_to_commands_that_use_them() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/team.toml: cannot read team file"));
 }
+
+#[test]
+fn every_json_output_escapes_c1_and_invisible_characters() {
+    let env = Env::new();
+    env.ok(&["new", "db down", "--sev", "2"]);
+    env.ok(&["followup", "add", "fix\u{202e}it\u{85}now"]);
+    env.ok(&["note", "--tag", "change", "deploy\u{202e}v2\u{85}done"]);
+    for (args, escaped) in [
+        (&["followup", "list", "--json"][..], r"fix\u202eit\u0085now"),
+        (&["changes", "--json"], r"deploy\u202ev2\u0085done"),
+    ] {
+        let out = env.ok(args);
+        assert!(!out.contains('\u{202e}') && !out.contains('\u{85}'), "{args:?}: {out:?}");
+        assert!(out.contains(escaped), "{args:?}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v.to_string().contains('\u{202e}'), "{args:?} round-trips");
+    }
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
 use super::{Ctx, IncidentArg, UsageError};
 use crate::incident::change::HostChange;
@@ -168,7 +168,7 @@ fn list(ctx: &Ctx, hours: Option<u32>, json: bool) -> Result<ExitCode> {
     let since = Utc::now() - Duration::hours(i64::from(hours));
     let log = ctx.store.host_changes_since(since)?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&log).wrap_err("encoding changes")?);
+        super::print_json(&log, "changes")?;
         return Ok(ExitCode::SUCCESS);
     }
     if log.is_empty() {

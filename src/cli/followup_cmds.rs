@@ -4,10 +4,9 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
 use super::{Ctx, UsageError};
-use crate::incident::MAX_NOTE;
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, FollowupStatus, FollowupView, fold};
 
@@ -66,13 +65,7 @@ fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
     let author = ctx.config.author();
     match cmd {
         FollowupCommand::Add { text, owner, priority, ticket } => {
-            let text = text.join(" ").trim().to_string();
-            if text.is_empty() {
-                return Err(UsageError("the follow-up is empty: nothing was recorded".into()).into());
-            }
-            if text.len() > MAX_NOTE {
-                return Err(UsageError(format!("the follow-up is more than {MAX_NOTE} bytes")).into());
-            }
+            let text = super::recorded_text(&text.join(" "), "follow-up", "")?;
             let clean = |o: Option<String>, what: &str| -> Result<Option<String>> {
                 match o.map(|v| v.trim().to_string()) {
                     Some(v) if v.is_empty() => Err(UsageError(format!("--{what} is empty")).into()),
@@ -94,7 +87,7 @@ fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
         FollowupCommand::List { json } => {
             let st = fold(&ctx.store.events(incident)?)?;
             if json {
-                outln!("{}", serde_json::to_string_pretty(&st.followups).wrap_err("encoding follow-ups")?);
+                super::print_json(&st.followups, "follow-ups")?;
             } else if st.followups.is_empty() {
                 outln!("No follow-ups. Add one with `warroom followup add TEXT --owner NAME`.");
             } else {

@@ -12,8 +12,6 @@ use crate::incident::export::{human_duration, resolve_warnings, to_json, to_mark
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, IncidentState, Severity, Status, Tag, fold};
 
-use crate::incident::MAX_NOTE;
-
 #[derive(Debug, clap::Args)]
 pub struct New {
     /// What is wrong, in a few words.
@@ -83,17 +81,7 @@ impl Note {
         } else {
             text.join(" ")
         };
-        let text = text.trim().to_string();
-        if text.is_empty() {
-            return Err(UsageError("the note is empty: nothing was recorded".into()).into());
-        }
-        if text.len() > MAX_NOTE {
-            return Err(UsageError(format!(
-                "the note is {} bytes, more than the {MAX_NOTE} allowed: attach long output as evidence",
-                text.len()
-            ))
-            .into());
-        }
+        let text = super::recorded_text(&text, "note", ": attach long output as evidence")?;
         let at = match at {
             Some(t) => parse_at(&t, now).map_err(|e| UsageError(format!("--at: {e}")))?,
             None => now,
@@ -190,12 +178,7 @@ impl Incidents {
         let list: Vec<IncidentState> =
             ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
         if json {
-            outln!(
-                "{}",
-                crate::incident::sanitize::escape_json(
-                    serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?
-                )
-            );
+            super::print_json(&list, "incidents")?;
         } else if list.is_empty() {
             outln!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
         } else {
@@ -228,12 +211,7 @@ impl StatusCmd {
         let StatusCmd { json, target: _ } = self;
         let st = load(ctx)?.0;
         if json {
-            outln!(
-                "{}",
-                crate::incident::sanitize::escape_json(
-                    serde_json::to_string_pretty(&st).wrap_err("encoding status")?
-                )
-            );
+            super::print_json(&st, "status")?;
         } else {
             print_status(&st, now)?;
         }
@@ -395,13 +373,7 @@ fn resolve(
             .into());
         }
     };
-    let text = one_line(text.trim()).into_owned();
-    if text.is_empty() {
-        return Err(UsageError("the resolution is empty: nothing was recorded".into()).into());
-    }
-    if text.len() > MAX_NOTE {
-        return Err(UsageError(format!("the resolution is more than {MAX_NOTE} bytes")).into());
-    }
+    let text = super::recorded_text(&one_line(text.trim()), "resolution", "")?;
     if !warnings.is_empty() && tty && !yes {
         let answer = prompt("Resolve anyway? [y/N] ")?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {

@@ -389,6 +389,30 @@ fn command_name(matches: &clap::ArgMatches) -> String {
     name
 }
 
+/// Prints `value` as pretty JSON, C1 controls escaped (`--json` of every command).
+pub(crate) fn print_json(value: &impl serde::Serialize, what: &str) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).wrap_err_with(|| format!("encoding {what}"))?;
+    outln!("{}", crate::incident::sanitize::escape_json(text));
+    Ok(())
+}
+
+/// Text a command records (a note, an update, a follow-up, a resolution), trimmed: refused when
+/// empty or longer than `MAX_NOTE`, with `hint` after the size.
+pub(crate) fn recorded_text(text: &str, what: &str, hint: &str) -> Result<String> {
+    use crate::incident::MAX_NOTE;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(UsageError(format!("the {what} is empty: nothing was recorded")).into());
+    }
+    if text.len() > MAX_NOTE {
+        let n = text.len();
+        return Err(
+            UsageError(format!("the {what} is {n} bytes, more than the {MAX_NOTE} allowed{hint}")).into()
+        );
+    }
+    Ok(text.to_string())
+}
+
 /// Stdout was closed by its reader: not an error worth a message.
 #[derive(Debug, thiserror::Error)]
 #[error("stdout closed")]

@@ -13,7 +13,6 @@ use color_eyre::eyre::Result;
 use super::escalation_cmds::require_team;
 use super::team_cmds::team_path;
 use super::{Ctx, IncidentArg, TeamArg, UsageError};
-use crate::incident::MAX_NOTE;
 use crate::incident::sanitize::one_line;
 use crate::incident::{Audience, Event, EventKind, IncidentState, Status, fold};
 use crate::notify::{Channel, DeliveryError, Notifier, Page, StatusUpdate, paged_kind};
@@ -223,17 +222,7 @@ fn person_in<'t>(ctx: &Ctx, team: &'t Team, id: &str) -> Result<&'t crate::team:
 }
 
 fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -> Result<ExitCode> {
-    let text = text.trim().to_string();
-    if text.is_empty() {
-        return Err(UsageError("the status update is empty: nothing was recorded".into()).into());
-    }
-    if text.len() > MAX_NOTE {
-        return Err(UsageError(format!(
-            "the status update is {} bytes, more than the {MAX_NOTE} allowed",
-            text.len()
-        ))
-        .into());
-    }
+    let text = super::recorded_text(&text, "status update", "")?;
     let incident = ctx.incident()?;
     let st = fold(&ctx.store.events(incident)?)?;
     let author = ctx.config.author();

@@ -44,12 +44,7 @@ fn ps(json: bool, sort: SortKey, filter: Option<String>, interval_ms: u64) -> Re
         let rows = std::mem::take(&mut snap.processes);
         let mut slots: Vec<Option<_>> = rows.into_iter().map(Some).collect();
         snap.processes = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
-        outln!(
-            "{}",
-            crate::incident::sanitize::escape_json(
-                serde_json::to_string_pretty(&snap).wrap_err("encoding the snapshot")?
-            )
-        );
+        super::print_json(&snap, "the snapshot")?;
     } else {
         out!("{}", view::ps_text(&snap, sort, &filter));
     }

@@ -141,12 +141,7 @@ fn oncall(ctx: &Ctx, at: Option<String>, json: bool) -> Result<ExitCode> {
     let team = super::escalation_cmds::team_now(ctx)?;
     let report = team::oncall_report(&team, t);
     if json {
-        outln!(
-            "{}",
-            crate::incident::sanitize::escape_json(
-                serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?
-            )
-        );
+        super::print_json(&report, "the on-call report")?;
     } else {
         out!("{}", strip_controls(&team::format_oncall(&report)));
     }
