@@ -29,7 +29,8 @@ pub const CHANNEL: &str = "warroom_events";
 
 /// Schema migrations, applied in order under a session advisory lock so replicas starting
 /// together do not race; `warroom_schema` records the applied version.
-const MIGRATIONS: &[&str] = &["CREATE TABLE events (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE events (
         incident uuid   NOT NULL,
         seq      bigint NOT NULL,
         id       uuid   NOT NULL UNIQUE,
@@ -37,7 +38,21 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE events (
         kind     text   NOT NULL,
         body     text   NOT NULL,
         PRIMARY KEY (incident, seq)
-    )"];
+    )",
+    // Presence across replicas (see `server::presence`): live state, so UNLOGGED (no WAL; emptied
+    // after a Postgres crash, and every replica writes its rows again on its next beat).
+    "CREATE UNLOGGED TABLE warroom_replicas (
+        id      uuid        PRIMARY KEY,
+        name    text        NOT NULL,
+        expires timestamptz NOT NULL
+    );
+    CREATE UNLOGGED TABLE warroom_presence (
+        replica  uuid NOT NULL REFERENCES warroom_replicas (id) ON DELETE CASCADE,
+        incident uuid NOT NULL,
+        name     text NOT NULL,
+        PRIMARY KEY (replica, incident, name)
+    )",
+];
 
 /// The advisory lock key for migrations (an arbitrary constant: "warroom" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0077_6172_726f_6f6d;
@@ -121,11 +136,11 @@ impl PgStore {
         Ok(store)
     }
 
-    fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerStoreError + '_ {
+    pub(super) fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerStoreError + '_ {
         move |e| ServerStoreError::Postgres { db: self.shown.clone(), what, message: pg_message(&e) }
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, ServerStoreError> {
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, ServerStoreError> {
         self.pool.get().await.map_err(|e| ServerStoreError::Postgres {
             db: self.shown.clone(),
             what: "connect",
@@ -414,9 +429,13 @@ async fn listen_once(
     let e = store.err("listen");
     let (client, mut connection) = store.config.connect(NoTls).await.map_err(&e)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let presence = hub.remote_changed();
     let driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == super::presence::CHANNEL => {
+                    presence.notify_one();
+                }
                 Some(Ok(AsyncMessage::Notification(n))) => {
                     if tx.send(n.payload().to_string()).is_err() {
                         return;
@@ -429,7 +448,12 @@ async fn listen_once(
         }
     });
     let result = async {
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await.map_err(&e)?;
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", super::presence::CHANNEL))
+            .await
+            .map_err(&e)?;
+        // Presence changes announced while we were not listening: read them again too.
+        hub.remote_changed().notify_one();
         metrics.cluster.listener_connects.fetch_add(1, Ordering::Relaxed);
         // Anything committed while we were not listening: resync every incident from the table.
         // The very first time, there is nothing to publish to (the server is not serving yet):
