@@ -125,12 +125,8 @@ impl Hub {
     pub fn set_remote(&self, remote: Remote) {
         let mut p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
         let old = std::mem::replace(&mut p.remote, remote);
-        let touched: Vec<IncidentId> = p
-            .local
-            .keys()
-            .filter(|i| old.get(*i) != p.remote.get(*i))
-            .copied()
-            .collect();
+        let touched: Vec<IncidentId> =
+            p.local.keys().filter(|i| old.get(*i) != p.remote.get(*i)).copied().collect();
         for incident in touched {
             let json = presence_json(&p.names(incident));
             if let Some(v) = p.local.get(&incident) {

@@ -137,11 +137,18 @@ impl PgStore {
     }
 
     pub(super) fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerStoreError + '_ {
-        move |e| ServerStoreError::Postgres { db: self.shown.clone(), what, message: pg_message(&e) }
+        move |e| {
+            let (db, message) = (self.shown.clone(), pg_message(&e));
+            if unavailable(&e) {
+                ServerStoreError::Unavailable { db, what, message }
+            } else {
+                ServerStoreError::Postgres { db, what, message }
+            }
+        }
     }
 
     pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, ServerStoreError> {
-        self.pool.get().await.map_err(|e| ServerStoreError::Postgres {
+        self.pool.get().await.map_err(|e| ServerStoreError::Unavailable {
             db: self.shown.clone(),
             what: "connect",
             message: e.to_string(),
@@ -299,6 +306,16 @@ impl PgStore {
             .map_err(&e)?;
         let rows = c.query(&stmt, &[&incident, &after, &(limit as i64)]).await.map_err(&e)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// Whether `e` means the database is out of reach rather than refusing this statement: no
+/// answer at all (connection refused, lost or timed out), or SQLSTATE class 08 (connection
+/// exception), 53 (insufficient resources) or 57 (operator intervention, e.g. shutting down).
+fn unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => ["08", "53", "57"].iter().any(|class| code.code().starts_with(class)),
+        None => e.is_closed() || e.as_db_error().is_none(),
     }
 }
 

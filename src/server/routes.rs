@@ -67,6 +67,16 @@ impl ApiError {
     fn internal(e: impl std::fmt::Display) -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }
+    /// A store failure: 503 when the database is out of reach (a client with several replicas
+    /// moves on to the next), else 500.
+    fn store(e: ServerStoreError) -> Self {
+        match e {
+            ServerStoreError::Unavailable { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e => ApiError::internal(e),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -349,7 +359,7 @@ async fn append(
                 i,
             ));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(ApiError::store(e)),
     };
     Ok(Json(AppendResponse {
         acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq, new: Some(a.new) }).collect(),
@@ -371,8 +381,8 @@ async fn events_after(
     let incident = parse_incident(&id)?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(wire::MAX_PAGE).clamp(1, wire::MAX_PAGE);
-    let events = st.store.after(incident, after, limit).await.map_err(ApiError::internal)?;
-    let last_seq = st.store.last_seq(incident).await.map_err(ApiError::internal)?;
+    let events = st.store.after(incident, after, limit).await.map_err(ApiError::store)?;
+    let last_seq = st.store.last_seq(incident).await.map_err(ApiError::store)?;
     Ok(Json(EventsPage { events, last_seq }))
 }
 
@@ -384,11 +394,11 @@ async fn presence(State(st): State<AppState>, Path(id): Path<String>) -> Result<
 async fn list_incidents(State(st): State<AppState>) -> Result<Json<Vec<IncidentSummary>>, ApiError> {
     let store = &st.store;
     let mut all = Vec::new();
-    for id in store.incidents().await.map_err(ApiError::internal)? {
+    for id in store.incidents().await.map_err(ApiError::store)? {
         let mut events = Vec::new();
         let mut after = 0;
         loop {
-            let page = store.after(id, after, wire::MAX_PAGE).await.map_err(ApiError::internal)?;
+            let page = store.after(id, after, wire::MAX_PAGE).await.map_err(ApiError::store)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             events.extend(page.into_iter().map(|s| s.event));

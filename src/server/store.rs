@@ -27,6 +27,10 @@ pub enum ServerStoreError {
     /// A Postgres failure; `db` names the server without the password.
     #[error("postgres {db}: {what}: {message}")]
     Postgres { db: String, what: &'static str, message: String },
+    /// The database cannot be reached or is not taking work (connection refused or lost, timed
+    /// out, shutting down): another replica may do better, so the API answers 503.
+    #[error("postgres {db}: {what}: {message}")]
+    Unavailable { db: String, what: &'static str, message: String },
     #[error("server db task failed: {0}")]
     Task(String),
     #[error("event {id} is already stored with a different body")]
