@@ -207,6 +207,8 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
         viewers(&ha)
     );
     assert!(eventually(20, || viewers(&hb) == ["ana", "bo"]).await, "and B sees A: {:?}", viewers(&hb));
+    let m = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(m.lines().any(|l| l == "warroom_presence_remote_viewers 1"), "{m}");
     r2.kill().unwrap();
     r2.wait().unwrap();
     let killed = std::time::Instant::now();

@@ -37,6 +37,10 @@ pub struct ClusterStats {
     pub notifications: AtomicU64,
     /// Events the listener read from the table and fed to this replica's hub.
     pub listener_events: AtomicU64,
+    /// Viewers on the other replicas as last read (0 once that read is older than the ttl).
+    pub presence_remote: AtomicU64,
+    /// Presence writes or reads that failed (the database was out of reach).
+    pub presence_errors: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -127,6 +131,22 @@ impl Metrics {
                     "warroom_listener_events_total",
                     "counter",
                     "Events read by the listener and fed to this replica's streams.",
+                    n,
+                );
+                let n = c.presence_remote.load(Ordering::Relaxed);
+                g(
+                    &mut out,
+                    "warroom_presence_remote_viewers",
+                    "gauge",
+                    "Viewers (incident, name) on the other live replicas, as last read.",
+                    n,
+                );
+                let n = c.presence_errors.load(Ordering::Relaxed);
+                g(
+                    &mut out,
+                    "warroom_presence_errors_total",
+                    "counter",
+                    "Presence writes or reads that failed.",
                     n,
                 );
             }

@@ -189,6 +189,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             let presence = tokio::spawn(presence::run(
                 store.clone(),
                 hub.clone(),
+                metrics.clone(),
                 replica.clone(),
                 presence::Timing::from_heartbeat(heartbeat_interval(&opts.config)),
                 shutdown_rx.clone(),

@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::hub::{Hub, Remote};
+use super::metrics::Metrics;
 use super::pg::PgStore;
 use super::store::ServerStoreError;
 
@@ -59,10 +61,17 @@ impl Timing {
 pub async fn run(
     store: Arc<PgStore>,
     hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
     name: String,
     timing: Timing,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let failed = |ok: bool| {
+        if !ok {
+            metrics.cluster.presence_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let remote_count = |n: u64| metrics.cluster.presence_remote.store(n, Ordering::Relaxed);
     let me = Uuid::now_v7();
     let local = hub.local_changed();
     let remote = hub.remote_changed();
@@ -84,21 +93,32 @@ pub async fn run(
         }
         if dirty {
             last_write = Instant::now();
-            dirty = publish(&store, &hub, me, &name, timing).await.is_err();
+            let r = publish(&store, &hub, me, &name, timing).await;
+            failed(r.is_ok());
+            dirty = r.is_err();
         } else if beat {
             // Our row is gone when we were frozen longer than the ttl and another replica swept
             // it, or when Postgres crashed (UNLOGGED tables come back empty): write it all again.
-            match refresh(&store, me, timing).await {
-                Ok(true) => {}
-                Ok(false) => dirty = publish(&store, &hub, me, &name, timing).await.is_err(),
-                Err(_) => dirty = true,
+            let r = refresh(&store, me, timing).await;
+            failed(r.is_ok());
+            dirty = !matches!(r, Ok(true));
+            if dirty {
+                let r = publish(&store, &hub, me, &name, timing).await;
+                failed(r.is_ok());
+                dirty = r.is_err();
             }
         }
-        if read && let Ok(others) = read_others(&store, me).await {
-            hub.set_remote(others);
-            last_read = Some(Instant::now());
+        if read {
+            let r = read_others(&store, me).await;
+            failed(r.is_ok());
+            if let Ok(others) = r {
+                remote_count(others.values().map(|v| v.len() as u64).sum());
+                hub.set_remote(others);
+                last_read = Some(Instant::now());
+            }
         }
         if last_read.is_some_and(|t| t.elapsed() > timing.ttl) {
+            remote_count(0);
             hub.set_remote(Remote::new());
             last_read = None;
         }
