@@ -330,6 +330,14 @@ impl Rig {
         for t in [&a, &b] {
             t.wait_within(CONVERGE_BOUND, "the cockpit to say synced", |s| header(s).contains("synced"));
         }
+        if setup == Setup::Replicas {
+            // ana streams from replica 1 and bo from replica 2: each sees the other (cluster presence).
+            for (t, other) in [(&a, "bo"), (&b, "ana")] {
+                t.wait_within(CONVERGE_BOUND, "the other responder in the header", |s| {
+                    header(s).contains(&format!("with {other}")) || header(s).contains("+1 here")
+                });
+            }
+        }
         let reported = Arc::new(Mutex::new(Vec::new()));
         let writer = Writer::start(dirs[2].clone(), reported.clone());
         Some(Rig {

@@ -45,8 +45,9 @@ fn root_cause(e: &reqwest::Error) -> String {
 }
 
 impl SyncError {
-    /// Whether the client moved on to the next replica after this failure: the replica did not
-    /// answer, or answered 5xx. Retrying at once on the next one may succeed.
+    /// Whether another replica may do better after this failure: the replica did not answer (or
+    /// went silent), or answered 5xx. A failed request has already moved the client on to the
+    /// next URL, so retrying at once lands there.
     pub fn fails_over(&self) -> bool {
         match self {
             SyncError::Network { .. } | SyncError::Silent { .. } => true,
@@ -67,8 +68,9 @@ impl SyncError {
 
 /// A connection to a server, or to one of several replicas sharing a Postgres store: `base` may
 /// list several URLs separated by commas. Requests go to the current one; a network failure or a
-/// 5xx answer moves on to the next (a 4xx does not: it would fail the same everywhere), so the caller's next attempt (push, pull, or a stream resumed from its
-/// cursor) lands on another replica. Nothing is lost or doubled by switching: replicas share one
+/// 5xx answer moves on to the next (a 4xx does not: it would fail the same everywhere), so the
+/// caller's next attempt (push, pull, or a stream resumed from its cursor) lands on another
+/// replica. Nothing is lost or doubled by switching: replicas share one
 /// sequence per incident, and appends are idempotent on event id.
 #[derive(Clone)]
 pub struct Client {
