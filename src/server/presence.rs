@@ -91,25 +91,30 @@ pub async fn run(
             _ = remote.notified() => read = true,
             _ = tick.tick() => (read, beat) = (true, true),
         }
+        // Each step is bounded by the ttl: a database that hangs must not stop this loop from
+        // dropping stale remote viewers, nor the server from shutting down.
+        let bounded = |f| tokio::time::timeout(timing.ttl, f);
         if dirty {
             last_write = Instant::now();
-            let r = publish(&store, &hub, me, &name, timing).await;
-            failed(r.is_ok());
-            dirty = r.is_err();
+            let r = bounded(publish(&store, &hub, me, &name, timing)).await;
+            failed(matches!(r, Ok(Ok(()))));
+            dirty = !matches!(r, Ok(Ok(())));
         } else if beat {
             // Our row is gone when we were frozen longer than the ttl and another replica swept
             // it, or when Postgres crashed (UNLOGGED tables come back empty): write it all again.
-            let r = refresh(&store, me, timing).await;
-            failed(r.is_ok());
-            dirty = !matches!(r, Ok(true));
-            if dirty {
-                let r = publish(&store, &hub, me, &name, timing).await;
-                failed(r.is_ok());
-                dirty = r.is_err();
+            let r = tokio::time::timeout(timing.ttl, refresh(&store, me, timing)).await;
+            failed(matches!(r, Ok(Ok(_))));
+            if matches!(r, Ok(Ok(false))) {
+                let r = bounded(publish(&store, &hub, me, &name, timing)).await;
+                failed(matches!(r, Ok(Ok(()))));
+                dirty = !matches!(r, Ok(Ok(())));
             }
         }
         if read {
-            let r = read_others(&store, me).await;
+            let r = match tokio::time::timeout(timing.ttl, read_others(&store, me)).await {
+                Ok(r) => r,
+                Err(_) => Err(ServerStoreError::Task("presence read: no answer within the ttl".into())),
+            };
             failed(r.is_ok());
             if let Ok(others) = r {
                 remote_count(others.values().map(|v| v.len() as u64).sum());
