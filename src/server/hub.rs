@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use tokio::sync::{broadcast, watch};
 
 use crate::incident::IncidentId;
@@ -21,10 +22,39 @@ use crate::sync::wire::Presence;
 /// Shortest gap between two presence messages on one stream; changes in between are coalesced.
 pub const PRESENCE_EVERY: Duration = Duration::from_millis(250);
 
-/// One broadcast message. Events carry their sequence numbers and ready-made JSON.
+/// One broadcast message. Events carry their sequence numbers and their SSE frames, framed once
+/// per append and shared by every stream (a refcount, not a copy, per subscriber).
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Events { incident: IncidentId, items: Arc<Vec<(i64, String)>> },
+    Events { incident: IncidentId, items: Arc<Vec<(i64, Bytes)>> },
+}
+
+/// One SSE message exactly as axum's `Sse` writes it (`event: …`, `id: …`, each line of `data`
+/// as `data: …`, a blank line), so the wire format does not depend on who framed it.
+pub fn sse_frame(event: &str, id: Option<i64>, data: &str) -> Bytes {
+    let mut b = Vec::with_capacity(event.len() + data.len() + 32);
+    b.extend_from_slice(b"event: ");
+    b.extend_from_slice(event.as_bytes());
+    b.push(b'\n');
+    if let Some(id) = id {
+        b.extend_from_slice(b"id: ");
+        b.extend_from_slice(id.to_string().as_bytes());
+        b.push(b'\n');
+    }
+    if !data.is_empty() {
+        b.extend_from_slice(b"data: ");
+        // A line break inside the data continues it on a new `data:` line (axum does the same;
+        // compact JSON never has one).
+        for &c in data.as_bytes() {
+            b.push(c);
+            if c == b'\n' || c == b'\r' {
+                b.extend_from_slice(b"data: ");
+            }
+        }
+        b.push(b'\n');
+    }
+    b.push(b'\n');
+    Bytes::from(b)
 }
 
 /// An incident's viewers on this replica: counts per name, and the latest list (with the viewers
@@ -89,11 +119,14 @@ impl Hub {
         self.tx.subscribe()
     }
 
-    /// Publishes newly stored events (no receivers is fine).
+    /// Publishes newly stored events, given as (seq, JSON); each is framed here, once, for every
+    /// stream (no receivers is fine).
     pub fn publish(&self, incident: IncidentId, items: Vec<(i64, String)>) {
         if let Some(max) = items.iter().map(|(seq, _)| *seq).max() {
             self.advance(incident, max);
-            let _ = self.tx.send(Msg::Events { incident, items: Arc::new(items) });
+            let framed =
+                items.iter().map(|(seq, json)| (*seq, sse_frame("event", Some(*seq), json))).collect();
+            let _ = self.tx.send(Msg::Events { incident, items: Arc::new(framed) });
         }
     }
 
@@ -216,5 +249,32 @@ mod tests {
         drop(a2);
         drop(b);
         assert!(hub.viewers(inc).is_empty());
+    }
+
+    /// Byte for byte what axum's `Sse` wrote for the same message before streams framed their
+    /// own (the client's parser and any EventSource read this).
+    #[test]
+    fn frames_match_axum_sse() {
+        use axum::response::sse::Event as SseEvent;
+        use axum::response::{IntoResponse, Sse};
+        let cases: Vec<(&str, Option<i64>, &str)> = vec![
+            ("event", Some(42), r#"{"id":"x","text":"a\nb"}"#),
+            ("presence", None, r#"{"viewers":["ana","bo"]}"#),
+            ("heartbeat", None, r#"{"head":7,"every_ms":5000}"#),
+            ("event", Some(1), "two\nlines\rand\r\nmore"),
+        ];
+        for (event, id, data) in cases {
+            let mut e = SseEvent::default().event(event);
+            if let Some(id) = id {
+                e = e.id(id.to_string());
+            }
+            let e = e.data(data);
+            let body = Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(e)]))
+                .into_response()
+                .into_body();
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let want = rt.block_on(axum::body::to_bytes(body, usize::MAX)).unwrap();
+            assert_eq!(sse_frame(event, id, data), want, "{event} {id:?} {data:?}");
+        }
     }
 }

@@ -23,6 +23,9 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     pub appended: AtomicU64,
     pub subscribers: AtomicI64,
+    /// Times a stream read events from the database because the broadcast did not bring them
+    /// (it fell behind the broadcast buffer, saw a gap, or a heartbeat found the head ahead).
+    pub stream_catch_ups: AtomicU64,
     pub cluster: ClusterStats,
 }
 
@@ -104,6 +107,12 @@ impl Metrics {
         out.push_str("# HELP warroom_stream_subscribers Open event streams.\n");
         out.push_str("# TYPE warroom_stream_subscribers gauge\n");
         let _ = writeln!(out, "warroom_stream_subscribers {}", self.subscribers.load(Ordering::Relaxed));
+        out.push_str(
+            "# HELP warroom_stream_catch_ups_total Database reads by streams the broadcast fell behind.\n",
+        );
+        out.push_str("# TYPE warroom_stream_catch_ups_total counter\n");
+        let _ =
+            writeln!(out, "warroom_stream_catch_ups_total {}", self.stream_catch_ups.load(Ordering::Relaxed));
         let c = &self.cluster;
         if let Some((replica, backend)) = c.replica.get() {
             out.push_str("# HELP warroom_replica_info This replica's name and storage backend.\n");

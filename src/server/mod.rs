@@ -224,6 +224,11 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     };
     let app = routes::router(state);
     let mut stop = shutdown_rx;
+    // Without TCP_NODELAY a stream's small SSE writes wait behind Nagle for the peer's (delayed)
+    // ACK of the previous one: tens of ms added to live notes now and then.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -201,6 +201,7 @@ impl PgStore {
         &self,
         incident: IncidentId,
         events: &[Event],
+        json: &[String],
     ) -> Result<Vec<Appended>, ServerStoreError> {
         let mut c = self.client().await?;
         let e = self.err("append");
@@ -222,8 +223,8 @@ impl PgStore {
         let mut next: i64 = tx.query_one(&head, &[&incident]).await.map_err(&e)?.get(0);
         let mut out: Vec<Appended> = Vec::with_capacity(events.len());
         let (mut seqs, mut new_ids, mut authors, mut kinds, mut bodies) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::<String>::new());
-        for ev in events {
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::<&str>::new());
+        for (ev, body) in events.iter().zip(json) {
             // Exactly as the SQLite store: a stored id with the same body is an idempotent retry,
             // with another body a conflict that fails the batch (the transaction rolls back).
             if let Some((inc, seq, body)) = existing.get(&ev.id) {
@@ -243,23 +244,18 @@ impl PgStore {
             // The same id twice in one batch: the first occurrence is stored, and the second must
             // be the same event.
             if let Some(i) = new_ids.iter().position(|id| *id == ev.id) {
-                if !same_event(&bodies[i], ev) {
+                if !same_event(bodies[i], ev) {
                     return Err(ServerStoreError::Conflict { id: ev.id });
                 }
                 out.push(Appended { id: ev.id, seq: seqs[i], new: false });
                 continue;
             }
-            let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
-                path: self.shown.clone().into(),
-                id: ev.id.to_string(),
-                source,
-            })?;
             next += 1;
             seqs.push(next);
             new_ids.push(ev.id);
             authors.push(ev.author.as_str());
             kinds.push(ev.kind.name());
-            bodies.push(body);
+            bodies.push(body.as_str());
             out.push(Appended { id: ev.id, seq: next, new: true });
         }
         if !seqs.is_empty() {
@@ -328,14 +324,19 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 }
 
 impl EventStore for PgStore {
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>> {
         Box::pin(async move {
             // Two batches racing to insert the same new id into different incidents hold
             // different locks: one commits, the other fails on the unique index. Retrying
             // then answers like SQLite would (idempotent, or WrongIncident).
             let mut tries = 0;
             loop {
-                match self.append_once(incident, &events).await {
+                match self.append_once(incident, &events, &bodies).await {
                     Err(ServerStoreError::Postgres { message, .. })
                         if tries < 3 && message.contains(SqlState::UNIQUE_VIOLATION.code()) =>
                     {

@@ -301,8 +301,11 @@ async fn append(
         return Err(ApiError::field(unprocessable, "events", msg, None));
     }
     // Validate the whole batch before writing anything: a rejected request changes nothing.
+    // Each event is serialised once, here: its JSON is checked, stored and published.
+    let mut bodies = Vec::with_capacity(req.events.len());
     for (i, ev) in req.events.iter().enumerate() {
-        wire::check_event(ev, incident).map_err(|bad| {
+        let json = serde_json::to_string(ev).map_err(ApiError::internal)?;
+        wire::check_encoded(ev, incident, &json).map_err(|bad| {
             ApiError::field(unprocessable, format!("events[{i}].{}", bad.field), bad.message, Some(i))
         })?;
         if let Principal(Some(name)) = &who
@@ -311,7 +314,9 @@ async fn append(
             let msg = format!("`{}` may not be written with the token of `{name}`", ev.author);
             return Err(ApiError::field(StatusCode::FORBIDDEN, format!("events[{i}].author"), msg, Some(i)));
         }
+        bodies.push(json);
     }
+    let bodies = Arc::new(bodies);
     let events = Arc::new(req.events);
     let (store, hub, metrics) = (st.store.clone(), st.hub.clone(), st.metrics.clone());
     // Commit and publish in one spawned task. This future is dropped at the `.await` when the
@@ -320,13 +325,13 @@ async fn append(
     // stream would stay behind the store until some later append revealed the gap.
     let batch = events.clone();
     let result = tokio::spawn(async move {
-        let r = store.append(incident, batch.clone()).await;
+        let r = store.append_encoded(incident, batch, bodies.clone()).await;
         if let Ok(appended) = &r {
             let fresh: Vec<(i64, String)> = appended
                 .iter()
-                .zip(batch.iter())
+                .zip(bodies.iter())
                 .filter(|(a, _)| a.new)
-                .filter_map(|(a, ev)| Some((a.seq, serde_json::to_string(ev).ok()?)))
+                .map(|(a, json)| (a.seq, json.clone()))
                 .collect();
             metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
             hub.publish(incident, fresh);

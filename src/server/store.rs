@@ -66,7 +66,31 @@ pub trait EventStore: Send + Sync + 'static {
     /// Appends a validated batch atomically; events already stored keep their sequence number.
     /// An id already stored (or repeated in the batch) with a different body fails the whole
     /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>>;
+    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
+        let bodies: Result<Vec<String>, ServerStoreError> = events
+            .iter()
+            .map(|ev| {
+                serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                    path: PathBuf::new(),
+                    id: ev.id.to_string(),
+                    source,
+                })
+            })
+            .collect();
+        match bodies {
+            Ok(bodies) => self.append_encoded(incident, events, Arc::new(bodies)),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+    /// `append` with each event's JSON already made (`bodies[i]` is `serde_json::to_string` of
+    /// `events[i]`; the HTTP route made it to check field limits): stored as it is, so a batch
+    /// is serialised once on its way in.
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>>;
     /// Events with seq > `after`, oldest first, at most `limit`.
     fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>>;
     /// The incident's newest sequence number (0 when it has no events).
@@ -149,7 +173,17 @@ impl SqliteStore {
         incident: IncidentId,
         events: &[Event],
     ) -> Result<Vec<Appended>, ServerStoreError> {
-        self.inner.append(incident, events)
+        let bodies = events
+            .iter()
+            .map(|ev| {
+                serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                    path: self.inner.path.clone(),
+                    id: ev.id.to_string(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<String>, _>>()?;
+        self.inner.append(incident, events, &bodies)
     }
 
     /// Total events stored (blocking).
@@ -171,8 +205,13 @@ impl SqliteStore {
 }
 
 impl EventStore for SqliteStore {
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
-        self.run(move |s| s.append(incident, &events))
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>> {
+        self.run(move |s| s.append(incident, &events, &bodies))
     }
     fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>> {
         self.run(move |s| s.after(incident, after, limit))
@@ -198,7 +237,13 @@ impl EventStore for SqliteStore {
 }
 
 impl SqliteInner {
-    fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError> {
+    fn append(
+        &self,
+        incident: IncidentId,
+        events: &[Event],
+        bodies: &[String],
+    ) -> Result<Vec<Appended>, ServerStoreError> {
+        debug_assert_eq!(events.len(), bodies.len());
         let mut conn = self.lock(&self.writer);
         let tx =
             conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(self.sql())?;
@@ -213,13 +258,26 @@ impl SqliteInner {
             let mut find = tx
                 .prepare_cached("SELECT incident, seq, body FROM events WHERE id = ?1")
                 .map_err(self.sql())?;
+            // The insert itself finds an id already stored (the unique index): it then inserts
+            // nothing, and only that rare event is looked up. A lookup before every insert cost
+            // a second index search per event.
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO NOTHING",
                 )
                 .map_err(self.sql())?;
-            for ev in events {
+            for (ev, body) in events.iter().zip(bodies) {
                 let id = ev.id.to_string();
+                if ins
+                    .execute(params![inc, next + 1, id, ev.author, ev.kind.name(), body])
+                    .map_err(self.sql())?
+                    == 1
+                {
+                    next += 1;
+                    out.push(Appended { id: ev.id, seq: next, new: true });
+                    continue;
+                }
                 let existing: Option<(String, i64, String)> = find
                     .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()
@@ -236,14 +294,12 @@ impl SqliteInner {
                     out.push(Appended { id: ev.id, seq, new: false });
                     continue;
                 }
-                let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                // Not inserted, yet not there: only a (incident, seq) clash could do that, and
+                // appends are serialised by the writer lock and the immediate transaction.
+                return Err(ServerStoreError::Sql {
                     path: self.path.clone(),
-                    id: id.clone(),
-                    source,
-                })?;
-                next += 1;
-                ins.execute(params![inc, next, id, ev.author, ev.kind.name(), body]).map_err(self.sql())?;
-                out.push(Appended { id: ev.id, seq: next, new: true });
+                    source: rusqlite::Error::StatementChangedRows(0),
+                });
             }
         }
         tx.commit().map_err(self.sql())?;
