@@ -8,8 +8,12 @@
 //!   scanned for the frame's `id:` and `data:` lines, no decoding): what is left is the server's
 //!   side of fan-out plus a read syscall per subscriber.
 //!
-//! Before measuring, the bench waits until no presence message has arrived for 300 ms (the churn
-//! of N joins), and it counts any that arrive while notes are measured.
+//! Streams are opened one after another (a thousand connects at once overflow the listen backlog
+//! and the dropped SYNs come back a second later, joining in the middle of the measurement).
+//! Before measuring, the bench waits until every stream has had its first heartbeat (it is
+//! live) and no presence message has arrived for 300 ms (the churn of N joins), and it counts any
+//! that arrive while notes are measured. Every stream stays open until all have finished, so
+//! no one leaving sends presence to the others during the last notes.
 //!
 //! Run: cargo build --release --example bench_fanout &&
 //!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw]
@@ -31,6 +35,8 @@ struct Shared {
     epoch: Instant,
     sent: Vec<AtomicU64>,
     measuring: std::sync::atomic::AtomicBool,
+    /// Streams that had their first heartbeat (caught up, live).
+    live: AtomicUsize,
     presence_total: AtomicUsize,
     presence_during: AtomicUsize,
     last_presence_ns: AtomicU64,
@@ -60,43 +66,60 @@ enum Mode {
     Raw,
 }
 
-/// One subscriber through the real client; returns the latencies of `notes` notes.
+/// Something that keeps a stream open while it lives.
+type Open = Box<dyn Send>;
+
+/// One subscriber through the real client: opens the stream, then a task reads it and returns
+/// the latencies of `notes` notes (and the stream, still open).
 async fn client_subscriber(
-    base: String,
+    base: &str,
     inc: uuid::Uuid,
     s: usize,
     notes: usize,
     sh: Arc<Shared>,
-) -> Vec<Duration> {
-    let c = Client::new(&base, None, Duration::from_secs(30), &format!("viewer{s}")).expect("client");
+) -> tokio::task::JoinHandle<(Vec<Duration>, Open)> {
+    let c = Client::new(base, None, Duration::from_secs(30), &format!("viewer{s}")).expect("client");
     let mut stream = c.stream(inc, 1).await.expect("stream");
-    let mut lat = Vec::with_capacity(notes);
-    while lat.len() < notes {
-        match stream.next().await {
-            Some(Ok(StreamItem::Event { seq, .. })) => lat.extend(sh.latency(seq)),
-            Some(Ok(StreamItem::Presence(_))) => sh.presence(),
-            Some(Ok(StreamItem::Heartbeat { .. })) => {}
-            other => panic!("stream ended: {other:?}"),
+    tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(notes);
+        let mut live = false;
+        while lat.len() < notes {
+            match stream.next().await {
+                Some(Ok(StreamItem::Event { seq, .. })) => lat.extend(sh.latency(seq)),
+                Some(Ok(StreamItem::Presence(_))) => sh.presence(),
+                Some(Ok(StreamItem::Heartbeat { .. })) => {
+                    if !std::mem::replace(&mut live, true) {
+                        sh.live.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                other => panic!("stream ended: {other:?}"),
+            }
         }
-    }
-    lat
+        (lat, Box::new((stream, c)) as Open)
+    })
 }
 
-/// One subscriber on a bare socket: scans the (chunked) response for `event:`, `id:` and
-/// `data:` lines and takes a note as arrived when its `data:` line is complete.
+/// One subscriber on a bare socket: connects and sends the request, then a task scans the
+/// (chunked) response for `event:`, `id:` and `data:` lines and takes a note as arrived when its
+/// `data:` line is complete.
 async fn raw_subscriber(
     addr: std::net::SocketAddr,
     inc: uuid::Uuid,
     s: usize,
     notes: usize,
     sh: Arc<Shared>,
-) -> Vec<Duration> {
+) -> tokio::task::JoinHandle<(Vec<Duration>, Open)> {
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     sock.set_nodelay(true).expect("nodelay");
     let req = format!(
         "GET /v1/incidents/{inc}/stream?viewer=viewer{s} HTTP/1.1\r\nHost: bench\r\nLast-Event-ID: 1\r\nAccept: text/event-stream\r\n\r\n"
     );
     sock.write_all(req.as_bytes()).await.expect("request");
+    tokio::spawn(raw_read(sock, notes, sh))
+}
+
+async fn raw_read(mut sock: tokio::net::TcpStream, notes: usize, sh: Arc<Shared>) -> (Vec<Duration>, Open) {
+    let mut live = false;
     let mut lat = Vec::with_capacity(notes);
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
@@ -116,6 +139,8 @@ async fn raw_subscriber(
                 }
             } else if line == b"event: presence" {
                 sh.presence();
+            } else if line == b"event: heartbeat" && !std::mem::replace(&mut live, true) {
+                sh.live.fetch_add(1, Ordering::Relaxed);
             }
             start += nl + 1;
         }
@@ -123,7 +148,7 @@ async fn raw_subscriber(
         filled -= start;
         assert!(filled < buf.len(), "line longer than the read buffer");
     }
-    lat
+    (lat, Box::new(sock))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -150,6 +175,7 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
         epoch: Instant::now(),
         sent: (0..notes + 2).map(|_| AtomicU64::new(0)).collect(),
         measuring: Default::default(),
+        live: AtomicUsize::new(0),
         presence_total: AtomicUsize::new(0),
         presence_during: AtomicUsize::new(0),
         last_presence_ns: AtomicU64::new(0),
@@ -159,17 +185,17 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
     for s in 0..subscribers {
         let sh = sh.clone();
         readers.push(match mode {
-            Mode::Client => tokio::spawn(client_subscriber(base.clone(), inc, s, notes, sh)),
-            Mode::Raw => tokio::spawn(raw_subscriber(srv.addr, inc, s, notes, sh)),
+            Mode::Client => client_subscriber(&base, inc, s, notes, sh).await,
+            Mode::Raw => raw_subscriber(srv.addr, inc, s, notes, sh).await,
         });
     }
-    // Every stream has joined once each has had its first presence message; then wait for the
-    // presence churn of the joins to end (300 ms without one), at most 30 s.
+    // Wait until every stream is live and the presence churn of the joins has ended (300 ms
+    // without a presence message), at most 30 s.
     let settle = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let quiet = sh.now_ns().saturating_sub(sh.last_presence_ns.load(Ordering::Relaxed));
-        if sh.presence_total.load(Ordering::Relaxed) >= subscribers && quiet > 300_000_000 {
+        if sh.live.load(Ordering::Relaxed) == subscribers && quiet > 300_000_000 {
             break;
         }
         assert!(settle.elapsed() < Duration::from_secs(30), "streams did not settle in 30 s");
@@ -190,9 +216,14 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut all = Vec::with_capacity(subscribers * notes);
+    let mut open = Vec::with_capacity(subscribers);
     for r in readers {
-        all.extend(r.await.expect("subscriber finished"));
+        let (lat, stream) = r.await.expect("subscriber finished");
+        all.extend(lat);
+        open.push(stream);
     }
+    let presence_during = sh.presence_during.load(Ordering::Relaxed);
+    drop(open);
     all.sort();
     let pct = |p: f64| ms(all[((all.len() as f64 * p) as usize).min(all.len() - 1)]);
     let name = match mode {
@@ -207,7 +238,7 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
         pct(0.99),
         all.last().map_or(0.0, |d| ms(*d)),
         setup.as_secs_f64(),
-        sh.presence_during.load(Ordering::Relaxed),
+        presence_during,
     );
     srv.stop().await.expect("stop");
 }

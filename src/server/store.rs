@@ -48,6 +48,20 @@ pub fn same_event(stored: &str, ev: &Event) -> bool {
     }
 }
 
+/// Each event's JSON, the body a store writes (`db` names the database in an error).
+fn encode(events: &[Event], db: &Path) -> Result<Vec<String>, ServerStoreError> {
+    events
+        .iter()
+        .map(|ev| {
+            serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                path: db.to_path_buf(),
+                id: ev.id.to_string(),
+                source,
+            })
+        })
+        .collect()
+}
+
 /// What an append did to one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -67,17 +81,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// An id already stored (or repeated in the batch) with a different body fails the whole
     /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
     fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
-        let bodies: Result<Vec<String>, ServerStoreError> = events
-            .iter()
-            .map(|ev| {
-                serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
-                    path: PathBuf::new(),
-                    id: ev.id.to_string(),
-                    source,
-                })
-            })
-            .collect();
-        match bodies {
+        match encode(&events, Path::new("")) {
             Ok(bodies) => self.append_encoded(incident, events, Arc::new(bodies)),
             Err(e) => Box::pin(async move { Err(e) }),
         }
@@ -173,16 +177,7 @@ impl SqliteStore {
         incident: IncidentId,
         events: &[Event],
     ) -> Result<Vec<Appended>, ServerStoreError> {
-        let bodies = events
-            .iter()
-            .map(|ev| {
-                serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
-                    path: self.inner.path.clone(),
-                    id: ev.id.to_string(),
-                    source,
-                })
-            })
-            .collect::<Result<Vec<String>, _>>()?;
+        let bodies = encode(events, &self.inner.path)?;
         self.inner.append(incident, events, &bodies)
     }
 
