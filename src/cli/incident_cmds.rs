@@ -155,6 +155,7 @@ pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         | Command::Ps { .. }
         | Command::Capture { .. }
         | Command::Kill { .. }
+        | Command::Restart { .. }
         | Command::Join { .. }
         | Command::Page { .. }
         | Command::Contact { .. }

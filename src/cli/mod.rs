@@ -318,6 +318,27 @@ pub enum Command {
         #[arg(long)]
         no_evidence: bool,
     },
+    /// Capture evidence of a process, then restart the systemd service or docker/podman container
+    /// it belongs to (through the kill guard's rules: reason required, never warroom's own unit or
+    /// container). The restart and its outcome (state, new pid, how long) go on the timeline.
+    Restart {
+        pid: i32,
+        /// Why: required, recorded on the timeline.
+        #[arg(long, short)]
+        reason: String,
+        /// The evidence profile (see `capture`).
+        #[arg(long, default_value = "standard", value_parser = parse_profile)]
+        profile: crate::procs::Profile,
+        /// Give the restart command this many seconds.
+        #[arg(long, default_value_t = 90, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
+        /// Restart without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
+        /// Skip the evidence capture.
+        #[arg(long)]
+        no_evidence: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -588,6 +609,17 @@ fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Command::Capture { pid, profile, go_sigquit, timeout, json } => capture_cmds::capture(
             ctx,
             capture_cmds::CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json },
+        ),
+        Command::Restart { pid, reason, profile, timeout, yes, no_evidence } => capture_cmds::restart(
+            ctx,
+            capture_cmds::RestartArgs {
+                pid,
+                reason,
+                profile,
+                timeout_secs: timeout,
+                yes,
+                evidence: !no_evidence,
+            },
         ),
         cmd => incident_cmds::run(ctx, cmd),
     }

@@ -19,6 +19,7 @@ pub mod killset;
 pub mod parse;
 pub mod procfs;
 pub mod redact;
+pub mod restart;
 pub mod runtime;
 pub mod sampler;
 pub mod signal;
