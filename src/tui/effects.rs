@@ -84,6 +84,29 @@ impl Effects {
                 });
                 None
             }
+            Command::Capture { incident, pid, start_time, dir, opts, at } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::procs::capture_with(&dir, pid, start_time, at, &opts)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::CaptureDone { incident, result });
+                });
+                None
+            }
+            Command::Restart { incident, req, ctx } => {
+                tokio::task::spawn_blocking(move || {
+                    let result =
+                        crate::procs::restart::guarded_restart(&req, &ctx).map_err(|e| e.to_string());
+                    let _ = tx.send(Action::RestartDone { incident, result: Box::new(result) });
+                });
+                None
+            }
+            Command::VerifyEvidence { dir, recorded } => {
+                tokio::task::spawn_blocking(move || {
+                    let files = crate::procs::browse::verify_capture(&dir, &recorded);
+                    let _ = tx.send(Action::EvidenceChecked { dir, files });
+                });
+                None
+            }
             Command::Run(spec) => {
                 let mut run = match crate::runner::start(spec) {
                     Ok(r) => r,

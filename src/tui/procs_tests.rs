@@ -20,11 +20,11 @@ use crate::incident::EventKind;
 use crate::procs::{CpuUsage, Meters, ProcessRow, Sig, Snapshot, Verdict, guarded_kill};
 use crate::store::Store;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     fixture::opened_at() + chrono::Duration::minutes(47)
 }
 
-fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) -> ProcessRow {
+pub(super) fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) -> ProcessRow {
     let uid = rustix::process::getuid().as_raw();
     ProcessRow {
         pid,
@@ -50,9 +50,9 @@ fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) ->
 
 /// Pids near the top of the default 64-bit pid_max (4194304), where no test box has reached; and
 /// were one taken, the start times here would not match it, so the guard would still refuse.
-const FAKE: i32 = 4_190_000;
+pub(super) const FAKE: i32 = 4_190_000;
 
-fn fixed_snapshot() -> Snapshot {
+pub(super) fn fixed_snapshot() -> Snapshot {
     let mut rows = vec![
         row(1, 0, "systemd", "/sbin/init splash", 0.0, 12),
         row(FAKE + 812, 1, "sshd", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", 0.0, 8),
@@ -94,12 +94,12 @@ fn fixed_snapshot() -> Snapshot {
     }
 }
 
-struct H {
-    app: App,
+pub(super) struct H {
+    pub(super) app: App,
     _dir: tempfile::TempDir,
 }
 
-fn harness(grace: Duration) -> H {
+pub(super) fn harness(grace: Duration) -> H {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
@@ -117,17 +117,17 @@ fn harness(grace: Duration) -> H {
 }
 
 impl H {
-    fn key(&mut self, code: KeyCode) -> &mut Self {
+    pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), now());
         self
     }
-    fn chars(&mut self, s: &str) -> &mut Self {
+    pub(super) fn chars(&mut self, s: &str) -> &mut Self {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
         }
         self
     }
-    fn snap(&mut self, s: Snapshot) {
+    pub(super) fn snap(&mut self, s: Snapshot) {
         self.app.update(Action::Procs(ProcsMsg::Snapshot(Arc::new(s))), now());
     }
     fn pane(&self) -> &Processes {
@@ -143,7 +143,7 @@ impl H {
     fn selected(&self) -> i32 {
         self.pane().selected_row().unwrap().pid
     }
-    fn select(&mut self, pid: i32) {
+    pub(super) fn select(&mut self, pid: i32) {
         self.key(KeyCode::Char('g'));
         while self.selected() != pid {
             let before = self.selected();
@@ -157,7 +157,7 @@ impl H {
             other => panic!("no kill popup: {other:?}"),
         }
     }
-    fn text(&self, w: u16, h: u16) -> String {
+    pub(super) fn text(&self, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| render(&self.app, f, now())).unwrap();
         let buf = term.backend().buffer();
@@ -399,7 +399,7 @@ fn critical_names_need_the_name_typed_and_a_reason_is_required() {
 }
 
 /// Waits (up to 10 s) until `pid` runs `prog` (its exec happened).
-fn wait_exec(pid: i32, prog: &str) {
+pub(super) fn wait_exec(pid: i32, prog: &str) {
     let start = Instant::now();
     while !std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(prog.as_bytes()) {
         assert!(start.elapsed() < Duration::from_secs(10), "pid {pid} never ran {prog}");
@@ -407,7 +407,7 @@ fn wait_exec(pid: i32, prog: &str) {
     }
 }
 
-fn real_row(child: &std::process::Child, name: &str) -> ProcessRow {
+pub(super) fn real_row(child: &std::process::Child, name: &str) -> ProcessRow {
     let pid = child.id() as i32;
     let mut r = row(pid, std::process::id() as i32, name, &format!("{name} 30"), 1.0, 1);
     r.start_time = crate::procs::signal::current_start_time(pid).unwrap();
