@@ -463,7 +463,11 @@ impl App {
         self.dirty = true;
         let told = match result {
             Ok(ev) => match self.record_on(incident, &ev.events(), now) {
-                Ok(()) => Ok(format!("{} in {} — recorded on the timeline", ev.summary(), ev.dir.display())),
+                Ok(()) => Ok(format!(
+                    "captured: {} — recorded on the timeline · {}",
+                    ev.summary(),
+                    ev.dir.display()
+                )),
                 Err(e) => Err(format!(
                     "evidence written to {} but NOT recorded on the timeline: {e}",
                     ev.dir.display()
