@@ -55,6 +55,16 @@ pub enum Action {
     Procs(ProcsMsg),
     /// A `guarded_kill` the App asked for (a `Job`) finished; `Err` means nothing was attempted.
     KillDone(Result<KillReport, String>),
+    /// A tree or group was signalled (or refused: nothing sent); its events are to be recorded.
+    KillSetSent {
+        incident: IncidentId,
+        result: Result<crate::procs::killset::SetSent, String>,
+    },
+    /// The watch after a set's signal ended: one `process_outcome` per member signalled.
+    KillSetWatched {
+        incident: IncidentId,
+        events: Vec<EventKind>,
+    },
     /// A capture without a signal finished (`Command::Capture`), for `incident`.
     CaptureDone {
         incident: IncidentId,
@@ -388,6 +398,8 @@ impl App {
                 }
             }
             Action::KillDone(result) => self.kill_done(result, now),
+            Action::KillSetSent { incident, result } => self.kill_set_sent(incident, result, now),
+            Action::KillSetWatched { incident, events } => self.kill_set_watched(incident, events, now),
             Action::CaptureDone { incident, result } => self.capture_done(incident, result, now),
             Action::RestartDone { incident, result } => self.restart_done(incident, *result, now),
             Action::EvidenceChecked { dir, files } => {
@@ -449,6 +461,57 @@ impl App {
                     self.notice = Some((e.clone(), true));
                 }
             }
+        }
+    }
+
+    /// Records what signalling a set did and tells the kill popup.
+    fn kill_set_sent(
+        &mut self,
+        incident: IncidentId,
+        result: Result<crate::procs::killset::SetSent, String>,
+        now: DateTime<Utc>,
+    ) {
+        self.dirty = true;
+        let told = match result {
+            Ok(sent) => match self.record_on(incident, &sent.events, now) {
+                Ok(()) if sent.sent.is_empty() => {
+                    Err(format!("{}: none was signalled (recorded)", sent.summary))
+                }
+                Ok(()) => Ok(format!("{} (recorded); watching for the exits…", sent.summary)),
+                Err(e) => Err(format!("{} — but NOT recorded on the timeline: {e}", sent.summary)),
+            },
+            Err(e) => Err(e),
+        };
+        match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
+            Some(Popup::Kill(g)) => g.set_finished(told),
+            _ => {
+                self.notice = Some(match told {
+                    Ok(m) => (m, false),
+                    Err(m) => (m, true),
+                })
+            }
+        }
+    }
+
+    /// Records each member's outcome and says how many exited.
+    fn kill_set_watched(&mut self, incident: IncidentId, events: Vec<EventKind>, now: DateTime<Utc>) {
+        self.dirty = true;
+        let exited =
+            events.iter().filter(|k| matches!(k, EventKind::ProcessOutcome { exited: true, .. })).count();
+        let still = events.len() - exited;
+        let message = match self.record_on(incident, &events, now) {
+            Ok(()) if still == 0 => (format!("all {exited} signalled processes exited (recorded)"), false),
+            Ok(()) => (
+                format!("{exited} exited, {still} still running (recorded): send KILL to the set if needed"),
+                true,
+            ),
+            Err(e) => (format!("outcomes NOT recorded: {e}"), true),
+        };
+        match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
+            Some(Popup::Kill(g)) if g.target_set_pending() => {
+                g.set_finished(if message.1 { Err(message.0) } else { Ok(message.0) })
+            }
+            _ => self.notice = Some(message),
         }
     }
 
@@ -713,7 +776,25 @@ impl App {
             Popup::Kill(g) => match g.handle(k) {
                 Outcome::Consumed => true,
                 Outcome::Cancelled => false,
-                Outcome::Done(SendSignal { signal, reason, typed_name, evidence }) => {
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence, set: Some(set) }) => {
+                    if let Some(id) = self.incident() {
+                        self.queue.push(Command::KillSet {
+                            incident: id,
+                            set,
+                            ctx: g.ctx.clone(),
+                            signal,
+                            reason,
+                            evidence_dir: evidence.then(|| self.store.evidence_dir(id)),
+                            at: now,
+                            grace: g.grace,
+                        });
+                    } else {
+                        g.set_finished(Err("no incident is open: nothing to record the kill on".into()));
+                    }
+                    let _ = typed_name;
+                    true
+                }
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence, set: None }) => {
                     let evidence_dir = match (evidence, self.incident()) {
                         (true, Some(id)) => Some(self.store.evidence_dir(id)),
                         _ => None,

@@ -107,6 +107,23 @@ impl Effects {
                 });
                 None
             }
+            Command::KillSet { incident, set, ctx, signal, reason, evidence_dir, at, grace } => {
+                tokio::task::spawn_blocking(move || {
+                    use crate::procs::killset::{signal_set, watch_outcomes};
+                    match signal_set(&set, &ctx, signal, &reason, evidence_dir.as_deref(), at) {
+                        Err(e) => {
+                            let _ = tx.send(Action::KillSetSent { incident, result: Err(e) });
+                        }
+                        Ok(sent) => {
+                            let members = sent.sent.clone();
+                            let _ = tx.send(Action::KillSetSent { incident, result: Ok(sent) });
+                            let events = watch_outcomes(&members, signal, grace);
+                            let _ = tx.send(Action::KillSetWatched { incident, events });
+                        }
+                    }
+                });
+                None
+            }
             Command::Run(spec) => {
                 let mut run = match crate::runner::start(spec) {
                     Ok(r) => r,

@@ -196,7 +196,12 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
             driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
             // Evidence off (it has its own tests), then the reason, then send.
             driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
-            driver.key(KeyCode::Tab).key(KeyCode::Tab).chars("hung sleeper").key(KeyCode::Enter);
+            driver
+                .key(KeyCode::Tab)
+                .key(KeyCode::Tab)
+                .key(KeyCode::Tab)
+                .chars("hung sleeper")
+                .key(KeyCode::Enter);
             let deadline = Instant::now() + Duration::from_secs(15);
             let status = loop {
                 if let Some(s) = child.try_wait().unwrap() {
