@@ -42,6 +42,22 @@ fn warn(url: &str, e: &SyncError, pending: usize) {
     );
 }
 
+/// Runs `f`, and again on the next replica while it fails in a way that moved the client on
+/// (no answer, or 5xx), at most once per configured server URL.
+async fn each_replica<T, F: std::future::Future<Output = Result<T, SyncError>>>(
+    client: &Client,
+    mut f: impl FnMut() -> F,
+) -> Result<T, SyncError> {
+    let mut result = f().await;
+    for _ in 1..client.bases().len() {
+        match &result {
+            Err(e) if e.fails_over() => result = f().await,
+            _ => break,
+        }
+    }
+    result
+}
+
 /// Runs an incident command with sync around it when a server is configured.
 pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     let Some(url) = server_url(ctx)? else { return super::store_command(ctx, cmd) };
@@ -50,7 +66,8 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     // The team stream (pagers taken) is followed too: `oncall` and paging honour it.
     let mut follow: Vec<_> = ctx.incident().ok().into_iter().collect();
     follow.push(crate::incident::event::TEAM_STREAM);
-    let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
+    let offline = match rt.block_on(each_replica(&client, || engine::sync_once(&ctx.store, &client, &follow)))
+    {
         Ok(report) => {
             warn_refused(&report);
             None
@@ -64,7 +81,7 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     if let Some(e) = offline {
         warn(&url, &e, ctx.store.pending_count()?);
     } else if ctx.store.pending_count()? > 0 {
-        match rt.block_on(engine::push_outbox(&ctx.store, &client)) {
+        match rt.block_on(each_replica(&client, || engine::push_outbox(&ctx.store, &client))) {
             Ok(report) => warn_refused(&report),
             Err(SyncError::Store(e)) => return Err(e.into()),
             Err(e) => warn(&url, &e, ctx.store.pending_count()?),

@@ -6,6 +6,7 @@ pub mod hub;
 pub mod metrics;
 pub mod openapi;
 pub mod pg;
+pub mod presence;
 pub mod routes;
 pub mod store;
 pub mod stream;
@@ -112,6 +113,8 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// The cluster presence task (Postgres): it deletes this replica's rows on the way out.
+    presence: Option<tokio::task::JoinHandle<()>>,
     /// Stops the escalation engine's thread (when one runs).
     engine_stop: Arc<AtomicBool>,
 }
@@ -124,6 +127,9 @@ impl Running {
         let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Some(l) = self.listener {
             let _ = l.await;
+        }
+        if let Some(p) = self.presence {
+            let _ = p.await;
         }
         served
     }
@@ -154,13 +160,13 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let hub = Arc::new(hub::Hub::default());
     let metrics = Arc::new(metrics::Metrics::default());
     let replica = opts.config.server.replica.clone().unwrap_or_else(|| default_replica_name(addr));
-    let (store, pg_listener): (Arc<dyn EventStore>, _) = match &opts.db {
+    let (store, pg_listener, presence): (Arc<dyn EventStore>, _, _) = match &opts.db {
         Db::Sqlite(path) => {
             let path = path.clone();
             let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
                 .await
                 .map_err(|e| store::ServerStoreError::Task(e.to_string()))??;
-            (Arc::new(store), None)
+            (Arc::new(store), None, None)
         }
         Db::Postgres(url) => {
             let store = Arc::new(PgStore::connect(url).await?);
@@ -180,7 +186,15 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
                 let why = metrics.cluster.listener_error().unwrap_or_else(|| "no answer in 15 s".into());
                 return Err(ServeError::Listener(why));
             }
-            (store as Arc<dyn EventStore>, Some(task))
+            let presence = tokio::spawn(presence::run(
+                store.clone(),
+                hub.clone(),
+                metrics.clone(),
+                replica.clone(),
+                presence::Timing::from_heartbeat(heartbeat_interval(&opts.config)),
+                shutdown_rx.clone(),
+            ));
+            (store as Arc<dyn EventStore>, Some(task), Some(presence))
         }
     };
     let _ = metrics.cluster.replica.set((replica, store.backend()));
@@ -210,6 +224,11 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     };
     let app = routes::router(state);
     let mut stop = shutdown_rx;
+    // Without TCP_NODELAY a stream's small SSE writes wait behind Nagle for the peer's (delayed)
+    // ACK of the previous one: tens of ms added to live notes now and then.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -217,7 +236,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task, listener: pg_listener, engine_stop })
+    Ok(Running { addr, shutdown, task, listener: pg_listener, presence, engine_stop })
 }
 
 /// `host:port`, naming this replica in /metrics and /healthz when `server.replica` is unset.

@@ -274,7 +274,10 @@ impl Task {
             // An unreachable server is probed every second: when it answers, reconnect at once
             // rather than at the end of a backoff grown to 30 s. Errors the server answered
             // (5xx, garbage, auth) wait the whole backoff: it is up and would fail again.
-            let probing = failure == plan::Failure::Network;
+            // With several replicas, one that answered 5xx was left for the next: probe too, and
+            // go on at once with whichever replica answers healthy.
+            let probing =
+                failure == plan::Failure::Network || (err.fails_over() && self.client.bases().len() > 1);
             tokio::select! {
                 _ = self.wait(wait, probing) => {}
                 // A local write while offline: try again now rather than after the backoff.
