@@ -85,6 +85,35 @@ impl Kill {
     }
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Restart {
+    pid: i32,
+    /// Why: required, recorded on the timeline.
+    #[arg(long, short)]
+    reason: String,
+    /// The evidence profile (see `capture`).
+    #[arg(long, default_value = "standard", value_parser = super::parse_profile)]
+    profile: Profile,
+    /// Give the restart command this many seconds.
+    #[arg(long, default_value_t = crate::procs::restart::DEFAULT_RESTART_TIMEOUT.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// Restart without asking (required when stdin is not a terminal).
+    #[arg(long, short)]
+    yes: bool,
+    /// Skip the evidence capture.
+    #[arg(long)]
+    no_evidence: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Restart {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let Restart { pid, reason, profile, timeout, yes, no_evidence, target: _ } = self;
+        restart(ctx, RestartArgs { pid, reason, profile, timeout_secs: timeout, yes, evidence: !no_evidence })
+    }
+}
+
 /// What `warroom capture` was asked for.
 pub(super) struct CaptureArgs {
     pub pid: i32,
@@ -252,4 +281,98 @@ pub(super) fn kill(ctx: &Ctx, a: KillArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `warroom restart` was asked for.
+pub(super) struct RestartArgs {
+    pub pid: i32,
+    pub reason: String,
+    pub profile: Profile,
+    pub timeout_secs: u64,
+    pub yes: bool,
+    pub evidence: bool,
+}
+
+/// `warroom restart PID`: find the process's systemd service or docker/podman container, show
+/// it, check the guard, capture the evidence, restart, check the state, record it all.
+pub(super) fn restart(ctx: &Ctx, a: RestartArgs) -> Result<ExitCode> {
+    use std::io::{BufRead, IsTerminal};
+
+    use crate::procs::kill::KillError;
+    use crate::procs::restart::{RestartRequest, guarded_restart, target_of};
+    use crate::procs::{CriticalList, ProcessIdentity, Sampler, current_context};
+
+    if a.pid <= 0 {
+        return Err(UsageError(format!("PID must be a positive process id, got {}", a.pid)).into());
+    }
+    if a.reason.trim().is_empty() {
+        return Err(UsageError("--reason is required: say why (it goes on the timeline)".into()).into());
+    }
+    let incident = ctx.incident()?;
+    let start =
+        current_start_time(a.pid).map_err(|e| UsageError(format!("pid {}: no such process ({e})", a.pid)))?;
+    let via = target_of(a.pid, start).map_err(|e| UsageError(format!("refused: {e}")))?;
+    let snap = Sampler::new().map_err(|e| UsageError(format!("/proc: {e}")))?.sample();
+    let row = snap.get(a.pid).filter(|r| r.start_time == start);
+    let target =
+        row.map(ProcessIdentity::from).ok_or_else(|| UsageError(format!("pid {} has exited", a.pid)))?;
+    let gctx = current_context(CriticalList::with_extra(ctx.config.procs.critical.iter()));
+    outln!(
+        "restart {} of {} (pid {}, user {}): {}",
+        via.describe(),
+        target.name,
+        target.pid,
+        target.user,
+        crate::procs::redact::redact_cmdline(&target.cmdline)
+    );
+    if let crate::procs::Verdict::RequireTypedName { reason } =
+        crate::procs::guard::check(&target.target(), &gctx)
+    {
+        return Err(UsageError(format!(
+            "refused from the command line: pid {}: {reason} (use the process pane, which asks for the name)",
+            a.pid
+        ))
+        .into());
+    }
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError("not a terminal: pass --yes to restart without asking".into()).into());
+        }
+        out!("capture evidence, then restart {}? [y/N] ", via.describe());
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok();
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            outln!("nothing restarted");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let now = Utc::now();
+    let req = RestartRequest {
+        target,
+        via,
+        reason: a.reason.clone(),
+        typed_name: None,
+        evidence_dir: a.evidence.then(|| ctx.store.evidence_dir(incident)),
+        capture: CaptureOptions { profile: a.profile, ..CaptureOptions::default() },
+        timeout: Duration::from_secs(a.timeout_secs),
+        at: now,
+    };
+    let report = match guarded_restart(&req, &gctx) {
+        Ok(r) => r,
+        Err(
+            e @ (KillError::Refused { .. } | KillError::NeedsTypedName { .. } | KillError::MissingReason),
+        ) => {
+            return Err(UsageError(e.to_string()).into());
+        }
+        Err(e) => return Err(color_eyre::eyre::eyre!("{e}")),
+    };
+    if let Some(ev) = &report.evidence {
+        outln!("evidence: {} ({})", ev.dir.display(), ev.summary());
+    }
+    let author = ctx.config.author();
+    let events: Vec<Event> =
+        report.events.iter().cloned().map(|k| Event::new(incident, Utc::now(), author.clone(), k)).collect();
+    ctx.store.append_all(&events, None)?;
+    outln!("{} — recorded on the timeline", report.outcome);
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

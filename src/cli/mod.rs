@@ -172,6 +172,10 @@ pub enum Command {
     /// session, evidence of the process is captured first, each member is signalled through its
     /// own pidfd, and whether each exited (and how long it took) goes on the timeline.
     Kill(capture_cmds::Kill),
+    /// Capture evidence of a process, then restart the systemd service or docker/podman container
+    /// it belongs to (through the kill guard's rules: reason required, never warroom's own unit or
+    /// container). The restart and its outcome (state, new pid, how long) go on the timeline.
+    Restart(capture_cmds::Restart),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -206,6 +210,7 @@ impl Command {
             Command::Update(c) => (Some(&mut c.target.incident), None),
             Command::Capture(c) => (Some(&mut c.target.incident), None),
             Command::Kill(c) => (Some(&mut c.target.incident), None),
+            Command::Restart(c) => (Some(&mut c.target.incident), None),
             Command::Team { command: T::Check(c) } => (None, Some(&mut c.team.team)),
             Command::Team { command: T::Init(c) } => (None, Some(&mut c.team.team)),
             Command::Oncall(c) => (None, Some(&mut c.team)),
@@ -249,6 +254,7 @@ impl Command {
             Command::Ps(c) => c.run(),
             Command::Capture(c) => synced(g, |ctx| c.run(ctx)),
             Command::Kill(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Restart(c) => synced(g, |ctx| c.run(ctx)),
             Command::Completions { shell } => {
                 let mut buf = Vec::new();
                 clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);

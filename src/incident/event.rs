@@ -261,6 +261,29 @@ pub enum EventKind {
         waited_ms: u64,
         outcome: String,
     },
+    /// A systemd unit or a docker/podman container restarted because of a process in it (after
+    /// its evidence was captured): who asked why, and what came of it (checked afterwards).
+    ServiceRestarted {
+        /// The process the responder chose (its identity when the restart was asked for).
+        pid: i32,
+        start_time: u64,
+        name: String,
+        /// `systemd`, `docker` or `podman`.
+        manager: String,
+        /// The unit name or the container id.
+        target: String,
+        reason: String,
+        /// Whether the restart command succeeded and the unit/container is running again.
+        ok: bool,
+        took_ms: u64,
+        /// The unit's main pid or the container's init pid afterwards, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_pid: Option<i32>,
+        /// What happened, in words (state afterwards, or why it failed).
+        outcome: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<String>,
+    },
     /// A kind this build does not know (written by a newer warroom). Kept in the store as raw
     /// JSON, ignored by the fold; never produced locally.
     #[serde(other)]
@@ -316,6 +339,7 @@ impl EventKind {
             EventKind::ChangeRecorded { .. } => "change_recorded",
             EventKind::StatusUpdateDelivered { .. } => "status_update_delivered",
             EventKind::ProcessOutcome { .. } => "process_outcome",
+            EventKind::ServiceRestarted { .. } => "service_restarted",
             EventKind::Unknown => "unknown",
         }
     }
@@ -397,6 +421,13 @@ impl EventKind {
             }
             EventKind::FollowupStatusSet { .. } => vec![],
             EventKind::ProcessOutcome { name, signal, outcome, .. } => vec![name, signal, outcome],
+            EventKind::ServiceRestarted { name, manager, target, reason, outcome, evidence, .. } => {
+                let mut v = vec![name, manager, target, reason, outcome];
+                if let Some(e) = evidence {
+                    v.push(e);
+                }
+                v
+            }
             EventKind::SeveritySet { .. }
             | EventKind::StatusSet { .. }
             | EventKind::Acknowledged {}

@@ -92,6 +92,11 @@ pub fn fmt_ms(ms: u64) -> String {
     }
 }
 
+/// A container id as docker prints it (12 hex digits); other names whole.
+fn short_id(id: &str) -> &str {
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) { &id[..12] } else { id }
+}
+
 /// One line describing an event for the timeline table (raw text: callers escape for their medium).
 pub fn describe(ev: &Event) -> String {
     match &ev.kind {
@@ -110,6 +115,15 @@ pub fn describe(ev: &Event) -> String {
         }
         EventKind::ProcessOutcome { pid, name, signal, outcome, .. } => {
             format!("{name} (pid {pid}) after SIG{signal}: {outcome}")
+        }
+        EventKind::ServiceRestarted { pid, name, manager, target, ok, outcome, reason, .. } => {
+            let what = if manager == "systemd" {
+                format!("unit {target}")
+            } else {
+                format!("{manager} container {}", short_id(target))
+            };
+            let failed = if *ok { "" } else { "FAILED " };
+            format!("Restarted {what} of {name} (pid {pid}): {failed}{outcome}. Reason: {reason}")
         }
         EventKind::EvidenceCaptured { what, path, bytes, sha256 } => {
             let short = sha256.get(..12).unwrap_or(sha256);
@@ -516,6 +530,7 @@ fn resolution(w: &mut String, state: &IncidentState, events: &[Event], tz: Optio
         if matches!(
             ev.kind,
             EventKind::ProcessSignalled { .. }
+                | EventKind::ServiceRestarted { .. }
                 | EventKind::CommandRun { .. }
                 | EventKind::AlertUpdated { .. }
         ) {

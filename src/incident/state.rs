@@ -333,7 +333,8 @@ impl FoldCursor {
             | EventKind::ChangeSent { .. }
             | EventKind::OncallTaken { .. }
             | EventKind::ContactAttempted { .. }
-            | EventKind::ProcessOutcome { .. } => {}
+            | EventKind::ProcessOutcome { .. }
+            | EventKind::ServiceRestarted { .. } => {}
         }
     }
 

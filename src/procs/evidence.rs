@@ -896,9 +896,15 @@ fn write_file(dir: &Path, name: &str, what: String, bytes: &[u8]) -> Result<Evid
 
 /// Lowercase hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    let mut h = Sha256::new();
+    h.update(bytes);
+    sha256_hex_of(h)
+}
+
+/// The lowercase hex digest of a hasher that was fed a file.
+pub fn sha256_hex_of(hasher: Sha256) -> String {
     let mut s = String::with_capacity(64);
-    for b in digest {
+    for b in hasher.finalize() {
         let _ = write!(s, "{b:02x}");
     }
     s

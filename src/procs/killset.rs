@@ -161,3 +161,66 @@ pub fn outcome_event(m: &ProcessIdentity, sig: Sig, at: Option<Duration>, watche
         outcome,
     }
 }
+
+/// What signalling a set did: the events to record now (the chosen process's evidence manifest,
+/// then one `process_signalled` per member), the members the signal reached (to watch), and one
+/// line for the responder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetSent {
+    pub events: Vec<EventKind>,
+    pub sent: Vec<ProcessIdentity>,
+    pub summary: String,
+}
+
+/// Captures the chosen (first) member's evidence into `evidence_dir` (when given), then signals
+/// every member through its own pidfd. Err when the guard refuses the set or the capture failed:
+/// nothing was signalled.
+pub fn signal_set(
+    set: &KillSet,
+    ctx: &GuardContext,
+    sig: Sig,
+    reason: &str,
+    evidence_dir: Option<&Path>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<SetSent, String> {
+    if reason.trim().is_empty() {
+        return Err("a reason is required: say why (it goes on the timeline)".into());
+    }
+    let typed = set.check(ctx).map_err(|e| format!("refused: {e}"))?;
+    if let Some((pid, why)) = typed.iter().find(|(p, _)| Some(*p) != set.members.first().map(|m| m.pid)) {
+        return Err(format!("refused: pid {pid}: {why} (signal it on its own)"));
+    }
+    let chosen = set.members.first().ok_or("the set is empty")?;
+    let mut events = Vec::new();
+    let mut manifest = None;
+    if let Some(dir) = evidence_dir {
+        let ev = super::evidence::capture_evidence(dir, chosen.pid, chosen.start_time, at)
+            .map_err(|e| format!("evidence capture failed, nothing was signalled: {e}"))?;
+        if let Some(m) = ev.manifest() {
+            manifest = Some(m.path.display().to_string());
+            events.extend(ev.events().into_iter().filter(
+                |k| matches!(k, EventKind::EvidenceCaptured { path, .. } if Some(path) == manifest.as_ref()),
+            ));
+        }
+    }
+    let reason = crate::incident::sanitize::clip(reason.trim(), 1024);
+    let mut sent = Vec::new();
+    for (m, outcome) in set.signal(sig) {
+        if outcome.was_sent() {
+            sent.push(m.clone());
+        }
+        events.push(EventKind::ProcessSignalled {
+            pid: m.pid,
+            start_time: m.start_time,
+            name: m.name.clone(),
+            user: m.user.clone(),
+            cmdline: crate::incident::sanitize::clip(&redact_cmdline(&m.cmdline), 8 * 1024),
+            signal: sig.short().to_string(),
+            reason: reason.clone(),
+            outcome: outcome.describe(),
+            evidence: if m.pid == chosen.pid { manifest.clone() } else { None },
+        });
+    }
+    let summary = format!("{} sent to {} of {} processes", sig.name(), sent.len(), set.members.len());
+    Ok(SetSent { events, sent, summary })
+}

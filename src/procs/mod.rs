@@ -11,6 +11,7 @@
 //!   [`guard::check`] alone drives the popup (refuse / type the name / allow) before confirming;
 //!   [`liveness`] / [`wait_for_exit`] drive the countdown after TERM.
 
+pub mod browse;
 pub mod details;
 pub mod evidence;
 pub mod guard;
@@ -19,6 +20,7 @@ pub mod killset;
 pub mod parse;
 pub mod procfs;
 pub mod redact;
+pub mod restart;
 pub mod runtime;
 pub mod sampler;
 pub mod signal;

@@ -13,7 +13,7 @@ pub const SPEC: &str = r##"{
     "schemas": {
       "Event": {
         "type": "object",
-        "description": "One immutable incident event; `type` selects the kind (opened, note, amended, severity_set, status_set, acknowledged, role_assigned, process_signalled, evidence_captured, runbook_attached, checklist_item_set, command_run, paged, contact_attempted, status_update_posted, process_outcome) and the kind's fields sit beside these.",
+        "description": "One immutable incident event; `type` selects the kind (opened, note, amended, severity_set, status_set, acknowledged, role_assigned, process_signalled, evidence_captured, runbook_attached, checklist_item_set, command_run, paged, contact_attempted, status_update_posted, process_outcome, service_restarted) and the kind's fields sit beside these.",
         "required": ["id", "incident", "at", "author", "type"],
         "properties": {
           "id": { "type": "string", "format": "uuid" },

@@ -55,6 +55,31 @@ pub enum Action {
     Procs(ProcsMsg),
     /// A `guarded_kill` the App asked for (a `Job`) finished; `Err` means nothing was attempted.
     KillDone(Result<KillReport, String>),
+    /// A tree or group was signalled (or refused: nothing sent); its events are to be recorded.
+    KillSetSent {
+        incident: IncidentId,
+        result: Result<crate::procs::killset::SetSent, String>,
+    },
+    /// The watch after a set's signal ended: one `process_outcome` per member signalled.
+    KillSetWatched {
+        incident: IncidentId,
+        events: Vec<EventKind>,
+    },
+    /// A capture without a signal finished (`Command::Capture`), for `incident`.
+    CaptureDone {
+        incident: IncidentId,
+        result: Result<crate::procs::Evidence, String>,
+    },
+    /// A capture-then-restart finished (`Command::Restart`); `Err`: nothing was restarted.
+    RestartDone {
+        incident: IncidentId,
+        result: Box<Result<crate::procs::restart::RestartReport, String>>,
+    },
+    /// A capture's files were re-hashed (`Command::VerifyEvidence`).
+    EvidenceChecked {
+        dir: std::path::PathBuf,
+        files: Vec<crate::procs::browse::CheckedFile>,
+    },
     /// Work the App started on a task reports back (command output, a delivery).
     Background(Background),
     /// A command could not be carried out: say so in the footer (an error).
@@ -351,6 +376,9 @@ impl App {
                     changed |= g.tick(now);
                     outcome = g.outcome.take();
                 }
+                if let Some(Popup::Capture(g)) = self.popups.last_mut() {
+                    changed |= g.tick(now);
+                }
                 // Whether it exited after TERM (and when) goes on the timeline, not only the popup.
                 if let Some(kind) = outcome {
                     self.append_or_notice(kind, now);
@@ -370,6 +398,18 @@ impl App {
                 }
             }
             Action::KillDone(result) => self.kill_done(result, now),
+            Action::KillSetSent { incident, result } => self.kill_set_sent(incident, result, now),
+            Action::KillSetWatched { incident, events } => self.kill_set_watched(incident, events, now),
+            Action::CaptureDone { incident, result } => self.capture_done(incident, result, now),
+            Action::RestartDone { incident, result } => self.restart_done(incident, *result, now),
+            Action::EvidenceChecked { dir, files } => {
+                if let Some(Popup::Evidence(b)) =
+                    self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Evidence(_)))
+                {
+                    b.checked(&dir, files);
+                    self.dirty = true;
+                }
+            }
             // The store poll may already have seen the arrival: `poll_store` reloads only when
             // the store's data version moved, so the two never reload twice for one write.
             Action::PollStore | Action::Arrived => self.poll_store(),
@@ -422,6 +462,148 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Records what signalling a set did and tells the kill popup.
+    fn kill_set_sent(
+        &mut self,
+        incident: IncidentId,
+        result: Result<crate::procs::killset::SetSent, String>,
+        now: DateTime<Utc>,
+    ) {
+        self.dirty = true;
+        let told = match result {
+            Ok(sent) => match self.record_on(incident, &sent.events, now) {
+                Ok(()) if sent.sent.is_empty() => {
+                    Err(format!("{}: none was signalled (recorded)", sent.summary))
+                }
+                Ok(()) => Ok(format!("{} (recorded); watching for the exits…", sent.summary)),
+                Err(e) => Err(format!("{} — but NOT recorded on the timeline: {e}", sent.summary)),
+            },
+            Err(e) => Err(e),
+        };
+        match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
+            Some(Popup::Kill(g)) => g.set_finished(told),
+            _ => {
+                self.notice = Some(match told {
+                    Ok(m) => (m, false),
+                    Err(m) => (m, true),
+                })
+            }
+        }
+    }
+
+    /// Records each member's outcome and says how many exited.
+    fn kill_set_watched(&mut self, incident: IncidentId, events: Vec<EventKind>, now: DateTime<Utc>) {
+        self.dirty = true;
+        let exited =
+            events.iter().filter(|k| matches!(k, EventKind::ProcessOutcome { exited: true, .. })).count();
+        let still = events.len() - exited;
+        let message = match self.record_on(incident, &events, now) {
+            Ok(()) if still == 0 => (format!("all {exited} signalled processes exited (recorded)"), false),
+            Ok(()) => (
+                format!("{exited} exited, {still} still running (recorded): send KILL to the set if needed"),
+                true,
+            ),
+            Err(e) => (format!("outcomes NOT recorded: {e}"), true),
+        };
+        match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
+            Some(Popup::Kill(g)) if g.target_set_pending() => {
+                g.set_finished(if message.1 { Err(message.0) } else { Ok(message.0) })
+            }
+            _ => self.notice = Some(message),
+        }
+    }
+
+    /// Records a capture made without a signal as `warroom capture` does (one `evidence_captured`
+    /// per file, the manifest last) on the incident it was made for, and tells the popup.
+    fn capture_done(
+        &mut self,
+        incident: IncidentId,
+        result: Result<crate::procs::Evidence, String>,
+        now: DateTime<Utc>,
+    ) {
+        self.dirty = true;
+        let told = match result {
+            Ok(ev) => match self.record_on(incident, &ev.events(), now) {
+                Ok(()) => Ok(format!(
+                    "captured: {} — recorded on the timeline · {}",
+                    ev.summary(),
+                    ev.dir.display()
+                )),
+                Err(e) => Err(format!(
+                    "evidence written to {} but NOT recorded on the timeline: {e}",
+                    ev.dir.display()
+                )),
+            },
+            Err(e) => Err(format!("nothing captured: {e}")),
+        };
+        self.tell_capture(told);
+    }
+
+    /// Records a restart's evidence and outcome, and tells the popup.
+    fn restart_done(
+        &mut self,
+        incident: IncidentId,
+        result: Result<crate::procs::restart::RestartReport, String>,
+        now: DateTime<Utc>,
+    ) {
+        self.dirty = true;
+        let told = match result {
+            Ok(r) => {
+                let ev =
+                    r.evidence.as_ref().map(|e| format!(" · evidence: {}", e.summary())).unwrap_or_default();
+                match self.record_on(incident, &r.events, now) {
+                    Ok(()) if r.ok => Ok(format!("{}{ev} — recorded on the timeline", r.outcome)),
+                    Ok(()) => Err(format!("{}{ev} — recorded on the timeline", r.outcome)),
+                    Err(e) => Err(format!("{}{ev} — but NOT recorded on the timeline: {e}", r.outcome)),
+                }
+            }
+            Err(e) => Err(format!("nothing restarted: {e}")),
+        };
+        self.tell_capture(told);
+    }
+
+    fn tell_capture(&mut self, told: Result<String, String>) {
+        match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Capture(_))) {
+            Some(Popup::Capture(g)) => g.finished(told),
+            _ => {
+                self.notice = Some(match told {
+                    Ok(m) => (m, false),
+                    Err(m) => (m, true),
+                })
+            }
+        }
+    }
+
+    /// Appends `kinds` in order on `incident` (a millisecond apart, so the order holds) and
+    /// reloads it when it is on screen.
+    fn record_on(
+        &mut self,
+        incident: IncidentId,
+        kinds: &[EventKind],
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let n = kinds.len() as i64;
+        let events: Vec<Event> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Event::new(
+                    incident,
+                    now - chrono::Duration::milliseconds(n - i as i64),
+                    self.me.clone(),
+                    k.clone(),
+                )
+            })
+            .collect();
+        self.store.append_all(&events, None).map_err(|e| e.to_string())?;
+        self.appended += events.len() as u64;
+        self.queue.push(Command::Nudge);
+        if self.incident() == Some(incident) {
+            self.load(incident)?;
+        }
+        Ok(())
     }
 
     /// Appends the kill's events: the evidence manifest (it holds every file's sha256; one event
@@ -594,7 +776,25 @@ impl App {
             Popup::Kill(g) => match g.handle(k) {
                 Outcome::Consumed => true,
                 Outcome::Cancelled => false,
-                Outcome::Done(SendSignal { signal, reason, typed_name, evidence }) => {
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence, set: Some(set) }) => {
+                    if let Some(id) = self.incident() {
+                        self.queue.push(Command::KillSet {
+                            incident: id,
+                            set,
+                            ctx: g.ctx.clone(),
+                            signal,
+                            reason,
+                            evidence_dir: evidence.then(|| self.store.evidence_dir(id)),
+                            at: now,
+                            grace: g.grace,
+                        });
+                    } else {
+                        g.set_finished(Err("no incident is open: nothing to record the kill on".into()));
+                    }
+                    let _ = typed_name;
+                    true
+                }
+                Outcome::Done(SendSignal { signal, reason, typed_name, evidence, set: None }) => {
                     let evidence_dir = match (evidence, self.incident()) {
                         (true, Some(id)) => Some(self.store.evidence_dir(id)),
                         _ => None,
@@ -608,6 +808,56 @@ impl App {
                         at: now,
                     };
                     self.queue.push(Command::Kill { req, ctx: g.ctx.clone() });
+                    true
+                }
+            },
+            Popup::Capture(g) => match g.handle(k, now) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(ask) => {
+                    match self.incident() {
+                        None => {
+                            g.finished(Err("no incident is open: nothing to record the evidence on".into()))
+                        }
+                        Some(id) => {
+                            let dir = self.store.evidence_dir(id);
+                            let capture =
+                                crate::procs::CaptureOptions { profile: ask.profile, ..Default::default() };
+                            let cmd = match ask.restart {
+                                None => Command::Capture {
+                                    incident: id,
+                                    pid: g.target.pid,
+                                    start_time: g.target.start_time,
+                                    dir,
+                                    opts: capture,
+                                    at: now,
+                                },
+                                Some((via, reason, typed_name)) => Command::Restart {
+                                    incident: id,
+                                    req: Box::new(crate::procs::restart::RestartRequest {
+                                        target: g.target.clone(),
+                                        via,
+                                        reason,
+                                        typed_name,
+                                        evidence_dir: Some(dir),
+                                        capture,
+                                        timeout: crate::procs::restart::DEFAULT_RESTART_TIMEOUT,
+                                        at: now,
+                                    }),
+                                    ctx: g.ctx.clone(),
+                                },
+                            };
+                            self.queue.push(cmd);
+                        }
+                    }
+                    true
+                }
+            },
+            Popup::Evidence(b) => match b.handle(k) {
+                Outcome::Consumed => true,
+                Outcome::Cancelled => false,
+                Outcome::Done(super::popups::evidence::BrowseAsk::Verify(dir)) => {
+                    self.queue.push(Command::VerifyEvidence { dir, recorded: b.recorded() });
                     true
                 }
             },
@@ -928,6 +1178,13 @@ impl App {
                 }
             }
             GlobalCmd::Export => self.export(now),
+            GlobalCmd::Evidence => {
+                if let Some(d) = &self.data {
+                    let root = self.store.evidence_dir(d.state.id);
+                    let browser = super::popups::EvidenceBrowser::open(root, &d.events);
+                    self.popups.push(Popup::Evidence(Box::new(browser)));
+                }
+            }
             GlobalCmd::Followup => self.popups.push(Popup::Followup(FollowupForm::default())),
             GlobalCmd::Severity => {
                 let cur = self.data.as_ref().map(|d| d.state.severity).unwrap_or(Severity::ALL[1]);

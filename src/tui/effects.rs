@@ -84,6 +84,46 @@ impl Effects {
                 });
                 None
             }
+            Command::Capture { incident, pid, start_time, dir, opts, at } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::procs::capture_with(&dir, pid, start_time, at, &opts)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::CaptureDone { incident, result });
+                });
+                None
+            }
+            Command::Restart { incident, req, ctx } => {
+                tokio::task::spawn_blocking(move || {
+                    let result =
+                        crate::procs::restart::guarded_restart(&req, &ctx).map_err(|e| e.to_string());
+                    let _ = tx.send(Action::RestartDone { incident, result: Box::new(result) });
+                });
+                None
+            }
+            Command::VerifyEvidence { dir, recorded } => {
+                tokio::task::spawn_blocking(move || {
+                    let files = crate::procs::browse::verify_capture(&dir, &recorded);
+                    let _ = tx.send(Action::EvidenceChecked { dir, files });
+                });
+                None
+            }
+            Command::KillSet { incident, set, ctx, signal, reason, evidence_dir, at, grace } => {
+                tokio::task::spawn_blocking(move || {
+                    use crate::procs::killset::{signal_set, watch_outcomes};
+                    match signal_set(&set, &ctx, signal, &reason, evidence_dir.as_deref(), at) {
+                        Err(e) => {
+                            let _ = tx.send(Action::KillSetSent { incident, result: Err(e) });
+                        }
+                        Ok(sent) => {
+                            let members = sent.sent.clone();
+                            let _ = tx.send(Action::KillSetSent { incident, result: Ok(sent) });
+                            let events = watch_outcomes(&members, signal, grace);
+                            let _ = tx.send(Action::KillSetWatched { incident, events });
+                        }
+                    }
+                });
+                None
+            }
             Command::Run(spec) => {
                 let mut run = match crate::runner::start(spec) {
                     Ok(r) => r,

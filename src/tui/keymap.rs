@@ -173,6 +173,8 @@ pub enum GlobalCmd {
     Reconnect,
     Export,
     Followup,
+    /// Open the evidence browser.
+    Evidence,
 }
 
 /// The global key table (asked after popups, the composer and the focused pane).
@@ -231,6 +233,12 @@ pub static GLOBAL: &[Binding<GlobalCmd>] = &[
         desc: "export the postmortem (Markdown) and the event log (JSON)",
         hint: None,
     },
+    Binding {
+        keys: &[Key::ch('V')],
+        cmd: GlobalCmd::Evidence,
+        desc: "evidence browser: captures, files, sha256 re-checked",
+        hint: None,
+    },
     Binding { keys: &[Key::ch('F')], cmd: GlobalCmd::Followup, desc: "add a follow-up", hint: None },
     Binding { keys: &[Key::ch('?')], cmd: GlobalCmd::Help, desc: "show every key", hint: Some("help") },
     Binding { keys: &[Key::ch('q'), Key::ctrl('c')], cmd: GlobalCmd::Quit, desc: "quit", hint: Some("quit") },
@@ -256,6 +264,8 @@ pub enum PaneCmd {
     Tree,
     Pause,
     Kill,
+    /// Capture evidence without a signal, or capture then restart (process pane).
+    Capture,
     /// Show / hide kernel threads (process pane).
     Kernel,
     /// Tick / untick (runbook step).

@@ -196,7 +196,12 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
             driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
             // Evidence off (it has its own tests), then the reason, then send.
             driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
-            driver.key(KeyCode::Tab).key(KeyCode::Tab).chars("hung sleeper").key(KeyCode::Enter);
+            driver
+                .key(KeyCode::Tab)
+                .key(KeyCode::Tab)
+                .key(KeyCode::Tab)
+                .chars("hung sleeper")
+                .key(KeyCode::Enter);
             let deadline = Instant::now() + Duration::from_secs(15);
             let status = loop {
                 if let Some(s) = child.try_wait().unwrap() {
@@ -277,4 +282,49 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
         .expect("the page is on the timeline");
     assert!(paged.1, "delivered: {paged:?}");
     drop(driver);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
+    let secs = format!("{}", 200_000 + std::process::id() % 100_000);
+    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
+    let pid = child.id();
+    wait_exec(pid, "sleep");
+    let (mut app, dir) = sample_app(|_| {});
+    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
+    let mut fx = effects(Config::default());
+    let (driver, inputs) = Driver::new();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let incident = app.incident().unwrap();
+    let script = async {
+        let snap = crate::procs::Sampler::new().unwrap().sample();
+        driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
+        driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
+        driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+        // Quick profile, capture.
+        driver.key(KeyCode::Char('c')).key(KeyCode::Left).key(KeyCode::Enter);
+        until("the capture's manifest on the timeline", 30, || {
+            store.events(incident).unwrap().iter().any(|e| {
+                matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
+                    if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))
+            })
+        })
+        .await;
+        driver.key(KeyCode::Esc).key(KeyCode::Char('V')).key(KeyCode::Enter);
+        // The verification runs on the blocking pool; give it a moment, then leave.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        driver.key(KeyCode::Char('q')).key(KeyCode::Char('q'));
+    };
+    let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
+    result.unwrap();
+    assert!(child.try_wait().unwrap().is_none(), "captured, not signalled");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !kinds(dir.path(), &app)
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::ProcessSignalled { pid: p, .. } if p as u32 == pid)),
+        "no signal recorded"
+    );
 }

@@ -21,6 +21,8 @@ pub mod widgets;
 #[cfg(test)]
 mod contacts_tests;
 #[cfg(test)]
+mod evidence_tests;
+#[cfg(test)]
 mod loop_tests;
 #[cfg(test)]
 mod postmortem_tests;

@@ -20,11 +20,11 @@ use crate::incident::EventKind;
 use crate::procs::{CpuUsage, Meters, ProcessRow, Sig, Snapshot, Verdict, guarded_kill};
 use crate::store::Store;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     fixture::opened_at() + chrono::Duration::minutes(47)
 }
 
-fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) -> ProcessRow {
+pub(super) fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) -> ProcessRow {
     let uid = rustix::process::getuid().as_raw();
     ProcessRow {
         pid,
@@ -50,9 +50,9 @@ fn row(pid: i32, ppid: i32, name: &str, cmdline: &str, cpu: f32, rss_mb: u64) ->
 
 /// Pids near the top of the default 64-bit pid_max (4194304), where no test box has reached; and
 /// were one taken, the start times here would not match it, so the guard would still refuse.
-const FAKE: i32 = 4_190_000;
+pub(super) const FAKE: i32 = 4_190_000;
 
-fn fixed_snapshot() -> Snapshot {
+pub(super) fn fixed_snapshot() -> Snapshot {
     let mut rows = vec![
         row(1, 0, "systemd", "/sbin/init splash", 0.0, 12),
         row(FAKE + 812, 1, "sshd", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", 0.0, 8),
@@ -94,12 +94,12 @@ fn fixed_snapshot() -> Snapshot {
     }
 }
 
-struct H {
-    app: App,
+pub(super) struct H {
+    pub(super) app: App,
     _dir: tempfile::TempDir,
 }
 
-fn harness(grace: Duration) -> H {
+pub(super) fn harness(grace: Duration) -> H {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
@@ -117,17 +117,17 @@ fn harness(grace: Duration) -> H {
 }
 
 impl H {
-    fn key(&mut self, code: KeyCode) -> &mut Self {
+    pub(super) fn key(&mut self, code: KeyCode) -> &mut Self {
         self.app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), now());
         self
     }
-    fn chars(&mut self, s: &str) -> &mut Self {
+    pub(super) fn chars(&mut self, s: &str) -> &mut Self {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
         }
         self
     }
-    fn snap(&mut self, s: Snapshot) {
+    pub(super) fn snap(&mut self, s: Snapshot) {
         self.app.update(Action::Procs(ProcsMsg::Snapshot(Arc::new(s))), now());
     }
     fn pane(&self) -> &Processes {
@@ -143,7 +143,7 @@ impl H {
     fn selected(&self) -> i32 {
         self.pane().selected_row().unwrap().pid
     }
-    fn select(&mut self, pid: i32) {
+    pub(super) fn select(&mut self, pid: i32) {
         self.key(KeyCode::Char('g'));
         while self.selected() != pid {
             let before = self.selected();
@@ -157,7 +157,7 @@ impl H {
             other => panic!("no kill popup: {other:?}"),
         }
     }
-    fn text(&self, w: u16, h: u16) -> String {
+    pub(super) fn text(&self, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| render(&self.app, f, now())).unwrap();
         let buf = term.backend().buffer();
@@ -399,7 +399,7 @@ fn critical_names_need_the_name_typed_and_a_reason_is_required() {
 }
 
 /// Waits (up to 10 s) until `pid` runs `prog` (its exec happened).
-fn wait_exec(pid: i32, prog: &str) {
+pub(super) fn wait_exec(pid: i32, prog: &str) {
     let start = Instant::now();
     while !std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(prog.as_bytes()) {
         assert!(start.elapsed() < Duration::from_secs(10), "pid {pid} never ran {prog}");
@@ -407,7 +407,7 @@ fn wait_exec(pid: i32, prog: &str) {
     }
 }
 
-fn real_row(child: &std::process::Child, name: &str) -> ProcessRow {
+pub(super) fn real_row(child: &std::process::Child, name: &str) -> ProcessRow {
     let pid = child.id() as i32;
     let mut r = row(pid, std::process::id() as i32, name, &format!("{name} 30"), 1.0, 1);
     r.start_time = crate::procs::signal::current_start_time(pid).unwrap();
@@ -429,7 +429,7 @@ fn term_is_watched_then_kill_is_offered_and_both_are_recorded() {
     // Evidence off: this test is about the signals (evidence has its own tests in procs).
     h.key(KeyCode::Tab).key(KeyCode::Char(' '));
     assert!(!h.guard().evidence);
-    h.key(KeyCode::Tab).key(KeyCode::Tab).chars("stuck sleeper").key(KeyCode::Enter);
+    h.key(KeyCode::Tab).key(KeyCode::Tab).key(KeyCode::Tab).chars("stuck sleeper").key(KeyCode::Enter);
     h.run_jobs();
     assert!(matches!(h.guard().stage, Stage::Watching { remaining: 1, .. }), "{:?}", h.guard().stage);
     assert!(h.text(80, 24).contains("SIGTERM sent"));
@@ -521,4 +521,86 @@ fn drawn_cmdlines_carry_no_control_characters() {
         let s = h.text(w, ht);
         assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
     }
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+#[test]
+fn a_tree_is_previewed_and_killed_whole_from_the_pane_and_the_group_with_us_in_it_is_refused() {
+    let mut h = harness(Duration::from_secs(10));
+    let mut root =
+        std::process::Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap();
+    let pid = root.id() as i32;
+    let start = Instant::now();
+    while children_of(pid).len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(10), "two sleeps under the shell");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kids = children_of(pid);
+    for k in &kids {
+        wait_exec(*k, "sleep");
+    }
+    let mut snap = fixed_snapshot();
+    let mut r = real_row(&root, "sh");
+    r.cmdline = "sh -c sleep 300 & sleep 300 & wait".into();
+    snap.processes.push(r);
+    h.snap(snap);
+    h.select(pid);
+    h.key(KeyCode::F(9)).key(KeyCode::BackTab);
+    assert_eq!(h.guard().field, super::popups::kill::GuardField::Scope);
+    // Group: this test runs in the same process group: warroom itself (and its ancestors) are refused.
+    h.key(KeyCode::Left);
+    assert_eq!(h.guard().scope, crate::procs::killset::Scope::Group);
+    let text = h.text(120, 40);
+    // (In CI the group may also hold the runner's shell, an ancestor: refused either way.)
+    assert!(text.contains("refused: the set contains"), "{text}");
+    h.key(KeyCode::Tab).chars("batch runaway").key(KeyCode::Enter);
+    assert!(
+        h.guard().error.as_deref().unwrap_or("").starts_with("refused: the set contains"),
+        "{:?}",
+        h.guard().error
+    );
+    assert!(!h.app.queue.iter().any(|c| matches!(c, Command::KillSet { .. })));
+    // Tree: the shell and both sleeps, each with its identity.
+    assert_eq!(h.guard().field, super::popups::kill::GuardField::Scope, "the refusal points at the scope");
+    h.key(KeyCode::Right).key(KeyCode::Right);
+    assert_eq!(h.guard().scope, crate::procs::killset::Scope::Tree);
+    let text = h.text(120, 40);
+    for k in &kids {
+        assert!(text.contains(&format!("{k}  start")), "member {k} previewed: {text}");
+    }
+    assert!(text.contains("its whole tree (3 processes"), "{text}");
+    h.key(KeyCode::Enter);
+    let jobs = h.app.queue.take_where(|c| matches!(c, Command::KillSet { .. }));
+    let [Command::KillSet { incident, set, ctx, signal, reason, evidence_dir, at, grace }] = &jobs[..] else {
+        panic!("{jobs:?}")
+    };
+    assert_eq!(set.members.len(), 3);
+    let sent =
+        crate::procs::killset::signal_set(set, ctx, *signal, reason, evidence_dir.as_deref(), *at).unwrap();
+    h.app.update(Action::KillSetSent { incident: *incident, result: Ok(sent.clone()) }, now());
+    assert!(
+        matches!(&h.guard().stage, Stage::Done { message, ok: true } if message.contains("SIGTERM sent to 3 of 3"))
+    );
+    let events = crate::procs::killset::watch_outcomes(&sent.sent, *signal, *grace);
+    h.app.update(Action::KillSetWatched { incident: *incident, events }, now());
+    assert!(
+        matches!(&h.guard().stage, Stage::Done { message, ok: true } if message.contains("all 3 signalled processes exited")),
+        "{:?}",
+        h.guard().stage
+    );
+    assert!(!root.wait().unwrap().success());
+    let mut rec = h.signalled();
+    rec.retain(|r| r.1 == "batch runaway");
+    assert_eq!(rec.len(), 3, "{rec:?}");
+    assert!(rec.iter().all(|r| r.0 == "TERM" && r.2.starts_with("sent")), "{rec:?}");
+    assert_eq!(h.outcomes().iter().filter(|o| o.0).count(), 3);
+    let id = h.app.incident().unwrap();
+    let manifests = h.app.store.events(id).unwrap().into_iter().filter(|e| {
+        matches!(&e.kind, EventKind::EvidenceCaptured { path, .. } if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))
+    });
+    assert_eq!(manifests.count(), 1, "the chosen process's evidence first");
 }

@@ -17,6 +17,31 @@ use crate::runner::RunSpec;
 pub enum Command {
     /// Run `guarded_kill` off the UI thread → `Action::KillDone`.
     Kill { req: KillRequest, ctx: Arc<GuardContext> },
+    /// Capture evidence of (pid, start time) into `dir` off the UI thread → `Action::CaptureDone`.
+    Capture {
+        incident: IncidentId,
+        pid: i32,
+        start_time: u64,
+        dir: std::path::PathBuf,
+        opts: crate::procs::CaptureOptions,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Run `guarded_restart` (capture, then restart the unit/container) → `Action::RestartDone`.
+    Restart { incident: IncidentId, req: Box<crate::procs::restart::RestartRequest>, ctx: Arc<GuardContext> },
+    /// Re-hash a capture's files against its manifest → `Action::EvidenceChecked`.
+    VerifyEvidence { dir: std::path::PathBuf, recorded: std::collections::HashMap<String, String> },
+    /// Capture the chosen process's evidence, signal every member of a tree or group, record
+    /// that (`Action::KillSetSent`), then watch for the exits (`Action::KillSetWatched`).
+    KillSet {
+        incident: IncidentId,
+        set: crate::procs::killset::KillSet,
+        ctx: Arc<GuardContext>,
+        signal: crate::procs::Sig,
+        reason: String,
+        evidence_dir: Option<std::path::PathBuf>,
+        at: chrono::DateTime<chrono::Utc>,
+        grace: std::time::Duration,
+    },
     /// Start a runbook command → `Background::RunOutput` chunks, then `Background::RunFinished`
     /// (or `Background::RunNotStarted`).
     Run(RunSpec),

@@ -60,6 +60,12 @@ static KEYS: &[Binding<PaneCmd>] = &[
         hint: Some("kill"),
     },
     Binding {
+        keys: &[Key::ch('c')],
+        cmd: PaneCmd::Capture,
+        desc: "capture evidence without a signal (or capture, then restart its unit/container)",
+        hint: Some("capture"),
+    },
+    Binding {
         keys: &[Key::ch('/')],
         cmd: PaneCmd::Filter,
         desc: "filter by name or cmdline",
@@ -241,6 +247,48 @@ impl Processes {
     }
 }
 
+impl Processes {
+    /// The capture popup for the selected process: who it is, and the unit or container a
+    /// restart would hit (or why none is offered).
+    fn capture(&self) -> Effect {
+        let Some(row) = self.selected_row() else {
+            return Effect::Notice("no process selected".into());
+        };
+        let clean = |s: &str| one_line(s).into_owned();
+        let target = crate::procs::ProcessIdentity::from(row);
+        let cmd = if row.cmdline.is_empty() {
+            format!("[{}]", clean(&row.name))
+        } else {
+            clean(&crate::procs::redact::redact_cmdline(&row.cmdline))
+        };
+        let mut about = vec![
+            ("process", format!("{} (pid {})", clean(&row.name), row.pid)),
+            ("user", format!("{} (uid {})", clean(&row.user), row.uid)),
+            ("cmdline", cmd),
+        ];
+        let restart = match process_details(row.pid, row.start_time) {
+            Ok(d) => {
+                let cg = d.cgroup.as_ref();
+                about.push(("unit", cg.and_then(|c| c.unit.as_deref()).map_or("-".into(), clean)));
+                if let Some(c) = cg.and_then(|c| c.container.as_deref()) {
+                    about.push(("container", clean(c)));
+                }
+                match cg {
+                    Some(c) => crate::procs::restart::restart_target(c),
+                    None => Err("its cgroup is unreadable".into()),
+                }
+            }
+            Err(e) => return Effect::Notice(details_error(&e)),
+        };
+        Effect::Popup(Box::new(Popup::Capture(Box::new(crate::tui::popups::CaptureForm::new(
+            target,
+            about,
+            restart,
+            self.settings.guard.clone(),
+        )))))
+    }
+}
+
 /// The message for details that could not be read.
 fn details_error(e: &DetailsError) -> String {
     match e {
@@ -368,6 +416,7 @@ impl Pane for Processes {
             }
             PaneCmd::Open => return self.details(),
             PaneCmd::Kill => return self.kill(),
+            PaneCmd::Capture => return self.capture(),
             _ => return Effect::Ignored,
         }
         Effect::Redraw

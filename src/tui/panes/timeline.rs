@@ -429,8 +429,11 @@ fn body_spans<'a>(tl: &'a Timeline, ev: &'a Event, t: &Theme) -> Vec<Span<'a>> {
             ]
         }
         EventKind::Acknowledged {} => vec![Span::styled("acknowledged", t.ok.add_modifier(Modifier::BOLD))],
-        EventKind::ProcessSignalled { .. } => {
+        EventKind::ProcessSignalled { .. } | EventKind::ServiceRestarted { ok: false, .. } => {
             vec![Span::styled(one_line(&describe(ev)).into_owned(), t.danger)]
+        }
+        EventKind::ServiceRestarted { .. } => {
+            vec![Span::styled(one_line(&describe(ev)).into_owned(), t.warn)]
         }
         EventKind::CommandRun { exit_code, .. } if *exit_code != Some(0) => {
             vec![Span::styled(one_line(&describe(ev)).into_owned(), t.warn)]

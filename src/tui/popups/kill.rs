@@ -15,7 +15,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
 use crate::incident::sanitize::one_line;
-use crate::procs::killset::outcome_event;
+use crate::procs::killset::{KillSet, Scope, kill_set, outcome_event};
 use crate::procs::view::{human_age, human_bytes};
 use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
@@ -29,6 +29,8 @@ use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardField {
     Signal,
+    /// The process alone, its tree or its process group.
+    Scope,
     Reason,
     Name,
     Evidence,
@@ -57,6 +59,8 @@ pub struct SendSignal {
     pub reason: String,
     pub typed_name: Option<String>,
     pub evidence: bool,
+    /// A tree or group to signal member by member (None: the process alone).
+    pub set: Option<KillSet>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,13 +126,13 @@ pub static FORM_KEYS: &[Binding<KillCmd>] = &[
     Binding {
         keys: &[Key::code(KeyCode::Left), Key::ch('k')],
         cmd: KillCmd::RowPrev,
-        desc: "previous signal (on the signal row)",
+        desc: "previous signal / scope (on its row)",
         hint: None,
     },
     Binding {
         keys: &[Key::code(KeyCode::Right), Key::ch('j')],
         cmd: KillCmd::RowNext,
-        desc: "next signal (on the signal row)",
+        desc: "next signal / scope (on its row)",
         hint: None,
     },
     Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "cancel", hint: Some("cancel") },
@@ -208,6 +212,9 @@ pub struct KillGuard {
     sent: Option<Sig>,
     /// A `process_outcome` for the App to record: set when the watch after TERM ends.
     pub outcome: Option<crate::incident::EventKind>,
+    pub scope: Scope,
+    /// The members of the tree or group, read from /proc when the scope was chosen (or why not).
+    pub set: Option<Result<KillSet, String>>,
 }
 
 impl KillGuard {
@@ -268,6 +275,51 @@ impl KillGuard {
             grace,
             sent: None,
             outcome: None,
+            scope: Scope::One,
+            set: None,
+        }
+    }
+
+    /// Cycles the scope (one → tree → group) and reads the members now.
+    fn cycle_scope(&mut self, by: isize) {
+        const ALL: [Scope; 3] = [Scope::One, Scope::Tree, Scope::Group];
+        let i = ALL.iter().position(|s| *s == self.scope).unwrap_or(0) as isize;
+        self.scope = ALL[(i + by).rem_euclid(3) as usize];
+        self.set =
+            (self.scope != Scope::One).then(|| kill_set(self.target.pid, self.target.start_time, self.scope));
+        // The whole set goes through the guard: the first refusal refuses it.
+        if let Some(Ok(set)) = &self.set
+            && let Err(e) = set.check(&self.ctx)
+        {
+            self.set = Some(Err(format!("refused: {e}")));
+        }
+    }
+
+    fn scope_words(&self) -> String {
+        match (&self.scope, &self.set) {
+            (Scope::One, _) => "this process only".into(),
+            (s, Some(Ok(set))) => format!(
+                "its {} ({} processes, listed above)",
+                if *s == Scope::Tree { "whole tree" } else { "process group" },
+                set.members.len()
+            ),
+            (s, _) => format!("its {}", if *s == Scope::Tree { "whole tree" } else { "process group" }),
+        }
+    }
+
+    /// The member lines shown for a tree or group (at most `max`, then how many more).
+    fn member_lines(&self, max: usize) -> Vec<String> {
+        match &self.set {
+            Some(Ok(set)) => {
+                let all = set.preview();
+                let mut v: Vec<String> = all.iter().take(max).cloned().collect();
+                if all.len() > max {
+                    v.push(format!("        … and {} more", all.len() - max));
+                }
+                v
+            }
+            Some(Err(e)) => vec![one_line(e).into_owned()],
+            None => Vec::new(),
         }
     }
 
@@ -276,7 +328,11 @@ impl KillGuard {
     }
 
     fn fields(&self) -> Vec<GuardField> {
-        let mut f = vec![GuardField::Signal, GuardField::Reason];
+        let mut f = vec![GuardField::Signal];
+        if !self.verdict.is_refused() {
+            f.push(GuardField::Scope);
+        }
+        f.push(GuardField::Reason);
         if self.needs_name() {
             f.push(GuardField::Name);
         }
@@ -312,10 +368,28 @@ impl KillGuard {
             self.field = GuardField::Name;
             return Outcome::Consumed;
         }
+        let set = match &self.set {
+            None => None,
+            Some(Err(e)) => {
+                self.error = Some(one_line(e).into_owned());
+                self.field = GuardField::Scope;
+                return Outcome::Consumed;
+            }
+            Some(Ok(set)) => {
+                if let Ok(typed) = set.check(&self.ctx)
+                    && let Some((pid, why)) = typed.iter().find(|(p, _)| *p != self.target.pid)
+                {
+                    self.error =
+                        Some(format!("refused: pid {pid}: {} (signal it on its own)", one_line(why)));
+                    return Outcome::Consumed;
+                }
+                Some(set.clone())
+            }
+        };
         let signal = self.chosen();
         self.sent = Some(signal);
         self.stage = Stage::Running;
-        Outcome::Done(SendSignal { signal, reason, typed_name: typed, evidence: self.evidence })
+        Outcome::Done(SendSignal { signal, reason, typed_name: typed, evidence: self.evidence, set })
     }
 
     /// The key table of the stage the popup is in.
@@ -354,6 +428,7 @@ impl KillGuard {
                         typed_name: self.needs_name().then(|| self.typed.value.trim().to_string()),
                         // The evidence was captured before TERM.
                         evidence: false,
+                        set: None,
                     })
                 }
                 _ => Outcome::Consumed,
@@ -371,6 +446,8 @@ impl KillGuard {
             (Some(KillCmd::SignalDown), _) => self.signal = (self.signal + 1).min(last),
             (Some(KillCmd::RowPrev), GuardField::Signal) => self.signal = self.signal.saturating_sub(1),
             (Some(KillCmd::RowNext), GuardField::Signal) => self.signal = (self.signal + 1).min(last),
+            (Some(KillCmd::RowPrev), GuardField::Scope) => self.cycle_scope(-1),
+            (Some(KillCmd::RowNext), GuardField::Scope) => self.cycle_scope(1),
             (Some(KillCmd::Evidence), GuardField::Evidence) => self.evidence = !self.evidence,
             // Every other key is typed into the text field that has the keys.
             (_, GuardField::Reason) => {
@@ -379,9 +456,25 @@ impl KillGuard {
             (_, GuardField::Name) => {
                 self.typed.handle(key);
             }
-            (_, GuardField::Signal | GuardField::Evidence) => {}
+            (_, GuardField::Signal | GuardField::Scope | GuardField::Evidence) => {}
         }
         Outcome::Consumed
+    }
+
+    /// A tree or group: the signal went out (`Ok`, still watching) or did not (`Err`), or the
+    /// watch ended with this message.
+    pub fn set_finished(&mut self, told: Result<String, String>) {
+        self.sent = None;
+        self.stage = match told {
+            Ok(message) => Stage::Done { message, ok: true },
+            Err(message) => Stage::Done { message, ok: false },
+        };
+    }
+
+    /// A set's signal was sent and its watch is still running (the popup shows "watching").
+    pub fn target_set_pending(&self) -> bool {
+        self.scope != Scope::One
+            && matches!(&self.stage, Stage::Done { message, .. } if message.ends_with("watching for the exits…"))
     }
 
     /// The report (or the error) of the request in flight arrived.
@@ -433,10 +526,11 @@ impl KillGuard {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let about_h = self.about.len() as u16;
+        let members = if self.stage == Stage::Form { self.member_lines(6) } else { Vec::new() };
+        let about_h = (self.about.len() + members.len()) as u16;
         let form_h: u16 = match self.stage {
             Stage::Form if self.verdict.is_refused() => 3,
-            Stage::Form => 3 + u16::from(self.needs_name()) * 2,
+            Stage::Form => 4 + u16::from(self.needs_name()) * 2,
             _ => 3,
         };
         let rect = centered(area, 86, about_h + form_h + 5);
@@ -450,7 +544,7 @@ impl KillGuard {
             Constraint::Length(1),
         ])
         .areas(inner);
-        let lines: Vec<Line> = self
+        let mut lines: Vec<Line> = self
             .about
             .iter()
             .map(|(k, v)| {
@@ -460,6 +554,10 @@ impl KillGuard {
                 ])
             })
             .collect();
+        let refused = matches!(self.set, Some(Err(_)));
+        lines.extend(
+            members.into_iter().map(|m| Line::styled(m, if refused { theme.danger } else { theme.warn })),
+        );
         frame.render_widget(Paragraph::new(lines), about);
         let label = |f: GuardField, text: &'static str| {
             Span::styled(text, if self.field == f { theme.key } else { theme.muted })
@@ -480,6 +578,10 @@ impl KillGuard {
                         label(GuardField::Signal, "signal    "),
                         Span::styled(format!("◀ {} ▶", sig.name()), theme.selection),
                         Span::styled(format!("  {}", sig.hint()), theme.muted),
+                    ]));
+                    body.push(Line::from(vec![
+                        label(GuardField::Scope, "scope     "),
+                        Span::styled(format!("◀ {} ▶", self.scope_words()), theme.text),
                     ]));
                     let mut r = vec![label(GuardField::Reason, "reason    ")];
                     r.extend(self.reason.spans(theme, self.field == GuardField::Reason));

@@ -6,10 +6,12 @@
 //! Popups depend on the shared widgets, the key tables and the theme only: panes and the App use
 //! popups, never the other way round.
 
+pub mod capture;
 pub mod chooser;
 pub mod composer;
 pub mod confirm;
 pub mod contact;
+pub mod evidence;
 pub mod followup;
 pub mod kill;
 pub mod resolve;
@@ -20,10 +22,12 @@ pub mod view;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+pub use capture::CaptureForm;
 pub use chooser::Chooser;
 pub use composer::Composer;
 pub use confirm::Confirm;
 pub use contact::ContactForm;
+pub use evidence::EvidenceBrowser;
 pub use followup::FollowupForm;
 pub use kill::KillGuard;
 pub use resolve::ResolveForm;
@@ -72,6 +76,10 @@ pub enum Popup {
     Confirm(Question, Confirm),
     View(TextView),
     Kill(Box<KillGuard>),
+    /// Capture without a signal, or capture then restart the unit/container.
+    Capture(Box<CaptureForm>),
+    /// The incident's evidence: captures, their files, one file.
+    Evidence(Box<EvidenceBrowser>),
     /// A runbook command's live output.
     Run(RunOutput),
     /// Pick one item; the event at its index is appended.
@@ -103,6 +111,7 @@ impl Popup {
         match self {
             Popup::View(_) => Some(true),
             Popup::Kill(g) => g.settled(),
+            Popup::Capture(g) => g.settled(),
             Popup::Run(r) => Some(r.finished.is_some()),
             _ => None,
         }
@@ -114,6 +123,7 @@ impl Popup {
         match self {
             Popup::View(_) => lookup(view::KEYS, key).is_some(),
             Popup::Kill(g) => lookup(g.keys(), key).is_some(),
+            Popup::Capture(g) => lookup(g.keys(), key).is_some(),
             Popup::Run(r) => lookup(r.keys(), key).is_some(),
             _ => true,
         }
@@ -129,6 +139,8 @@ impl Popup {
             Popup::Confirm(_, c) => c.render(frame, area, theme),
             Popup::View(v) => v.render(frame, area, theme),
             Popup::Kill(g) => g.render(frame, area, theme),
+            Popup::Capture(g) => g.render(frame, area, theme),
+            Popup::Evidence(b) => b.render(frame, area, theme),
             Popup::Run(r) => r.render(frame, area, theme),
             Popup::Record(c, _) => c.render(frame, area, theme, |_| theme.text),
             Popup::Contact(f) => f.render(frame, area, theme),
@@ -158,6 +170,11 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
         ("Questions (yes / no)", help_rows([confirm::KEYS])),
         ("Details and help", help_rows([view::KEYS])),
         ("Kill guard", help_rows(kill::TABLES.iter().copied())),
+        ("Capture / restart with evidence", help_rows(capture::TABLES.iter().copied())),
+        (
+            "Evidence browser (a file: the text view's keys, Esc back)",
+            help_rows(evidence::TABLES.iter().copied()),
+        ),
         ("Running command", help_rows(run::TABLES.iter().copied())),
         ("Contact attempt", help_rows([contact::KEYS])),
         ("Follow-up", help_rows([followup::KEYS])),
@@ -199,6 +216,12 @@ mod tests {
         }
         for t in run::TABLES {
             no_key_bound_twice("run", t);
+        }
+        for t in capture::TABLES {
+            no_key_bound_twice("capture", t);
+        }
+        for t in evidence::TABLES {
+            no_key_bound_twice("evidence", t);
         }
     }
 

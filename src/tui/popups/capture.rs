@@ -1,0 +1,394 @@
+//! The capture popup (`c` in the process pane): capture a process's evidence without a signal,
+//! or capture it and then restart the systemd service or docker/podman container it belongs to.
+//! Capturing needs no reason; restarting goes through the kill guard's rules (reason required,
+//! the name typed where the guard asks, refusals). The App runs the work off the UI thread
+//! (`Command::Capture` / `Command::Restart`) and feeds the result back through `finished`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::Outcome;
+use crate::incident::sanitize::one_line;
+use crate::procs::restart::RestartTarget;
+use crate::procs::{GuardContext, ProcessIdentity, Profile, Verdict, guard};
+use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+
+/// The profiles offered, in order (standard is the default, as for `warroom capture`).
+pub const PROFILES: [Profile; 3] = [Profile::Quick, Profile::Standard, Profile::Full];
+
+fn profile_words(p: Profile) -> &'static str {
+    match p {
+        Profile::Quick => "/proc only, never pauses it",
+        Profile::Standard => "+ stacks, runtime dumps (pause it while they run)",
+        Profile::Full => "+ core dump (refused if larger than free disk)",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Profile,
+    Action,
+    Reason,
+    Name,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    Form,
+    /// The work runs off the UI thread since `since`.
+    Running {
+        since: DateTime<Utc>,
+        elapsed: u64,
+    },
+    Done {
+        message: String,
+        ok: bool,
+    },
+}
+
+/// What the responder confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureAsk {
+    pub profile: Profile,
+    /// Restart this unit/container after the capture, with the reason and typed name.
+    pub restart: Option<(RestartTarget, String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureCmd {
+    Go,
+    Close,
+    Next,
+    Prev,
+    RowPrev,
+    RowNext,
+}
+
+/// Filling in the form.
+pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Enter)],
+        cmd: CaptureCmd::Go,
+        desc: "capture (and restart, when chosen)",
+        hint: Some("go"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Tab)],
+        cmd: CaptureCmd::Next,
+        desc: "next field",
+        hint: Some("next field"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::BackTab)],
+        cmd: CaptureCmd::Prev,
+        desc: "previous field",
+        hint: None,
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Left)],
+        cmd: CaptureCmd::RowPrev,
+        desc: "previous choice (profile or action row)",
+        hint: Some("choose"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Right)],
+        cmd: CaptureCmd::RowNext,
+        desc: "next choice (profile or action row)",
+        hint: Some("choose"),
+    },
+    Binding {
+        keys: &[Key::code(KeyCode::Esc)],
+        cmd: CaptureCmd::Close,
+        desc: "cancel",
+        hint: Some("cancel"),
+    },
+];
+/// While the capture runs: nothing to do but wait.
+pub static RUNNING_KEYS: &[Binding<CaptureCmd>] = &[];
+/// The result is shown.
+pub static DONE_KEYS: &[Binding<CaptureCmd>] = &[
+    Binding {
+        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
+        cmd: CaptureCmd::Close,
+        desc: "close",
+        hint: Some("close"),
+    },
+    Binding { keys: &[Key::ch('q')], cmd: CaptureCmd::Close, desc: "close", hint: None },
+];
+/// Every table, for `?` help.
+pub static TABLES: &[&[Binding<CaptureCmd>]] = &[FORM_KEYS, DONE_KEYS];
+
+/// The popup's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureForm {
+    pub target: ProcessIdentity,
+    pub about: Vec<(&'static str, String)>,
+    /// Index into `PROFILES`.
+    pub profile: usize,
+    /// The unit or container a restart would hit, or why none is offered.
+    pub restart: Result<RestartTarget, String>,
+    /// The restart was chosen (only possible when offered).
+    pub restarting: bool,
+    /// The guard's verdict on the process, for the restart.
+    pub verdict: Verdict,
+    pub ctx: Arc<GuardContext>,
+    pub reason: TextInput,
+    pub typed: TextInput,
+    pub field: Field,
+    pub error: Option<String>,
+    pub stage: Stage,
+}
+
+impl CaptureForm {
+    pub fn new(
+        target: ProcessIdentity,
+        about: Vec<(&'static str, String)>,
+        restart: Result<RestartTarget, String>,
+        ctx: Arc<GuardContext>,
+    ) -> CaptureForm {
+        let verdict = guard::check(&target.target(), &ctx);
+        CaptureForm {
+            target,
+            about,
+            profile: 1,
+            restart,
+            restarting: false,
+            verdict,
+            ctx,
+            reason: TextInput::default(),
+            typed: TextInput::default(),
+            field: Field::Profile,
+            error: None,
+            stage: Stage::Form,
+        }
+    }
+
+    fn needs_name(&self) -> bool {
+        self.restarting && matches!(self.verdict, Verdict::RequireTypedName { .. })
+    }
+
+    fn fields(&self) -> Vec<Field> {
+        let mut f = vec![Field::Profile];
+        if self.restart.is_ok() {
+            f.push(Field::Action);
+        }
+        if self.restarting {
+            f.push(Field::Reason);
+        }
+        if self.needs_name() {
+            f.push(Field::Name);
+        }
+        f
+    }
+
+    fn step(&mut self, by: isize) {
+        let f = self.fields();
+        let i = f.iter().position(|x| *x == self.field).unwrap_or(0) as isize;
+        self.field = f[(i + by).rem_euclid(f.len() as isize) as usize];
+    }
+
+    pub fn profile(&self) -> Profile {
+        PROFILES[self.profile.min(PROFILES.len() - 1)]
+    }
+
+    pub fn keys(&self) -> &'static [Binding<CaptureCmd>] {
+        match self.stage {
+            Stage::Form => FORM_KEYS,
+            Stage::Running { .. } => RUNNING_KEYS,
+            Stage::Done { .. } => DONE_KEYS,
+        }
+    }
+
+    /// None while the form takes typing; Some(false) while running; Some(true) once done.
+    pub fn settled(&self) -> Option<bool> {
+        match self.stage {
+            Stage::Form => None,
+            Stage::Running { .. } => Some(false),
+            Stage::Done { .. } => Some(true),
+        }
+    }
+
+    fn submit(&mut self, now: DateTime<Utc>) -> Outcome<CaptureAsk> {
+        let restart = if self.restarting {
+            let Ok(via) = self.restart.clone() else { return Outcome::Consumed };
+            if let Verdict::Refuse { reason } = &self.verdict {
+                self.error = Some(format!("restart refused: {}", one_line(reason)));
+                return Outcome::Consumed;
+            }
+            let reason = self.reason.value.trim().to_string();
+            if reason.is_empty() {
+                self.error =
+                    Some("a reason is required to restart: say why (it goes on the timeline)".into());
+                self.field = Field::Reason;
+                return Outcome::Consumed;
+            }
+            let typed = self.needs_name().then(|| self.typed.value.trim().to_string());
+            if !guard::confirmed(&self.verdict, &self.target.target(), typed.as_deref()) {
+                self.error = Some(format!("type the process name `{}` exactly to confirm", self.target.name));
+                self.field = Field::Name;
+                return Outcome::Consumed;
+            }
+            Some((via, reason, typed))
+        } else {
+            None
+        };
+        self.stage = Stage::Running { since: now, elapsed: 0 };
+        Outcome::Done(CaptureAsk { profile: self.profile(), restart })
+    }
+
+    pub fn handle(&mut self, key: KeyEvent, now: DateTime<Utc>) -> Outcome<CaptureAsk> {
+        let cmd = lookup(self.keys(), &key);
+        if self.stage != Stage::Form {
+            return match cmd {
+                Some(CaptureCmd::Close) => Outcome::Cancelled,
+                _ => Outcome::Consumed,
+            };
+        }
+        self.error = None;
+        let last = PROFILES.len() - 1;
+        match (cmd, self.field) {
+            (Some(CaptureCmd::Close), _) => return Outcome::Cancelled,
+            (Some(CaptureCmd::Go), _) => return self.submit(now),
+            (Some(CaptureCmd::Next), _) => self.step(1),
+            (Some(CaptureCmd::Prev), _) => self.step(-1),
+            (Some(CaptureCmd::RowPrev), Field::Profile) => self.profile = self.profile.saturating_sub(1),
+            (Some(CaptureCmd::RowNext), Field::Profile) => self.profile = (self.profile + 1).min(last),
+            (Some(CaptureCmd::RowPrev | CaptureCmd::RowNext), Field::Action) => {
+                self.restarting = !self.restarting && self.restart.is_ok();
+            }
+            (_, Field::Reason) => {
+                self.reason.handle(key);
+            }
+            (_, Field::Name) => {
+                self.typed.handle(key);
+            }
+            _ => {}
+        }
+        Outcome::Consumed
+    }
+
+    /// Once a second while running: the elapsed time moves. True when it changed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
+        let Stage::Running { since, elapsed } = self.stage else { return false };
+        let e = (now - since).num_seconds().max(0) as u64;
+        self.stage = Stage::Running { since, elapsed: e };
+        e != elapsed
+    }
+
+    /// The work finished: `Ok(message)` when it went as asked, `Err` otherwise (what happened).
+    pub fn finished(&mut self, result: Result<String, String>) {
+        self.stage = match result {
+            Ok(message) => Stage::Done { message, ok: true },
+            Err(message) => Stage::Done { message, ok: false },
+        };
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let about_h = self.about.len() as u16;
+        let form_h: u16 = match self.stage {
+            Stage::Form => 3 + u16::from(self.restarting) + u16::from(self.needs_name()) * 2,
+            _ => 3,
+        };
+        let rect = centered(area, 86, about_h + form_h + 5);
+        let title = format!("Capture evidence of {} (pid {})", one_line(&self.target.name), self.target.pid);
+        let inner = popup_frame(frame, rect, &title, theme);
+        let [about, _, form, err, help] = Layout::vertical([
+            Constraint::Length(about_h),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        let lines: Vec<Line> = self
+            .about
+            .iter()
+            .map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{k:<10}"), theme.muted),
+                    Span::styled(v.as_str(), theme.text),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), about);
+        let label = |f: Field, text: &'static str| {
+            Span::styled(text, if self.field == f { theme.key } else { theme.muted })
+        };
+        let mut body: Vec<Line> = Vec::new();
+        match &self.stage {
+            Stage::Form => {
+                let p = self.profile();
+                body.push(Line::from(vec![
+                    label(Field::Profile, "profile   "),
+                    Span::styled(format!("◀ {} ▶ ", p.name()), theme.text),
+                    Span::styled(profile_words(p), theme.muted),
+                ]));
+                match &self.restart {
+                    Ok(via) => body.push(Line::from(vec![
+                        label(Field::Action, "then      "),
+                        Span::styled(
+                            if self.restarting {
+                                format!("◀ restart {} ▶", via.describe())
+                            } else {
+                                "◀ nothing (no signal, no restart) ▶".to_string()
+                            },
+                            if self.restarting { theme.warn } else { theme.text },
+                        ),
+                    ])),
+                    Err(why) => body.push(Line::from(vec![
+                        Span::styled("then      ", theme.muted),
+                        Span::styled(
+                            format!("nothing (restart not offered: {})", one_line(why)),
+                            theme.muted,
+                        ),
+                    ])),
+                }
+                if self.restarting {
+                    if let Verdict::RequireTypedName { reason } | Verdict::Refuse { reason } = &self.verdict {
+                        body.push(Line::styled(one_line(reason).into_owned(), theme.warn));
+                    }
+                    let mut r = vec![label(Field::Reason, "reason    ")];
+                    r.extend(self.reason.spans(theme, self.field == Field::Reason));
+                    body.push(Line::from(r));
+                    if self.needs_name() {
+                        let mut n = vec![label(Field::Name, "type name ")];
+                        n.extend(self.typed.spans(theme, self.field == Field::Name));
+                        body.push(Line::from(n));
+                    }
+                }
+            }
+            Stage::Running { elapsed, .. } => {
+                let pause = match self.profile() {
+                    Profile::Quick => "the process is not paused",
+                    _ => "the process is paused while a dump tool runs",
+                };
+                let what = if self.restarting {
+                    let via = self.restart.as_ref().map(RestartTarget::describe).unwrap_or_default();
+                    format!("Capturing evidence ({}), then restarting {via}", self.profile().name())
+                } else {
+                    format!("Capturing evidence ({} profile)", self.profile().name())
+                };
+                body.push(Line::styled(format!("{what}… {elapsed} s ({pause})"), theme.warn));
+            }
+            Stage::Done { message, ok } => {
+                body.push(Line::styled(
+                    one_line(message).into_owned(),
+                    if *ok { theme.ok } else { theme.danger },
+                ));
+            }
+        }
+        frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: true }), form);
+        if let Some(e) = &self.error {
+            frame.render_widget(Paragraph::new(Span::styled(one_line(e).into_owned(), theme.danger)), err);
+        }
+        frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
+    }
+}
