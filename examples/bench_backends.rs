@@ -34,14 +34,9 @@ fn config() -> Config {
 }
 
 async fn serve(db: Db) -> Running {
-    server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db,
-        insecure_loopback: false,
-        config: config(),
-    })
-    .await
-    .expect("server starts")
+    server::start(ServeOptions::from_config("127.0.0.1:0", db, false, &config()))
+        .await
+        .expect("server starts")
 }
 
 /// CLIENTS incidents, each with `per` events in batches of BATCH.

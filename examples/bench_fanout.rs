@@ -157,12 +157,12 @@ fn ms(d: Duration) -> f64 {
 
 async fn run(mode: Mode, subscribers: usize, notes: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let srv = server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("bench.db").into(),
-        insecure_loopback: true,
-        config: Config::default(),
-    })
+    let srv = server::start(ServeOptions::from_config(
+        "127.0.0.1:0",
+        tmp.path().join("bench.db"),
+        true,
+        &Config::default(),
+    ))
     .await
     .expect("server starts");
     let base = format!("http://{}", srv.addr);
