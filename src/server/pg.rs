@@ -197,24 +197,31 @@ impl PgStore {
         result.and(unlock.map(|_| ()))
     }
 
+    /// One attempt at an append. With `look_up` false it assumes every id is new (the common
+    /// case) and skips reading the batch's ids back, which cost about as much as the insert
+    /// (500 ids: 1.6–3.3 ms against 1.5–3.5 ms, psql on the bench's cluster); when the insert
+    /// then finds an id already stored, it rolls back and answers None: try again looking up.
     async fn append_once(
         &self,
         incident: IncidentId,
         events: &[Event],
         json: &[String],
-    ) -> Result<Vec<Appended>, ServerStoreError> {
+        look_up: bool,
+    ) -> Result<Option<Vec<Appended>>, ServerStoreError> {
         let mut c = self.client().await?;
         let e = self.err("append");
         let tx = c.transaction().await.map_err(&e)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(incident)]).await.map_err(&e)?;
-        let ids: Vec<Uuid> = events.iter().map(|ev| ev.id).collect();
-        let find = tx
-            .prepare_cached("SELECT id, incident, seq, body FROM events WHERE id = ANY($1)")
-            .await
-            .map_err(&e)?;
         let mut existing: HashMap<Uuid, (Uuid, i64, String)> = HashMap::new();
-        for row in tx.query(&find, &[&ids]).await.map_err(&e)? {
-            existing.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
+        if look_up {
+            let ids: Vec<Uuid> = events.iter().map(|ev| ev.id).collect();
+            let find = tx
+                .prepare_cached("SELECT id, incident, seq, body FROM events WHERE id = ANY($1)")
+                .await
+                .map_err(&e)?;
+            for row in tx.query(&find, &[&ids]).await.map_err(&e)? {
+                existing.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
+            }
         }
         let head = tx
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident = $1")
@@ -259,20 +266,31 @@ impl PgStore {
             out.push(Appended { id: ev.id, seq: next, new: true });
         }
         if !seqs.is_empty() {
+            // An id already stored inserts nothing (no error, so nothing in the server's log):
+            // fewer rows than events means this attempt guessed wrong, or another incident's
+            // batch stored the id since the look-up.
             let ins = tx
                 .prepare_cached(
                     "INSERT INTO events (incident, seq, id, author, kind, body)
-                     SELECT $1, * FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[])",
+                     SELECT $1, * FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+                     ON CONFLICT (id) DO NOTHING",
                 )
                 .await
                 .map_err(&e)?;
-            tx.execute(&ins, &[&incident, &seqs, &new_ids, &authors, &kinds, &bodies]).await.map_err(&e)?;
+            let n = tx
+                .execute(&ins, &[&incident, &seqs, &new_ids, &authors, &kinds, &bodies])
+                .await
+                .map_err(&e)?;
+            if n != seqs.len() as u64 {
+                tx.rollback().await.map_err(&e)?;
+                return Ok(None);
+            }
             // Delivered on commit, to every replica's listener (this one's too).
             let payload = format!("{incident} {next}");
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await.map_err(&e)?;
         }
         tx.commit().await.map_err(&e)?;
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Every incident's head sequence number.
@@ -331,19 +349,31 @@ impl EventStore for PgStore {
         bodies: Arc<Vec<String>>,
     ) -> StoreFuture<'_, Vec<Appended>> {
         Box::pin(async move {
+            // First as if every id were new; an id found stored means looking the batch up.
             // Two batches racing to insert the same new id into different incidents hold
-            // different locks: one commits, the other fails on the unique index. Retrying
+            // different locks: one commits, the other's insert finds the id. Looking up again
             // then answers like SQLite would (idempotent, or WrongIncident).
+            let mut look_up = false;
             let mut tries = 0;
             loop {
-                match self.append_once(incident, &events, &bodies).await {
+                match self.append_once(incident, &events, &bodies, look_up).await {
+                    Ok(Some(out)) => return Ok(out),
+                    Ok(None) if tries < 3 => {}
                     Err(ServerStoreError::Postgres { message, .. })
-                        if tries < 3 && message.contains(SqlState::UNIQUE_VIOLATION.code()) =>
-                    {
-                        tries += 1;
+                        if tries < 3 && message.contains(SqlState::UNIQUE_VIOLATION.code()) => {}
+                    Ok(None) => {
+                        return Err(ServerStoreError::Postgres {
+                            db: self.shown.clone(),
+                            what: "append",
+                            message: "the batch's ids kept changing under it; try again".into(),
+                        });
                     }
-                    r => return r,
+                    Err(e) => return Err(e),
                 }
+                if look_up {
+                    tries += 1;
+                }
+                look_up = true;
             }
         })
     }
