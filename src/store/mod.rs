@@ -122,6 +122,22 @@ impl Store {
     /// Appends events in one transaction; `server_seq` marks them as already acknowledged by a
     /// server (when they came from one). Returns how many were new.
     pub fn append_all(&self, events: &[Event], server_seqs: Option<&[i64]>) -> Result<usize> {
+        self.append_and_advance(events, server_seqs, None)
+    }
+
+    /// Events a server sent, and the sync cursor `(meta key, seq)` they bring us to, in one
+    /// transaction: a cursor never runs ahead of the events it covers, nor behind them once
+    /// they are visible. The cursor only moves forward.
+    pub fn append_remote(&self, events: &[Event], server_seqs: &[i64], cursor: (&str, i64)) -> Result<usize> {
+        self.append_and_advance(events, Some(server_seqs), Some(cursor))
+    }
+
+    fn append_and_advance(
+        &self,
+        events: &[Event],
+        server_seqs: Option<&[i64]>,
+        cursor: Option<(&str, i64)>,
+    ) -> Result<usize> {
         let tx = self.write_tx()?;
         let mut added = 0;
         {
@@ -156,6 +172,15 @@ impl Store {
                     added += 1;
                 }
             }
+        }
+        if let Some((key, seq)) = cursor {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                 WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                params![key, seq.to_string()],
+            )
+            .map_err(self.sql())?;
         }
         tx.commit().map_err(self.sql())?;
         Ok(added)

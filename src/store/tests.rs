@@ -56,6 +56,21 @@ fn append_is_idempotent_and_ordered() {
 }
 
 #[test]
+fn remote_events_and_their_cursor_land_together_and_the_cursor_never_goes_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path()).unwrap();
+    let open = Event::open(t0(), "bo", "t".into(), Severity::new(2).unwrap(), None);
+    let note = Event::new(open.id, t0(), "bo", EventKind::Note { text: "a".into(), tag: Tag::Note });
+    let key = "sync.cursor.test";
+    assert_eq!(store.append_remote(&[open.clone(), note.clone()], &[1, 2], (key, 2)).unwrap(), 2);
+    assert_eq!(store.meta(key).unwrap().as_deref(), Some("2"));
+    // A page replayed from an older cursor (a reconnect) adds nothing and moves nothing back.
+    assert_eq!(store.append_remote(&[open], &[1], (key, 1)).unwrap(), 0);
+    assert_eq!(store.meta(key).unwrap().as_deref(), Some("2"));
+    assert_eq!(store.pending_count().unwrap(), 0, "events from a server are not pending");
+}
+
+#[test]
 fn current_incident_rules() {
     let tmp = tempfile::tempdir().unwrap();
     let store = Store::open(tmp.path()).unwrap();

@@ -81,11 +81,8 @@ pub fn clean(incident: IncidentId, page: Vec<Sequenced>) -> (Vec<Event>, Vec<i64
 pub fn take_in(store: &Store, incident: IncidentId, page: Vec<Sequenced>) -> Result<usize, SyncError> {
     let Some(last) = page.last().map(|s| s.seq) else { return Ok(0) };
     let (events, seqs) = clean(incident, page);
-    let added = store.append_all(&events, Some(&seqs))?;
-    if last > cursor(store, incident)? {
-        store.set_meta(&cursor_key(incident), &last.to_string())?;
-    }
-    Ok(added)
+    // One transaction: whoever sees these events also sees the cursor past them.
+    Ok(store.append_remote(&events, &seqs, (&cursor_key(incident), last))?)
 }
 
 /// Pushes the whole outbox (skipping refused events). Events the server refuses for good are
