@@ -105,9 +105,72 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(wire::MAX_BODY))
+        .layer(middleware::from_fn(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), measure))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// How much of an oversized body is still read (and thrown away) before the 413 is sent.
+const DRAIN_MAX: usize = 8 * wire::MAX_BODY;
+/// How long that may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The body limit, answered so that the client can read the answer. A server that answers 413
+/// and closes with the rest of the body unread makes the kernel reset the connection, and a
+/// client still writing (HTTP/1.1 without `Expect: 100-continue`) then loses the 413 and sees
+/// only "connection reset". So the body is read here: up to the limit it is handed on, past it
+/// the rest is drained (bounded by [`DRAIN_MAX`] and [`DRAIN_TIME`], as nginx's lingering close)
+/// and the JSON 413 goes out on a connection the client is no longer writing to.
+async fn body_limit(req: Request, next: Next) -> Response {
+    use futures_util::StreamExt;
+    let too_large = || {
+        let limit = format!("larger than the limit of {} bytes", wire::MAX_BODY);
+        ApiError::field(StatusCode::PAYLOAD_TOO_LARGE, "body", limit, None)
+    };
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared == Some(0) || (declared.is_none() && !parts.headers.contains_key(header::TRANSFER_ENCODING)) {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n.min(wire::MAX_BODY as u64) as usize));
+    let over = declared.is_some_and(|n| n > wire::MAX_BODY as u64);
+    if !over {
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else {
+                let why = "the request body could not be read";
+                return ApiError::field(StatusCode::BAD_REQUEST, "body", why, None).into_response();
+            };
+            if buf.len() + chunk.len() > wire::MAX_BODY {
+                return drain_then(stream, buf.len() + chunk.len(), too_large()).await;
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        return next.run(Request::from_parts(parts, Body::from(buf))).await;
+    }
+    drain_then(stream, 0, too_large()).await
+}
+
+async fn drain_then(mut stream: axum::body::BodyDataStream, mut read: usize, answer: ApiError) -> Response {
+    use futures_util::StreamExt;
+    let drain = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > DRAIN_MAX {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    let mut resp = answer.into_response();
+    // The connection is not reused: whatever the client sends next is not a request.
+    resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// Any path no route matches: 404 naming the method and path.
