@@ -66,37 +66,86 @@ pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
-/// Fewest rows worth a second thread: below it, starting threads costs more than it saves.
-const PARALLEL_MIN_ROWS: usize = 2048;
+/// Rows per batch handed to a parsing thread: below it (or with one core), one thread does all.
+const BATCH_ROWS: usize = 2048;
 
-/// Parses the bodies `text[span]` in order, split across the machine's cores. Serde's derived
-/// parser is the cost of a large load (~64 ms at 100k events on one core). On failure, the rowid
-/// of the first body that does not parse.
-fn parse_parallel(
-    text: &str,
-    spans: &[(i64, std::ops::Range<usize>)],
-) -> Result<Vec<Event>, (i64, serde_json::Error)> {
-    let parse = |part: &[(i64, std::ops::Range<usize>)]| {
-        part.iter()
-            .map(|(rowid, span)| serde_json::from_str::<Event>(&text[span.clone()]).map_err(|e| (*rowid, e)))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let threads = cores.min(spans.len() / PARALLEL_MIN_ROWS).max(1);
-    if threads == 1 {
-        return parse(spans);
+/// Stored bodies in one buffer, with each one's rowid and byte range.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    spans: Vec<(i64, std::ops::Range<usize>)>,
+}
+
+impl Batch {
+    /// Parses every body; on failure, the rowid of the first that does not parse.
+    fn parse(&self) -> Result<Vec<Event>, (i64, serde_json::Error)> {
+        self.spans
+            .iter()
+            .map(|(rowid, span)| serde_json::from_str(&self.text[span.clone()]).map_err(|e| (*rowid, e)))
+            .collect()
     }
-    let chunk = spans.len().div_ceil(threads);
+}
+
+/// Why reading rows failed: SQLite, or a body that does not parse (its rowid).
+enum ReadError {
+    Sql(rusqlite::Error),
+    Body(i64, serde_json::Error),
+}
+
+/// Reads `(rowid, body)` rows and parses the bodies into events while reading continues: serde's
+/// derived parser is half the cost of a large load (~64 ms at 100k events on one core), so other
+/// cores parse each batch as soon as it is read and this thread joins them when reading is done.
+/// Events come back in no particular order.
+fn read_and_parse(rows: &mut rusqlite::Rows<'_>, expected: usize) -> Result<Vec<Event>, ReadError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let helpers = if expected >= 2 * BATCH_ROWS { cores - 1 } else { 0 };
+    let mut next_row = |batch: &mut Batch| -> Result<bool, ReadError> {
+        let Some(row) = rows.next().map_err(ReadError::Sql)? else { return Ok(false) };
+        let rowid: i64 = row.get(0).map_err(ReadError::Sql)?;
+        let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(ReadError::Sql)?;
+        let start = batch.text.len();
+        batch.text.push_str(body);
+        batch.spans.push((rowid, start..batch.text.len()));
+        Ok(true)
+    };
+    if helpers == 0 {
+        let mut all = Batch::default();
+        while next_row(&mut all)? {}
+        return all.parse().map_err(|(rowid, e)| ReadError::Body(rowid, e));
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<Batch>();
+    let rx = std::sync::Mutex::new(rx);
+    // Takes batches until the channel is closed and empty.
+    let drain = || -> Result<Vec<Event>, (i64, serde_json::Error)> {
+        let mut out = Vec::new();
+        loop {
+            let next = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+            match next {
+                Ok(batch) => out.extend(batch.parse()?),
+                Err(_) => return Ok(out),
+            }
+        }
+    };
     std::thread::scope(|s| {
-        let mut parts = spans.chunks(chunk);
-        // This thread takes the first part; the others start on the rest meanwhile.
-        let first = parts.next().unwrap_or_default();
-        let handles: Vec<_> = parts.map(|part| s.spawn(move || parse(part))).collect();
-        let mut out = parse(first)?;
-        out.reserve(spans.len() - out.len());
+        let handles: Vec<_> = (0..helpers).map(|_| s.spawn(drain)).collect();
+        let read = (|| {
+            let mut batch = Batch::default();
+            while next_row(&mut batch)? {
+                if batch.spans.len() == BATCH_ROWS {
+                    // The helpers only stop once `tx` is dropped, so the send cannot fail.
+                    let _ = tx.send(std::mem::take(&mut batch));
+                }
+            }
+            let _ = tx.send(batch);
+            Ok(())
+        })();
+        drop(tx);
+        // On a read error the helpers still finish what was sent (the scope joins them).
+        read?;
+        let mut out = drain().map_err(|(rowid, e)| ReadError::Body(rowid, e))?;
         for h in handles {
             match h.join() {
-                Ok(part) => out.extend(part?),
+                Ok(part) => out.extend(part.map_err(|(rowid, e)| ReadError::Body(rowid, e))?),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
@@ -229,17 +278,11 @@ impl Store {
             )
             .map_err(self.sql())?;
         let mut rows = stmt.query(params![first, last, key]).map_err(self.sql())?;
-        // Every body into one buffer: one allocation that grows, not one per row.
-        let (mut text, mut spans) = (String::new(), Vec::with_capacity(count as usize));
-        while let Some(row) = rows.next().map_err(self.sql())? {
-            let rowid: i64 = row.get(0).map_err(self.sql())?;
-            let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(self.sql())?;
-            let start = text.len();
-            text.push_str(body);
-            spans.push((rowid, start..text.len()));
-        }
+        let mut out = read_and_parse(&mut rows, count as usize).map_err(|e| match e {
+            ReadError::Sql(source) => StoreError::Sql { path: self.path.clone(), source },
+            ReadError::Body(rowid, source) => self.bad_row(rowid, source),
+        })?;
         drop(rows);
-        let mut out = parse_parallel(&text, &spans).map_err(|(rowid, source)| self.bad_row(rowid, source))?;
         out.sort_by_key(Event::order_key);
         Ok(out)
     }
