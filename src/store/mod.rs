@@ -66,91 +66,31 @@ pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
-/// Rows per batch handed to a parsing thread: below it (or with one core), one thread does all.
-const BATCH_ROWS: usize = 2048;
+/// Fewest rows worth reading on a thread of its own: below it, one thread reads everything.
+const SPLIT_ROWS: usize = 2048;
 
-/// Stored bodies in one buffer, with each one's rowid and byte range.
-#[derive(Default)]
-struct Batch {
-    text: String,
-    spans: Vec<(i64, std::ops::Range<usize>)>,
-}
-
-impl Batch {
-    /// Parses every body; on failure, the rowid of the first that does not parse.
-    fn parse(&self) -> Result<Vec<Event>, (i64, serde_json::Error)> {
-        self.spans
-            .iter()
-            .map(|(rowid, span)| serde_json::from_str(&self.text[span.clone()]).map_err(|e| (*rowid, e)))
-            .collect()
+/// An incident's rows with rowids in `range` (inclusive), parsed, in storage order.
+fn read_range(conn: &Connection, path: &Path, incident: &str, (lo, hi): (i64, i64)) -> Result<Vec<Event>> {
+    let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, body FROM events NOT INDEXED WHERE rowid BETWEEN ?1 AND ?2 AND incident = ?3 ORDER BY rowid",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query(params![lo, hi, incident]).map_err(sql)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql)? {
+        // Parsed straight from SQLite's buffer: no copy of the body per row.
+        let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(sql);
+        let (id, body) = (text(0)?, text(1)?);
+        let event = serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+            path: path.to_path_buf(),
+            id: id.to_string(),
+            source,
+        })?;
+        out.push(event);
     }
-}
-
-/// Why reading rows failed: SQLite, or a body that does not parse (its rowid).
-enum ReadError {
-    Sql(rusqlite::Error),
-    Body(i64, serde_json::Error),
-}
-
-/// Reads `(rowid, body)` rows and parses the bodies into events while reading continues: serde's
-/// derived parser is half the cost of a large load (~64 ms at 100k events on one core), so other
-/// cores parse each batch as soon as it is read and this thread joins them when reading is done.
-/// Events come back in no particular order.
-fn read_and_parse(rows: &mut rusqlite::Rows<'_>, expected: usize) -> Result<Vec<Event>, ReadError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let helpers = if expected >= 2 * BATCH_ROWS { cores - 1 } else { 0 };
-    let mut next_row = |batch: &mut Batch| -> Result<bool, ReadError> {
-        let Some(row) = rows.next().map_err(ReadError::Sql)? else { return Ok(false) };
-        let rowid: i64 = row.get(0).map_err(ReadError::Sql)?;
-        let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(ReadError::Sql)?;
-        let start = batch.text.len();
-        batch.text.push_str(body);
-        batch.spans.push((rowid, start..batch.text.len()));
-        Ok(true)
-    };
-    if helpers == 0 {
-        let mut all = Batch::default();
-        while next_row(&mut all)? {}
-        return all.parse().map_err(|(rowid, e)| ReadError::Body(rowid, e));
-    }
-    let (tx, rx) = std::sync::mpsc::channel::<Batch>();
-    let rx = std::sync::Mutex::new(rx);
-    // Takes batches until the channel is closed and empty.
-    let drain = || -> Result<Vec<Event>, (i64, serde_json::Error)> {
-        let mut out = Vec::new();
-        loop {
-            let next = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
-            match next {
-                Ok(batch) => out.extend(batch.parse()?),
-                Err(_) => return Ok(out),
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..helpers).map(|_| s.spawn(drain)).collect();
-        let read = (|| {
-            let mut batch = Batch::default();
-            while next_row(&mut batch)? {
-                if batch.spans.len() == BATCH_ROWS {
-                    // The helpers only stop once `tx` is dropped, so the send cannot fail.
-                    let _ = tx.send(std::mem::take(&mut batch));
-                }
-            }
-            let _ = tx.send(batch);
-            Ok(())
-        })();
-        drop(tx);
-        // On a read error the helpers still finish what was sent (the scope joins them).
-        read?;
-        let mut out = drain().map_err(|(rowid, e)| ReadError::Body(rowid, e))?;
-        for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part.map_err(|(rowid, e)| ReadError::Body(rowid, e))?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
-    })
+    Ok(out)
 }
 
 impl Store {
@@ -252,8 +192,9 @@ impl Store {
     ///
     /// Read in the order they were stored, a walk over the table's pages from the incident's
     /// first row to its last, instead of in the index's (at, id) order, which descends the table
-    /// once per row (at 100k events the index-ordered read was ~95 ms of a ~160 ms load). The
-    /// bodies are parsed on every core and sorted here by [`Event::order_key`], the order the
+    /// once per row (at 100k events the index-ordered read was ~95 ms of a ~160 ms load). Each core
+    /// reads and parses one share of the rows (serde's parser is the other half of the cost), and
+    /// the events are sorted here by [`Event::order_key`], the order the
     /// fold defines and the index holds; events arrive mostly in that order already, so the
     /// (stable, run-detecting) sort is close to one pass. An incident whose rows are scattered
     /// among many others' (the team stream, an incident reopened much later) is read through
@@ -271,29 +212,39 @@ impl Store {
         if last - first + 1 > 2 * count + 1024 {
             return self.events_index_order(incident);
         }
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT rowid, body FROM events NOT INDEXED WHERE rowid BETWEEN ?1 AND ?2 AND incident = ?3 ORDER BY rowid",
-            )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query(params![first, last, key]).map_err(self.sql())?;
-        let mut out = read_and_parse(&mut rows, count as usize).map_err(|e| match e {
-            ReadError::Sql(source) => StoreError::Sql { path: self.path.clone(), source },
-            ReadError::Body(rowid, source) => self.bad_row(rowid, source),
+        // One rowid range per core; other threads read theirs on connections of their own. Rows
+        // up to `last` never change body and new rows only get larger rowids, so a helper's
+        // later snapshot holds exactly the rows this one does in its range.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let parts = cores.min(count as usize / SPLIT_ROWS).max(1) as i64;
+        let span = (last - first) / parts + 1;
+        let ranges: Vec<(i64, i64)> =
+            (0..parts).map(|i| (first + i * span, (first + (i + 1) * span - 1).min(last))).collect();
+        let path = self.path.as_path();
+        let mut out = std::thread::scope(|s| {
+            let helpers: Vec<_> = ranges[1..]
+                .iter()
+                .map(|&range| {
+                    let key = key.as_str();
+                    s.spawn(move || {
+                        let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
+                        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+                        conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+                        read_range(&conn, path, key, range)
+                    })
+                })
+                .collect();
+            // On an error here the scope still waits for the helpers before returning it.
+            let mut out = read_range(&self.conn, path, &key, ranges[0])?;
+            for h in helpers {
+                out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+            }
+            Ok::<_, StoreError>(out)
         })?;
-        drop(rows);
         out.sort_by_key(Event::order_key);
         Ok(out)
-    }
-
-    /// The error for a stored body that does not parse, naming the event by its id column.
-    fn bad_row(&self, rowid: i64, source: serde_json::Error) -> StoreError {
-        let id = self
-            .conn
-            .query_row("SELECT id FROM events WHERE rowid = ?1", [rowid], |r| r.get(0))
-            .unwrap_or_else(|_| format!("at row {rowid}"));
-        StoreError::BadEvent { path: self.path.clone(), id, source }
     }
 
     /// The events in `(at, id)` order as the index holds them, read through the index on one
