@@ -20,14 +20,10 @@ async fn main() {
     let token = "bench-token-0123456789".to_string();
     config.server.tokens =
         vec![TokenConfig { name: "bench".into(), token: Some(token.clone()), token_sha256: None }];
-    let srv = server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("bench.db").into(),
-        insecure_loopback: false,
-        config,
-    })
-    .await
-    .expect("server starts");
+    let srv =
+        server::start(ServeOptions::from_config("127.0.0.1:0", tmp.path().join("bench.db"), false, &config))
+            .await
+            .expect("server starts");
     let base = format!("http://{}", srv.addr);
     let per_client = total / clients;
     // Prepare every batch first so the timing covers only the HTTP append path.

@@ -2,8 +2,15 @@
 //! same run, and note-to-arrival latency across two Postgres replicas.
 //!
 //! Run: cargo run --release --example bench_backends -- [POSTGRES_URL] [EVENTS] [SUBSCRIBERS]
-//! Without a URL only SQLite is measured. The Postgres database should be empty and durable
-//! (fsync on, synchronous_commit on), like SQLite's synchronous=FULL here. See bench/README.md.
+//! Without a URL the bench starts its own throwaway Postgres cluster from the system's package
+//! with the tests' support (tests/sync_support/pg.rs), but with Postgres's durable defaults
+//! (fsync, synchronous_commit, full_page_writes on), like SQLite's synchronous=FULL here; without
+//! Postgres installed only SQLite is measured. A URL given should name an empty, durable
+//! database. See bench/README.md.
+
+#[path = "../tests/sync_support/pg.rs"]
+#[allow(dead_code)]
+mod pg_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,14 +34,9 @@ fn config() -> Config {
 }
 
 async fn serve(db: Db) -> Running {
-    server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db,
-        insecure_loopback: false,
-        config: config(),
-    })
-    .await
-    .expect("server starts")
+    server::start(ServeOptions::from_config("127.0.0.1:0", db, false, &config()))
+        .await
+        .expect("server starts")
 }
 
 /// CLIENTS incidents, each with `per` events in batches of BATCH.
@@ -216,7 +218,21 @@ async fn cross_replica_latency(url: &str, subs: usize, notes: usize) -> (f64, f6
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pg = args.iter().find(|a| server::pg::is_postgres_url(a)).cloned();
+    let mut pg = args.iter().find(|a| server::pg::is_postgres_url(a)).cloned();
+    // Lives until the end of main; the cluster is stopped and removed when the process exits.
+    let _cluster = match &pg {
+        Some(_) => None,
+        None => match pg_support::Cluster::start_durable() {
+            Ok(c) => {
+                pg = Some(c.create_db().await);
+                Some(c)
+            }
+            Err(e) => {
+                println!("postgres : skipped ({e}): apt-get install postgresql, or pass a postgres:// URL");
+                None
+            }
+        },
+    };
     let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let total = nums.first().copied().unwrap_or(100_000);
     let subs = nums.get(1).copied().unwrap_or(100);

@@ -252,9 +252,12 @@ pub struct ChangesConfig {
     pub window_hours: u32,
 }
 
+/// `[changes] window_hours` when unset.
+pub const DEFAULT_CHANGE_WINDOW_HOURS: u32 = 4;
+
 impl Default for ChangesConfig {
     fn default() -> Self {
-        ChangesConfig { window_hours: 4 }
+        ChangesConfig { window_hours: DEFAULT_CHANGE_WINDOW_HOURS }
     }
 }
 

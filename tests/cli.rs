@@ -321,3 +321,50 @@ fn invisible_and_bidi_characters_never_reach_cli_output() {
         assert!(v.to_string().contains('\u{202e}'), "round-trips");
     }
 }
+
+#[test]
+fn flags_go_only_to_commands_that_use_them() {
+    let env = Env::new();
+    let id = env.ok(&["new", "first", "--sev", "2"]).trim().to_string();
+    env.ok(&["new", "second", "--sev", "3"]);
+    // Before the command or after it, --incident picks the incident; the command's own wins.
+    assert!(env.ok(&["--incident", &id[..13], "status"]).contains("first"));
+    assert!(env.ok(&["status", "--incident", &id[..13]]).contains("first"));
+    env.ok(&["followup", "--incident", &id[..13], "add", "write", "it", "up"]);
+    assert!(env.ok(&["--incident", &id[..13], "followup", "list"]).contains("write it up"));
+    assert!(env.ok(&["--incident", "ffffffff", "status", "--incident", &id[..13]]).contains("first"));
+    // A command that would ignore a flag refuses it, naming the flag and the command.
+    env.fails(&["--incident", &id[..13], "serve"], 2, "--incident does not apply to `warroom serve`");
+    env.fails(&["--incident", &id[..13], "runbook", "list"], 2, "does not apply to `warroom runbook list`");
+    env.fails(&["--team", "t.toml", "new", "x", "--sev", "2"], 2, "--team does not apply to `warroom new`");
+    env.fails(&["--theme", "light", "status"], 2, "--theme is for the TUI");
+    // After a command that does not take it, clap refuses the flag as it does any unknown one.
+    let (code, _, err) = env.run(&["serve", "--incident", &id[..13]]);
+    assert_eq!((code, err.lines().next()), (2, Some("error: unexpected argument '--incident' found")));
+    let (code, _, err) = env.run(&["ps", "--team", "t.toml"]);
+    assert_eq!((code, err.lines().next()), (2, Some("error: unexpected argument '--team' found")));
+    // WARROOM_TEAM in the environment is for the commands that read a team file: others run.
+    let out = env.cmd().env("WARROOM_TEAM", "/nonexistent/team.toml").args(["status"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env.cmd().env("WARROOM_TEAM", "/nonexistent/team.toml").args(["oncall"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/team.toml: cannot read team file"));
+}
+
+#[test]
+fn every_json_output_escapes_c1_and_invisible_characters() {
+    let env = Env::new();
+    env.ok(&["new", "db down", "--sev", "2"]);
+    env.ok(&["followup", "add", "fix\u{202e}it\u{85}now"]);
+    env.ok(&["note", "--tag", "change", "deploy\u{202e}v2\u{85}done"]);
+    for (args, escaped) in [
+        (&["followup", "list", "--json"][..], r"fix\u202eit\u0085now"),
+        (&["changes", "--json"], r"deploy\u202ev2\u0085done"),
+    ] {
+        let out = env.ok(args);
+        assert!(!out.contains('\u{202e}') && !out.contains('\u{85}'), "{args:?}: {out:?}");
+        assert!(out.contains(escaped), "{args:?}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v.to_string().contains('\u{202e}'), "{args:?} round-trips");
+    }
+}

@@ -1,98 +1,19 @@
 //! The contacts pane through the real binary in a pseudo-terminal: `c` must put a well-formed OSC 52
 //! sequence with the number on the wire. vt100 swallows OSC 52, so the raw pty bytes are kept too.
 
-use std::io::{Read, Write};
+#[path = "common/pty.rs"]
+mod pty;
+
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use pty::{Tui, env};
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
-fn env(dir: &Path) -> Vec<(String, String)> {
-    let config = dir.join("config.toml");
-    std::fs::write(&config, "[user]\nname = \"tester\"\ntimezone = \"UTC\"\n").unwrap();
-    vec![
-        ("WARROOM_DATA_DIR".into(), dir.join("data").display().to_string()),
-        ("WARROOM_CONFIG".into(), config.display().to_string()),
-        ("HOME".into(), dir.display().to_string()),
-        ("XDG_CONFIG_HOME".into(), dir.join("xdg").display().to_string()),
-        ("TERM".into(), "xterm-256color".into()),
-    ]
-}
-
 fn team_file() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml").display().to_string()
-}
-
-struct Tui {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Tui {
-    fn spawn(dir: &Path, args: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
-        for (k, v) in env(dir) {
-            cmd.env(k, v);
-        }
-        cmd.env_remove("NO_COLOR");
-        cmd.env_remove("TMUX");
-        cmd.args(args);
-        cmd.cwd(dir);
-        let child = pty.slave.spawn_command(cmd).expect("spawn warroom");
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let (p, r) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        // Dropping the master would hang up the child.
-        std::mem::forget(pty.master);
-        Tui { parser, raw, writer, child }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.parser.lock().unwrap().screen().contents();
-            if pred(&s) {
-                return s;
-            }
-            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-    }
 }
 
 /// Every `ESC ] 52 ; c ; <payload> BEL` in `bytes`, payloads as text.
@@ -138,14 +59,15 @@ fn c_writes_a_well_formed_osc52_sequence_with_the_number() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let team = team_file();
-    let mut tui = Tui::spawn(dir.path(), &["--team", &team]);
-    tui.wait_for("the contacts tab", |s| s.contains("2 Contacts"));
+    let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--team", &team], &[]);
+    tui.wait_within(DEADLINE, "the contacts tab", |s| s.contains("2 Contacts"));
     tui.send("2");
-    let s =
-        tui.wait_for("the contacts pane", |s| s.contains("On call now") && s.contains("Escalation · SEV1"));
+    let s = tui.wait_within(DEADLINE, "the contacts pane", |s| {
+        s.contains("On call now") && s.contains("Escalation · SEV1")
+    });
     assert!(s.contains("Incident roles"), "{s}");
     tui.send("c");
-    let s = tui.wait_for("the copied notice", |s| s.contains("copied +"));
+    let s = tui.wait_within(DEADLINE, "the copied notice", |s| s.contains("copied +"));
     let number = s.lines().find_map(|l| l.trim().strip_prefix("copied ")).unwrap().trim().to_string();
     let phones = std::fs::read_to_string(&team).unwrap();
     assert!(phones.contains(&format!("phone = \"{number}\"")), "{number} is a phone number of the team file");

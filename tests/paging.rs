@@ -211,7 +211,7 @@ fn page() -> Page {
 
 fn notifier(pd: &str, tries: u32, timeout: Duration) -> Notifier {
     let cfg = Config::parse(&paging_config(pd, pd, ""), "test.toml").unwrap();
-    Notifier::new(&cfg).unwrap().with_policy(Policy {
+    Notifier::new(&cfg.paging, &cfg.status_updates).unwrap().with_policy(Policy {
         connect_timeout: timeout,
         timeout,
         tries,
@@ -257,7 +257,7 @@ async fn a_receiver_that_never_answers_times_out() {
 #[tokio::test]
 async fn missing_routing_key_is_an_error_the_tui_can_record() {
     let cfg = Config::parse("[paging]\nwebhook_url = \"http://127.0.0.1:9/x\"\n", "t.toml").unwrap();
-    let n = Notifier::new(&cfg).unwrap();
+    let n = Notifier::new(&cfg.paging, &cfg.status_updates).unwrap();
     let p = page();
     let result = n.page(Channel::PagerDuty, &p).await;
     let EventKind::Paged { ok, outcome, .. } = paged_kind(&p, Channel::PagerDuty, &result) else { panic!() };

@@ -166,3 +166,70 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
     r2.kill().unwrap();
     r2.wait().unwrap();
 }
+
+/// Presence is cluster-wide: A, streaming from replica 1, sees B arrive on replica 2, and after
+/// replica 2 is SIGKILLed (no clean leave) sees B go within the stated bound
+/// (`presence::Timing::ghost_bound`, 2.25 s at a 500 ms heartbeat), plus 1.5 s for delivery on a
+/// loaded machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
+    let Some(db) = pg::fresh_db().await else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_server_config(tmp.path());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("[server]\nheartbeat_ms = 500\n\n{text}")).unwrap();
+    let bound = warroom::server::presence::Timing::from_heartbeat(Duration::from_millis(500)).ghost_bound();
+    let (mut r1, base1) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
+    let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let store_a = Store::open(&dir_a).unwrap();
+    let opened = open("ana@a", "who is here");
+    let inc = opened.id;
+    store_a.append(&opened).unwrap();
+    let spawn = |dir: &std::path::Path, server: &str, token: &str, who: &str| {
+        SyncHandle::spawn(SyncConfig {
+            data_dir: dir.to_path_buf(),
+            server: server.into(),
+            token: Some(token.into()),
+            viewer: who.into(),
+            incident: inc,
+        })
+        .unwrap()
+    };
+    let ha = spawn(&dir_a, &base1, ANA, "ana");
+    let viewers = |h: &SyncHandle| h.status.borrow().viewers.clone();
+    assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "A alone: {:?}", viewers(&ha));
+    // B only knows replica 2, so after the kill it cannot reappear through replica 1.
+    let hb = spawn(&dir_b, &base2, BO, "bo");
+    assert!(
+        eventually(20, || viewers(&ha) == ["ana", "bo"]).await,
+        "A on replica 1 sees B on replica 2: {:?}",
+        viewers(&ha)
+    );
+    assert!(eventually(20, || viewers(&hb) == ["ana", "bo"]).await, "and B sees A: {:?}", viewers(&hb));
+    let m = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(m.lines().any(|l| l == "warroom_presence_remote_viewers 1"), "{m}");
+    r2.kill().unwrap();
+    r2.wait().unwrap();
+    let killed = std::time::Instant::now();
+    assert!(eventually(30, || viewers(&ha) == ["ana"]).await, "B left A's list: {:?}", viewers(&ha));
+    let took = killed.elapsed();
+    assert!(
+        took <= bound + Duration::from_millis(1500),
+        "B was listed {took:?} after its replica died; the stated bound is {bound:?}"
+    );
+    eprintln!("B left A's list {took:?} after its replica was killed (bound {bound:?})");
+    // B back through a new replica 2; then B closes its stream (the replica lives on): the leave
+    // travels to replica 1 as well.
+    drop(hb);
+    let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
+    let hb = spawn(&dir_b, &base2, BO, "bo");
+    assert!(eventually(20, || viewers(&ha) == ["ana", "bo"]).await, "B back: {:?}", viewers(&ha));
+    hb.stop();
+    assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "B closed its stream: {:?}", viewers(&ha));
+    ha.stop();
+    for r in [&mut r1, &mut r2] {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+}

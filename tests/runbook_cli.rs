@@ -1,15 +1,8 @@
 //! `warroom runbook list/check` through the real binary.
 
-use assert_cmd::Command;
+mod common;
 
-fn warroom(tmp: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("warroom").unwrap();
-    c.env_clear()
-        .env("HOME", tmp.path())
-        .env("XDG_CONFIG_HOME", tmp.path().join("cfg"))
-        .env("WARROOM_DATA_DIR", tmp.path().join("data"));
-    c
-}
+use common::warroom_in as warroom;
 
 #[test]
 fn list_shows_builtins_and_configured_dir_first() {

@@ -171,14 +171,10 @@ async fn team_file_is_served_when_configured() {
     let mut config = Config::default();
     config.server.tokens = tokens();
     config.team.file = Some(team);
-    let srv = server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("s.db").into(),
-        insecure_loopback: false,
-        config,
-    })
-    .await
-    .unwrap();
+    let srv =
+        server::start(ServeOptions::from_config("127.0.0.1:0", tmp.path().join("s.db"), false, &config))
+            .await
+            .unwrap();
     let r = client().get(format!("{}/v1/team", url(&srv))).bearer_auth(ANA).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("name = \"ana\""));
@@ -188,11 +184,8 @@ async fn team_file_is_served_when_configured() {
 #[tokio::test]
 async fn refuses_to_start_without_tokens_unless_loopback() {
     let tmp = tempfile::tempdir().unwrap();
-    let opts = |listen: &str, insecure| ServeOptions {
-        listen: listen.into(),
-        db: tmp.path().join("s.db").into(),
-        insecure_loopback: insecure,
-        config: Config::default(),
+    let opts = |listen: &str, insecure| {
+        ServeOptions::from_config(listen, tmp.path().join("s.db"), insecure, &Config::default())
     };
     assert!(matches!(server::start(opts("127.0.0.1:0", false)).await, Err(server::ServeError::NoTokens)));
     assert!(matches!(server::start(opts("0.0.0.0:0", true)).await, Err(server::ServeError::NotLoopback(_))));

@@ -8,9 +8,19 @@
 //! and both headers say `synced` again. While the server is frozen or black-holed, no header
 //! may say `synced`.
 //!
-//! CI runs `chaos_rounds` (20 rounds, faults of 1–3.5 s, heartbeat 250 ms). The soak,
+//! The same rounds run against two replicas on one real Postgres (`Setup::Replicas`): each
+//! replica has its own proxy, every client knows both URLs (cockpit A and the CLI writer replica 1
+//! first, cockpit B replica 2 first), a fault hits one replica or one proxy, and a Postgres restart
+//! joins the faults. A client cut off from one replica moves to the other, so there the headers
+//! are not required to leave `synced`; what must hold is the same: every reported note
+//! everywhere exactly once (the server side read from the Postgres table).
+//!
+//! Faults are dealt from a seeded shuffled deck, so every kind comes up once per cycle.
+//! CI runs `chaos_rounds` (20 rounds, faults of 1–3.5 s, heartbeat 250 ms) and
+//! `chaos_replicas` (one cycle of 7). The soaks,
 //! `cargo test --release --test sync_chaos -- --ignored --nocapture chaos_soak` (`CHAOS_ROUNDS`,
-//! default 200), uses 5–20 s black holes and prints the table bench/README.md quotes.
+//! default 200; `chaos_replicas_soak` the same on replicas), use 5–20 s black holes and print the
+//! table bench/README.md quotes.
 
 #[path = "common/pty.rs"]
 mod pty;
@@ -25,8 +35,9 @@ use std::time::{Duration, Instant};
 
 use pty::Tui;
 use rustix::process::{Pid, Signal, kill_process};
+use sync_support::pg;
 use sync_support::proxy::{Mode, Proxy};
-use sync_support::server_proc::ServerProc;
+use sync_support::server_proc::{LISTEN, ServerProc};
 
 /// How long a round may take to converge after the fault is healed before the test fails.
 const CONVERGE_BOUND: Duration = Duration::from_secs(20);
@@ -59,10 +70,62 @@ enum Fault {
     Reset,
     Slow,
     KillClient,
+    /// Postgres stopped (fast: every connection dropped) and started again (replicas only).
+    PgRestart,
 }
 
 const FAULTS: [Fault; 6] =
     [Fault::ServerStop, Fault::ServerKill, Fault::Blackhole, Fault::Reset, Fault::Slow, Fault::KillClient];
+
+/// What the clients talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    /// One `warroom serve` on a SQLite file.
+    Single,
+    /// Two `warroom serve` replicas on one Postgres database.
+    Replicas,
+}
+
+impl Setup {
+    fn faults(self) -> Vec<Fault> {
+        let mut f = FAULTS.to_vec();
+        if self == Setup::Replicas {
+            f.push(Fault::PgRestart);
+        }
+        f
+    }
+}
+
+/// Where the server side keeps the notes.
+enum ServerDb {
+    Sqlite(PathBuf),
+    Postgres { url: String, rt: tokio::runtime::Runtime },
+}
+
+impl ServerDb {
+    fn note_counts(&self) -> HashMap<String, usize> {
+        match self {
+            ServerDb::Sqlite(p) => note_counts(p),
+            ServerDb::Postgres { url, rt } => rt.block_on(pg_note_counts(url)).unwrap_or_default(),
+        }
+    }
+}
+
+/// Note texts and how often each is stored in the Postgres event table (None while it is down).
+async fn pg_note_counts(url: &str) -> Option<HashMap<String, usize>> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.ok()?;
+    let task = tokio::spawn(conn);
+    let rows = client.query("SELECT body::json->>'text' FROM events WHERE kind = 'note'", &[]).await.ok()?;
+    drop(client);
+    let _ = task.await;
+    let mut out = HashMap::new();
+    for r in rows {
+        if let Some(text) = r.get::<_, Option<String>>(0) {
+            *out.entry(text).or_default() += 1;
+        }
+    }
+    Some(out)
+}
 
 /// How long faults last.
 #[derive(Clone, Copy)]
@@ -176,16 +239,18 @@ impl Stats {
 
 struct Rig {
     _tmp: tempfile::TempDir,
-    server: ServerProc,
-    proxy: Proxy,
+    setup: Setup,
+    servers: Vec<ServerProc>,
+    proxies: Vec<Proxy>,
     dirs: [PathBuf; 3],
     a: Tui,
     b: Tui,
     writer: Writer,
     reported: Arc<Mutex<Vec<String>>>,
-    server_db: PathBuf,
+    server_db: ServerDb,
     timing: Timing,
     rng: Rng,
+    deck: Vec<Fault>,
     stats: Stats,
 }
 
@@ -221,32 +286,65 @@ fn note_counts(db: &Path) -> HashMap<String, usize> {
 }
 
 impl Rig {
-    fn new(timing: Timing, seed: u64) -> Rig {
+    /// The rig, or None when `setup` needs Postgres and it is not installed (skipped, one line).
+    fn new(setup: Setup, timing: Timing, seed: u64) -> Option<Rig> {
         let tmp = tempfile::tempdir().unwrap();
         let server_cfg = tmp.path().join("server.toml");
         std::fs::write(&server_cfg, format!("[server]\nheartbeat_ms = {}\n", timing.heartbeat_ms)).unwrap();
-        let server_db = tmp.path().join("server").join("server.db");
-        let server = ServerProc::warroom(&server_db, &server_cfg);
-        let proxy = Proxy::start(&server.addr);
+        let (servers, server_db) = match setup {
+            Setup::Single => {
+                let db = tmp.path().join("server").join("server.db");
+                (vec![ServerProc::warroom(&db, &server_cfg)], ServerDb::Sqlite(db))
+            }
+            Setup::Replicas => {
+                let cluster = pg::cluster()?;
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let url = rt.block_on(cluster.create_db());
+                let cfg = server_cfg.display().to_string();
+                let replica = || {
+                    ServerProc::start(
+                        env!("CARGO_BIN_EXE_warroom"),
+                        &["serve", "--insecure-loopback", "--listen", LISTEN, "--db", &url],
+                        &[("WARROOM_CONFIG", &cfg)],
+                    )
+                };
+                (vec![replica(), replica()], ServerDb::Postgres { url, rt })
+            }
+        };
+        let proxies: Vec<Proxy> = servers.iter().map(|s| Proxy::start(&s.addr)).collect();
+        let urls: Vec<String> = proxies.iter().map(|p| p.url()).collect();
+        // ana and the CLI writer try replica 1 first, bo replica 2: the load is spread.
+        let mut reversed = urls.clone();
+        reversed.reverse();
+        let lists = [urls.join(","), reversed.join(","), urls.join(",")];
         let dirs = ["ana", "bo", "cy"].map(|n| tmp.path().join(n));
-        for (d, n) in dirs.iter().zip(["ana", "bo", "cy"]) {
-            client_config(d, n, &proxy.url());
+        for ((d, n), list) in dirs.iter().zip(["ana", "bo", "cy"]).zip(&lists) {
+            client_config(d, n, list);
         }
         let id = pty::cli(&dirs[0], &["new", "Chaos drill", "--sev", "2"], None).trim().to_string();
         for d in &dirs[1..] {
-            pty::cli(d, &["join", &proxy.url(), &id], None);
+            pty::cli(d, &["join", &urls[0], &id], None);
         }
         let a = Tui::spawn(&dirs[0], 40, 110);
         let b = Tui::spawn(&dirs[1], 40, 110);
         for t in [&a, &b] {
             t.wait_within(CONVERGE_BOUND, "the cockpit to say synced", |s| header(s).contains("synced"));
         }
+        if setup == Setup::Replicas {
+            // ana streams from replica 1 and bo from replica 2: each sees the other (cluster presence).
+            for (t, other) in [(&a, "bo"), (&b, "ana")] {
+                t.wait_within(CONVERGE_BOUND, "the other responder in the header", |s| {
+                    header(s).contains(&format!("with {other}")) || header(s).contains("+1 here")
+                });
+            }
+        }
         let reported = Arc::new(Mutex::new(Vec::new()));
         let writer = Writer::start(dirs[2].clone(), reported.clone());
-        Rig {
+        Some(Rig {
             _tmp: tmp,
-            server,
-            proxy,
+            setup,
+            servers,
+            proxies,
             dirs,
             a,
             b,
@@ -255,8 +353,26 @@ impl Rig {
             server_db,
             timing,
             rng: Rng(seed),
+            deck: Vec::new(),
             stats: Stats::default(),
+        })
+    }
+
+    /// The next fault: a seeded shuffle of every kind, dealt one by one, then shuffled again.
+    fn deal(&mut self) -> Fault {
+        if self.deck.is_empty() {
+            let mut deck = self.setup.faults();
+            for i in (1..deck.len()).rev() {
+                deck.swap(i, self.rng.below(i as u64 + 1) as usize);
+            }
+            self.deck = deck;
         }
+        self.deck.pop().expect("the deck was just filled")
+    }
+
+    /// One of the servers (replicas) at random.
+    fn pick(&mut self) -> usize {
+        self.rng.below(self.servers.len() as u64) as usize
     }
 
     /// Types a note into a cockpit; once it shows with the composer closed it is on disk
@@ -280,12 +396,13 @@ impl Rig {
     }
 
     /// While the clients are cut off for `d`: bo writes, and once three heartbeats have been
-    /// missed (plus the cockpit's one-second redraw tick) no header may say `synced`.
+    /// missed (plus the cockpit's one-second redraw tick) no header may say `synced`. With
+    /// replicas only one is cut off and the clients move to the other, so `synced` is right there.
     fn cut_off(&mut self, r: usize, d: Duration, what: &str) {
         let t0 = Instant::now();
         self.write('b', &format!("r{r}-b-during"));
         let honest_after = Duration::from_millis(self.timing.heartbeat_ms) * 3 + Duration::from_secs(1);
-        if d > honest_after + Duration::from_millis(500) {
+        if self.servers.len() == 1 && d > honest_after + Duration::from_millis(500) {
             std::thread::sleep(honest_after.saturating_sub(t0.elapsed()));
             self.assert_not_synced(what);
         }
@@ -293,42 +410,53 @@ impl Rig {
     }
 
     fn round(&mut self, r: usize) {
-        let fault = FAULTS[self.rng.below(FAULTS.len() as u64) as usize];
+        let fault = self.deal();
         *self.stats.faults.entry(format!("{fault:?}")).or_default() += 1;
         // Writes before the fault, at a random moment.
         std::thread::sleep(Duration::from_millis(self.rng.below(400)));
         self.write('a', &format!("r{r}-a-before"));
         match fault {
             Fault::ServerStop => {
-                let d = self.rng.between(self.timing.stop.0, self.timing.stop.1);
-                self.server.stop();
+                let (i, d) = (self.pick(), self.rng.between(self.timing.stop.0, self.timing.stop.1));
+                self.servers[i].stop();
                 self.cut_off(r, d, "a frozen server");
-                self.server.cont();
+                self.servers[i].cont();
             }
             Fault::ServerKill => {
-                let d = self.rng.between(self.timing.down.0, self.timing.down.1);
-                self.server.kill();
+                let (i, d) = (self.pick(), self.rng.between(self.timing.down.0, self.timing.down.1));
+                self.servers[i].kill();
                 self.write('b', &format!("r{r}-b-during"));
                 std::thread::sleep(d);
-                self.server.start_again();
+                self.servers[i].start_again();
             }
             Fault::Blackhole => {
+                let i = self.pick();
                 let d = self.rng.between(self.timing.blackhole.0, self.timing.blackhole.1);
-                self.proxy.set(Mode::Blackhole);
+                self.proxies[i].set(Mode::Blackhole);
                 self.cut_off(r, d, "a black hole");
-                self.proxy.set(Mode::Pass);
+                self.proxies[i].set(Mode::Pass);
             }
             Fault::Reset => {
+                let i = self.pick();
                 self.write('b', &format!("r{r}-b-during"));
                 std::thread::sleep(Duration::from_millis(self.rng.below(300)));
-                self.proxy.reset();
+                self.proxies[i].reset();
             }
             Fault::Slow => {
+                let i = self.pick();
                 let chunk = Duration::from_millis(50 + self.rng.below(400));
-                self.proxy.set(Mode::Delay(chunk));
+                self.proxies[i].set(Mode::Delay(chunk));
                 self.write('b', &format!("r{r}-b-during"));
                 std::thread::sleep(self.rng.between(Duration::from_millis(500), Duration::from_millis(2000)));
-                self.proxy.set(Mode::Pass);
+                self.proxies[i].set(Mode::Pass);
+            }
+            Fault::PgRestart => {
+                let cluster = pg::cluster().expect("replicas run only with a cluster");
+                let d = self.rng.between(self.timing.down.0, self.timing.down.1);
+                cluster.pg_stop();
+                self.write('b', &format!("r{r}-b-during"));
+                std::thread::sleep(d);
+                cluster.pg_start();
             }
             Fault::KillClient => {
                 // Either cockpit B right after a note it showed (it must survive), or the CLI
@@ -382,7 +510,7 @@ impl Rig {
     }
 
     fn replicas(&self) -> Vec<(String, HashMap<String, usize>)> {
-        let mut out = vec![("server".to_string(), note_counts(&self.server_db))];
+        let mut out = vec![("server".to_string(), self.server_db.note_counts())];
         for (d, n) in self.dirs.iter().zip(["ana", "bo", "cy"]) {
             out.push((n.to_string(), note_counts(&d.join("data").join("warroom.db"))));
         }
@@ -465,10 +593,10 @@ fn seed() -> u64 {
     })
 }
 
-fn run(rounds: usize, timing: Timing) {
+fn run(setup: Setup, rounds: usize, timing: Timing) {
     let seed = seed();
-    eprintln!("chaos: seed {seed} (replay with CHAOS_SEED={seed}), {rounds} rounds");
-    let mut rig = Rig::new(timing, seed);
+    let Some(mut rig) = Rig::new(setup, timing, seed) else { return };
+    eprintln!("chaos: {setup:?}, seed {seed} (replay with CHAOS_SEED={seed}), {rounds} rounds");
     for r in 1..=rounds {
         rig.round(r);
     }
@@ -477,14 +605,30 @@ fn run(rounds: usize, timing: Timing) {
     assert_eq!((stats.lost, stats.duplicated), (0, 0), "{}", stats.table());
 }
 
+fn soak_rounds() -> usize {
+    std::env::var("CHAOS_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
+}
+
 #[test]
 fn chaos_rounds() {
-    run(20, CI);
+    run(Setup::Single, 20, CI);
+}
+
+/// One round of each fault kind against two replicas on Postgres (skipped, one line, without
+/// Postgres installed; mandatory under WARROOM_PG_TESTS=1).
+#[test]
+fn chaos_replicas() {
+    run(Setup::Replicas, Setup::Replicas.faults().len(), CI);
 }
 
 #[test]
 #[ignore = "soak: hundreds of rounds with 5-20 s black holes; run with --ignored --nocapture"]
 fn chaos_soak() {
-    let rounds = std::env::var("CHAOS_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
-    run(rounds, SOAK);
+    run(Setup::Single, soak_rounds(), SOAK);
+}
+
+#[test]
+#[ignore = "soak on two replicas: hundreds of rounds; run with --ignored --nocapture"]
+fn chaos_replicas_soak() {
+    run(Setup::Replicas, soak_rounds(), SOAK);
 }

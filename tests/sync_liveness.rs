@@ -24,14 +24,7 @@ async fn start_with_heartbeat(db: &std::path::Path, ms: u64) -> server::Running 
     let mut config = Config::default();
     config.server.tokens = tokens();
     config.server.heartbeat_ms = Some(ms);
-    server::start(ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: db.into(),
-        insecure_loopback: false,
-        config,
-    })
-    .await
-    .expect("server starts")
+    server::start(ServeOptions::from_config("127.0.0.1:0", db, false, &config)).await.expect("server starts")
 }
 
 fn client(base: &str) -> Client {
@@ -270,14 +263,10 @@ async fn a_server_back_after_refusing_is_found_within_seconds() {
     let mut config = Config::default();
     config.server.tokens = tokens();
     config.server.heartbeat_ms = Some(250);
-    let srv = server::start(ServeOptions {
-        listen: listen.clone(),
-        db: tmp.path().join("s.db").into(),
-        insecure_loopback: false,
-        config,
-    })
-    .await
-    .expect("server starts on the same port");
+    let srv =
+        server::start(ServeOptions::from_config(listen.clone(), tmp.path().join("s.db"), false, &config))
+            .await
+            .expect("server starts on the same port");
     let back = Instant::now();
     let status = handle.status.clone();
     assert!(until(20, || is_synced(&status.borrow(), chrono::Utc::now())).await);

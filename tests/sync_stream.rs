@@ -190,12 +190,12 @@ async fn offline_client_drains_its_outbox_exactly_once(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coalesced_presence_ends_on_the_latest_list() {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = warroom::server::start(warroom::server::ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: tmp.path().join("s.db").into(),
-        insecure_loopback: true,
-        config: warroom::config::Config::default(),
-    })
+    let srv = warroom::server::start(warroom::server::ServeOptions::from_config(
+        "127.0.0.1:0",
+        tmp.path().join("s.db"),
+        true,
+        &warroom::config::Config::default(),
+    ))
     .await
     .unwrap();
     let base = url(&srv);

@@ -1,15 +1,8 @@
 //! `warroom team check` and `warroom oncall` through the real binary, good and bad files.
 
-use assert_cmd::Command;
+mod common;
 
-fn warroom(tmp: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("warroom").unwrap();
-    c.env_clear()
-        .env("HOME", tmp.path())
-        .env("XDG_CONFIG_HOME", tmp.path().join("cfg"))
-        .env("WARROOM_DATA_DIR", tmp.path().join("data"));
-    c
-}
+use common::warroom_in as warroom;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/team.example.toml");
 

@@ -7,10 +7,83 @@ use std::time::Duration;
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
-use super::{Ctx, UsageError};
+use super::{Ctx, IncidentArg, UsageError};
 use crate::incident::Event;
 use crate::procs::signal::current_start_time;
 use crate::procs::{CaptureOptions, EvidenceError, Profile, StepStatus, capture_with};
+
+#[derive(Debug, clap::Args)]
+pub struct Capture {
+    /// The process id.
+    pid: i32,
+    /// quick (/proc only, never pauses the target), standard (adds native/Python/JVM/Node
+    /// dumps when their tool is installed; pauses the target while they run), full (adds a
+    /// gcore core dump, refused when larger than the free disk).
+    #[arg(long, default_value = "standard", value_parser = super::parse_profile)]
+    profile: Profile,
+    /// Also send SIGQUIT to a Go program for its goroutine dump. This ENDS the program
+    /// unless it handles SIGQUIT.
+    #[arg(long)]
+    go_sigquit: bool,
+    /// Kill each dump tool after SECS seconds.
+    #[arg(long, default_value_t = 20, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// Print the manifest (JSON) instead of the step list.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Capture {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let Capture { pid, profile, go_sigquit, timeout, json, target: _ } = self;
+        capture(ctx, CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Kill {
+    pid: i32,
+    /// The process and all its descendants.
+    #[arg(long, conflicts_with = "group")]
+    tree: bool,
+    /// Every process in its process group.
+    #[arg(long)]
+    group: bool,
+    /// TERM, INT, HUP, QUIT, USR1, USR2, KILL, STOP, CONT (or the number).
+    #[arg(long, short, default_value = "TERM", value_parser = super::parse_signal)]
+    signal: crate::procs::Sig,
+    /// Why: required, recorded on the timeline.
+    #[arg(long, short)]
+    reason: String,
+    /// Seconds to watch for the exits.
+    #[arg(long, default_value_t = crate::procs::DEFAULT_GRACE.as_secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
+    grace: u64,
+    /// Send without asking (required when stdin is not a terminal).
+    #[arg(long, short)]
+    yes: bool,
+    /// Skip the evidence capture.
+    #[arg(long)]
+    no_evidence: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Kill {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        use crate::procs::killset::Scope;
+        let Kill { pid, tree, group, signal, reason, grace, yes, no_evidence, target: _ } = self;
+        let scope = if tree {
+            Scope::Tree
+        } else if group {
+            Scope::Group
+        } else {
+            Scope::One
+        };
+        kill(ctx, KillArgs { pid, scope, signal, reason, grace_secs: grace, yes, evidence: !no_evidence })
+    }
+}
 
 /// What `warroom capture` was asked for.
 pub(super) struct CaptureArgs {

@@ -7,19 +7,44 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
-use super::{Command, Ctx, UsageError};
+use super::{Ctx, IncidentArg, UsageError};
 use crate::incident::change::HostChange;
 use crate::incident::export::fmt_ms;
 use crate::incident::sanitize::one_line;
 use crate::incident::{ChangeCommand, Event, EventKind, IncidentId, Tag};
 
-pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
-    match cmd {
-        Command::Change { message, command } => change(ctx, message, command),
-        Command::Changes { hours, json } => list(ctx, hours, json),
-        _ => unreachable!("change_cmds::run is only called with change and changes"),
+#[derive(Debug, clap::Args)]
+pub struct Change {
+    /// What the change is, in words. Default: the command line.
+    #[arg(long, short, value_name = "TEXT")]
+    message: Option<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Change {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        change(ctx, self.message, self.command)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Changes {
+    /// How far back, in hours. Default: `[changes] window_hours` (4).
+    #[arg(long, value_name = "HOURS")]
+    hours: Option<u32>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl Changes {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        list(ctx, self.hours, self.json)
     }
 }
 
@@ -143,7 +168,7 @@ fn list(ctx: &Ctx, hours: Option<u32>, json: bool) -> Result<ExitCode> {
     let since = Utc::now() - Duration::hours(i64::from(hours));
     let log = ctx.store.host_changes_since(since)?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&log).wrap_err("encoding changes")?);
+        super::print_json(&log, "changes")?;
         return Ok(ExitCode::SUCCESS);
     }
     if log.is_empty() {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr};
 
 use super::team_cmds::{load_team, team_path};
-use super::{Ctx, Global, UsageError};
+use super::{Ctx, Global, TeamArg, UsageError};
 use crate::config::Config;
 use crate::escalation::run::{LocalOptions, run_local, with_taken_pagers};
 use crate::incident::event::TEAM_STREAM;
@@ -46,11 +46,24 @@ pub fn team_now(ctx: &Ctx) -> Result<Team> {
     Ok(with_taken_pagers(&team, &ctx.store.events(TEAM_STREAM)?))
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Escalate {
+    #[command(flatten)]
+    pub(super) team: TeamArg,
+}
+
+impl Escalate {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        escalate(ctx)
+    }
+}
+
 /// `warroom escalate`: runs the engine for every open incident in the local store (and, with a
 /// server configured, claims through it) until SIGINT or SIGTERM.
-pub(super) fn escalate(ctx: &Ctx) -> Result<ExitCode> {
+fn escalate(ctx: &Ctx) -> Result<ExitCode> {
     let team = require_team(&ctx.global, &ctx.config)?;
-    let notifier = Notifier::new(&ctx.config).map_err(|e| UsageError(e.to_string()))?;
+    let notifier = Notifier::new(&ctx.config.paging, &ctx.config.status_updates)
+        .map_err(|e| UsageError(e.to_string()))?;
     if notifier.channels().is_empty() {
         eprintln!(
             "warroom escalate: warning: no paging channel configured ([paging] pagerduty_routing_key or webhook_url): due pages are recorded as not paged"
@@ -85,8 +98,30 @@ pub(super) fn escalate(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Take {
+    /// The rotation id from the team file.
+    #[arg(value_name = "ROTATION")]
+    rotation: String,
+    /// Who takes it (a person id). Default: `[user] name`.
+    #[arg(long, value_name = "PERSON_ID")]
+    person: Option<String>,
+    /// Until when: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Why (shown in `oncall`).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+impl Take {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        take(ctx, self.rotation, self.person, self.until, self.reason)
+    }
+}
+
 /// `warroom oncall take ROTATION [--person ID] [--until TIME] [--reason TEXT]`.
-pub(super) fn take(
+fn take(
     ctx: &Ctx,
     rotation: String,
     person: Option<String>,
@@ -154,7 +189,7 @@ pub fn forward(ctx: &Ctx, ev: &Event) -> Result<bool> {
         EventKind::Note { tag: Tag::Change, .. } | EventKind::ChangeRecorded { .. } => None,
         _ => return Ok(true),
     };
-    let notifier = match Notifier::new(&ctx.config) {
+    let notifier = match Notifier::new(&ctx.config.paging, &ctx.config.status_updates) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("warroom: nothing sent to PagerDuty: {e}");

@@ -4,25 +4,68 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
-use super::{Ctx, FollowupCommand, UsageError};
-use crate::incident::MAX_NOTE;
+use super::{Ctx, UsageError};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Event, EventKind, FollowupStatus, FollowupView, fold};
 
-pub(super) fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
+#[derive(Debug, clap::Args)]
+pub struct Followup {
+    #[command(subcommand)]
+    command: FollowupCommand,
+    /// Incident to act on: an id or a unique prefix of one. Default: the current open incident.
+    #[arg(long, global = true, value_name = "ID")]
+    pub(super) incident: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum FollowupCommand {
+    /// Add a follow-up to the incident.
+    Add {
+        /// What must be done (several words are joined).
+        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+        text: Vec<String>,
+        /// Who owns it.
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        /// p0 (drop everything) to p3. Default p2.
+        #[arg(long, short, default_value = "p2", value_parser = super::parse_priority)]
+        priority: crate::incident::Priority,
+        /// A ticket: URL or key (e.g. OPS-123).
+        #[arg(long, value_name = "TICKET")]
+        ticket: Option<String>,
+    },
+    /// List the incident's follow-ups (number, status, priority, owner, ticket).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a follow-up done (or `--wont-do`, or `--reopen`). N is its number in `list` or an id prefix.
+    Done {
+        #[arg(value_name = "N")]
+        which: String,
+        /// Closed without doing it.
+        #[arg(long, conflicts_with = "reopen")]
+        wont_do: bool,
+        /// Open it again.
+        #[arg(long)]
+        reopen: bool,
+    },
+}
+
+impl Followup {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        run(ctx, self.command)
+    }
+}
+
+fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
     let incident = ctx.incident()?;
     let author = ctx.config.author();
     match cmd {
         FollowupCommand::Add { text, owner, priority, ticket } => {
-            let text = text.join(" ").trim().to_string();
-            if text.is_empty() {
-                return Err(UsageError("the follow-up is empty: nothing was recorded".into()).into());
-            }
-            if text.len() > MAX_NOTE {
-                return Err(UsageError(format!("the follow-up is more than {MAX_NOTE} bytes")).into());
-            }
+            let text = super::recorded_text(&text.join(" "), "follow-up", "")?;
             let clean = |o: Option<String>, what: &str| -> Result<Option<String>> {
                 match o.map(|v| v.trim().to_string()) {
                     Some(v) if v.is_empty() => Err(UsageError(format!("--{what} is empty")).into()),
@@ -44,7 +87,7 @@ pub(super) fn run(ctx: &Ctx, cmd: FollowupCommand) -> Result<ExitCode> {
         FollowupCommand::List { json } => {
             let st = fold(&ctx.store.events(incident)?)?;
             if json {
-                outln!("{}", serde_json::to_string_pretty(&st.followups).wrap_err("encoding follow-ups")?);
+                super::print_json(&st.followups, "follow-ups")?;
             } else if st.followups.is_empty() {
                 outln!("No follow-ups. Add one with `warroom followup add TEXT --owner NAME`.");
             } else {

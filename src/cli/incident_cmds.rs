@@ -1,171 +1,260 @@
 //! Commands that read or append to an incident's timeline.
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::{Command, Ctx, ExportFormat, UsageError};
+use super::{Ctx, ExportFormat, IncidentArg, UsageError};
 use crate::incident::export::{human_duration, resolve_warnings, to_json, to_markdown_with};
 use crate::incident::sanitize::one_line;
-use crate::incident::{Event, EventKind, IncidentState, Status, Tag, fold};
+use crate::incident::{Event, EventKind, IncidentState, Severity, Status, Tag, fold};
 
-use crate::incident::MAX_NOTE;
+#[derive(Debug, clap::Args)]
+pub struct New {
+    /// What is wrong, in a few words.
+    title: String,
+    /// Severity, 1 (worst) to 4.
+    #[arg(long, value_parser = super::parse_severity)]
+    sev: Severity,
+    /// A longer description.
+    #[arg(long)]
+    summary: Option<String>,
+}
 
-pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
-    let now = Utc::now();
-    let author = ctx.config.author();
-    match cmd {
-        Command::New { title, sev, summary } => {
-            let title = title.trim().to_string();
-            if title.is_empty() {
-                return Err(UsageError("the incident title must not be empty".into()).into());
-            }
-            let ev = Event::open(now, author, title, sev, summary.filter(|s| !s.trim().is_empty()));
-            ctx.store.append(&ev)?;
-            ctx.store.set_current(ev.id)?;
-            outln!("{}", ev.id);
-            let hours = ctx.config.changes.window_hours;
-            let copied =
-                ctx.store.copy_recent_changes(ev.id, now, chrono::Duration::hours(i64::from(hours)))?;
-            if !copied.is_empty() {
-                eprintln!("Changes on this host in the last {hours}h (now on the timeline):");
-                for c in &copied {
-                    eprintln!("  {}", super::change_cmds::change_line(c));
-                }
+impl New {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = Utc::now();
+        let New { title, sev, summary } = self;
+        let author = ctx.config.author();
+        let title = title.trim().to_string();
+        if title.is_empty() {
+            return Err(UsageError("the incident title must not be empty".into()).into());
+        }
+        let ev = Event::open(now, author, title, sev, summary.filter(|s| !s.trim().is_empty()));
+        ctx.store.append(&ev)?;
+        ctx.store.set_current(ev.id)?;
+        outln!("{}", ev.id);
+        let hours = ctx.config.changes.window_hours;
+        let copied = ctx.store.copy_recent_changes(ev.id, now, chrono::Duration::hours(i64::from(hours)))?;
+        if !copied.is_empty() {
+            eprintln!("Changes on this host in the last {hours}h (now on the timeline):");
+            for c in &copied {
+                eprintln!("  {}", super::change_cmds::change_line(c));
             }
         }
-        Command::Note { text, tag, at, author: who } => {
-            let text = if text.len() == 1 && text[0] == "-" {
-                let mut buf = String::new();
-                std::io::stdin().read_to_string(&mut buf).wrap_err("reading the note from stdin")?;
-                buf
-            } else {
-                text.join(" ")
-            };
-            let text = text.trim().to_string();
-            if text.is_empty() {
-                return Err(UsageError("the note is empty: nothing was recorded".into()).into());
-            }
-            if text.len() > MAX_NOTE {
-                return Err(UsageError(format!(
-                    "the note is {} bytes, more than the {MAX_NOTE} allowed: attach long output as evidence",
-                    text.len()
-                ))
-                .into());
-            }
-            let at = match at {
-                Some(t) => parse_at(&t, now).map_err(|e| UsageError(format!("--at: {e}")))?,
-                None => now,
-            };
-            let author = match who.map(|w| one_line(w.trim()).into_owned()) {
-                Some(w) if w.is_empty() => return Err(UsageError("--author is empty".into()).into()),
-                Some(w) if w.len() > 200 => {
-                    return Err(UsageError("--author is longer than 200 bytes".into()).into());
-                }
-                Some(w) => w,
-                None => author,
-            };
-            if tag == Tag::Change {
-                let sent = super::change_cmds::change_note(ctx, at, &author, text)?;
-                return Ok(if sent { ExitCode::SUCCESS } else { ExitCode::FAILURE });
-            }
-            append(ctx, at, &author, EventKind::Note { text, tag })?;
-        }
-        Command::Ack => {
-            let ev = append(ctx, now, &author, EventKind::Acknowledged {})?;
-            return forwarded(ctx, &ev);
-        }
-        Command::Sev { severity } => {
-            append(ctx, now, &author, EventKind::SeveritySet { severity })?;
-        }
-        Command::State { status } => {
-            let ev = append(ctx, now, &author, EventKind::StatusSet { status })?;
-            return forwarded(ctx, &ev);
-        }
-        Command::Resolve { message, yes } => return resolve(ctx, now, &author, message, yes),
-        Command::Incidents { all, json } => {
-            let list: Vec<IncidentState> =
-                ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
-            if json {
-                outln!(
-                    "{}",
-                    crate::incident::sanitize::escape_json(
-                        serde_json::to_string_pretty(&list).wrap_err("encoding incidents")?
-                    )
-                );
-            } else if list.is_empty() {
-                outln!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
-            } else {
-                for i in &list {
-                    outln!(
-                        "{}  {}  {:<13}  {}  {}",
-                        &i.id.to_string()[..13],
-                        i.severity,
-                        i.status,
-                        i.opened_at.format("%Y-%m-%d %H:%M UTC"),
-                        one_line(&i.title)
-                    );
-                }
-            }
-        }
-        Command::Status { json } => {
-            let st = load(ctx)?.0;
-            if json {
-                outln!(
-                    "{}",
-                    crate::incident::sanitize::escape_json(
-                        serde_json::to_string_pretty(&st).wrap_err("encoding status")?
-                    )
-                );
-            } else {
-                print_status(&st, now)?;
-            }
-        }
-        Command::Export { format, output } => {
-            let (st, events) = load(ctx)?;
-            let text = match format {
-                ExportFormat::Md => {
-                    let texts =
-                        crate::report::runbook_texts(&ctx.config, ctx.global.data_dir.as_deref(), &st);
-                    to_markdown_with(&st, &events, ctx.config.timezone(), now, &texts)
-                }
-                ExportFormat::Json => to_json(&st, &events, now),
-            };
-            match output {
-                None => {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(super::stdout_error)?;
-                }
-                Some(path) => {
-                    crate::report::write_private(&path, &text)
-                        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("wrote {}", path.display());
-                }
-            }
-        }
-        Command::Completions { .. }
-        | Command::Man
-        | Command::Team { .. }
-        | Command::Runbook { .. }
-        | Command::Oncall { .. }
-        | Command::Escalate
-        | Command::Serve { .. }
-        | Command::Ps { .. }
-        | Command::Capture { .. }
-        | Command::Kill { .. }
-        | Command::Join { .. }
-        | Command::Page { .. }
-        | Command::Contact { .. }
-        | Command::Update { .. }
-        | Command::Change { .. }
-        | Command::Changes { .. }
-        | Command::Followup { .. } => {
-            unreachable!("dispatched before incident commands")
-        }
+        Ok(ExitCode::SUCCESS)
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Note {
+    /// The note text (several words are joined), or `-` for stdin.
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    text: Vec<String>,
+    /// Kind of note: note, finding, action, change, decision. A change with no open incident
+    /// goes to the host change log.
+    #[arg(long, short, default_value = "note", value_parser = super::parse_tag)]
+    tag: Tag,
+    /// When it happened, if earlier: RFC 3339, `YYYY-MM-DD HH:MM` (UTC), `HH:MM` (UTC, the
+    /// last one), or `20m`/`2h` ago. A note before the opening marks when impact began.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Who said or did it (default: `[user] name`, then WARROOM_AUTHOR, then $USER@host).
+    #[arg(long, value_name = "NAME")]
+    author: Option<String>,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Note {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = Utc::now();
+        let Note { text, tag, at, author: who, target: _ } = self;
+        let author = ctx.config.author();
+        let text = if text.len() == 1 && text[0] == "-" {
+            let mut buf = String::new();
+            std::io::stdin().read_to_string(&mut buf).wrap_err("reading the note from stdin")?;
+            buf
+        } else {
+            text.join(" ")
+        };
+        let text = super::recorded_text(&text, "note", ": attach long output as evidence")?;
+        let at = match at {
+            Some(t) => parse_at(&t, now).map_err(|e| UsageError(format!("--at: {e}")))?,
+            None => now,
+        };
+        let author = match who.map(|w| one_line(w.trim()).into_owned()) {
+            Some(w) if w.is_empty() => return Err(UsageError("--author is empty".into()).into()),
+            Some(w) if w.len() > 200 => {
+                return Err(UsageError("--author is longer than 200 bytes".into()).into());
+            }
+            Some(w) => w,
+            None => author,
+        };
+        if tag == Tag::Change {
+            let sent = super::change_cmds::change_note(ctx, at, &author, text)?;
+            return Ok(if sent { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        append(ctx, at, &author, EventKind::Note { text, tag })?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Ack {
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Ack {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let ev = append(ctx, Utc::now(), &ctx.config.author(), EventKind::Acknowledged {})?;
+        forwarded(ctx, &ev)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Sev {
+    #[arg(value_parser = super::parse_severity)]
+    severity: Severity,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Sev {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        append(ctx, Utc::now(), &ctx.config.author(), EventKind::SeveritySet { severity: self.severity })?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct State {
+    #[arg(value_parser = super::parse_status)]
+    status: Status,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl State {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let ev = append(ctx, Utc::now(), &ctx.config.author(), EventKind::StatusSet { status: self.status })?;
+        forwarded(ctx, &ev)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Resolve {
+    /// What ended the impact, in one line.
+    #[arg(long, short, value_name = "TEXT")]
+    message: Option<String>,
+    /// Resolve without asking, whatever the warnings.
+    #[arg(long, short)]
+    yes: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Resolve {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        resolve(ctx, Utc::now(), &ctx.config.author(), self.message, self.yes)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Incidents {
+    #[arg(long)]
+    all: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+impl Incidents {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let Incidents { all, json } = self;
+        let list: Vec<IncidentState> =
+            ctx.store.incidents()?.into_iter().filter(|i| all || i.is_open()).collect();
+        if json {
+            super::print_json(&list, "incidents")?;
+        } else if list.is_empty() {
+            outln!("{}", if all { "No incidents." } else { "No open incidents (see --all)." });
+        } else {
+            for i in &list {
+                outln!(
+                    "{}  {}  {:<13}  {}  {}",
+                    &i.id.to_string()[..13],
+                    i.severity,
+                    i.status,
+                    i.opened_at.format("%Y-%m-%d %H:%M UTC"),
+                    one_line(&i.title)
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusCmd {
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl StatusCmd {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = Utc::now();
+        let StatusCmd { json, target: _ } = self;
+        let st = load(ctx)?.0;
+        if json {
+            super::print_json(&st, "status")?;
+        } else {
+            print_status(&st, now)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Export {
+    #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+    format: ExportFormat,
+    /// Write to FILE (mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl Export {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = Utc::now();
+        let Export { format, output, target: _ } = self;
+        let (st, events) = load(ctx)?;
+        let text = match format {
+            ExportFormat::Md => {
+                let texts = crate::report::runbook_texts(&ctx.config, ctx.global.data_dir.as_deref(), &st);
+                to_markdown_with(&st, &events, ctx.config.timezone(), now, &texts)
+            }
+            ExportFormat::Json => to_json(&st, &events, now),
+        };
+        match output {
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(super::stdout_error)?;
+            }
+            Some(path) => {
+                crate::report::write_private(&path, &text)
+                    .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 fn append(ctx: &Ctx, now: chrono::DateTime<Utc>, author: &str, kind: EventKind) -> Result<Event> {
@@ -284,13 +373,7 @@ fn resolve(
             .into());
         }
     };
-    let text = one_line(text.trim()).into_owned();
-    if text.is_empty() {
-        return Err(UsageError("the resolution is empty: nothing was recorded".into()).into());
-    }
-    if text.len() > MAX_NOTE {
-        return Err(UsageError(format!("the resolution is more than {MAX_NOTE} bytes")).into());
-    }
+    let text = super::recorded_text(&one_line(text.trim()), "resolution", "")?;
     if !warnings.is_empty() && tty && !yes {
         let answer = prompt("Resolve anyway? [y/N] ")?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {

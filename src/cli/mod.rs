@@ -32,7 +32,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use color_eyre::eyre::{Result, WrapErr};
 
 use crate::config::{self, Config, ConfigError};
@@ -45,279 +46,132 @@ use crate::store::{Store, StoreError};
 #[command(name = "warroom", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub paths: Paths,
     /// TUI colour theme: default, high-contrast, 16-colour, light, or one in ~/.config/warroom/themes.
     /// Default: `[ui] theme`. NO_COLOR=1 turns colour off whatever the theme. (The TUI only: no
     /// subcommand draws colours.)
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Incident to act on: an id or a unique prefix of one. Default: the current open incident.
+    /// Given before a command, it must be one that acts on an incident.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Team file (people, rotations, escalation). Default: `[team] file` in the config. Given
+    /// before a command, it must be one that reads the team file.
+    #[arg(long, env = "WARROOM_TEAM", value_name = "FILE")]
+    pub team: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// Options every command accepts.
+/// Where the store and the config are: every command but `ps`, `completions`, `man` and
+/// `runbook check` reads one or both, so these two alone are global.
 #[derive(Debug, Clone, Args)]
-pub struct Global {
-    /// Incident to act on: an id or a unique prefix of one. Default: the current open incident.
-    #[arg(long, global = true, value_name = "ID")]
-    pub incident: Option<String>,
+pub struct Paths {
     /// Where the event store lives. Default: the XDG data dir (~/.local/share/warroom).
     #[arg(long, global = true, env = "WARROOM_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Config file. Default: ~/.config/warroom/config.toml (absent is fine).
     #[arg(long, global = true, env = "WARROOM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Team file (people, rotations, escalation). Default: `[team] file` in the config.
-    #[arg(long, global = true, env = "WARROOM_TEAM", value_name = "FILE")]
+}
+
+/// `--incident` on a command that acts on one incident.
+#[derive(Debug, Clone, Default, Args)]
+pub struct IncidentArg {
+    /// Incident to act on: an id or a unique prefix of one. Default: the current open incident.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+}
+
+/// `--team` on a command that reads the team file (WARROOM_TEAM is read by the top-level flag).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TeamArg {
+    /// Team file (people, rotations, escalation). Default: WARROOM_TEAM, then `[team] file` in
+    /// the config.
+    #[arg(long, value_name = "FILE")]
     pub team: Option<PathBuf>,
 }
 
+/// What the commands read of the global options, once the command's own `--incident` and
+/// `--team` are merged with those given before it.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub incident: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub team: Option<PathBuf>,
+}
+
+/// Each variant holds its command's arguments, and each of those types runs itself: `Store`
+/// commands through [`synced`], the others with what they need.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open a new incident and make it current; prints its id.
-    New {
-        /// What is wrong, in a few words.
-        title: String,
-        /// Severity, 1 (worst) to 4.
-        #[arg(long, value_parser = parse_severity)]
-        sev: Severity,
-        /// A longer description.
-        #[arg(long)]
-        summary: Option<String>,
-    },
+    New(incident_cmds::New),
     /// Add a note to the timeline. `-` reads the text from stdin.
-    Note {
-        /// The note text (several words are joined), or `-` for stdin.
-        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
-        text: Vec<String>,
-        /// Kind of note: note, finding, action, change, decision. A change with no open incident
-        /// goes to the host change log.
-        #[arg(long, short, default_value = "note", value_parser = parse_tag)]
-        tag: Tag,
-        /// When it happened, if earlier: RFC 3339, `YYYY-MM-DD HH:MM` (UTC), `HH:MM` (UTC, the
-        /// last one), or `20m`/`2h` ago. A note before the opening marks when impact began.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        /// Who said or did it (default: `[user] name`, then WARROOM_AUTHOR, then $USER@host).
-        #[arg(long, value_name = "NAME")]
-        author: Option<String>,
-    },
+    Note(incident_cmds::Note),
     /// Run a command as a recorded change (a deploy, a rollback): its start, exit status and
     /// duration go on the open incident, or in the host change log when none is open. Exits with
     /// the command's status.
-    Change {
-        /// What the change is, in words. Default: the command line.
-        #[arg(long, short, value_name = "TEXT")]
-        message: Option<String>,
-        /// The command and its arguments, after `--`.
-        #[arg(last = true, required = true, value_name = "CMD")]
-        command: Vec<String>,
-    },
+    Change(change_cmds::Change),
     /// The host change log: changes recorded on this host (with no incident open, or during one).
-    Changes {
-        /// How far back, in hours. Default: `[changes] window_hours` (4).
-        #[arg(long, value_name = "HOURS")]
-        hours: Option<u32>,
-        #[arg(long)]
-        json: bool,
-    },
+    Changes(change_cmds::Changes),
     /// Follow-ups: work that must happen after the incident (owner, priority, ticket, status).
-    Followup {
-        #[command(subcommand)]
-        command: FollowupCommand,
-    },
+    Followup(followup_cmds::Followup),
     /// Acknowledge the incident (stops the escalation ladder).
-    Ack,
+    Ack(incident_cmds::Ack),
     /// Set the severity (1 worst .. 4).
-    Sev {
-        #[arg(value_parser = parse_severity)]
-        severity: Severity,
-    },
+    Sev(incident_cmds::Sev),
     /// Set the status.
-    State {
-        #[arg(value_parser = parse_status)]
-        status: Status,
-    },
+    State(incident_cmds::State),
     /// Mark the incident resolved, with a one-line resolution (asked for on a terminal). Warns
     /// about unticked runbook steps and unacknowledged pages.
-    Resolve {
-        /// What ended the impact, in one line.
-        #[arg(long, short, value_name = "TEXT")]
-        message: Option<String>,
-        /// Resolve without asking, whatever the warnings.
-        #[arg(long, short)]
-        yes: bool,
-    },
+    Resolve(incident_cmds::Resolve),
     /// List incidents (open ones unless --all).
-    Incidents {
-        #[arg(long)]
-        all: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Incidents(incident_cmds::Incidents),
     /// Show the current incident's state.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
+    Status(incident_cmds::StatusCmd),
     /// Export the incident: a Markdown postmortem draft or the full JSON event log.
-    Export {
-        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
-        format: ExportFormat,
-        /// Write to FILE (mode 0600) instead of stdout.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Export(incident_cmds::Export),
     /// Team file commands.
     Team {
         #[command(subcommand)]
-        command: TeamCommand,
+        command: team_cmds::TeamCommand,
     },
     /// Runbook commands.
     Runbook {
         #[command(subcommand)]
-        command: RunbookCommand,
+        command: runbook_cmds::RunbookCommand,
     },
     /// Who is on call now (or --at TIME) and next, per rotation; pagers taken with
     /// `oncall take` count.
-    Oncall {
-        /// An instant: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[command(subcommand)]
-        command: Option<OncallCommand>,
-    },
+    Oncall(team_cmds::Oncall),
     /// Run the escalation engine on this host: page each ladder level of every open incident when
     /// it falls due, until acknowledged. With a server configured, claims go through it.
-    Escalate,
+    Escalate(escalation_cmds::Escalate),
     /// Page a person from the team file, or whoever level N of the incident's ladder reaches now.
     /// Delivered or not, the page is recorded on the timeline; a failed page exits 1.
-    Page {
-        /// Person id from the team file (optional with --level).
-        #[arg(required_unless_present = "level", value_name = "PERSON_ID")]
-        person: Option<String>,
-        /// Escalation level this page stands for; alone, pages whoever that level reaches now.
-        #[arg(long, value_name = "N")]
-        level: Option<u32>,
-        /// pagerduty or webhook. Default: PagerDuty when a routing key is configured, else the webhook.
-        #[arg(long, value_parser = parse_channel, value_name = "CHANNEL")]
-        via: Option<Channel>,
-        /// The text the paged person reads. Default: severity, title and who is paged.
-        #[arg(long, short)]
-        message: Option<String>,
-        /// Page without asking even if the person is not on call now.
-        #[arg(long, short)]
-        yes: bool,
-    },
+    Page(notify_cmds::PageCmd),
     /// Record a contact attempt made by hand (a call, an SMS, a chat message, an email).
-    Contact {
-        /// Person id from the team file.
-        #[arg(value_name = "PERSON_ID")]
-        person: String,
-        #[arg(long, value_enum)]
-        method: notify_cmds::ContactMethod,
-        #[arg(long, value_enum)]
-        outcome: notify_cmds::ContactOutcome,
-    },
+    Contact(notify_cmds::ContactCmd),
     /// Post a status update: recorded, and sent to `[status_updates] webhook_url` when configured.
-    Update {
-        /// The update text (several words are joined).
-        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
-        text: Vec<String>,
-        /// Who it is for: internal or stakeholders.
-        #[arg(long, default_value = "internal", value_parser = parse_audience)]
-        audience: Audience,
-        /// Also set the incident status (investigating, identified, monitoring, resolved).
-        #[arg(long, value_parser = parse_status, value_name = "STATE")]
-        status: Option<Status>,
-    },
+    Update(notify_cmds::UpdateCmd),
     /// Run the sync backend other warroom clients share incidents through.
-    Serve {
-        /// Address to listen on (IP:PORT; port 0 picks one). Default 127.0.0.1:7077.
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-        /// The server database: a SQLite file (default: server.db in the data dir), or a
-        /// postgres://user@host/db URL that several replicas share.
-        #[arg(long, value_name = "FILE|URL")]
-        db: Option<PathBuf>,
-        /// Serve without tokens, bound to loopback only (for one host, e.g. a tmux pair).
-        #[arg(long)]
-        insecure_loopback: bool,
-    },
+    Serve(sync_cmds::Serve),
     /// Fetch an incident someone else opened on a server and make it current.
-    Join {
-        /// The server, e.g. https://warroom.example.internal
-        url: String,
-        /// The incident's id.
-        #[arg(value_name = "INCIDENT_ID")]
-        incident_id: String,
-    },
+    Join(sync_cmds::Join),
     /// Print the process snapshot the process pane shows (sorted, optionally filtered).
-    Ps {
-        #[arg(long)]
-        json: bool,
-        /// Sort by cpu, mem, pid, time or name.
-        #[arg(long, default_value = "cpu", value_parser = parse_sort)]
-        sort: crate::procs::SortKey,
-        /// Only processes whose name or command line contains TEXT (case-insensitive).
-        #[arg(long, value_name = "TEXT")]
-        filter: Option<String>,
-        /// Milliseconds between the two samples CPU% is computed from.
-        #[arg(long, default_value_t = 500, value_name = "MS")]
-        interval_ms: u64,
-    },
+    Ps(ps_cmds::Ps),
     /// Capture evidence of a process without signalling it (as the kill guard does first):
     /// /proc state, threads, sockets, cgroup, journal, the process table and, with the
     /// standard profile, the runtime's own dumps. Recorded on the incident's timeline.
-    Capture {
-        /// The process id.
-        pid: i32,
-        /// quick (/proc only, never pauses the target), standard (adds native/Python/JVM/Node
-        /// dumps when their tool is installed; pauses the target while they run), full (adds a
-        /// gcore core dump, refused when larger than the free disk).
-        #[arg(long, default_value = "standard", value_parser = parse_profile)]
-        profile: crate::procs::Profile,
-        /// Also send SIGQUIT to a Go program for its goroutine dump. This ENDS the program
-        /// unless it handles SIGQUIT.
-        #[arg(long)]
-        go_sigquit: bool,
-        /// Kill each dump tool after SECS seconds.
-        #[arg(long, default_value_t = 20, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
-        timeout: u64,
-        /// Print the manifest (JSON) instead of the step list.
-        #[arg(long)]
-        json: bool,
-    },
+    Capture(capture_cmds::Capture),
     /// Signal a process, its whole tree (--tree) or its process group (--group): every member is
     /// previewed, the set is refused whole if it holds PID 1, warroom or an ancestor of your
     /// session, evidence of the process is captured first, each member is signalled through its
     /// own pidfd, and whether each exited (and how long it took) goes on the timeline.
-    Kill {
-        pid: i32,
-        /// The process and all its descendants.
-        #[arg(long, conflicts_with = "group")]
-        tree: bool,
-        /// Every process in its process group.
-        #[arg(long)]
-        group: bool,
-        /// TERM, INT, HUP, QUIT, USR1, USR2, KILL, STOP, CONT (or the number).
-        #[arg(long, short, default_value = "TERM", value_parser = parse_signal)]
-        signal: crate::procs::Sig,
-        /// Why: required, recorded on the timeline.
-        #[arg(long, short)]
-        reason: String,
-        /// Seconds to watch for the exits.
-        #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
-        grace: u64,
-        /// Send without asking (required when stdin is not a terminal).
-        #[arg(long, short)]
-        yes: bool,
-        /// Skip the evidence capture.
-        #[arg(long)]
-        no_evidence: bool,
-    },
+    Kill(capture_cmds::Kill),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -327,123 +181,93 @@ pub enum Command {
     Man,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum FollowupCommand {
-    /// Add a follow-up to the incident.
-    Add {
-        /// What must be done (several words are joined).
-        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
-        text: Vec<String>,
-        /// Who owns it.
-        #[arg(long, value_name = "NAME")]
-        owner: Option<String>,
-        /// p0 (drop everything) to p3. Default p2.
-        #[arg(long, short, default_value = "p2", value_parser = parse_priority)]
-        priority: crate::incident::Priority,
-        /// A ticket: URL or key (e.g. OPS-123).
-        #[arg(long, value_name = "TICKET")]
-        ticket: Option<String>,
-    },
-    /// List the incident's follow-ups (number, status, priority, owner, ticket).
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Mark a follow-up done (or `--wont-do`, or `--reopen`). N is its number in `list` or an id prefix.
-    Done {
-        #[arg(value_name = "N")]
-        which: String,
-        /// Closed without doing it.
-        #[arg(long, conflicts_with = "reopen")]
-        wont_do: bool,
-        /// Open it again.
-        #[arg(long)]
-        reopen: bool,
-    },
+impl Command {
+    /// The command's own `--incident` and `--team`, for those that take them: where the values
+    /// given before the command go.
+    fn targets(&mut self) -> (Option<&mut Option<String>>, Option<&mut Option<PathBuf>>) {
+        use runbook_cmds::RunbookCommand as R;
+        use team_cmds::TeamCommand as T;
+        match self {
+            Command::Note(c) => (Some(&mut c.target.incident), None),
+            Command::Change(c) => (Some(&mut c.target.incident), None),
+            Command::Followup(c) => (Some(&mut c.incident), None),
+            Command::Ack(c) => (Some(&mut c.target.incident), None),
+            Command::Sev(c) => (Some(&mut c.target.incident), None),
+            Command::State(c) => (Some(&mut c.target.incident), None),
+            Command::Resolve(c) => (Some(&mut c.target.incident), None),
+            Command::Status(c) => (Some(&mut c.target.incident), None),
+            Command::Export(c) => (Some(&mut c.target.incident), None),
+            Command::Runbook { command: R::Attach(c) } => (Some(&mut c.target.incident), None),
+            Command::Runbook { command: R::Show(c) } => (Some(&mut c.target.incident), None),
+            Command::Runbook { command: R::Tick(c) } => (Some(&mut c.target.incident), None),
+            Command::Runbook { command: R::Run(c) } => (Some(&mut c.target.incident), None),
+            Command::Page(c) => (Some(&mut c.target.incident), Some(&mut c.team.team)),
+            Command::Contact(c) => (Some(&mut c.target.incident), Some(&mut c.team.team)),
+            Command::Update(c) => (Some(&mut c.target.incident), None),
+            Command::Capture(c) => (Some(&mut c.target.incident), None),
+            Command::Kill(c) => (Some(&mut c.target.incident), None),
+            Command::Team { command: T::Check(c) } => (None, Some(&mut c.team.team)),
+            Command::Team { command: T::Init(c) } => (None, Some(&mut c.team.team)),
+            Command::Oncall(c) => (None, Some(&mut c.team)),
+            Command::Escalate(c) => (None, Some(&mut c.team.team)),
+            Command::New(_)
+            | Command::Changes(_)
+            | Command::Incidents(_)
+            | Command::Runbook { command: R::List | R::Check { .. } }
+            | Command::Serve(_)
+            | Command::Join(_)
+            | Command::Ps(_)
+            | Command::Completions { .. }
+            | Command::Man => (None, None),
+        }
+    }
+
+    /// Runs the command: one match, each arm handing the command what it needs.
+    fn run(self, g: &Global) -> Result<ExitCode> {
+        match self {
+            Command::New(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Note(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Change(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Changes(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Followup(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Ack(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Sev(c) => synced(g, |ctx| c.run(ctx)),
+            Command::State(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Resolve(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Incidents(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Status(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Export(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Team { command } => command.run(g),
+            Command::Runbook { command } => command.run(g),
+            Command::Oncall(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Escalate(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Page(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Contact(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Update(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Serve(c) => c.run(g),
+            Command::Join(c) => c.run(&Ctx::load(g)?),
+            Command::Ps(c) => c.run(),
+            Command::Capture(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Kill(c) => synced(g, |ctx| c.run(ctx)),
+            Command::Completions { shell } => {
+                let mut buf = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);
+                out!("{}", String::from_utf8_lossy(&buf));
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Man => {
+                let mut buf = Vec::new();
+                clap_mangen::Man::new(Cli::command()).render(&mut buf).wrap_err("rendering the man page")?;
+                out!("{}", String::from_utf8_lossy(&buf));
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
 }
 
-#[derive(Debug, Subcommand)]
-pub enum OncallCommand {
-    /// Take a rotation's pager: you are on call for it until --until (default: the end of the
-    /// current shift). Synced through the server; `oncall` and the escalation ladder honour it.
-    Take {
-        /// The rotation id from the team file.
-        #[arg(value_name = "ROTATION")]
-        rotation: String,
-        /// Who takes it (a person id). Default: `[user] name`.
-        #[arg(long, value_name = "PERSON_ID")]
-        person: Option<String>,
-        /// Until when: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
-        #[arg(long, value_name = "TIME")]
-        until: Option<String>,
-        /// Why (shown in `oncall`).
-        #[arg(long)]
-        reason: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TeamCommand {
-    /// Validate a team file: one line per problem (file:line, field), exit 2 if any.
-    Check {
-        /// The file to check. Default: --team or `[team] file`.
-        file: Option<PathBuf>,
-    },
-    /// Write a starter team file (you, one rotation, a ladder per severity) and point the
-    /// config's `[team] file` at it (creating the config, 0600, if there is none).
-    Init {
-        /// Where to write it. Default: --team, `[team] file`, or team.toml beside the config.
-        file: Option<PathBuf>,
-        /// Replace an existing team file.
-        #[arg(long)]
-        force: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum RunbookCommand {
-    /// List the runbooks found (configured dir, data dir, built-ins).
-    List,
-    /// Validate runbook files: one line per problem (file:line), exit 2 if any.
-    Check {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// Attach a runbook to the incident: its checklist shows in the TUI and the postmortem.
-    Attach {
-        #[arg(value_name = "RUNBOOK_ID")]
-        runbook: String,
-    },
-    /// Show a runbook's items with their ids, commands and what the incident has ticked.
-    Show {
-        #[arg(value_name = "RUNBOOK_ID")]
-        runbook: String,
-    },
-    /// Tick a checklist item (--undo unticks it). ITEM_ID may be a unique prefix.
-    Tick {
-        #[arg(value_name = "RUNBOOK_ID")]
-        runbook: String,
-        #[arg(value_name = "ITEM_ID")]
-        item: String,
-        #[arg(long)]
-        undo: bool,
-    },
-    /// Run an item's command after confirmation, streaming its output; the output is kept as
-    /// evidence and the run recorded on the timeline. Exits 0 when the command ran, whatever
-    /// its exit status.
-    Run {
-        #[arg(value_name = "RUNBOOK_ID")]
-        runbook: String,
-        /// The item id or a unique prefix of it.
-        #[arg(value_name = "ITEM_ID")]
-        item: String,
-        /// Run without asking (required when stdin is not a terminal).
-        #[arg(long, short)]
-        yes: bool,
-        /// Kill the command after SECS seconds. Default: `[runbooks] command_timeout_secs` (60).
-        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        timeout: Option<u64>,
-    },
+/// Runs a command that acts through the store, with sync around it when a server is configured.
+fn synced(g: &Global, f: impl FnOnce(&Ctx) -> Result<ExitCode>) -> Result<ExitCode> {
+    sync_cmds::around(&Ctx::load(g)?, f)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -452,31 +276,31 @@ pub enum ExportFormat {
     Json,
 }
 
-fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
+pub(super) fn parse_sort(s: &str) -> Result<crate::procs::SortKey, String> {
     s.parse()
 }
-fn parse_signal(s: &str) -> Result<crate::procs::Sig, String> {
+pub(super) fn parse_signal(s: &str) -> Result<crate::procs::Sig, String> {
     s.parse()
 }
-fn parse_profile(s: &str) -> Result<crate::procs::Profile, String> {
+pub(super) fn parse_profile(s: &str) -> Result<crate::procs::Profile, String> {
     s.parse()
 }
-fn parse_severity(s: &str) -> Result<Severity, String> {
+pub(super) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
-fn parse_status(s: &str) -> Result<Status, String> {
+pub(super) fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
 }
-fn parse_tag(s: &str) -> Result<Tag, String> {
+pub(super) fn parse_tag(s: &str) -> Result<Tag, String> {
     s.parse()
 }
-fn parse_priority(s: &str) -> Result<crate::incident::Priority, String> {
+pub(super) fn parse_priority(s: &str) -> Result<crate::incident::Priority, String> {
     s.parse()
 }
-fn parse_audience(s: &str) -> Result<Audience, String> {
+pub(super) fn parse_audience(s: &str) -> Result<Audience, String> {
     s.parse()
 }
-fn parse_channel(s: &str) -> Result<Channel, String> {
+pub(super) fn parse_channel(s: &str) -> Result<Channel, String> {
     s.parse()
 }
 
@@ -530,8 +354,9 @@ pub fn open_store(explicit: Option<&Path>) -> Result<Store> {
 
 /// Runs the CLI; returns the process exit status. Errors print as one line.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok(p) => p,
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
             // clap quotes the offending argument: a 2 MB argument must not become a 2 MB line.
@@ -541,7 +366,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
+    let team_on_command_line = matches.value_source("team") == Some(ValueSource::CommandLine);
+    match run(cli, &command_name(&matches), team_on_command_line) {
         Ok(code) => code,
         Err(err) if err.chain().any(|c| c.is::<StdoutClosed>()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -551,46 +377,40 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Commands that act on an incident through the store (wrapped in sync by `sync_cmds::around`).
-fn store_command(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
-    match cmd {
-        cmd @ (Command::Page { .. } | Command::Contact { .. } | Command::Update { .. }) => {
-            notify_cmds::run(ctx, cmd)
-        }
-        Command::Runbook { command } => runbook_cmds::incident(ctx, command),
-        cmd @ (Command::Change { .. } | Command::Changes { .. }) => change_cmds::run(ctx, cmd),
-        Command::Followup { command } => followup_cmds::run(ctx, command),
-        Command::Oncall {
-            command: Some(OncallCommand::Take { rotation, person, until, reason }), ..
-        } => escalation_cmds::take(ctx, rotation, person, until, reason),
-        Command::Oncall { at, json, command: None } => team_cmds::oncall(ctx, at, json),
-        Command::Escalate => escalation_cmds::escalate(ctx),
-        Command::Kill { pid, tree, group, signal, reason, grace, yes, no_evidence } => {
-            use crate::procs::killset::Scope;
-            let scope = if tree {
-                Scope::Tree
-            } else if group {
-                Scope::Group
-            } else {
-                Scope::One
-            };
-            let args = capture_cmds::KillArgs {
-                pid,
-                scope,
-                signal,
-                reason,
-                grace_secs: grace,
-                yes,
-                evidence: !no_evidence,
-            };
-            capture_cmds::kill(ctx, args)
-        }
-        Command::Capture { pid, profile, go_sigquit, timeout, json } => capture_cmds::capture(
-            ctx,
-            capture_cmds::CaptureArgs { pid, profile, go_sigquit, timeout_secs: timeout, json },
-        ),
-        cmd => incident_cmds::run(ctx, cmd),
+/// `warroom runbook attach`: the command's full name, for errors about its flags.
+fn command_name(matches: &clap::ArgMatches) -> String {
+    let mut name = String::from("warroom");
+    let mut m = matches;
+    while let Some((sub, sm)) = m.subcommand() {
+        name.push(' ');
+        name.push_str(sub);
+        m = sm;
     }
+    name
+}
+
+/// Prints `value` as pretty JSON, C1 controls escaped (`--json` of every command).
+pub(crate) fn print_json(value: &impl serde::Serialize, what: &str) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).wrap_err_with(|| format!("encoding {what}"))?;
+    outln!("{}", crate::incident::sanitize::escape_json(text));
+    Ok(())
+}
+
+/// Text a command records (a note, an update, a follow-up, a resolution), trimmed: refused when
+/// empty or longer than `MAX_NOTE`, with `hint` after the size.
+pub(crate) fn recorded_text(text: &str, what: &str, hint: &str) -> Result<String> {
+    use crate::incident::MAX_NOTE;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(UsageError(format!("the {what} is empty: nothing was recorded")).into());
+    }
+    if text.len() > MAX_NOTE {
+        let n = text.len();
+        return Err(
+            UsageError(format!("the {what} is {n} bytes, more than the {MAX_NOTE} allowed{hint}")).into()
+        );
+    }
+    Ok(text.to_string())
 }
 
 /// Stdout was closed by its reader: not an error worth a message.
@@ -675,41 +495,50 @@ fn run_tui(g: &Global, theme: Option<String>) -> Result<ExitCode> {
             .clone()
             .or_else(config::default_config_path)
             .and_then(|c| c.parent().map(|d| d.join("team.toml"))),
-        notifier: crate::notify::Notifier::new(&config).ok(),
+        notifier: crate::notify::Notifier::new(&config.paging, &config.status_updates).ok(),
     };
-    crate::tui::run(store, opts, config.ui.mouse, &config).wrap_err("warroom TUI")?;
+    let run = crate::tui::RunOptions {
+        mouse: config.ui.mouse,
+        refresh: config.procs_refresh(),
+        server: crate::sync::ServerSettings::from_config(&config),
+    };
+    crate::tui::run(store, opts, run).wrap_err("warroom TUI")?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    let g = &cli.global;
-    match cli.command {
-        None => run_tui(g, cli.theme),
-        Some(Command::Completions { shell }) => {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "warroom", &mut buf);
-            out!("{}", String::from_utf8_lossy(&buf));
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Man) => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut buf).wrap_err("rendering the man page")?;
-            out!("{}", String::from_utf8_lossy(&buf));
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Team { command: TeamCommand::Check { file } }) => {
-            team_cmds::check(g, &Config::load(g.config.as_deref())?, file)
-        }
-        Some(Command::Team { command: TeamCommand::Init { file, force } }) => team_cmds::init(g, file, force),
-        Some(Command::Runbook { command: RunbookCommand::List }) => {
-            runbook_cmds::list(g, &Config::load(g.config.as_deref())?)
-        }
-        Some(Command::Runbook { command: RunbookCommand::Check { files } }) => runbook_cmds::check(&files),
-        Some(Command::Ps { json, sort, filter, interval_ms }) => ps_cmds::ps(json, sort, filter, interval_ms),
-        Some(Command::Serve { listen, db, insecure_loopback }) => {
-            sync_cmds::serve(g, listen, db, insecure_loopback)
-        }
-        Some(Command::Join { url, incident_id }) => sync_cmds::join(&Ctx::load(g)?, &url, &incident_id),
-        Some(cmd) => sync_cmds::around(&Ctx::load(g)?, cmd),
+fn run(cli: Cli, name: &str, team_on_command_line: bool) -> Result<ExitCode> {
+    let Some(mut command) = cli.command else {
+        let g = Global {
+            incident: cli.incident,
+            data_dir: cli.paths.data_dir,
+            config: cli.paths.config,
+            team: cli.team,
+        };
+        return run_tui(&g, cli.theme);
+    };
+    if cli.theme.is_some() {
+        return Err(UsageError(format!(
+            "--theme is for the TUI (warroom with no command); `{name}` draws no colours"
+        ))
+        .into());
     }
+    // A flag given before the command goes to the command's own, which wins when both are given;
+    // a command that would ignore it refuses it instead.
+    let (incident, team) = command.targets();
+    let incident = match (incident, cli.incident) {
+        (Some(own), before) => own.take().or(before),
+        (None, Some(_)) => {
+            return Err(UsageError(format!("--incident does not apply to `{name}`")).into());
+        }
+        (None, None) => None,
+    };
+    let team = match (team, cli.team) {
+        (Some(own), before) => own.take().or(before),
+        (None, Some(_)) if team_on_command_line => {
+            return Err(UsageError(format!("--team does not apply to `{name}`")).into());
+        }
+        // WARROOM_TEAM in the environment: only the commands that read a team file use it.
+        (None, _) => None,
+    };
+    command.run(&Global { incident, data_dir: cli.paths.data_dir, config: cli.paths.config, team })
 }

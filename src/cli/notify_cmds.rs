@@ -10,13 +10,13 @@ use chrono::{Duration, Utc};
 use clap::ValueEnum;
 use color_eyre::eyre::Result;
 
-use super::team_cmds::{load_team, team_path};
-use super::{Command, Ctx, UsageError};
-use crate::incident::MAX_NOTE;
+use super::escalation_cmds::require_team;
+use super::team_cmds::team_path;
+use super::{Ctx, IncidentArg, TeamArg, UsageError};
 use crate::incident::sanitize::one_line;
 use crate::incident::{Audience, Event, EventKind, IncidentState, Status, fold};
 use crate::notify::{Channel, DeliveryError, Notifier, Page, StatusUpdate, paged_kind};
-use crate::team::{self, Team};
+use crate::team::Team;
 
 /// How someone was contacted by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,22 +40,82 @@ fn value_name(v: impl ValueEnum) -> String {
     v.to_possible_value().map(|p| p.get_name().to_string()).unwrap_or_default()
 }
 
-pub(super) fn run(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
-    match cmd {
-        Command::Page { person, level, via, message, yes } => page(ctx, person, level, via, message, yes),
-        Command::Contact { person, method, outcome } => {
-            let (_, team) = team(ctx)?;
-            let p = person_in(ctx, &team, &person)?;
-            let kind = EventKind::ContactAttempted {
-                person: p.id.clone(),
-                method: value_name(method),
-                outcome: value_name(outcome),
-            };
-            ctx.store.append(&Event::new(ctx.incident()?, Utc::now(), ctx.config.author(), kind))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Update { text, audience, status } => update(ctx, text.join(" "), audience, status),
-        _ => unreachable!("notify_cmds::run is only called with page, contact and update"),
+#[derive(Debug, clap::Args)]
+pub struct PageCmd {
+    /// Person id from the team file (optional with --level).
+    #[arg(required_unless_present = "level", value_name = "PERSON_ID")]
+    person: Option<String>,
+    /// Escalation level this page stands for; alone, pages whoever that level reaches now.
+    #[arg(long, value_name = "N")]
+    level: Option<u32>,
+    /// pagerduty or webhook. Default: PagerDuty when a routing key is configured, else the webhook.
+    #[arg(long, value_parser = super::parse_channel, value_name = "CHANNEL")]
+    via: Option<Channel>,
+    /// The text the paged person reads. Default: severity, title and who is paged.
+    #[arg(long, short)]
+    message: Option<String>,
+    /// Page without asking even if the person is not on call now.
+    #[arg(long, short)]
+    yes: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+    #[command(flatten)]
+    pub(super) team: TeamArg,
+}
+
+impl PageCmd {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        page(ctx, self.person, self.level, self.via, self.message, self.yes)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ContactCmd {
+    /// Person id from the team file.
+    #[arg(value_name = "PERSON_ID")]
+    person: String,
+    #[arg(long, value_enum)]
+    method: ContactMethod,
+    #[arg(long, value_enum)]
+    outcome: ContactOutcome,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+    #[command(flatten)]
+    pub(super) team: TeamArg,
+}
+
+impl ContactCmd {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let team = require_team(&ctx.global, &ctx.config)?;
+        let p = person_in(ctx, &team, &self.person)?;
+        let kind = EventKind::ContactAttempted {
+            person: p.id.clone(),
+            method: value_name(self.method),
+            outcome: value_name(self.outcome),
+        };
+        ctx.store.append(&Event::new(ctx.incident()?, Utc::now(), ctx.config.author(), kind))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpdateCmd {
+    /// The update text (several words are joined).
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    text: Vec<String>,
+    /// Who it is for: internal or stakeholders.
+    #[arg(long, default_value = "internal", value_parser = super::parse_audience)]
+    audience: Audience,
+    /// Also set the incident status (investigating, identified, monitoring, resolved).
+    #[arg(long, value_parser = super::parse_status, value_name = "STATE")]
+    status: Option<Status>,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl UpdateCmd {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        update(ctx, self.text.join(" "), self.audience, self.status)
     }
 }
 
@@ -71,7 +131,7 @@ fn page(
     message: Option<String>,
     yes: bool,
 ) -> Result<ExitCode> {
-    let notifier = Notifier::new(&ctx.config).map_err(usage)?;
+    let notifier = Notifier::new(&ctx.config.paging, &ctx.config.status_updates).map_err(usage)?;
     let channel = match via {
         Some(c) => c,
         None => notifier.default_channel().map_err(usage)?,
@@ -79,7 +139,6 @@ fn page(
     notifier.check(channel).map_err(usage)?;
     let incident = ctx.incident()?;
     let st = fold(&ctx.store.events(incident)?)?;
-    team(ctx)?;
     let team = super::escalation_cmds::team_now(ctx)?;
     let id = match (person, level) {
         (Some(p), _) => p,
@@ -149,27 +208,6 @@ fn team_file(ctx: &Ctx) -> String {
     team_path(&ctx.global, &ctx.config).map(|p| p.display().to_string()).unwrap_or_default()
 }
 
-fn team(ctx: &Ctx) -> Result<(String, Team)> {
-    let path = team_path(&ctx.global, &ctx.config).ok_or_else(|| {
-        UsageError(
-            "no team file: pass --team FILE or set `[team] file` in the config (see team.example.toml)"
-                .into(),
-        )
-    })?;
-    match load_team(&path)? {
-        Ok(t) => Ok((path.display().to_string(), t)),
-        Err(problems) => {
-            eprint!("{}", team::format_errors(&problems));
-            Err(UsageError(format!(
-                "{}: {} problem(s); run `warroom team check`",
-                path.display(),
-                problems.len()
-            ))
-            .into())
-        }
-    }
-}
-
 fn person_in<'t>(ctx: &Ctx, team: &'t Team, id: &str) -> Result<&'t crate::team::Person> {
     team.person(id).ok_or_else(|| {
         let known: Vec<&str> = team.people.keys().map(String::as_str).collect();
@@ -184,17 +222,7 @@ fn person_in<'t>(ctx: &Ctx, team: &'t Team, id: &str) -> Result<&'t crate::team:
 }
 
 fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -> Result<ExitCode> {
-    let text = text.trim().to_string();
-    if text.is_empty() {
-        return Err(UsageError("the status update is empty: nothing was recorded".into()).into());
-    }
-    if text.len() > MAX_NOTE {
-        return Err(UsageError(format!(
-            "the status update is {} bytes, more than the {MAX_NOTE} allowed",
-            text.len()
-        ))
-        .into());
-    }
+    let text = super::recorded_text(&text, "status update", "")?;
     let incident = ctx.incident()?;
     let st = fold(&ctx.store.events(incident)?)?;
     let author = ctx.config.author();
@@ -212,7 +240,7 @@ fn update(ctx: &Ctx, text: String, audience: Audience, status: Option<Status>) -
     let kind = EventKind::StatusUpdatePosted { audience, text: text.clone() };
     let posted = Event::new(incident, at, &author, kind);
     ctx.store.append(&posted)?;
-    let notifier = match Notifier::new(&ctx.config) {
+    let notifier = match Notifier::new(&ctx.config.paging, &ctx.config.status_updates) {
         Ok(n) => n,
         Err(e) => {
             let note = crate::notify::status::delivery_failed_kind(crate::notify::Provider::Webhook, &e);

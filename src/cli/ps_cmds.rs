@@ -8,7 +8,28 @@ use color_eyre::eyre::{Result, WrapErr};
 use super::UsageError;
 use crate::procs::{Sampler, SortKey, view};
 
-pub(super) fn ps(json: bool, sort: SortKey, filter: Option<String>, interval_ms: u64) -> Result<ExitCode> {
+#[derive(Debug, clap::Args)]
+pub struct Ps {
+    #[arg(long)]
+    json: bool,
+    /// Sort by cpu, mem, pid, time or name.
+    #[arg(long, default_value = "cpu", value_parser = super::parse_sort)]
+    sort: SortKey,
+    /// Only processes whose name or command line contains TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Milliseconds between the two samples CPU% is computed from.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    interval_ms: u64,
+}
+
+impl Ps {
+    pub(super) fn run(self) -> Result<ExitCode> {
+        ps(self.json, self.sort, self.filter, self.interval_ms)
+    }
+}
+
+fn ps(json: bool, sort: SortKey, filter: Option<String>, interval_ms: u64) -> Result<ExitCode> {
     if !(10..=10_000).contains(&interval_ms) {
         return Err(UsageError(format!("--interval-ms must be 10..=10000, got {interval_ms}")).into());
     }
@@ -23,12 +44,7 @@ pub(super) fn ps(json: bool, sort: SortKey, filter: Option<String>, interval_ms:
         let rows = std::mem::take(&mut snap.processes);
         let mut slots: Vec<Option<_>> = rows.into_iter().map(Some).collect();
         snap.processes = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
-        outln!(
-            "{}",
-            crate::incident::sanitize::escape_json(
-                serde_json::to_string_pretty(&snap).wrap_err("encoding the snapshot")?
-            )
-        );
+        super::print_json(&snap, "the snapshot")?;
     } else {
         out!("{}", view::ps_text(&snap, sort, &filter));
     }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use uuid::Uuid;
 
-use super::{Ctx, Global, RunbookCommand, UsageError};
+use super::{Ctx, Global, IncidentArg, UsageError};
 use crate::config::Config;
 use crate::incident::sanitize::{self, one_line, visible};
 use crate::incident::{Event, EventKind, IncidentState, fold};
@@ -17,7 +17,7 @@ use crate::runbook::{self, Item, Runbook, checked_ids};
 use crate::runner::{self, RunSpec, RunUpdate};
 use crate::store::StoreError;
 
-pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
+fn list(global: &Global, config: &Config) -> Result<ExitCode> {
     let (catalog, problems) = crate::catalog::load(config, global.data_dir.as_deref());
     for b in &catalog.books {
         let sev = if b.severities.is_empty() {
@@ -46,7 +46,7 @@ pub(super) fn list(global: &Global, config: &Config) -> Result<ExitCode> {
     Ok(if problems.is_empty() && catalog.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
+fn check(files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for f in files {
         let shown = sanitize::error_line(&f.display().to_string());
@@ -71,15 +71,83 @@ pub(super) fn check(files: &[PathBuf]) -> Result<ExitCode> {
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-/// `attach`, `show`, `tick` and `run`: the runbook commands that act on an incident.
-pub(super) fn incident(ctx: &Ctx, cmd: RunbookCommand) -> Result<ExitCode> {
-    match cmd {
-        RunbookCommand::List => list(&ctx.global, &ctx.config),
-        RunbookCommand::Check { files } => check(&files),
-        RunbookCommand::Attach { runbook } => attach(ctx, &runbook),
-        RunbookCommand::Show { runbook } => show(ctx, &runbook),
-        RunbookCommand::Tick { runbook, item, undo } => tick(ctx, &runbook, &item, !undo),
-        RunbookCommand::Run { runbook, item, yes, timeout } => run(ctx, &runbook, &item, yes, timeout),
+#[derive(Debug, clap::Subcommand)]
+pub enum RunbookCommand {
+    /// List the runbooks found (configured dir, data dir, built-ins).
+    List,
+    /// Validate runbook files: one line per problem (file:line), exit 2 if any.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Attach a runbook to the incident: its checklist shows in the TUI and the postmortem.
+    Attach(Attach),
+    /// Show a runbook's items with their ids, commands and what the incident has ticked.
+    Show(Show),
+    /// Tick a checklist item (--undo unticks it). ITEM_ID may be a unique prefix.
+    Tick(Tick),
+    /// Run an item's command after confirmation, streaming its output; the output is kept as
+    /// evidence and the run recorded on the timeline. Exits 0 when the command ran, whatever
+    /// its exit status.
+    Run(RunItem),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Attach {
+    #[arg(value_name = "RUNBOOK_ID")]
+    runbook: String,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Show {
+    #[arg(value_name = "RUNBOOK_ID")]
+    runbook: String,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Tick {
+    #[arg(value_name = "RUNBOOK_ID")]
+    runbook: String,
+    #[arg(value_name = "ITEM_ID")]
+    item: String,
+    #[arg(long)]
+    undo: bool,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunItem {
+    #[arg(value_name = "RUNBOOK_ID")]
+    runbook: String,
+    /// The item id or a unique prefix of it.
+    #[arg(value_name = "ITEM_ID")]
+    item: String,
+    /// Run without asking (required when stdin is not a terminal).
+    #[arg(long, short)]
+    yes: bool,
+    /// Kill the command after SECS seconds. Default: `[runbooks] command_timeout_secs` (60).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: Option<u64>,
+    #[command(flatten)]
+    pub(super) target: IncidentArg,
+}
+
+impl RunbookCommand {
+    /// `list` and `check` read files only; the others act on an incident, synced.
+    pub(super) fn run(self, g: &Global) -> Result<ExitCode> {
+        match self {
+            RunbookCommand::List => list(g, &Config::load(g.config.as_deref())?),
+            RunbookCommand::Check { files } => check(&files),
+            RunbookCommand::Attach(c) => super::synced(g, |ctx| attach(ctx, &c.runbook)),
+            RunbookCommand::Show(c) => super::synced(g, |ctx| show(ctx, &c.runbook)),
+            RunbookCommand::Tick(c) => super::synced(g, |ctx| tick(ctx, &c.runbook, &c.item, !c.undo)),
+            RunbookCommand::Run(c) => super::synced(g, |ctx| run(ctx, &c.runbook, &c.item, c.yes, c.timeout)),
+        }
     }
 }
 

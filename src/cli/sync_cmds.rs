@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use super::{Command, Ctx, Global, UsageError};
+use super::{Ctx, Global, UsageError};
 use crate::config::{self, Config};
 use crate::incident::sanitize::one_line;
 use crate::server::{self, ServeOptions};
@@ -42,15 +42,32 @@ fn warn(url: &str, e: &SyncError, pending: usize) {
     );
 }
 
+/// Runs `f`, and again on the next replica while it fails in a way that moved the client on
+/// (no answer, or 5xx), at most once per configured server URL.
+async fn each_replica<T, F: std::future::Future<Output = Result<T, SyncError>>>(
+    client: &Client,
+    mut f: impl FnMut() -> F,
+) -> Result<T, SyncError> {
+    let mut result = f().await;
+    for _ in 1..client.bases().len() {
+        match &result {
+            Err(e) if e.fails_over() => result = f().await,
+            _ => break,
+        }
+    }
+    result
+}
+
 /// Runs an incident command with sync around it when a server is configured.
-pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
-    let Some(url) = server_url(ctx)? else { return super::store_command(ctx, cmd) };
+pub(super) fn around(ctx: &Ctx, command: impl FnOnce(&Ctx) -> Result<ExitCode>) -> Result<ExitCode> {
+    let Some(url) = server_url(ctx)? else { return command(ctx) };
     let rt = runtime()?;
     let client = Client::new(&url, ctx.config.server.token.clone(), CLI_TIMEOUT, &ctx.config.author())?;
     // The team stream (pagers taken) is followed too: `oncall` and paging honour it.
     let mut follow: Vec<_> = ctx.incident().ok().into_iter().collect();
     follow.push(crate::incident::event::TEAM_STREAM);
-    let offline = match rt.block_on(engine::sync_once(&ctx.store, &client, &follow)) {
+    let offline = match rt.block_on(each_replica(&client, || engine::sync_once(&ctx.store, &client, &follow)))
+    {
         Ok(report) => {
             warn_refused(&report);
             None
@@ -58,13 +75,13 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
         Err(SyncError::Store(e)) => return Err(e.into()),
         Err(e) => Some(e),
     };
-    let code = super::store_command(ctx, cmd)?;
+    let code = command(ctx)?;
     // Offline: warn once, after the command, so the count includes what it just queued. A
     // second attempt would only add another timeout.
     if let Some(e) = offline {
         warn(&url, &e, ctx.store.pending_count()?);
     } else if ctx.store.pending_count()? > 0 {
-        match rt.block_on(engine::push_outbox(&ctx.store, &client)) {
+        match rt.block_on(each_replica(&client, || engine::push_outbox(&ctx.store, &client))) {
             Ok(report) => warn_refused(&report),
             Err(SyncError::Store(e)) => return Err(e.into()),
             Err(e) => warn(&url, &e, ctx.store.pending_count()?),
@@ -73,8 +90,23 @@ pub(super) fn around(ctx: &Ctx, cmd: Command) -> Result<ExitCode> {
     Ok(code)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Join {
+    /// The server, e.g. https://warroom.example.internal
+    url: String,
+    /// The incident's id.
+    #[arg(value_name = "INCIDENT_ID")]
+    incident_id: String,
+}
+
+impl Join {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        join(ctx, &self.url, &self.incident_id)
+    }
+}
+
 /// `warroom join URL INCIDENT_ID`: fetch an incident from a server and make it current.
-pub(super) fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
+fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(UsageError(format!("`{url}` must start with http:// or https://")).into());
     }
@@ -97,8 +129,28 @@ pub(super) fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct Serve {
+    /// Address to listen on (IP:PORT; port 0 picks one). Default 127.0.0.1:7077.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// The server database: a SQLite file (default: server.db in the data dir), or a
+    /// postgres://user@host/db URL that several replicas share.
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<PathBuf>,
+    /// Serve without tokens, bound to loopback only (for one host, e.g. a tmux pair).
+    #[arg(long)]
+    insecure_loopback: bool,
+}
+
+impl Serve {
+    pub(super) fn run(self, g: &Global) -> Result<ExitCode> {
+        serve(g, self.listen, self.db, self.insecure_loopback)
+    }
+}
+
 /// `warroom serve`: runs until SIGTERM or SIGINT, then shuts down gracefully.
-pub(super) fn serve(
+fn serve(
     g: &Global,
     listen: Option<String>,
     db: Option<PathBuf>,
@@ -123,7 +175,7 @@ pub(super) fn serve(
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().wrap_err("starting the runtime")?;
     rt.block_on(async {
-        let opts = ServeOptions { listen, db: db.clone(), insecure_loopback, config };
+        let opts = ServeOptions::from_config(listen, db.clone(), insecure_loopback, &config);
         let running = server::start(opts).await.map_err(|e| match e {
             server::ServeError::NoTokens
             | server::ServeError::BadListen(_)

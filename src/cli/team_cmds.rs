@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::{Global, UsageError};
+use clap::Subcommand;
+
+use super::{Ctx, Global, TeamArg, UsageError};
 use crate::config::Config;
 use crate::incident::sanitize::strip_controls;
 use crate::team::{self, Team, TeamError};
@@ -63,35 +65,83 @@ pub(super) fn check(global: &Global, config: &Config, file: Option<PathBuf>) -> 
     }
 }
 
-pub(super) fn oncall(ctx: &super::Ctx, at: Option<String>, json: bool) -> Result<ExitCode> {
-    let (global, config) = (&ctx.global, &ctx.config);
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Validate a team file: one line per problem (file:line, field), exit 2 if any.
+    Check(TeamCheck),
+    /// Write a starter team file (you, one rotation, a ladder per severity) and point the
+    /// config's `[team] file` at it (creating the config, 0600, if there is none).
+    Init(TeamInit),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TeamCheck {
+    /// The file to check. Default: --team or `[team] file`.
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) team: TeamArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TeamInit {
+    /// Where to write it. Default: --team, `[team] file`, or team.toml beside the config.
+    file: Option<PathBuf>,
+    /// Replace an existing team file.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    pub(super) team: TeamArg,
+}
+
+impl TeamCommand {
+    pub(super) fn run(self, g: &Global) -> Result<ExitCode> {
+        match self {
+            TeamCommand::Check(c) => check(g, &Config::load(g.config.as_deref())?, c.file),
+            TeamCommand::Init(c) => init(g, c.file, c.force),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Oncall {
+    /// An instant: RFC 3339, or `YYYY-MM-DD HH:MM` in UTC.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    #[arg(long)]
+    json: bool,
+    /// Team file (people, rotations, escalation). Default: WARROOM_TEAM, then `[team] file` in
+    /// the config.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(super) team: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<OncallCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OncallCommand {
+    /// Take a rotation's pager: you are on call for it until --until (default: the end of the
+    /// current shift). Synced through the server; `oncall` and the escalation ladder honour it.
+    Take(super::escalation_cmds::Take),
+}
+
+impl Oncall {
+    pub(super) fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        match self.command {
+            Some(OncallCommand::Take(c)) => c.run(ctx),
+            None => oncall(ctx, self.at, self.json),
+        }
+    }
+}
+
+fn oncall(ctx: &Ctx, at: Option<String>, json: bool) -> Result<ExitCode> {
     let t = match at {
         Some(s) => team::parse_instant(&s).map_err(|e| UsageError(format!("--at: {e}")))?,
         None => Utc::now(),
     };
-    let path = require_path(global, config, None)?;
-    let team = match load_team(&path)? {
-        Ok(team) => team,
-        Err(problems) => {
-            eprint!("{}", strip_controls(&team::format_errors(&problems)));
-            return Err(UsageError(format!(
-                "{}: {} problem(s); run `warroom team check`",
-                path.display(),
-                problems.len()
-            ))
-            .into());
-        }
-    };
-    let taken = ctx.store.events(crate::incident::event::TEAM_STREAM)?;
-    let team = crate::escalation::run::with_taken_pagers(&team, &taken);
+    let team = super::escalation_cmds::team_now(ctx)?;
     let report = team::oncall_report(&team, t);
     if json {
-        outln!(
-            "{}",
-            crate::incident::sanitize::escape_json(
-                serde_json::to_string_pretty(&report).wrap_err("encoding the on-call report")?
-            )
-        );
+        super::print_json(&report, "the on-call report")?;
     } else {
         out!("{}", strip_controls(&team::format_oncall(&report)));
     }
@@ -275,7 +325,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod init_tests {
+mod tests {
     use super::*;
 
     #[test]

@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn demo(config: &warroom::config::Config, page: warroom::notify::Page) {
 //! use warroom::notify::{Notifier, paged_kind};
-//! let notifier = Notifier::new(config).expect("HTTP client");
+//! let notifier = Notifier::new(&config.paging, &config.status_updates).expect("HTTP client");
 //! let channel = notifier.default_channel().expect("paging configured");
 //! let result = notifier.page(channel, &page).await; // retries inside; never panics
 //! let kind = paged_kind(&page, channel, &result); // ok true/false, one-line outcome
@@ -25,7 +25,7 @@ use std::str::FromStr;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::config::{Config, PagingConfig, StatusUpdatesConfig};
+use crate::config::{PagingConfig, StatusUpdatesConfig};
 use crate::incident::{EventKind, Tag};
 
 pub use http::{Delivered, DeliveryError, Endpoint, Policy, post_json, send_json};
@@ -81,9 +81,9 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier for `config`'s `[paging]` and `[status_updates]`.
-    pub fn new(config: &Config) -> Result<Notifier, DeliveryError> {
-        let policy = Policy::from_config(config.paging.timeout_secs, config.paging.retries);
+    /// A notifier for a config's `[paging]` and `[status_updates]`.
+    pub fn new(paging: &PagingConfig, status: &StatusUpdatesConfig) -> Result<Notifier, DeliveryError> {
+        let policy = Policy::from_config(paging.timeout_secs, paging.retries);
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -92,7 +92,7 @@ impl Notifier {
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeliveryError::Config(format!("cannot start the HTTP client: {e}")))?;
-        Ok(Notifier { client, paging: config.paging.clone(), status: config.status_updates.clone(), policy })
+        Ok(Notifier { client, paging: paging.clone(), status: status.clone(), policy })
     }
 
     /// Replaces the timeout and retry schedule (tests use short backoffs).
@@ -124,6 +124,18 @@ impl Notifier {
         self.page_request(channel, None).map(|_| ())
     }
 
+    /// The PagerDuty Events API v2 endpoint and the routing key every event to it carries.
+    fn pagerduty_events(&self) -> Result<(Endpoint, &str), DeliveryError> {
+        let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
+            DeliveryError::Config(
+                "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
+            )
+        })?;
+        let base = self.paging.pagerduty_url.trim_end_matches('/');
+        let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
+        Ok((Endpoint::public(url, HeaderMap::new()), key))
+    }
+
     fn page_request(
         &self,
         channel: Channel,
@@ -132,14 +144,8 @@ impl Notifier {
         let body = |f: &dyn Fn(&Page) -> serde_json::Value| page.map(f).unwrap_or(serde_json::Value::Null);
         match channel {
             Channel::PagerDuty => {
-                let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
-                    DeliveryError::Config(
-                        "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
-                    )
-                })?;
-                let base = self.paging.pagerduty_url.trim_end_matches('/');
-                let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
-                Ok((Endpoint::public(url, HeaderMap::new()), body(&|p| pagerduty_body(p, key))))
+                let (to, key) = self.pagerduty_events()?;
+                Ok((to, body(&|p| pagerduty_body(p, key))))
             }
             Channel::Webhook => {
                 let url = self.paging.webhook_url.as_deref().ok_or_else(|| {
@@ -177,14 +183,7 @@ impl Notifier {
 
     /// Acknowledges or resolves the PagerDuty alert `dedup_key`, with retries.
     pub async fn update_alert(&self, action: AlertAction, dedup_key: &str) -> Delivery {
-        let key = self.paging.pagerduty_routing_key.as_deref().ok_or_else(|| {
-            DeliveryError::Config(
-                "no PagerDuty routing key configured ([paging] pagerduty_routing_key)".into(),
-            )
-        })?;
-        let base = self.paging.pagerduty_url.trim_end_matches('/');
-        let url = parse_url(&format!("{base}/v2/enqueue"), "[paging] pagerduty_url")?;
-        let to = Endpoint::public(url, HeaderMap::new());
+        let (to, key) = self.pagerduty_events()?;
         post_json(&self.client, &to, &pagerduty_update_body(action, dedup_key, key), &self.policy).await
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 use thiserror::Error;
 
-use super::parse::{self, CgroupInfo, LimitRow, Proto, SocketEntry};
+use super::parse::{self, CgroupInfo, LimitRow, SocketEntry};
 use super::procfs::{ProcFs, is_gone};
 use super::users::UserNames;
 use crate::incident::sanitize::{one_line, strip_controls};
@@ -195,12 +195,7 @@ pub(crate) fn sockets_of(fs: &ProcFs, pid: i32, fds: &[OpenFd]) -> Vec<SocketEnt
     }
     let mut out = Vec::new();
     let mut buf = Vec::new();
-    for (file, proto) in [
-        ("net/tcp", Proto::Tcp),
-        ("net/tcp6", Proto::Tcp6),
-        ("net/udp", Proto::Udp),
-        ("net/udp6", Proto::Udp6),
-    ] {
+    for (file, proto) in parse::SOCKET_TABLES {
         if fs.read_pid(pid, file, &mut buf).is_ok() {
             out.extend(
                 parse::parse_net_sockets(&buf, proto).into_iter().filter(|s| inodes.contains(&s.inode)),
@@ -213,6 +208,7 @@ pub(crate) fn sockets_of(fs: &ProcFs, pid: i32, fds: &[OpenFd]) -> Vec<SocketEnt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::procs::parse::Proto;
     use crate::procs::signal::current_start_time;
     use std::net::TcpListener;
 

@@ -693,12 +693,7 @@ fn sockets_text(fs: &ProcFs, pid: i32, fds: &[super::details::OpenFd]) -> String
     let inodes: HashSet<u64> = fds.iter().filter_map(|f| parse::socket_inode(f.target.as_bytes())).collect();
     let mut s = String::from("proto\tstate\tsend-q\trecv-q\tlocal\tpeer\tinode\n");
     let mut buf = Vec::new();
-    for (file, proto) in [
-        ("net/tcp", Proto::Tcp),
-        ("net/tcp6", Proto::Tcp6),
-        ("net/udp", Proto::Udp),
-        ("net/udp6", Proto::Udp6),
-    ] {
+    for (file, proto) in parse::SOCKET_TABLES {
         if inodes.is_empty() || fs.read_pid(pid, file, &mut buf).is_err() {
             continue;
         }

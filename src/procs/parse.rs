@@ -414,6 +414,10 @@ fn container_id(component: &str) -> Option<String> {
     None
 }
 
+/// The /proc/PID files that list a network namespace's inet sockets, and what each holds.
+pub const SOCKET_TABLES: [(&str, Proto); 4] =
+    [("net/tcp", Proto::Tcp), ("net/tcp6", Proto::Tcp6), ("net/udp", Proto::Udp), ("net/udp6", Proto::Udp6)];
+
 /// Transport of a socket table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

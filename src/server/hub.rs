@@ -1,5 +1,7 @@
 //! Live fan-out: newly appended events go to every open stream, and the presence table (who has a
-//! stream open on which incident) lives here, never in the event log.
+//! stream open on which incident) lives here, never in the event log. With several replicas on
+//! Postgres, the viewers the other replicas report (`set_remote`, from `server::presence`) are
+//! merged into every list this replica sends.
 //!
 //! Presence is not broadcast per change: each incident has a `watch` of its latest viewer list,
 //! serialised once, and each stream sends the latest value at most every `PRESENCE_EVERY`. A
@@ -7,10 +9,11 @@
 //! 3.7 GB of SSE for 1,000 viewers), which kept streams busy for seconds after the last join and
 //! was where the multi-second fan-out outliers came from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use tokio::sync::{broadcast, watch};
 
 use crate::incident::IncidentId;
@@ -19,36 +22,95 @@ use crate::sync::wire::Presence;
 /// Shortest gap between two presence messages on one stream; changes in between are coalesced.
 pub const PRESENCE_EVERY: Duration = Duration::from_millis(250);
 
-/// One broadcast message. Events carry their sequence numbers and ready-made JSON.
+/// One broadcast message. Events carry their sequence numbers and their SSE frames, framed once
+/// per append and shared by every stream (a refcount, not a copy, per subscriber).
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Events { incident: IncidentId, items: Arc<Vec<(i64, String)>> },
+    Events { incident: IncidentId, items: Arc<Vec<(i64, Bytes)>> },
 }
 
-/// An incident's viewers: counts per name, and the latest list as ready-made JSON.
+/// One SSE message exactly as axum's `Sse` writes it (`event: …`, `id: …`, each line of `data`
+/// as `data: …`, a blank line), so the wire format does not depend on who framed it.
+pub fn sse_frame(event: &str, id: Option<i64>, data: &str) -> Bytes {
+    let mut b = Vec::with_capacity(event.len() + data.len() + 32);
+    b.extend_from_slice(b"event: ");
+    b.extend_from_slice(event.as_bytes());
+    b.push(b'\n');
+    if let Some(id) = id {
+        b.extend_from_slice(b"id: ");
+        b.extend_from_slice(id.to_string().as_bytes());
+        b.push(b'\n');
+    }
+    if !data.is_empty() {
+        b.extend_from_slice(b"data: ");
+        // A line break inside the data continues it on a new `data:` line (axum does the same;
+        // compact JSON never has one).
+        for &c in data.as_bytes() {
+            b.push(c);
+            if c == b'\n' || c == b'\r' {
+                b.extend_from_slice(b"data: ");
+            }
+        }
+        b.push(b'\n');
+    }
+    b.push(b'\n');
+    Bytes::from(b)
+}
+
+/// An incident's viewers on this replica: counts per name, and the latest list (with the viewers
+/// other replicas reported) as ready-made JSON.
 struct Viewing {
     names: BTreeMap<String, usize>,
     json: watch::Sender<Arc<str>>,
 }
 
+/// Who is viewing each incident on the other replicas (Postgres only; see `server::presence`).
+pub type Remote = HashMap<IncidentId, BTreeSet<String>>;
+
 /// The broadcast channel and the presence table.
 pub struct Hub {
     tx: broadcast::Sender<Msg>,
-    presence: Mutex<HashMap<IncidentId, Viewing>>,
+    presence: Mutex<Presences>,
     /// The highest sequence number published per incident (the Postgres listener reads from here).
     heads: Mutex<HashMap<IncidentId, i64>>,
+    /// Woken when this replica's own viewers change, so the presence task publishes them.
+    local_changed: Arc<tokio::sync::Notify>,
+    /// Woken when another replica announced a presence change (the listener hears it).
+    remote_changed: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Default)]
+struct Presences {
+    local: HashMap<IncidentId, Viewing>,
+    remote: Remote,
+}
+
+impl Presences {
+    fn names(&self, incident: IncidentId) -> BTreeSet<String> {
+        let mut all: BTreeSet<String> = self.remote.get(&incident).cloned().unwrap_or_default();
+        if let Some(v) = self.local.get(&incident) {
+            all.extend(v.names.keys().cloned());
+        }
+        all
+    }
 }
 
 impl Default for Hub {
     fn default() -> Self {
         // Subscribers that fall this far behind catch up from the database instead.
         let (tx, _) = broadcast::channel(1024);
-        Hub { tx, presence: Mutex::new(HashMap::new()), heads: Mutex::new(HashMap::new()) }
+        Hub {
+            tx,
+            presence: Mutex::new(Presences::default()),
+            heads: Mutex::new(HashMap::new()),
+            local_changed: Default::default(),
+            remote_changed: Default::default(),
+        }
     }
 }
 
-fn presence_json(names: &BTreeMap<String, usize>) -> Arc<str> {
-    let p = Presence { viewers: names.keys().cloned().collect() };
+fn presence_json(names: &BTreeSet<String>) -> Arc<str> {
+    let p = Presence { viewers: names.iter().cloned().collect() };
     serde_json::to_string(&p).unwrap_or_else(|_| "{\"viewers\":[]}".into()).into()
 }
 
@@ -57,11 +119,14 @@ impl Hub {
         self.tx.subscribe()
     }
 
-    /// Publishes newly stored events (no receivers is fine).
+    /// Publishes newly stored events, given as (seq, JSON); each is framed here, once, for every
+    /// stream (no receivers is fine).
     pub fn publish(&self, incident: IncidentId, items: Vec<(i64, String)>) {
         if let Some(max) = items.iter().map(|(seq, _)| *seq).max() {
             self.advance(incident, max);
-            let _ = self.tx.send(Msg::Events { incident, items: Arc::new(items) });
+            let framed =
+                items.iter().map(|(seq, json)| (*seq, sse_frame("event", Some(*seq), json))).collect();
+            let _ = self.tx.send(Msg::Events { incident, items: Arc::new(framed) });
         }
     }
 
@@ -77,27 +142,66 @@ impl Hub {
         *e = (*e).max(seq);
     }
 
-    /// Who is viewing an incident now, sorted.
+    /// Who is viewing an incident now, on this replica or (as last reported) on another, sorted.
     pub fn viewers(&self, incident: IncidentId) -> Vec<String> {
         let p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
-        p.get(&incident).map(|v| v.names.keys().cloned().collect()).unwrap_or_default()
+        p.names(incident).into_iter().collect()
+    }
+
+    /// Who is viewing what on this replica: (incident, name) pairs, for the presence task.
+    pub fn local_viewers(&self) -> Vec<(IncidentId, String)> {
+        let p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        p.local.iter().flat_map(|(i, v)| v.names.keys().map(move |n| (*i, n.clone()))).collect()
+    }
+
+    /// Replaces what the other replicas reported; streams whose list changed are told.
+    pub fn set_remote(&self, remote: Remote) {
+        let mut p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut p.remote, remote);
+        let touched: Vec<IncidentId> =
+            p.local.keys().filter(|i| old.get(*i) != p.remote.get(*i)).copied().collect();
+        for incident in touched {
+            let json = presence_json(&p.names(incident));
+            if let Some(v) = p.local.get(&incident) {
+                v.json.send_replace(json);
+            }
+        }
+    }
+
+    /// Wakes when this replica's own viewers changed (a permit is kept if nobody waits).
+    pub fn local_changed(&self) -> Arc<tokio::sync::Notify> {
+        self.local_changed.clone()
+    }
+
+    /// Wakes when another replica announced a presence change.
+    pub fn remote_changed(&self) -> Arc<tokio::sync::Notify> {
+        self.remote_changed.clone()
     }
 
     fn change(&self, incident: IncidentId, name: &str, delta: isize) -> Option<watch::Receiver<Arc<str>>> {
         let mut p = self.presence.lock().unwrap_or_else(|p| p.into_inner());
         let v = p
+            .local
             .entry(incident)
             .or_insert_with(|| Viewing { names: BTreeMap::new(), json: watch::Sender::new("".into()) });
         let n = v.names.entry(name.to_string()).or_default();
+        let before = *n;
         *n = n.saturating_add_signed(delta);
-        if *n == 0 {
+        let after = *n;
+        if after == 0 {
             v.names.remove(name);
         }
+        // Only a name arriving or leaving is news to the other replicas.
+        if (before == 0) != (after == 0) {
+            self.local_changed.notify_one();
+        }
         if v.names.is_empty() {
-            p.remove(&incident);
+            p.local.remove(&incident);
             return None;
         }
-        v.json.send_replace(presence_json(&v.names));
+        let json = presence_json(&p.names(incident));
+        let v = p.local.get(&incident).expect("the entry was just used and is not empty");
+        v.json.send_replace(json);
         Some(v.json.subscribe())
     }
 
@@ -145,5 +249,32 @@ mod tests {
         drop(a2);
         drop(b);
         assert!(hub.viewers(inc).is_empty());
+    }
+
+    /// Byte for byte what axum's `Sse` wrote for the same message before streams framed their
+    /// own (the client's parser and any EventSource read this).
+    #[test]
+    fn frames_match_axum_sse() {
+        use axum::response::sse::Event as SseEvent;
+        use axum::response::{IntoResponse, Sse};
+        let cases: Vec<(&str, Option<i64>, &str)> = vec![
+            ("event", Some(42), r#"{"id":"x","text":"a\nb"}"#),
+            ("presence", None, r#"{"viewers":["ana","bo"]}"#),
+            ("heartbeat", None, r#"{"head":7,"every_ms":5000}"#),
+            ("event", Some(1), "two\nlines\rand\r\nmore"),
+        ];
+        for (event, id, data) in cases {
+            let mut e = SseEvent::default().event(event);
+            if let Some(id) = id {
+                e = e.id(id.to_string());
+            }
+            let e = e.data(data);
+            let body = Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(e)]))
+                .into_response()
+                .into_body();
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let want = rt.block_on(axum::body::to_bytes(body, usize::MAX)).unwrap();
+            assert_eq!(sse_frame(event, id, data), want, "{event} {id:?} {data:?}");
+        }
     }
 }

@@ -23,6 +23,9 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     pub appended: AtomicU64,
     pub subscribers: AtomicI64,
+    /// Times a stream read events from the database because the broadcast did not bring them
+    /// (it fell behind the broadcast buffer, saw a gap, or a heartbeat found the head ahead).
+    pub stream_catch_ups: AtomicU64,
     pub cluster: ClusterStats,
 }
 
@@ -37,6 +40,10 @@ pub struct ClusterStats {
     pub notifications: AtomicU64,
     /// Events the listener read from the table and fed to this replica's hub.
     pub listener_events: AtomicU64,
+    /// Viewers on the other replicas as last read (0 once that read is older than the ttl).
+    pub presence_remote: AtomicU64,
+    /// Presence writes or reads that failed (the database was out of reach).
+    pub presence_errors: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -100,6 +107,12 @@ impl Metrics {
         out.push_str("# HELP warroom_stream_subscribers Open event streams.\n");
         out.push_str("# TYPE warroom_stream_subscribers gauge\n");
         let _ = writeln!(out, "warroom_stream_subscribers {}", self.subscribers.load(Ordering::Relaxed));
+        out.push_str(
+            "# HELP warroom_stream_catch_ups_total Database reads by streams the broadcast fell behind.\n",
+        );
+        out.push_str("# TYPE warroom_stream_catch_ups_total counter\n");
+        let _ =
+            writeln!(out, "warroom_stream_catch_ups_total {}", self.stream_catch_ups.load(Ordering::Relaxed));
         let c = &self.cluster;
         if let Some((replica, backend)) = c.replica.get() {
             out.push_str("# HELP warroom_replica_info This replica's name and storage backend.\n");
@@ -127,6 +140,22 @@ impl Metrics {
                     "warroom_listener_events_total",
                     "counter",
                     "Events read by the listener and fed to this replica's streams.",
+                    n,
+                );
+                let n = c.presence_remote.load(Ordering::Relaxed);
+                g(
+                    &mut out,
+                    "warroom_presence_remote_viewers",
+                    "gauge",
+                    "Viewers (incident, name) on the other live replicas, as last read.",
+                    n,
+                );
+                let n = c.presence_errors.load(Ordering::Relaxed);
+                g(
+                    &mut out,
+                    "warroom_presence_errors_total",
+                    "counter",
+                    "Presence writes or reads that failed.",
                     n,
                 );
             }

@@ -6,12 +6,13 @@ pub mod hub;
 pub mod metrics;
 pub mod openapi;
 pub mod pg;
+pub mod presence;
 pub mod routes;
 pub mod store;
 pub mod stream;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,13 +79,47 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// How to run the server.
+/// How to run the server: what it reads of the config, taken at the edge by
+/// [`ServeOptions::from_config`].
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: String,
     pub db: Db,
     pub insecure_loopback: bool,
-    pub config: Config,
+    /// `[[server.tokens]]`: who may read and write.
+    pub tokens: Vec<crate::config::TokenConfig>,
+    /// `[server] replica`: this replica's name in /metrics and /healthz (default host:port).
+    pub replica: Option<String>,
+    /// `[server] heartbeat_ms`: time between stream heartbeats.
+    pub heartbeat: std::time::Duration,
+    /// `[team] file`, resolved against the config's directory: the escalation engine pages
+    /// from it, and `GET /v1/team` serves it. None: no engine.
+    pub team_file: Option<PathBuf>,
+    /// `[paging]`: how the escalation engine pages.
+    pub paging: crate::config::PagingConfig,
+    /// Who the engine's events are written by (`[user] name`, then the environment).
+    pub author: String,
+}
+
+impl ServeOptions {
+    pub fn from_config(
+        listen: impl Into<String>,
+        db: impl Into<Db>,
+        insecure_loopback: bool,
+        config: &Config,
+    ) -> Self {
+        ServeOptions {
+            listen: listen.into(),
+            db: db.into(),
+            insecure_loopback,
+            tokens: config.server.tokens.clone(),
+            replica: config.server.replica.clone(),
+            heartbeat: heartbeat_interval(config.server.heartbeat_ms),
+            team_file: config.team.file.as_ref().map(|f| config.relative(f)),
+            paging: config.paging.clone(),
+            author: config.author(),
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -112,6 +147,8 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// The cluster presence task (Postgres): it deletes this replica's rows on the way out.
+    presence: Option<tokio::task::JoinHandle<()>>,
     /// Stops the escalation engine's thread (when one runs).
     engine_stop: Arc<AtomicBool>,
 }
@@ -125,6 +162,9 @@ impl Running {
         if let Some(l) = self.listener {
             let _ = l.await;
         }
+        if let Some(p) = self.presence {
+            let _ = p.await;
+        }
         served
     }
 }
@@ -133,14 +173,14 @@ impl Running {
 pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `[server] heartbeat_ms`, at least 100 ms (a tighter loop only burns the server).
-pub fn heartbeat_interval(config: &Config) -> std::time::Duration {
-    config.server.heartbeat_ms.map_or(DEFAULT_HEARTBEAT, |ms| std::time::Duration::from_millis(ms.max(100)))
+pub fn heartbeat_interval(heartbeat_ms: Option<u64>) -> std::time::Duration {
+    heartbeat_ms.map_or(DEFAULT_HEARTBEAT, |ms| std::time::Duration::from_millis(ms.max(100)))
 }
 
 /// Opens the store, binds, and serves in a background task.
 pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let addr: SocketAddr = opts.listen.parse().map_err(|_| ServeError::BadListen(opts.listen.clone()))?;
-    let tokens = auth::Tokens::from_config(&opts.config.server.tokens);
+    let tokens = auth::Tokens::from_config(&opts.tokens);
     if tokens.is_empty() && !opts.insecure_loopback {
         return Err(ServeError::NoTokens);
     }
@@ -153,14 +193,14 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let hub = Arc::new(hub::Hub::default());
     let metrics = Arc::new(metrics::Metrics::default());
-    let replica = opts.config.server.replica.clone().unwrap_or_else(|| default_replica_name(addr));
-    let (store, pg_listener): (Arc<dyn EventStore>, _) = match &opts.db {
+    let replica = opts.replica.clone().unwrap_or_else(|| default_replica_name(addr));
+    let (store, pg_listener, presence): (Arc<dyn EventStore>, _, _) = match &opts.db {
         Db::Sqlite(path) => {
             let path = path.clone();
             let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
                 .await
                 .map_err(|e| store::ServerStoreError::Task(e.to_string()))??;
-            (Arc::new(store), None)
+            (Arc::new(store), None, None)
         }
         Db::Postgres(url) => {
             let store = Arc::new(PgStore::connect(url).await?);
@@ -180,15 +220,23 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
                 let why = metrics.cluster.listener_error().unwrap_or_else(|| "no answer in 15 s".into());
                 return Err(ServeError::Listener(why));
             }
-            (store as Arc<dyn EventStore>, Some(task))
+            let presence = tokio::spawn(presence::run(
+                store.clone(),
+                hub.clone(),
+                metrics.clone(),
+                replica.clone(),
+                presence::Timing::from_heartbeat(opts.heartbeat),
+                shutdown_rx.clone(),
+            ));
+            (store as Arc<dyn EventStore>, Some(task), Some(presence))
         }
     };
     let _ = metrics.cluster.replica.set((replica, store.backend()));
-    let team_file = opts.config.team.file.as_ref().map(|f| opts.config.relative(f));
+    let team_file = opts.team_file;
     let engine_stop = Arc::new(AtomicBool::new(false));
-    if let Some(team) = escalation_team(&opts.config) {
-        let notifier = crate::notify::Notifier::new(&opts.config).ok();
-        let author = format!("{} (serve)", opts.config.author());
+    if let Some(team) = escalation_team(team_file.as_deref()) {
+        let notifier = crate::notify::Notifier::new(&opts.paging, &Default::default()).ok();
+        let author = format!("{} (serve)", opts.author);
         crate::escalation::run::spawn_server_engine(
             store.clone(),
             hub.clone(),
@@ -206,10 +254,15 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
         metrics,
         team_file,
         shutdown: shutdown_rx.clone(),
-        heartbeat: heartbeat_interval(&opts.config),
+        heartbeat: opts.heartbeat,
     };
     let app = routes::router(state);
     let mut stop = shutdown_rx;
+    // Without TCP_NODELAY a stream's small SSE writes wait behind Nagle for the peer's (delayed)
+    // ACK of the previous one: tens of ms added to live notes now and then.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -217,7 +270,7 @@ pub async fn start(opts: ServeOptions) -> Result<Running, ServeError> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task, listener: pg_listener, engine_stop })
+    Ok(Running { addr, shutdown, task, listener: pg_listener, presence, engine_stop })
 }
 
 /// `host:port`, naming this replica in /metrics and /healthz when `server.replica` is unset.
@@ -234,12 +287,12 @@ fn default_replica_name(addr: SocketAddr) -> String {
 /// be read or has problems: no engine, and one line on stderr says why (file:line and field). The
 /// server still serves sync: an outage of sharing would be worse than one of auto-paging, and
 /// cockpits and `warroom escalate` still escalate.
-fn escalation_team(config: &Config) -> Option<crate::team::Team> {
-    let Some(file) = config.team.file.as_ref().map(|f| config.relative(f)) else {
+fn escalation_team(file: Option<&Path>) -> Option<crate::team::Team> {
+    let Some(file) = file else {
         eprintln!("warroom serve: escalation engine off: no [team] file in the server config");
         return None;
     };
-    let problem = match std::fs::read_to_string(&file) {
+    let problem = match std::fs::read_to_string(file) {
         Err(e) => format!("{}: cannot read team file: {e}", file.display()),
         Ok(text) => match crate::team::load(&text, &file.display().to_string()) {
             Ok(t) => return Some(t),

@@ -29,7 +29,8 @@ pub const CHANNEL: &str = "warroom_events";
 
 /// Schema migrations, applied in order under a session advisory lock so replicas starting
 /// together do not race; `warroom_schema` records the applied version.
-const MIGRATIONS: &[&str] = &["CREATE TABLE events (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE events (
         incident uuid   NOT NULL,
         seq      bigint NOT NULL,
         id       uuid   NOT NULL UNIQUE,
@@ -37,7 +38,21 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE events (
         kind     text   NOT NULL,
         body     text   NOT NULL,
         PRIMARY KEY (incident, seq)
-    )"];
+    )",
+    // Presence across replicas (see `server::presence`): live state, so UNLOGGED (no WAL; emptied
+    // after a Postgres crash, and every replica writes its rows again on its next beat).
+    "CREATE UNLOGGED TABLE warroom_replicas (
+        id      uuid        PRIMARY KEY,
+        name    text        NOT NULL,
+        expires timestamptz NOT NULL
+    );
+    CREATE UNLOGGED TABLE warroom_presence (
+        replica  uuid NOT NULL REFERENCES warroom_replicas (id) ON DELETE CASCADE,
+        incident uuid NOT NULL,
+        name     text NOT NULL,
+        PRIMARY KEY (replica, incident, name)
+    )",
+];
 
 /// The advisory lock key for migrations (an arbitrary constant: "warroom" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0077_6172_726f_6f6d;
@@ -121,12 +136,19 @@ impl PgStore {
         Ok(store)
     }
 
-    fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerStoreError + '_ {
-        move |e| ServerStoreError::Postgres { db: self.shown.clone(), what, message: pg_message(&e) }
+    pub(super) fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ServerStoreError + '_ {
+        move |e| {
+            let (db, message) = (self.shown.clone(), pg_message(&e));
+            if unavailable(&e) {
+                ServerStoreError::Unavailable { db, what, message }
+            } else {
+                ServerStoreError::Postgres { db, what, message }
+            }
+        }
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, ServerStoreError> {
-        self.pool.get().await.map_err(|e| ServerStoreError::Postgres {
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, ServerStoreError> {
+        self.pool.get().await.map_err(|e| ServerStoreError::Unavailable {
             db: self.shown.clone(),
             what: "connect",
             message: e.to_string(),
@@ -179,6 +201,7 @@ impl PgStore {
         &self,
         incident: IncidentId,
         events: &[Event],
+        json: &[String],
     ) -> Result<Vec<Appended>, ServerStoreError> {
         let mut c = self.client().await?;
         let e = self.err("append");
@@ -200,8 +223,8 @@ impl PgStore {
         let mut next: i64 = tx.query_one(&head, &[&incident]).await.map_err(&e)?.get(0);
         let mut out: Vec<Appended> = Vec::with_capacity(events.len());
         let (mut seqs, mut new_ids, mut authors, mut kinds, mut bodies) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::<String>::new());
-        for ev in events {
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::<&str>::new());
+        for (ev, body) in events.iter().zip(json) {
             // Exactly as the SQLite store: a stored id with the same body is an idempotent retry,
             // with another body a conflict that fails the batch (the transaction rolls back).
             if let Some((inc, seq, body)) = existing.get(&ev.id) {
@@ -221,23 +244,18 @@ impl PgStore {
             // The same id twice in one batch: the first occurrence is stored, and the second must
             // be the same event.
             if let Some(i) = new_ids.iter().position(|id| *id == ev.id) {
-                if !same_event(&bodies[i], ev) {
+                if !same_event(bodies[i], ev) {
                     return Err(ServerStoreError::Conflict { id: ev.id });
                 }
                 out.push(Appended { id: ev.id, seq: seqs[i], new: false });
                 continue;
             }
-            let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
-                path: self.shown.clone().into(),
-                id: ev.id.to_string(),
-                source,
-            })?;
             next += 1;
             seqs.push(next);
             new_ids.push(ev.id);
             authors.push(ev.author.as_str());
             kinds.push(ev.kind.name());
-            bodies.push(body);
+            bodies.push(body.as_str());
             out.push(Appended { id: ev.id, seq: next, new: true });
         }
         if !seqs.is_empty() {
@@ -287,6 +305,16 @@ impl PgStore {
     }
 }
 
+/// Whether `e` means the database is out of reach rather than refusing this statement: no
+/// answer at all (connection refused, lost or timed out), or SQLSTATE class 08 (connection
+/// exception), 53 (insufficient resources) or 57 (operator intervention, e.g. shutting down).
+fn unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => ["08", "53", "57"].iter().any(|class| code.code().starts_with(class)),
+        None => e.is_closed() || e.as_db_error().is_none(),
+    }
+}
+
 /// The server's own words (with its SQLSTATE) rather than tokio-postgres's "db error".
 fn pg_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
@@ -296,14 +324,19 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 }
 
 impl EventStore for PgStore {
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>> {
         Box::pin(async move {
             // Two batches racing to insert the same new id into different incidents hold
             // different locks: one commits, the other fails on the unique index. Retrying
             // then answers like SQLite would (idempotent, or WrongIncident).
             let mut tries = 0;
             loop {
-                match self.append_once(incident, &events).await {
+                match self.append_once(incident, &events, &bodies).await {
                     Err(ServerStoreError::Postgres { message, .. })
                         if tries < 3 && message.contains(SqlState::UNIQUE_VIOLATION.code()) =>
                     {
@@ -414,9 +447,13 @@ async fn listen_once(
     let e = store.err("listen");
     let (client, mut connection) = store.config.connect(NoTls).await.map_err(&e)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let presence = hub.remote_changed();
     let driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == super::presence::CHANNEL => {
+                    presence.notify_one();
+                }
                 Some(Ok(AsyncMessage::Notification(n))) => {
                     if tx.send(n.payload().to_string()).is_err() {
                         return;
@@ -429,7 +466,12 @@ async fn listen_once(
         }
     });
     let result = async {
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await.map_err(&e)?;
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", super::presence::CHANNEL))
+            .await
+            .map_err(&e)?;
+        // Presence changes announced while we were not listening: read them again too.
+        hub.remote_changed().notify_one();
         metrics.cluster.listener_connects.fetch_add(1, Ordering::Relaxed);
         // Anything committed while we were not listening: resync every incident from the table.
         // The very first time, there is nothing to publish to (the server is not serving yet):

@@ -67,6 +67,16 @@ impl ApiError {
     fn internal(e: impl std::fmt::Display) -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }
+    /// A store failure: 503 when the database is out of reach (a client with several replicas
+    /// moves on to the next), else 500.
+    fn store(e: ServerStoreError) -> Self {
+        match e {
+            ServerStoreError::Unavailable { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e => ApiError::internal(e),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -291,8 +301,11 @@ async fn append(
         return Err(ApiError::field(unprocessable, "events", msg, None));
     }
     // Validate the whole batch before writing anything: a rejected request changes nothing.
+    // Each event is serialised once, here: its JSON is checked, stored and published.
+    let mut bodies = Vec::with_capacity(req.events.len());
     for (i, ev) in req.events.iter().enumerate() {
-        wire::check_event(ev, incident).map_err(|bad| {
+        let json = serde_json::to_string(ev).map_err(ApiError::internal)?;
+        wire::check_encoded(ev, incident, &json).map_err(|bad| {
             ApiError::field(unprocessable, format!("events[{i}].{}", bad.field), bad.message, Some(i))
         })?;
         if let Principal(Some(name)) = &who
@@ -301,7 +314,9 @@ async fn append(
             let msg = format!("`{}` may not be written with the token of `{name}`", ev.author);
             return Err(ApiError::field(StatusCode::FORBIDDEN, format!("events[{i}].author"), msg, Some(i)));
         }
+        bodies.push(json);
     }
+    let bodies = Arc::new(bodies);
     let events = Arc::new(req.events);
     let (store, hub, metrics) = (st.store.clone(), st.hub.clone(), st.metrics.clone());
     // Commit and publish in one spawned task. This future is dropped at the `.await` when the
@@ -310,13 +325,13 @@ async fn append(
     // stream would stay behind the store until some later append revealed the gap.
     let batch = events.clone();
     let result = tokio::spawn(async move {
-        let r = store.append(incident, batch.clone()).await;
+        let r = store.append_encoded(incident, batch, bodies.clone()).await;
         if let Ok(appended) = &r {
             let fresh: Vec<(i64, String)> = appended
                 .iter()
-                .zip(batch.iter())
+                .zip(bodies.iter())
                 .filter(|(a, _)| a.new)
-                .filter_map(|(a, ev)| Some((a.seq, serde_json::to_string(ev).ok()?)))
+                .map(|(a, json)| (a.seq, json.clone()))
                 .collect();
             metrics.appended.fetch_add(fresh.len() as u64, Ordering::Relaxed);
             hub.publish(incident, fresh);
@@ -349,7 +364,7 @@ async fn append(
                 i,
             ));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(ApiError::store(e)),
     };
     Ok(Json(AppendResponse {
         acks: appended.iter().map(|a| Ack { id: a.id, seq: a.seq, new: Some(a.new) }).collect(),
@@ -371,8 +386,8 @@ async fn events_after(
     let incident = parse_incident(&id)?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(wire::MAX_PAGE).clamp(1, wire::MAX_PAGE);
-    let events = st.store.after(incident, after, limit).await.map_err(ApiError::internal)?;
-    let last_seq = st.store.last_seq(incident).await.map_err(ApiError::internal)?;
+    let events = st.store.after(incident, after, limit).await.map_err(ApiError::store)?;
+    let last_seq = st.store.last_seq(incident).await.map_err(ApiError::store)?;
     Ok(Json(EventsPage { events, last_seq }))
 }
 
@@ -384,11 +399,11 @@ async fn presence(State(st): State<AppState>, Path(id): Path<String>) -> Result<
 async fn list_incidents(State(st): State<AppState>) -> Result<Json<Vec<IncidentSummary>>, ApiError> {
     let store = &st.store;
     let mut all = Vec::new();
-    for id in store.incidents().await.map_err(ApiError::internal)? {
+    for id in store.incidents().await.map_err(ApiError::store)? {
         let mut events = Vec::new();
         let mut after = 0;
         loop {
-            let page = store.after(id, after, wire::MAX_PAGE).await.map_err(ApiError::internal)?;
+            let page = store.after(id, after, wire::MAX_PAGE).await.map_err(ApiError::store)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             events.extend(page.into_iter().map(|s| s.event));

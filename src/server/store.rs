@@ -27,6 +27,10 @@ pub enum ServerStoreError {
     /// A Postgres failure; `db` names the server without the password.
     #[error("postgres {db}: {what}: {message}")]
     Postgres { db: String, what: &'static str, message: String },
+    /// The database cannot be reached or is not taking work (connection refused or lost, timed
+    /// out, shutting down): another replica may do better, so the API answers 503.
+    #[error("postgres {db}: {what}: {message}")]
+    Unavailable { db: String, what: &'static str, message: String },
     #[error("server db task failed: {0}")]
     Task(String),
     #[error("event {id} is already stored with a different body")]
@@ -42,6 +46,20 @@ pub fn same_event(stored: &str, ev: &Event) -> bool {
         Ok(old) => canonical(&old).is_some() && canonical(&old) == canonical(ev),
         Err(_) => false,
     }
+}
+
+/// Each event's JSON, the body a store writes (`db` names the database in an error).
+fn encode(events: &[Event], db: &Path) -> Result<Vec<String>, ServerStoreError> {
+    events
+        .iter()
+        .map(|ev| {
+            serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                path: db.to_path_buf(),
+                id: ev.id.to_string(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// What an append did to one event.
@@ -62,7 +80,21 @@ pub trait EventStore: Send + Sync + 'static {
     /// Appends a validated batch atomically; events already stored keep their sequence number.
     /// An id already stored (or repeated in the batch) with a different body fails the whole
     /// batch with `Conflict` (see `same_event`); with the same body it is an idempotent retry.
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>>;
+    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
+        match encode(&events, Path::new("")) {
+            Ok(bodies) => self.append_encoded(incident, events, Arc::new(bodies)),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+    /// `append` with each event's JSON already made (`bodies[i]` is `serde_json::to_string` of
+    /// `events[i]`; the HTTP route made it to check field limits): stored as it is, so a batch
+    /// is serialised once on its way in.
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>>;
     /// Events with seq > `after`, oldest first, at most `limit`.
     fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>>;
     /// The incident's newest sequence number (0 when it has no events).
@@ -145,7 +177,8 @@ impl SqliteStore {
         incident: IncidentId,
         events: &[Event],
     ) -> Result<Vec<Appended>, ServerStoreError> {
-        self.inner.append(incident, events)
+        let bodies = encode(events, &self.inner.path)?;
+        self.inner.append(incident, events, &bodies)
     }
 
     /// Total events stored (blocking).
@@ -167,8 +200,13 @@ impl SqliteStore {
 }
 
 impl EventStore for SqliteStore {
-    fn append(&self, incident: IncidentId, events: Arc<Vec<Event>>) -> StoreFuture<'_, Vec<Appended>> {
-        self.run(move |s| s.append(incident, &events))
+    fn append_encoded(
+        &self,
+        incident: IncidentId,
+        events: Arc<Vec<Event>>,
+        bodies: Arc<Vec<String>>,
+    ) -> StoreFuture<'_, Vec<Appended>> {
+        self.run(move |s| s.append(incident, &events, &bodies))
     }
     fn after(&self, incident: IncidentId, after: i64, limit: usize) -> StoreFuture<'_, Vec<Sequenced>> {
         self.run(move |s| s.after(incident, after, limit))
@@ -194,7 +232,13 @@ impl EventStore for SqliteStore {
 }
 
 impl SqliteInner {
-    fn append(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Appended>, ServerStoreError> {
+    fn append(
+        &self,
+        incident: IncidentId,
+        events: &[Event],
+        bodies: &[String],
+    ) -> Result<Vec<Appended>, ServerStoreError> {
+        debug_assert_eq!(events.len(), bodies.len());
         let mut conn = self.lock(&self.writer);
         let tx =
             conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(self.sql())?;
@@ -209,13 +253,26 @@ impl SqliteInner {
             let mut find = tx
                 .prepare_cached("SELECT incident, seq, body FROM events WHERE id = ?1")
                 .map_err(self.sql())?;
+            // The insert itself finds an id already stored (the unique index): it then inserts
+            // nothing, and only that rare event is looked up. A lookup before every insert cost
+            // a second index search per event.
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO events (incident, seq, id, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO NOTHING",
                 )
                 .map_err(self.sql())?;
-            for ev in events {
+            for (ev, body) in events.iter().zip(bodies) {
                 let id = ev.id.to_string();
+                if ins
+                    .execute(params![inc, next + 1, id, ev.author, ev.kind.name(), body])
+                    .map_err(self.sql())?
+                    == 1
+                {
+                    next += 1;
+                    out.push(Appended { id: ev.id, seq: next, new: true });
+                    continue;
+                }
                 let existing: Option<(String, i64, String)> = find
                     .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()
@@ -232,14 +289,12 @@ impl SqliteInner {
                     out.push(Appended { id: ev.id, seq, new: false });
                     continue;
                 }
-                let body = serde_json::to_string(ev).map_err(|source| ServerStoreError::BadEvent {
+                // Not inserted, yet not there: only a (incident, seq) clash could do that, and
+                // appends are serialised by the writer lock and the immediate transaction.
+                return Err(ServerStoreError::Sql {
                     path: self.path.clone(),
-                    id: id.clone(),
-                    source,
-                })?;
-                next += 1;
-                ins.execute(params![inc, next, id, ev.author, ev.kind.name(), body]).map_err(self.sql())?;
-                out.push(Appended { id: ev.id, seq: next, new: true });
+                    source: rusqlite::Error::StatementChangedRows(0),
+                });
             }
         }
         tx.commit().map_err(self.sql())?;

@@ -45,6 +45,17 @@ fn root_cause(e: &reqwest::Error) -> String {
 }
 
 impl SyncError {
+    /// Whether another replica may do better after this failure: the replica did not answer (or
+    /// went silent), or answered 5xx. A failed request has already moved the client on to the
+    /// next URL, so retrying at once lands there.
+    pub fn fails_over(&self) -> bool {
+        match self {
+            SyncError::Network { .. } | SyncError::Silent { .. } => true,
+            SyncError::Status { code, .. } => (500..600).contains(code),
+            SyncError::Garbage { .. } | SyncError::Store(_) => false,
+        }
+    }
+
     /// The failure as the planner classifies it.
     pub fn failure(&self) -> Failure {
         match self {
@@ -56,9 +67,10 @@ impl SyncError {
 }
 
 /// A connection to a server, or to one of several replicas sharing a Postgres store: `base` may
-/// list several URLs separated by commas. Requests go to the current one; a network failure
-/// moves on to the next, so the caller's next attempt (push, pull, or a stream resumed from its
-/// cursor) lands on another replica. Nothing is lost or doubled by switching: replicas share one
+/// list several URLs separated by commas. Requests go to the current one; a network failure or a
+/// 5xx answer moves on to the next (a 4xx does not: it would fail the same everywhere), so the
+/// caller's next attempt (push, pull, or a stream resumed from its cursor) lands on another
+/// replica. Nothing is lost or doubled by switching: replicas share one
 /// sequence per incident, and appends are idempotent on event id.
 #[derive(Clone)]
 pub struct Client {
@@ -147,8 +159,14 @@ impl Client {
         }
     }
 
-    async fn read(&self, url: &str, resp: reqwest::Response) -> Result<Vec<u8>, SyncError> {
+    /// Reads an answer from `base`. A 5xx moves on to the next replica (this one's database may
+    /// be gone; another may be fine); a 4xx does not: the request itself is at fault and would
+    /// fail the same everywhere.
+    async fn read(&self, base: &str, url: &str, resp: reqwest::Response) -> Result<Vec<u8>, SyncError> {
         let status = resp.status();
+        if status.is_server_error() {
+            self.fail_over(base);
+        }
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
@@ -178,7 +196,7 @@ impl Client {
             .send()
             .await
             .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&url, resp).await?;
+        let bytes = self.read(&base, &url, resp).await?;
         let ans: AppendResponse = Self::parse(&url, &bytes)?;
         let matches = ans.acks.len() == events.len()
             && ans.acks.iter().zip(events).all(|(a, e)| a.id == e.id && a.seq > 0);
@@ -204,7 +222,7 @@ impl Client {
             .send()
             .await
             .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&url, resp).await?;
+        let bytes = self.read(&base, &url, resp).await?;
         let page: EventsPage = Self::parse(&url, &bytes)?;
         let mut prev = after;
         for s in &page.events {
@@ -225,7 +243,7 @@ impl Client {
             .send()
             .await
             .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&url, resp).await?;
+        let bytes = self.read(&base, &url, resp).await?;
         Self::parse(&url, &bytes)
     }
 
@@ -279,7 +297,7 @@ impl Client {
             .map_err(|source| self.network(&base, &url, source))?;
         if !resp.status().is_success() {
             return Err(self
-                .read(&url, resp)
+                .read(&base, &url, resp)
                 .await
                 .err()
                 .unwrap_or(SyncError::Garbage { url: url.clone(), why: "error status".into() }));

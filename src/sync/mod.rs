@@ -11,4 +11,4 @@ pub mod wire;
 pub use client::{Client, StreamItem, SyncError};
 pub use engine::{Report, sync_once};
 pub use plan::{Link, SyncStatus, status_line};
-pub use task::{SyncConfig, SyncHandle};
+pub use task::{ServerSettings, SyncConfig, SyncHandle};

@@ -46,26 +46,53 @@ pub struct SyncConfig {
     pub incident: IncidentId,
 }
 
+/// What sync reads of the config, taken at the edge: `[server] url` (or `WARROOM_SERVER`,
+/// already applied by `Config::load`), `[server] token`, and the author as the presence name.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub viewer: String,
+}
+
+impl ServerSettings {
+    pub fn from_config(config: &crate::config::Config) -> ServerSettings {
+        ServerSettings {
+            url: config.server.url.clone(),
+            token: config.server.token.clone(),
+            viewer: config.author(),
+        }
+    }
+}
+
 impl SyncConfig {
-    /// What the TUI passes to `SyncHandle::spawn`: the server from `[server] url` /
-    /// `WARROOM_SERVER` (already applied by `Config::load`), else the one `warroom join`
-    /// remembered in the store. None when there is no server: the header then shows `local`.
-    pub fn from_config(
-        config: &crate::config::Config,
+    /// What the TUI passes to `SyncHandle::spawn`: the configured server, else the one `warroom
+    /// join` remembered in the store. None when there is no server: the header then shows `local`.
+    pub fn resolve(
+        settings: &ServerSettings,
         store: &Store,
         incident: IncidentId,
     ) -> Result<Option<SyncConfig>, crate::store::StoreError> {
-        let server = match &config.server.url {
+        let server = match &settings.url {
             Some(u) => Some(u.clone()),
             None => store.meta(engine::SERVER_KEY)?,
         };
         Ok(server.map(|server| SyncConfig {
             data_dir: store.dir().to_path_buf(),
             server,
-            token: config.server.token.clone(),
-            viewer: config.author(),
+            token: settings.token.clone(),
+            viewer: settings.viewer.clone(),
             incident,
         }))
+    }
+
+    /// [`SyncConfig::resolve`] with the settings of `config`.
+    pub fn from_config(
+        config: &crate::config::Config,
+        store: &Store,
+        incident: IncidentId,
+    ) -> Result<Option<SyncConfig>, crate::store::StoreError> {
+        SyncConfig::resolve(&ServerSettings::from_config(config), store, incident)
     }
 }
 
@@ -274,7 +301,10 @@ impl Task {
             // An unreachable server is probed every second: when it answers, reconnect at once
             // rather than at the end of a backoff grown to 30 s. Errors the server answered
             // (5xx, garbage, auth) wait the whole backoff: it is up and would fail again.
-            let probing = failure == plan::Failure::Network;
+            // With several replicas, one that answered 5xx was left for the next: probe too, and
+            // go on at once with whichever replica answers healthy.
+            let probing =
+                failure == plan::Failure::Network || (err.fails_over() && self.client.bases().len() > 1);
             tokio::select! {
                 _ = self.wait(wait, probing) => {}
                 // A local write while offline: try again now rather than after the backoff.

@@ -115,6 +115,15 @@ pub struct Invalid {
 /// Checks one event against the protocol's rules: a known kind, the expected incident, a
 /// non-empty author and every text field within its limit.
 pub fn check_event(ev: &Event, incident: IncidentId) -> Result<(), Invalid> {
+    let json =
+        serde_json::to_string(ev).map_err(|e| Invalid { field: "event".into(), message: e.to_string() })?;
+    check_encoded(ev, incident, &json)
+}
+
+/// `check_event` for an event whose JSON is already made (`json` is `serde_json::to_string(ev)`,
+/// the body the server stores): the field limits are read from it in one pass that builds no
+/// value tree, so the event is not serialised a second time.
+pub fn check_encoded(ev: &Event, incident: IncidentId, json: &str) -> Result<(), Invalid> {
     let bad = |field: &str, message: String| Err(Invalid { field: field.into(), message });
     if ev.kind == EventKind::Unknown {
         return bad("type", "unknown event kind".into());
@@ -151,19 +160,114 @@ pub fn check_event(ev: &Event, incident: IncidentId) -> Result<(), Invalid> {
         return bad("author", format!("is {} bytes, more than {MAX_AUTHOR}", ev.author.len()));
     }
     // Field names come from the JSON form, so every kind (and future ones) is covered by name.
-    let value =
-        serde_json::to_value(ev).map_err(|e| Invalid { field: "event".into(), message: e.to_string() })?;
-    if let serde_json::Value::Object(map) = value {
-        for (name, v) in &map {
-            if let serde_json::Value::String(s) = v {
-                let limit = field_limit(name);
-                if s.len() > limit {
-                    return bad(name, format!("is {} bytes, more than {limit}", s.len()));
-                }
-            }
-        }
+    let over: limits::Oversized =
+        serde_json::from_str(json).map_err(|e| Invalid { field: "event".into(), message: e.to_string() })?;
+    // The first by name, as when the fields were read into a (sorted) JSON map.
+    if let Some((name, len)) = over.0.into_iter().min() {
+        let limit = field_limit(&name);
+        return bad(&name, format!("is {len} bytes, more than {limit}"));
     }
     Ok(())
+}
+
+/// Reads an event's JSON object for `check_encoded`: only the top-level string fields longer
+/// than their `field_limit`, without allocating for the others.
+mod limits {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// (field name, length in bytes) of each string field over its limit.
+    pub(super) struct Oversized(pub Vec<(String, usize)>);
+
+    impl<'de> Deserialize<'de> for Oversized {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Oversized;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Oversized, A::Error> {
+                    let mut over = Vec::new();
+                    while let Some(Key(name)) = m.next_key::<Key>()? {
+                        if let StrLen(Some(len)) = m.next_value::<StrLen>()?
+                            && len > super::field_limit(&name)
+                        {
+                            over.push((name.into_owned(), len));
+                        }
+                    }
+                    Ok(Oversized(over))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+
+    /// A key, borrowed from the input unless it had escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(s.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    /// A value's length in bytes when it is a string (unescaped, as `Value::String` held it).
+    struct StrLen(Option<usize>);
+
+    impl<'de> Deserialize<'de> for StrLen {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = StrLen;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON value")
+                }
+                fn visit_str<E>(self, s: &str) -> Result<StrLen, E> {
+                    Ok(StrLen(Some(s.len())))
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<StrLen, E> {
+                    Ok(StrLen(None))
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<StrLen, E> {
+                    Ok(StrLen(None))
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<StrLen, E> {
+                    Ok(StrLen(None))
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<StrLen, E> {
+                    Ok(StrLen(None))
+                }
+                fn visit_unit<E>(self) -> Result<StrLen, E> {
+                    Ok(StrLen(None))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<StrLen, A::Error> {
+                    while s.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(StrLen(None))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<StrLen, A::Error> {
+                    while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(StrLen(None))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +289,29 @@ mod tests {
         forged.incident = open.id;
         let e = check_event(&forged, open.id).unwrap_err();
         assert_eq!(e.field, "id");
+    }
+
+    /// Limits count the text itself, not its escaped JSON form; with two fields over, the first
+    /// by name is reported (as when the fields were read into a sorted JSON map).
+    #[test]
+    fn limits_count_unescaped_bytes_and_name_the_first_field() {
+        let limit = field_limit("text");
+        let (ev, inc) = note("\n".repeat(limit));
+        assert!(check_event(&ev, inc).is_ok(), "{limit} newlines are {} bytes escaped", 2 * limit);
+        let (ev, inc) = note("é".repeat(limit / 2 + 1));
+        let err = check_event(&ev, inc).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.message.clone()),
+            ("text", format!("is {} bytes, more than {limit}", limit + 2))
+        );
+        let json = serde_json::to_string(&ev).unwrap();
+        assert_eq!(check_encoded(&ev, inc, &json).unwrap_err().message, err.message);
+        let mut open = Event::open(Utc::now(), "ana", "t".repeat(2000), Severity::new(1).unwrap(), None);
+        open.incident = open.id;
+        if let EventKind::Opened { summary, .. } = &mut open.kind {
+            *summary = Some("s".repeat(9000));
+        }
+        assert_eq!(check_event(&open, open.id).unwrap_err().field, "summary");
     }
 
     #[test]

@@ -226,7 +226,7 @@ fn r_assigns_a_role_to_the_selected_person() {
 
 #[test]
 fn p_without_paging_configured_says_what_to_set() {
-    let notifier = Notifier::new(&Config::default()).unwrap();
+    let notifier = Notifier::new(&Default::default(), &Default::default()).unwrap();
     let mut h = with_team(&example_team(), Some(notifier));
     select(&mut h, 2);
     h.key(KeyCode::Char('p'));
@@ -260,7 +260,7 @@ fn webhook(url: &str) -> Notifier {
     let mut c = Config::default();
     c.paging.webhook_url = Some(url.into());
     c.paging.retries = 0;
-    Notifier::new(&c).unwrap()
+    Notifier::new(&c.paging, &c.status_updates).unwrap()
 }
 
 /// Presses `p` on row `row`, confirms, and waits for the background page to come back.

@@ -22,7 +22,7 @@ pub struct Effects {
     tx: mpsc::UnboundedSender<Action>,
     rx: mpsc::UnboundedReceiver<Action>,
     /// Decides whether and where to sync (`[server]`, `WARROOM_SERVER`, the server `join` remembered).
-    config: crate::config::Config,
+    server: crate::sync::ServerSettings,
     /// The incident the sync task follows (None before one is open).
     pub following: Option<IncidentId>,
     pub handle: Option<SyncHandle>,
@@ -35,9 +35,9 @@ pub struct Effects {
 }
 
 impl Effects {
-    pub fn new(config: crate::config::Config, out: Box<dyn Write + Send>) -> Effects {
+    pub fn new(server: crate::sync::ServerSettings, out: Box<dyn Write + Send>) -> Effects {
         let (tx, rx) = mpsc::unbounded_channel();
-        Effects { tx, rx, config, following: None, handle: None, nudged: 0, cancel: None, out }
+        Effects { tx, rx, server, following: None, handle: None, nudged: 0, cancel: None, out }
     }
 
     /// A way in for other sources of actions (signals).
@@ -160,7 +160,7 @@ impl Effects {
                 // Dropping the old handle stops its task promptly (it races every request).
                 self.handle = None;
                 let Some(id) = incident else { return Some(Action::Following(Ok(None))) };
-                let started = match SyncConfig::from_config(&self.config, store, id) {
+                let started = match SyncConfig::resolve(&self.server, store, id) {
                     Ok(Some(cfg)) => match SyncHandle::spawn(cfg) {
                         Ok(h) => {
                             let st = h.status.borrow().clone();

@@ -77,12 +77,12 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
         token_sha256: None,
     };
     server_config.server.tokens = vec![token("ana"), token("bo")];
-    let server = crate::server::start(crate::server::ServeOptions {
-        listen: "127.0.0.1:0".into(),
-        db: db.path().join("server.db").into(),
-        insecure_loopback: false,
-        config: server_config,
-    })
+    let server = crate::server::start(crate::server::ServeOptions::from_config(
+        "127.0.0.1:0",
+        db.path().join("server.db"),
+        false,
+        &server_config,
+    ))
     .await
     .unwrap();
     let url = format!("http://{}", server.addr);
@@ -254,7 +254,7 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
     let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
     let (mut app, dir) = sample_app(|o| {
         o.team = Some(team);
-        o.notifier = Some(crate::notify::Notifier::new(&c).unwrap());
+        o.notifier = Some(crate::notify::Notifier::new(&c.paging, &c.status_updates).unwrap());
     });
     let mut fx = effects(Config::default());
     let (driver, inputs) = Driver::new();

@@ -64,27 +64,32 @@ pub enum TuiError {
     Start(String),
 }
 
+/// What the TUI's loop reads of the config, besides the App's own options; built at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `[ui] mouse`.
+    pub mouse: bool,
+    /// `[procs] refresh_ms`: time between process samples.
+    pub refresh: std::time::Duration,
+    /// Whether and where to sync (`[server]`, `WARROOM_SERVER`, or the server `join` remembered).
+    pub server: crate::sync::ServerSettings,
+}
+
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every exit
 /// path (return, error, panic, SIGTERM, SIGHUP) before this returns.
-/// `config` decides whether to sync (`[server]`, `WARROOM_SERVER`, or the server `join` remembered).
-pub fn run(
-    store: crate::store::Store,
-    opts: AppOptions,
-    mouse: bool,
-    config: &crate::config::Config,
-) -> Result<(), TuiError> {
+pub fn run(store: crate::store::Store, opts: AppOptions, run: RunOptions) -> Result<(), TuiError> {
+    let RunOptions { mouse, refresh, server } = run;
     let mut opts = opts;
     if let Ok((w, h)) = ratatui::crossterm::terminal::size() {
         opts.size = (w, h);
     }
-    let _engine = CockpitEngine::spawn(&store, &opts, config);
+    let _engine = CockpitEngine::spawn(&store, &opts, &server);
     let mut app = App::new(store, opts).map_err(TuiError::Start)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     install_panic_hook();
     let guard = TerminalGuard::enter(mouse)?;
     let mut terminal = guard.terminal()?;
-    let mut effects = Effects::new(config.clone(), Box::new(stdout()));
-    let refresh = config.procs_refresh();
+    let mut effects = Effects::new(server, Box::new(stdout()));
     let stop = Arc::new(AtomicBool::new(false));
     let result = rt.block_on(async {
         watch_signals(effects.sender())?;
@@ -108,10 +113,14 @@ struct CockpitEngine {
 }
 
 impl CockpitEngine {
-    fn spawn(store: &crate::store::Store, opts: &AppOptions, config: &crate::config::Config) -> Option<Self> {
+    fn spawn(
+        store: &crate::store::Store,
+        opts: &AppOptions,
+        server: &crate::sync::ServerSettings,
+    ) -> Option<Self> {
         let text = std::fs::read_to_string(opts.team.as_ref()?).ok()?;
         let team = crate::team::load(&text, "team").ok()?;
-        let server = crate::sync::SyncConfig::from_config(config, store, uuid::Uuid::nil())
+        let server = crate::sync::SyncConfig::resolve(server, store, uuid::Uuid::nil())
             .ok()
             .flatten()
             .map(|c| (c.server, c.token));

@@ -289,7 +289,8 @@ fn webhook_options(url: &str) -> RunbookOptions {
         backoff_initial: StdDuration::from_millis(20),
         backoff_max: StdDuration::from_millis(40),
     };
-    let notifier = crate::notify::Notifier::new(&config).unwrap().with_policy(policy);
+    let notifier =
+        crate::notify::Notifier::new(&config.paging, &config.status_updates).unwrap().with_policy(policy);
     RunbookOptions { notifier: Some(notifier), ..book_options() }
 }
 

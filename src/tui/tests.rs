@@ -71,7 +71,7 @@ pub(super) fn sample(theme: &str) -> Harness {
 
 /// An executor for the App's queued commands, as the event loop has one (copies go nowhere).
 pub(super) fn effects(config: crate::config::Config) -> super::Effects {
-    super::Effects::new(config, Box::new(std::io::sink()))
+    super::Effects::new(crate::sync::ServerSettings::from_config(&config), Box::new(std::io::sink()))
 }
 
 impl Harness {

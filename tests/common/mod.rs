@@ -111,6 +111,17 @@ impl Receiver {
 }
 
 /// A loopback URL where nothing listens: a port bound, then released.
+/// `warroom` with nothing of this machine's environment: home, config dir (`cfg`) and data dir
+/// (`data`) all inside `tmp`.
+pub fn warroom_in(tmp: &TempDir) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("warroom").unwrap();
+    c.env_clear()
+        .env("HOME", tmp.path())
+        .env("XDG_CONFIG_HOME", tmp.path().join("cfg"))
+        .env("WARROOM_DATA_DIR", tmp.path().join("data"));
+    c
+}
+
 pub fn dead_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();

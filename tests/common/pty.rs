@@ -30,6 +30,8 @@ impl vt100::Callbacks for Recorder {
 
 pub struct Tui {
     pub parser: Arc<Mutex<vt100::Parser<Recorder>>>,
+    /// Every byte the program wrote, for what vt100 swallows (OSC 52).
+    pub raw: Arc<Mutex<Vec<u8>>>,
     pub writer: Box<dyn Write + Send>,
     pub child: Box<dyn Child + Send + Sync>,
 }
@@ -79,6 +81,8 @@ impl Tui {
             cmd.env(k, v);
         }
         cmd.env_remove("NO_COLOR");
+        // Outside tmux whatever runs the tests: no passthrough wrapping of OSC 52.
+        cmd.env_remove("TMUX");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -88,21 +92,23 @@ impl Tui {
         drop(pty.slave);
         let parser =
             Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(rows, cols, 0, Recorder::default())));
+        let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().unwrap();
-        let p = parser.clone();
+        let (p, r) = (parser.clone(), raw.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
                 p.lock().unwrap().process(&buf[..n]);
             }
         });
         let writer = pty.master.take_writer().unwrap();
         // Keep the master alive as long as the test: dropping it hangs up the child.
         std::mem::forget(pty.master);
-        Tui { parser, writer, child }
+        Tui { parser, raw, writer, child }
     }
 
     /// The process id of the program in the terminal (for signals a test sends it).

@@ -39,9 +39,7 @@ pub async fn start(db: impl Into<Db>) -> Running {
 pub async fn start_on(db: impl Into<Db>, listen: &str) -> Running {
     let mut config = Config::default();
     config.server.tokens = tokens();
-    server::start(ServeOptions { listen: listen.into(), db: db.into(), insecure_loopback: false, config })
-        .await
-        .expect("server starts")
+    server::start(ServeOptions::from_config(listen, db, false, &config)).await.expect("server starts")
 }
 
 /// Which server store a parameterised test runs against.

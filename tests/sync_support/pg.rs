@@ -80,6 +80,18 @@ fn run(mut c: Command, what: &str) {
 
 impl Cluster {
     fn start() -> Result<Cluster, String> {
+        // Tests exercise replicas and failures, not the disk: skip fsync to keep them fast.
+        Cluster::start_with("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    }
+
+    /// A cluster with Postgres's durable defaults (fsync, synchronous_commit and full page
+    /// writes on), for benchmarks that compare it with SQLite's `synchronous=FULL`. Stopped and
+    /// removed when this process exits, like the tests' cluster.
+    pub fn start_durable() -> Result<Cluster, String> {
+        Cluster::start_with("")
+    }
+
+    fn start_with(settings: &str) -> Result<Cluster, String> {
         let bin = bin_dir().ok_or("no initdb/pg_ctl found")?;
         let root = is_root();
         let dir = tempfile::Builder::new().prefix("warroom-pg-").tempdir().map_err(|e| e.to_string())?.keep();
@@ -97,11 +109,7 @@ impl Cluster {
         let mut init = as_owner(root, &bin.join("initdb"));
         init.args(["-U", "warroom", "--auth=trust", "-E", "UTF8", "--no-sync", "-D"]).arg(&data);
         run(init, "initdb");
-        // Tests exercise replicas and failures, not the disk: skip fsync to keep them fast.
-        let opts = format!(
-            "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-            dir.display()
-        );
+        let opts = format!("-k {} -c listen_addresses= {settings} -c max_connections=400", dir.display());
         let cluster = |reaper| Cluster {
             dir: dir.clone(),
             bin: bin.clone(),

@@ -1,6 +1,7 @@
 //! A TCP proxy between clients and a server, on 127.0.0.1:0, that a test can fault: pass bytes,
 //! black-hole them (connections stay open, nothing moves either way, new ones are accepted and
-//! hang), delay every chunk, or reset every open connection (RST) mid-stream.
+//! hang), delay every chunk, refuse new connections (RST at once), or reset every open
+//! connection (RST) mid-stream. The upstream is a TCP address or a Unix socket (a test Postgres).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,38 @@ pub enum Mode {
     Pass,
     Blackhole,
     Delay(Duration),
+    /// New connections are reset at once (a dead port; `reset` ends the open ones).
+    Refuse,
+}
+
+/// Where the proxy connects.
+#[derive(Debug, Clone)]
+enum Upstream {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+/// Either kind of upstream stream, split into halves the pumps can own.
+type Halves = (Box<dyn tokio::io::AsyncRead + Send + Unpin>, Box<dyn tokio::io::AsyncWrite + Send + Unpin>);
+
+impl Upstream {
+    async fn connect(&self) -> std::io::Result<Halves> {
+        match self {
+            Upstream::Tcp(a) => {
+                let s = TcpStream::connect(a).await?;
+                let _ = s.set_nodelay(true);
+                // SO_LINGER 0 (a reset) never blocks on drop, which is what the deprecation warns about.
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(Duration::ZERO));
+                let (r, w) = s.into_split();
+                Ok((Box::new(r), Box::new(w)))
+            }
+            Upstream::Unix(p) => {
+                let (r, w) = tokio::net::UnixStream::connect(p).await?.into_split();
+                Ok((Box::new(r), Box::new(w)))
+            }
+        }
+    }
 }
 
 /// A running proxy; dropping it stops it and closes every connection.
@@ -33,7 +66,15 @@ pub struct Proxy {
 impl Proxy {
     /// Forwards 127.0.0.1:PORT (chosen now) to `upstream`.
     pub fn start(upstream: &str) -> Proxy {
-        let upstream: SocketAddr = upstream.parse().expect("upstream IP:PORT");
+        Proxy::to(Upstream::Tcp(upstream.parse().expect("upstream IP:PORT")))
+    }
+
+    /// Forwards 127.0.0.1:PORT (chosen now) to the Unix socket at `path`.
+    pub fn start_unix(path: &std::path::Path) -> Proxy {
+        Proxy::to(Upstream::Unix(path.to_path_buf()))
+    }
+
+    fn to(upstream: Upstream) -> Proxy {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let addr = std_listener.local_addr().unwrap();
@@ -50,7 +91,7 @@ impl Proxy {
                     loop {
                         let Ok((conn, _)) = listener.accept().await else { continue };
                         count.fetch_add(1, Ordering::Relaxed);
-                        tokio::spawn(connection(conn, upstream, mode_rx.clone(), resets_rx.clone()));
+                        tokio::spawn(connection(conn, upstream.clone(), mode_rx.clone(), resets_rx.clone()));
                     }
                 };
                 tokio::select! {
@@ -93,7 +134,7 @@ async fn gate(mode: &mut watch::Receiver<Mode>) -> Duration {
     loop {
         let m = *mode.borrow_and_update();
         match m {
-            Mode::Pass => return Duration::ZERO,
+            Mode::Pass | Mode::Refuse => return Duration::ZERO,
             Mode::Delay(d) => return d,
             Mode::Blackhole => {
                 if mode.changed().await.is_err() {
@@ -106,8 +147,8 @@ async fn gate(mode: &mut watch::Receiver<Mode>) -> Duration {
 
 /// Copies one direction chunk by chunk through the gate.
 async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
     mut mode: watch::Receiver<Mode>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
@@ -131,23 +172,20 @@ async fn pump(
 #[allow(deprecated)]
 async fn connection(
     client: TcpStream,
-    upstream: SocketAddr,
+    upstream: Upstream,
     mut mode: watch::Receiver<Mode>,
     mut resets: watch::Receiver<u64>,
 ) {
     resets.borrow_and_update();
+    let _ = client.set_linger(Some(Duration::ZERO));
     // A black-holed proxy accepts (the kernel would) but does not even connect upstream.
     gate(&mut mode).await;
-    let Ok(server) = TcpStream::connect(upstream).await else {
-        let _ = client.set_linger(Some(Duration::ZERO));
+    if *mode.borrow() == Mode::Refuse {
         return;
-    };
+    }
+    let Ok((sr, sw)) = upstream.connect().await else { return };
     let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
-    let _ = client.set_linger(Some(Duration::ZERO));
-    let _ = server.set_linger(Some(Duration::ZERO));
     let (cr, cw) = client.into_split();
-    let (sr, sw) = server.into_split();
     // Dropping both pumps on a reset drops all four halves; with SO_LINGER 0 that sends RST.
     tokio::select! {
         _ = resets.changed() => {}

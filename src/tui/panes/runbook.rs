@@ -49,7 +49,7 @@ impl Default for RunbookOptions {
             cadence: CadenceConfig::default(),
             notifier: None,
             command_timeout: crate::runner::DEFAULT_TIMEOUT,
-            change_window: chrono::Duration::hours(4),
+            change_window: chrono::Duration::hours(i64::from(crate::config::DEFAULT_CHANGE_WINDOW_HOURS)),
             templates: (None, None),
         }
     }
@@ -62,7 +62,7 @@ impl RunbookOptions {
         let (catalog, mut problems) = crate::catalog::load(config, data_dir);
         problems.extend(catalog.errors.iter().map(|e| e.to_string()));
         let s = &config.status_updates;
-        let notifier = match Notifier::new(config) {
+        let notifier = match Notifier::new(&config.paging, &config.status_updates) {
             Ok(n) if n.status_webhook_configured() => Some(n),
             Ok(_) => None,
             Err(e) => {

@@ -173,18 +173,11 @@ mod tests {
         assert!(help.contains(&("Esc/q".to_string(), "cancel")), "{help:?}");
         assert!(help.contains(&("1-9".to_string(), "choose the item with that number")), "{help:?}");
     }
-}
-
-#[cfg(test)]
-mod hint_tests {
-    use super::*;
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
 
     #[test]
     fn a_narrow_list_still_shows_its_hints_whole() {
         let c = Chooser::new("Sev", vec!["1".into(), "2".into()], 0);
-        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
         let theme = Theme::load("default", None, false).unwrap();
         term.draw(|f| c.render(f, f.area(), &theme, |_| Style::default())).unwrap();
         let buf = term.backend().buffer().clone();
