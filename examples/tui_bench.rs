@@ -43,6 +43,12 @@ fn cpu() -> Duration {
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
+/// CPU time of every thread of the process: what a step costs when it spreads over cores.
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for n in [10_000, 100_000] {
         bench(n)?;
@@ -62,6 +68,8 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
 
     // First frame: open the store, load and fold every event, build the App, draw once.
     let (mut first, mut first_cpu, mut read, mut folds) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut index_read, mut index_cpu, mut read_cpu, mut read_main) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..if n > 50_000 { 5 } else { 15 } {
         let (t, c) = (Instant::now(), cpu());
         let store = Store::open(dir.path())?;
@@ -71,19 +79,37 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         first.push(t.elapsed());
         first_cpu.push(cpu() - c);
         // Its parts: the store read (SQLite and JSON) and the fold.
-        let c = cpu();
+        let (t, c, p) = (Instant::now(), cpu(), process_cpu());
         let (evs, _) = Store::open(dir.path())?.events_with_mark(id)?;
-        read.push(cpu() - c);
+        read.push(t.elapsed());
+        read_main.push(cpu() - c);
+        read_cpu.push(process_cpu() - p);
         let c = cpu();
         warroom::incident::fold_resumable(evs.iter())?;
         folds.push(cpu() - c);
+        // The peer: the same events read in the index's (at, id) order, parsed on one thread.
+        let (t, p) = (Instant::now(), process_cpu());
+        Store::open(dir.path())?.events_index_order(id)?;
+        index_read.push(t.elapsed());
+        index_cpu.push(process_cpu() - p);
     }
     println!(
-        "  first frame (open + load + fold + draw 200x50): median {:?} wall, {:?} CPU (store read {:?}, fold {:?})",
+        "  first frame (open + load + fold + draw 200x50): median {:?} wall, {:?} CPU of the main thread (store read {:?} wall, fold {:?} CPU)",
         median(first),
         median(first_cpu),
-        median(read),
+        median(read.clone()),
         median(folds)
+    );
+    println!(
+        "  store read: median {:?} wall, {:?} CPU of the main thread, {:?} CPU of all threads",
+        median(read),
+        median(read_main),
+        median(read_cpu)
+    );
+    println!(
+        "  peer, the read before (index order, one thread): median {:?} wall, {:?} CPU",
+        median(index_read),
+        median(index_cpu)
     );
 
     let store = Store::open(dir.path())?;

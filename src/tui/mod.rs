@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod compact;
 pub mod effects;
 pub mod fixture;
 pub mod keymap;
@@ -186,8 +187,8 @@ impl TerminalGuard {
         Ok(guard)
     }
 
-    fn terminal(&self) -> std::io::Result<Terminal<CrosstermBackend<Stdout>>> {
-        Terminal::new(CrosstermBackend::new(stdout()))
+    fn terminal(&self) -> std::io::Result<Terminal<compact::Compact<CrosstermBackend<Stdout>>>> {
+        Terminal::new(compact::Compact::new(CrosstermBackend::new(stdout()))?)
     }
 }
 
