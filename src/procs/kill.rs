@@ -103,24 +103,34 @@ pub enum KillError {
     Evidence(EvidenceError),
 }
 
-/// Guard → evidence → signal. An attempt on a process that exited or whose pid was reused
-/// before the signal is still reported (and recorded) with that outcome; refusals and missing
-/// confirmations are errors, with nothing signalled and nothing to record.
-pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport, KillError> {
-    let target = req.target.target();
+/// The guard's verdict on acting on `target`, the typed name where the guard asks for one, and a
+/// reason: what every guarded action (kill, restart) needs before it touches the process.
+pub(crate) fn admit(
+    target: &ProcessIdentity,
+    typed_name: Option<&str>,
+    reason: &str,
+    ctx: &GuardContext,
+) -> Result<(), KillError> {
+    let target = target.target();
     let verdict = guard::check(&target, ctx);
     match &verdict {
         Verdict::Refuse { reason } => return Err(KillError::Refused { reason: reason.clone() }),
-        Verdict::RequireTypedName { reason }
-            if !guard::confirmed(&verdict, &target, req.typed_name.as_deref()) =>
-        {
+        Verdict::RequireTypedName { reason } if !guard::confirmed(&verdict, &target, typed_name) => {
             return Err(KillError::NeedsTypedName { reason: reason.clone() });
         }
         _ => {}
     }
-    if req.reason.trim().is_empty() {
+    if reason.trim().is_empty() {
         return Err(KillError::MissingReason);
     }
+    Ok(())
+}
+
+/// Guard → evidence → signal. An attempt on a process that exited or whose pid was reused
+/// before the signal is still reported (and recorded) with that outcome; refusals and missing
+/// confirmations are errors, with nothing signalled and nothing to record.
+pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport, KillError> {
+    admit(&req.target, req.typed_name.as_deref(), &req.reason, ctx)?;
     let (pid, start) = (req.target.pid, req.target.start_time);
 
     let mut evidence = None;

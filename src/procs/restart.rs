@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::evidence::{CaptureOptions, Evidence, EvidenceError, capture_with};
-use super::guard::{self, GuardContext, Verdict};
+use super::guard::GuardContext;
 use super::kill::{KillError, ProcessIdentity};
 use super::parse::{self, CgroupInfo};
 use super::tools::{run_tool, which};
@@ -140,20 +140,7 @@ pub struct RestartReport {
 /// Errors mean nothing was restarted and there is nothing to record; a restart command that ran
 /// and failed is a report with `ok: false` (it is recorded).
 pub fn guarded_restart(req: &RestartRequest, ctx: &GuardContext) -> Result<RestartReport, KillError> {
-    let target = req.target.target();
-    let verdict = guard::check(&target, ctx);
-    match &verdict {
-        Verdict::Refuse { reason } => return Err(KillError::Refused { reason: reason.clone() }),
-        Verdict::RequireTypedName { reason }
-            if !guard::confirmed(&verdict, &target, req.typed_name.as_deref()) =>
-        {
-            return Err(KillError::NeedsTypedName { reason: reason.clone() });
-        }
-        _ => {}
-    }
-    if req.reason.trim().is_empty() {
-        return Err(KillError::MissingReason);
-    }
+    super::kill::admit(&req.target, req.typed_name.as_deref(), &req.reason, ctx)?;
     let (pid, start) = (req.target.pid, req.target.start_time);
     // The unit/container must still be the one the responder saw, and must not hold warroom.
     let now = target_of(pid, start).map_err(|reason| KillError::Refused { reason })?;
