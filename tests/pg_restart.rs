@@ -13,7 +13,7 @@ use std::time::Duration;
 use sync_support::*;
 use warroom::server::Db;
 use warroom::store::Store;
-use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
+use warroom::sync::{Client, engine};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_recover_from_a_postgres_restart_under_load() {
@@ -24,19 +24,9 @@ async fn replicas_recover_from_a_postgres_restart_under_load() {
     let r2 = start(Db::Postgres(db)).await;
     let (base1, base2) = (url(&r1), url(&r2));
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let store_a = Store::open(&dir_a).unwrap();
-    let opened = open("ana@a", "pg restart");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
+    let (store_a, inc) = store_with_incident(&dir_a, "ana@a", "pg restart");
     // B follows on replica 2 the whole time.
-    let hb = SyncHandle::spawn(SyncConfig {
-        data_dir: dir_b.clone(),
-        server: base2.clone(),
-        token: Some(BO.into()),
-        viewer: "bo".into(),
-        incident: inc,
-    })
-    .unwrap();
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     // A writes through replica 1 (falling over to 2) in a loop until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {

@@ -9,60 +9,26 @@ use std::time::Duration;
 
 use sync_support::*;
 use warroom::store::Store;
-use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
-
-/// Acknowledged events: the local store's rows that have a server sequence.
-fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
-    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
-    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
-}
-
-/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
-async fn server_ids(c: &Client, inc: uuid::Uuid) -> Vec<uuid::Uuid> {
-    let (mut after, mut seqs, mut ids) = (0, Vec::new(), Vec::new());
-    loop {
-        let page = c.pull(inc, after, 1000).await.unwrap();
-        let Some(last) = page.events.last() else { break };
-        after = last.seq;
-        for s in page.events {
-            seqs.push(s.seq);
-            ids.push(s.event.id);
-        }
-    }
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
-    ids
-}
+use warroom::sync::{Client, SyncHandle, engine};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_cross_replicas_live() {
-    let Some(url) = pg::fresh_db().await else { return };
+    let Some(db) = pg::fresh_db().await else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let r1 = start(warroom::server::Db::Postgres(url.clone())).await;
-    let r2 = start(warroom::server::Db::Postgres(url)).await;
+    let r1 = start(warroom::server::Db::Postgres(db.clone())).await;
+    let r2 = start(warroom::server::Db::Postgres(db)).await;
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let (store_a, store_b) = (Store::open(&dir_a).unwrap(), Store::open(&dir_b).unwrap());
-    let opened = open("ana@a", "two replicas");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
+    let (store_a, inc) = store_with_incident(&dir_a, "ana@a", "two replicas");
+    let store_b = Store::open(&dir_b).unwrap();
     engine::push_outbox(
         &store_a,
-        &Client::new(&url_of(&r1), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap(),
+        &Client::new(&url(&r1), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap(),
     )
     .await
     .unwrap();
-    let spawn = |dir: &std::path::Path, server: String, token: &str, who: &str| {
-        SyncHandle::spawn(SyncConfig {
-            data_dir: dir.to_path_buf(),
-            server,
-            token: Some(token.into()),
-            viewer: who.into(),
-            incident: inc,
-        })
-        .unwrap()
-    };
     // A follows replica 1, B replica 2.
-    let ha = spawn(&dir_a, url_of(&r1), ANA, "ana");
-    let hb = spawn(&dir_b, url_of(&r2), BO, "bo");
+    let ha = follow(&dir_a, &url(&r1), ANA, "ana", inc);
+    let hb = follow(&dir_b, &url(&r2), BO, "bo", inc);
     assert!(eventually(20, || store_b.events(inc).unwrap().len() == 1).await, "B joined through replica 2");
     for i in 0..5 {
         store_a.append(&note(inc, "ana@a", &format!("from A {i}"))).unwrap();
@@ -80,7 +46,7 @@ async fn notes_cross_replicas_live() {
         );
     }
     // Replica 2's streams were fed by its listener (events written on replica 1).
-    let metrics = reqwest::get(format!("{}/metrics", url_of(&r2))).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", url(&r2))).await.unwrap().text().await.unwrap();
     let fed: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("warroom_listener_events_total "))
@@ -93,10 +59,6 @@ async fn notes_cross_replicas_live() {
     r2.stop().await.unwrap();
 }
 
-fn url_of(r: &warroom::server::Running) -> String {
-    url(r)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() {
     let Some(db) = pg::fresh_db().await else { return };
@@ -106,10 +68,7 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let both = format!("{base1},{base2}");
     let dir = tmp.path().join("client");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@h", "kill a replica");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@h", "kill a replica");
 
     // A writer appends locally and pushes in a tight loop through a client that knows both
     // replicas (replica 1 first) until told to stop.
@@ -182,25 +141,12 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
     let (mut r1, base1) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let store_a = Store::open(&dir_a).unwrap();
-    let opened = open("ana@a", "who is here");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
-    let spawn = |dir: &std::path::Path, server: &str, token: &str, who: &str| {
-        SyncHandle::spawn(SyncConfig {
-            data_dir: dir.to_path_buf(),
-            server: server.into(),
-            token: Some(token.into()),
-            viewer: who.into(),
-            incident: inc,
-        })
-        .unwrap()
-    };
-    let ha = spawn(&dir_a, &base1, ANA, "ana");
+    let (_store_a, inc) = store_with_incident(&dir_a, "ana@a", "who is here");
+    let ha = follow(&dir_a, &base1, ANA, "ana", inc);
     let viewers = |h: &SyncHandle| h.status.borrow().viewers.clone();
     assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "A alone: {:?}", viewers(&ha));
     // B only knows replica 2, so after the kill it cannot reappear through replica 1.
-    let hb = spawn(&dir_b, &base2, BO, "bo");
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     assert!(
         eventually(20, || viewers(&ha) == ["ana", "bo"]).await,
         "A on replica 1 sees B on replica 2: {:?}",
@@ -223,7 +169,7 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
     // travels to replica 1 as well.
     drop(hb);
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
-    let hb = spawn(&dir_b, &base2, BO, "bo");
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     assert!(eventually(20, || viewers(&ha) == ["ana", "bo"]).await, "B back: {:?}", viewers(&ha));
     hb.stop();
     assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "B closed its stream: {:?}", viewers(&ha));

@@ -15,12 +15,6 @@ fn client(base: &str) -> Client {
     Client::new(base, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap()
 }
 
-/// Acknowledged events: the local store's rows that have a server sequence.
-fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
-    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
-    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     let tmp = tempfile::tempdir().unwrap();
@@ -28,10 +22,7 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     let db = tmp.path().join("s.db");
     let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
     let dir = tmp.path().join("client");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@h", "kill me");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@h", "kill me");
 
     // A writer appends locally and pushes in a tight loop until three pushes in a row have failed
     // (the server is gone): the batches it appends meanwhile must be resent after the restart.
@@ -69,19 +60,7 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     // Restart on the same database: every acknowledged event is there, exactly once, in order.
     let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
     let c = client(&base);
-    let mut seqs = Vec::new();
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = c.pull(inc, after, 1000).await.unwrap();
-        let Some(last) = page.events.last() else { break };
-        after = last.seq;
-        for s in page.events {
-            seqs.push(s.seq);
-            ids.push(s.event.id);
-        }
-    }
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
+    let ids = server_ids(&c, inc).await;
     let on_server: HashSet<_> = ids.iter().copied().collect();
     assert_eq!(on_server.len(), ids.len(), "no duplicates");
     assert!(

@@ -7,6 +7,7 @@ pub mod pg;
 pub mod proxy;
 pub mod server_proc;
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,8 @@ use chrono::Utc;
 use warroom::config::{Config, TokenConfig};
 use warroom::incident::{Event, EventKind, IncidentId, Severity, Tag};
 use warroom::server::{self, Db, EventStore, PgStore, Running, ServeOptions, SqliteStore};
+use warroom::store::Store;
+use warroom::sync::{Client, SyncConfig, SyncHandle};
 
 pub const ANA: &str = "ana-token-0123456789";
 pub const BO: &str = "bo-token-0123456789";
@@ -108,6 +111,49 @@ pub fn open(author: &str, title: &str) -> Event {
 
 pub fn note(incident: IncidentId, author: &str, text: &str) -> Event {
     Event::new(incident, Utc::now(), author, EventKind::Note { text: text.into(), tag: Tag::Note })
+}
+
+/// A client store in `dir` holding a freshly opened incident (not pushed yet); returns its id.
+pub fn store_with_incident(dir: &Path, author: &str, title: &str) -> (Store, IncidentId) {
+    let store = Store::open(dir).unwrap();
+    let opened = open(author, title);
+    store.append(&opened).unwrap();
+    (store, opened.id)
+}
+
+/// A sync task for the client store in `dir`, following `inc` on `server` (a comma list of
+/// replicas) as `viewer`.
+pub fn follow(dir: &Path, server: &str, token: &str, viewer: &str, inc: IncidentId) -> SyncHandle {
+    SyncHandle::spawn(SyncConfig {
+        data_dir: dir.to_path_buf(),
+        server: server.into(),
+        token: Some(token.into()),
+        viewer: viewer.into(),
+        incident: inc,
+    })
+    .unwrap()
+}
+
+/// Acknowledged events: the local store's rows that have a server sequence.
+pub fn acked(store: &Store, inc: IncidentId) -> HashSet<uuid::Uuid> {
+    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
+    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
+}
+
+/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
+pub async fn server_ids(c: &Client, inc: IncidentId) -> Vec<uuid::Uuid> {
+    let (mut after, mut seqs, mut ids) = (0, Vec::new(), Vec::new());
+    loop {
+        let page = c.pull(inc, after, 1000).await.unwrap();
+        let Some(last) = page.events.last() else { break };
+        after = last.seq;
+        for s in page.events {
+            seqs.push(s.seq);
+            ids.push(s.event.id);
+        }
+    }
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
+    ids
 }
 
 /// Polls `f` every 20 ms until it is true or `secs` pass.
