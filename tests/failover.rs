@@ -150,10 +150,10 @@ async fn a_replica_without_its_database_answers_503_and_clients_move_on() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("queued"), "the note was pushed, not queued: {stderr}");
 
-    let metrics = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    let m = metrics(&base1).await;
     assert!(
-        metrics.lines().any(|l| l.starts_with("warroom_http_requests_total") && l.contains("status=\"503\"")),
-        "replica 1 answered 503:\n{metrics}"
+        m.lines().any(|l| l.starts_with("warroom_http_requests_total") && l.contains("status=\"503\"")),
+        "replica 1 answered 503:\n{m}"
     );
     let c = Client::new(&base2, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
     let ids = server_ids(&c, inc).await;

@@ -46,13 +46,8 @@ async fn notes_cross_replicas_live() {
         );
     }
     // Replica 2's streams were fed by its listener (events written on replica 1).
-    let metrics = reqwest::get(format!("{}/metrics", url(&r2))).await.unwrap().text().await.unwrap();
-    let fed: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("warroom_listener_events_total "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    assert!(fed >= 5, "{metrics}");
+    let m = metrics(&url(&r2)).await;
+    assert!(counter(&m, "warroom_listener_events_total").unwrap_or(0) >= 5, "{m}");
     ha.stop();
     hb.stop();
     r1.stop().await.unwrap();
@@ -72,27 +67,7 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
 
     // A writer appends locally and pushes in a tight loop through a client that knows both
     // replicas (replica 1 first) until told to stop.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
-        let (dir, both, stop) = (dir.clone(), both.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let store = Store::open(&dir).unwrap();
-                let c = Client::new(&both, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
-                let mut i = 0;
-                let mut bases = HashSet::new();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
-                    store.append_all(&batch, None).unwrap();
-                    i += 1;
-                    bases.insert(c.base().to_string());
-                    let _ = engine::push_outbox(&store, &c).await;
-                }
-                bases
-            })
-        })
-    };
+    let writer = Writer::spawn(&dir, &both, inc, "ana@h", 25, None);
     assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
     r1.kill().unwrap(); // SIGKILL, while the writer is mid-stream
     r1.wait().unwrap();
@@ -102,20 +77,12 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
         eventually(60, || acked(&store, inc).len() >= at_kill + 300).await,
         "writes continue on replica 2 after replica 1 died"
     );
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let bases = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap();
+    let bases = writer.stop().await;
     assert!(bases.contains(&base1) && bases.contains(&base2), "{bases:?}");
     let before = acked(&store, inc);
 
     let c = Client::new(&base2, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
-    let ids = server_ids(&c, inc).await;
-    let on_server: HashSet<_> = ids.iter().copied().collect();
-    assert_eq!(on_server.len(), ids.len(), "no duplicates");
-    assert!(
-        before.is_subset(&on_server),
-        "{} acknowledged events lost",
-        before.difference(&on_server).count()
-    );
+    assert_acked_on_server_once(&c, inc, &before).await;
     // The outbox drains on replica 2 (resending what the kill cut off) without duplicates.
     engine::sync_once(&store, &c, &[inc]).await.unwrap();
     assert_eq!(store.pending_count().unwrap(), 0);
@@ -153,7 +120,7 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
         viewers(&ha)
     );
     assert!(eventually(20, || viewers(&hb) == ["ana", "bo"]).await, "and B sees A: {:?}", viewers(&hb));
-    let m = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    let m = metrics(&base1).await;
     assert!(m.lines().any(|l| l == "warroom_presence_remote_viewers 1"), "{m}");
     r2.kill().unwrap();
     r2.wait().unwrap();

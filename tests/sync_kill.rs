@@ -26,48 +26,20 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
 
     // A writer appends locally and pushes in a tight loop until three pushes in a row have failed
     // (the server is gone): the batches it appends meanwhile must be resent after the restart.
-    let writer = {
-        let (dir, base) = (dir.clone(), base.clone());
-        // Its own thread and runtime: a store connection is not Sync.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let store = Store::open(&dir).unwrap();
-                let c = client(&base);
-                let mut i = 0;
-                let mut failures = 0;
-                while failures < 3 {
-                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
-                    store.append_all(&batch, None).unwrap();
-                    i += 1;
-                    match engine::push_outbox(&store, &c).await {
-                        Ok(_) => failures = 0,
-                        Err(_) => failures += 1,
-                    }
-                }
-            })
-        })
-    };
+    let writer = Writer::spawn(&dir, &base, inc, "ana@h", 25, Some(3));
     assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
     child.kill().unwrap(); // SIGKILL, while the writer is mid-stream
     child.wait().unwrap();
     // The writer gives up after 3 failed pushes (each bounded by the client timeout).
     assert!(eventually(30, || writer.is_finished()).await, "writer stops");
-    writer.join().unwrap();
+    writer.stop().await;
     let before = acked(&store, inc);
     assert!(store.pending_count().unwrap() > 0, "the kill left unacknowledged events to resend");
 
     // Restart on the same database: every acknowledged event is there, exactly once, in order.
     let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
     let c = client(&base);
-    let ids = server_ids(&c, inc).await;
-    let on_server: HashSet<_> = ids.iter().copied().collect();
-    assert_eq!(on_server.len(), ids.len(), "no duplicates");
-    assert!(
-        before.is_subset(&on_server),
-        "{} acknowledged events lost",
-        before.difference(&on_server).count()
-    );
+    assert_acked_on_server_once(&c, inc, &before).await;
 
     // The client catches up: its outbox drains (resending what the kill cut off) without duplicates.
     engine::sync_once(&store, &c, &[inc]).await.unwrap();
