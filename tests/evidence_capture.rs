@@ -5,12 +5,15 @@
 //! Tests that need a tool (cc, eu-stack or gdb, python3, py-spy) skip with one line without it,
 //! and fail under CI=true (`.ci/run` installs them).
 
+#[path = "common/procs.rs"]
+mod procs_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use chrono::Utc;
+use procs_support::{Reaped, warroom_at};
 use warroom::procs::signal::current_start_time;
 use warroom::procs::tools::which;
 use warroom::procs::{
@@ -33,26 +36,6 @@ fn have(tools: &[&str], test: &str) -> bool {
     }
     eprintln!("{msg}");
     false
-}
-
-/// `warroom` with its data in `data`, no server, no terminal on stdin.
-fn warroom_at(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("warroom")
-        .unwrap()
-        .args(args)
-        .env("WARROOM_DATA_DIR", data)
-        .env_remove("WARROOM_SERVER")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Waits until the process has exec'd (its comm is `name`) and returns its start time.

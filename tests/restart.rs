@@ -5,20 +5,15 @@
 //! and returns: `.ci/run` cannot provide a docker daemon or a systemd PID 1 inside CI's
 //! container, so these two skip under CI=true as well (the refusal paths run everywhere).
 
-use std::process::{Child, Command, Output, Stdio};
+#[path = "common/procs.rs"]
+mod procs_support;
+
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
+use procs_support::{Reaped, warroom_at};
 use warroom::incident::{Event, EventKind};
 use warroom::procs::restart::{Manager, RestartTarget, restart};
-
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Data(tempfile::TempDir);
 
@@ -30,14 +25,7 @@ impl Data {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", self.0.path())
-            .env_remove("WARROOM_SERVER")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        warroom_at(self.0.path(), args)
     }
 
     fn events(&self) -> Vec<Event> {
