@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::plan::*;
 use crate::incident::{Event, EventKind, Severity, Status};
 use crate::team::Team;
-use crate::team::test_roster::with_escalation;
+use crate::team::tests::with_escalation;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()

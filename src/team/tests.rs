@@ -1,7 +1,7 @@
-//! The roster the escalation timing tests share (team::ladder_tests, escalation::plan_tests):
-//! three people in UTC and a daily `primary` rotation of ana then bo, handing off at 03:10 UTC
-//! from 2026-11-22 (so ana until 2026-11-23 03:10, then bo). Each test module adds its own
-//! `[escalation.*]` tables.
+//! The harness team's `_tests` files share, with escalation::plan_tests: the roster the
+//! escalation timing tests run on, three people in UTC and a daily `primary` rotation of ana then
+//! bo, handing off at 03:10 UTC from 2026-11-22 (so ana until 2026-11-23 03:10, then bo). Each
+//! test module adds its own `[escalation.*]` tables.
 
 use super::{Team, load};
 
