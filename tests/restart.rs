@@ -45,6 +45,22 @@ impl Data {
     }
 }
 
+impl Data {
+    /// Restarts `pid` without asking (quick evidence) and checks it worked: the command succeeded
+    /// and one `service_restarted` event says ok with a new pid. Returns that event.
+    fn restarted(&self, pid: &str, reason: &str) -> EventKind {
+        let out = self.run(&["restart", pid, "--reason", reason, "--yes", "--profile", "quick"]);
+        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        let restarts = self.restarts();
+        let [restart @ EventKind::ServiceRestarted { ok, new_pid, .. }] = &restarts[..] else {
+            panic!("{restarts:?}")
+        };
+        assert!(ok);
+        assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
+        restart.clone()
+    }
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -129,16 +145,12 @@ fn a_docker_container_is_restarted_with_evidence_and_the_new_pid_recorded() {
     let _rm = Rm(name.clone());
     let inspect = Command::new("docker").args(["inspect", "-f", "{{.State.Pid}}", &name]).output().unwrap();
     let pid = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
-    let data = Data::new();
-    let out = data.run(&["restart", &pid, "--reason", "container wedged", "--yes", "--profile", "quick"]);
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-    let restarts = data.restarts();
-    let [EventKind::ServiceRestarted { ok, manager, new_pid, evidence, .. }] = &restarts[..] else {
-        panic!("{restarts:?}")
+    let EventKind::ServiceRestarted { manager, evidence, .. } =
+        Data::new().restarted(&pid, "container wedged")
+    else {
+        unreachable!("restarted() returns a service_restarted event")
     };
-    assert!(ok);
     assert_eq!(manager, "docker");
-    assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
     assert!(evidence.is_some());
 }
 
@@ -174,15 +186,10 @@ fn a_systemd_unit_is_restarted_with_evidence_and_the_new_pid_recorded() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let data = Data::new();
-    let out = data.run(&["restart", &pid, "--reason", "unit wedged", "--yes", "--profile", "quick"]);
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-    let restarts = data.restarts();
-    let [EventKind::ServiceRestarted { ok, manager, target, new_pid, .. }] = &restarts[..] else {
-        panic!("{restarts:?}")
+    let EventKind::ServiceRestarted { manager, target, .. } = Data::new().restarted(&pid, "unit wedged")
+    else {
+        unreachable!("restarted() returns a service_restarted event")
     };
-    assert!(ok);
     assert_eq!(manager, "systemd");
-    assert_eq!(target, &unit);
-    assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
+    assert_eq!(target, unit);
 }
