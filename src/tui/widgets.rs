@@ -1,5 +1,6 @@
-//! Widgets shared by every pane and popup, written once: a one-line text input, hint lines, line
-//! fitting, and popup placement. The popups themselves live in `popups/`.
+//! Widgets shared by every pane and popup, written once: a one-line text input and a form's
+//! labelled fields, hint lines, line fitting, and popup placement. The popups themselves live in
+//! `popups/`.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -151,6 +152,24 @@ pub fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, foll
         selected + 1 - height
     };
     top.min(max_top)
+}
+
+/// A form field's label, highlighted while the field has the keys.
+pub fn label(text: &'static str, active: bool, theme: &Theme) -> Span<'static> {
+    Span::styled(text, if active { theme.key } else { theme.muted })
+}
+
+/// A form's text field on one line: its label, then the text (with the cursor while active).
+pub fn field_line(text: &'static str, input: &TextInput, active: bool, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![label(text, active, theme)];
+    spans.extend(input.spans(theme, active));
+    Line::from(spans)
+}
+
+/// The field `by` places from `at` in a form's `fields`, wrapping around (Tab / S-Tab).
+pub fn step_field<F: Copy + PartialEq>(fields: &[F], at: F, by: isize) -> F {
+    let i = fields.iter().position(|f| *f == at).unwrap_or(0) as isize;
+    fields[(i + by).rem_euclid(fields.len() as isize) as usize]
 }
 
 /// A one-line text input with a cursor.
