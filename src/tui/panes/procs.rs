@@ -27,32 +27,12 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{TextInput, scroll_top};
 
 static KEYS: &[Binding<PaneCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: PaneCmd::Down,
-        desc: "next process",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: PaneCmd::Up,
-        desc: "previous process",
-        hint: None,
-    },
-    Binding { keys: &[Key::code(KeyCode::PageDown)], cmd: PaneCmd::PageDown, desc: "page down", hint: None },
-    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: PaneCmd::PageUp, desc: "page up", hint: None },
-    Binding {
-        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
-        cmd: PaneCmd::Top,
-        desc: "first process",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last process",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next process"),
+    Binding::up(PaneCmd::Up, "previous process"),
+    Binding::page_down(PaneCmd::PageDown),
+    Binding::page_up(PaneCmd::PageUp),
+    Binding::top(PaneCmd::Top, "first process"),
+    Binding::bottom(PaneCmd::Bottom, "last process"),
     Binding {
         keys: &[Key::code(KeyCode::F(9)), Key::ch('x')],
         cmd: PaneCmd::Kill,

@@ -83,15 +83,10 @@ impl RunbookOptions {
 }
 
 static MOVES: [Binding<PaneCmd>; 4] = [
-    Binding { keys: &[Key::ch('j'), Key::code(KeyCode::Down)], cmd: PaneCmd::Down, desc: "next", hint: None },
-    Binding { keys: &[Key::ch('k'), Key::code(KeyCode::Up)], cmd: PaneCmd::Up, desc: "previous", hint: None },
-    Binding { keys: &[Key::ch('g'), Key::code(KeyCode::Home)], cmd: PaneCmd::Top, desc: "first", hint: None },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next"),
+    Binding::up(PaneCmd::Up, "previous"),
+    Binding::top(PaneCmd::Top, "first"),
+    Binding::bottom(PaneCmd::Bottom, "last"),
 ];
 
 static LIST_KEYS: &[Binding<PaneCmd>] = &[

@@ -26,32 +26,12 @@ use crate::tui::widgets::{TextInput, wrap_line};
 const AUTHOR_WIDTH: usize = 12;
 
 static KEYS: &[Binding<PaneCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: PaneCmd::Down,
-        desc: "next event",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: PaneCmd::Up,
-        desc: "previous event",
-        hint: None,
-    },
-    Binding { keys: &[Key::code(KeyCode::PageDown)], cmd: PaneCmd::PageDown, desc: "page down", hint: None },
-    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: PaneCmd::PageUp, desc: "page up", hint: None },
-    Binding {
-        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
-        cmd: PaneCmd::Top,
-        desc: "first event",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last event, follow new ones",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next event"),
+    Binding::up(PaneCmd::Up, "previous event"),
+    Binding::page_down(PaneCmd::PageDown),
+    Binding::page_up(PaneCmd::PageUp),
+    Binding::top(PaneCmd::Top, "first event"),
+    Binding::bottom(PaneCmd::Bottom, "last event, follow new ones"),
     Binding {
         keys: &[Key::code(KeyCode::Enter)],
         cmd: PaneCmd::Open,

@@ -17,7 +17,7 @@ use super::guarded::{Act, Answer, Answers, Dialog, about_lines, outcome_line};
 use crate::incident::sanitize::one_line;
 use crate::procs::restart::RestartTarget;
 use crate::procs::{GuardContext, ProcessIdentity, Profile, Verdict, guard};
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, label, step_field};
 
@@ -99,18 +99,8 @@ pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
         desc: "capture (and restart, when chosen)",
         hint: Some("go"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: CaptureCmd::Next,
-        desc: "next field",
-        hint: Some("next field"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::BackTab)],
-        cmd: CaptureCmd::Prev,
-        desc: "previous field",
-        hint: None,
-    },
+    Binding::next_field(CaptureCmd::Next),
+    Binding::prev_field(CaptureCmd::Prev),
     Binding {
         keys: &[Key::code(KeyCode::Left)],
         cmd: CaptureCmd::RowPrev,
@@ -123,25 +113,12 @@ pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
         desc: "next choice (profile or action row)",
         hint: Some("choose"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: CaptureCmd::Close,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(CaptureCmd::Close),
 ];
 /// While the capture runs: nothing to do but wait.
 pub static RUNNING_KEYS: &[Binding<CaptureCmd>] = &[];
 /// The result is shown.
-pub static DONE_KEYS: &[Binding<CaptureCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
-        cmd: CaptureCmd::Close,
-        desc: "close",
-        hint: Some("close"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: CaptureCmd::Close, desc: "close", hint: None },
-];
+pub static DONE_KEYS: &[Binding<CaptureCmd>] = &close_rows(CaptureCmd::Close);
 /// Every table, for `?` help.
 pub static TABLES: &[&[Binding<CaptureCmd>]] = &[FORM_KEYS, DONE_KEYS];
 

@@ -48,12 +48,7 @@ pub static KEYS: &[Binding<FollowupCmd>] = &[
         desc: "next priority (p0..p3)",
         hint: Some("priority"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: FollowupCmd::Cancel,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(FollowupCmd::Cancel),
 ];
 
 /// What must happen after the incident, who owns it, how urgent, where it is tracked.

@@ -21,7 +21,7 @@ use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
     SignalOutcome, Verdict, guard, liveness,
 };
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, label, step_field};
 
@@ -104,14 +104,8 @@ const SEND: Binding<KillCmd> = Binding {
     desc: "send the signal",
     hint: Some("send"),
 };
-const NEXT: Binding<KillCmd> = Binding {
-    keys: &[Key::code(KeyCode::Tab)],
-    cmd: KillCmd::Next,
-    desc: "next field",
-    hint: Some("next field"),
-};
-const PREV: Binding<KillCmd> =
-    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: KillCmd::Prev, desc: "previous field", hint: None };
+const NEXT: Binding<KillCmd> = Binding::next_field(KillCmd::Next);
+const PREV: Binding<KillCmd> = Binding::prev_field(KillCmd::Prev);
 
 /// Filling in the form.
 pub static FORM_KEYS: &[Binding<KillCmd>] = &[
@@ -154,7 +148,7 @@ pub static FORM_KEYS: &[Binding<KillCmd>] = &[
         desc: "next signal / scope (on its row)",
         hint: None,
     },
-    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "cancel", hint: Some("cancel") },
+    Binding::cancel(KillCmd::Close),
 ];
 /// Reading a refusal: nothing can be sent.
 pub static REFUSED_KEYS: &[Binding<KillCmd>] = &[
@@ -198,15 +192,7 @@ pub static ESCALATE_KEYS: &[Binding<KillCmd>] = &[
     Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "leave it running", hint: None },
 ];
 /// The outcome is shown.
-pub static DONE_KEYS: &[Binding<KillCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
-        cmd: KillCmd::Close,
-        desc: "close",
-        hint: Some("close"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "close", hint: None },
-];
+pub static DONE_KEYS: &[Binding<KillCmd>] = &close_rows(KillCmd::Close);
 /// Every table, for `?` help.
 pub static TABLES: &[&[Binding<KillCmd>]] = &[FORM_KEYS, WATCHING_KEYS, ESCALATE_KEYS, DONE_KEYS];
 

@@ -45,16 +45,10 @@ const OPEN: Binding<StartCmd> = Binding {
     desc: "open the incident (new, or the recent one selected)",
     hint: Some("open"),
 };
-const NEXT: Binding<StartCmd> = Binding {
-    keys: &[Key::code(KeyCode::Tab)],
-    cmd: StartCmd::Next,
-    desc: "next field",
-    hint: Some("next field"),
-};
+const NEXT: Binding<StartCmd> = Binding::next_field(StartCmd::Next);
 const NEXT_DOWN: Binding<StartCmd> =
     Binding { keys: &[Key::code(KeyCode::Down)], cmd: StartCmd::Next, desc: "next field", hint: None };
-const PREV: Binding<StartCmd> =
-    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
+const PREV: Binding<StartCmd> = Binding::prev_field(StartCmd::Prev);
 const PREV_UP: Binding<StartCmd> =
     Binding { keys: &[Key::code(KeyCode::Up)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
 const QUIT: Binding<StartCmd> = Binding {
