@@ -235,6 +235,47 @@ impl TextInput {
     }
 }
 
+/// A list's `/` filter, typed on a line under the list: Enter keeps it, Esc clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub input: TextInput,
+    /// The filter line is open and takes the keys.
+    pub typing: bool,
+}
+
+impl Filter {
+    /// The footer hints while typing.
+    pub const HINTS: &'static [(&'static str, &'static str)] =
+        &[("Enter", "keep filter"), ("Esc", "clear filter")];
+
+    /// The filter text.
+    pub fn value(&self) -> &str {
+        &self.input.value
+    }
+
+    /// A key while typing; true when the list must be filtered again.
+    pub fn key(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Enter => {
+                self.typing = false;
+                false
+            }
+            KeyCode::Esc => {
+                *self = Filter::default();
+                true
+            }
+            _ => self.input.handle(key),
+        }
+    }
+
+    /// The line being typed: `/ text` with the cursor.
+    pub fn line(&self, theme: &Theme) -> Line<'static> {
+        let mut spans = vec![Span::styled("/ ", theme.key)];
+        spans.extend(self.input.spans(theme, true));
+        Line::from(spans)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, wrap_line};
+use crate::tui::widgets::{Filter, wrap_line};
 
 const AUTHOR_WIDTH: usize = 12;
 
@@ -63,8 +63,7 @@ pub struct Timeline {
     selected: usize,
     /// Keep the newest event selected as events arrive.
     follow: bool,
-    filter: TextInput,
-    filtering: bool,
+    filter: Filter,
     tag: Option<Tag>,
     /// Show local times instead of UTC.
     pub local: bool,
@@ -99,7 +98,7 @@ impl Timeline {
     }
 
     pub fn filter_text(&self) -> &str {
-        &self.filter.value
+        self.filter.value()
     }
 
     pub fn tag_filter(&self) -> Option<Tag> {
@@ -119,7 +118,7 @@ impl Timeline {
 
     fn refilter(&mut self, data: &IncidentData) {
         let keep = self.rows.get(self.selected).copied();
-        let needle = self.filter.value.trim().to_lowercase();
+        let needle = self.filter.value().trim().to_lowercase();
         self.rows = data
             .events
             .iter()
@@ -186,10 +185,10 @@ impl Pane for Timeline {
         if let Some(tag) = self.tag {
             t.push_str(&format!(" · tag:{tag}"));
         }
-        if !self.filter.value.is_empty() {
-            t.push_str(&format!(" · /{}", one_line(&self.filter.value)));
+        if !self.filter.value().is_empty() {
+            t.push_str(&format!(" · /{}", one_line(self.filter.value())));
         }
-        if self.tag.is_some() || !self.filter.value.is_empty() {
+        if self.tag.is_some() || !self.filter.value().is_empty() {
             t.push_str(&format!(" · {}/{}", self.rows.len(), self.total));
         }
         t
@@ -214,7 +213,7 @@ impl Pane for Timeline {
                 self.selected = self.rows.len().saturating_sub(1);
                 self.follow = true;
             }
-            PaneCmd::Filter => self.filtering = true,
+            PaneCmd::Filter => self.filter.typing = true,
             PaneCmd::CycleTag => {
                 self.tag = match self.tag {
                     None => Some(Tag::ALL[0]),
@@ -250,28 +249,18 @@ impl Pane for Timeline {
     }
 
     fn capturing(&self) -> bool {
-        self.filtering
+        self.filter.typing
     }
 
     fn input(&mut self, key: KeyEvent, ctx: &PaneCtx) -> Effect {
-        match key.code {
-            KeyCode::Enter => self.filtering = false,
-            KeyCode::Esc => {
-                self.filtering = false;
-                self.filter = TextInput::default();
-                self.refilter(ctx.data);
-            }
-            _ => {
-                if self.filter.handle(key) {
-                    self.refilter(ctx.data);
-                }
-            }
+        if self.filter.key(key) {
+            self.refilter(ctx.data);
         }
         Effect::Redraw
     }
 
     fn capture_hints(&self) -> &'static [(&'static str, &'static str)] {
-        &[("Enter", "keep filter"), ("Esc", "clear filter")]
+        Filter::HINTS
     }
 
     fn sync(&mut self, data: &IncidentData) {
@@ -293,7 +282,7 @@ impl Pane for Timeline {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx) {
-        let (list, input) = if self.filtering {
+        let (list, input) = if self.filter.typing {
             let [l, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
             (l, Some(i))
         } else {
@@ -331,9 +320,7 @@ impl Pane for Timeline {
             frame.render_widget(Paragraph::new(lines), list);
         }
         if let Some(i) = input {
-            let mut spans = vec![Span::styled("/ ", ctx.theme.key)];
-            spans.extend(self.filter.spans(ctx.theme, true));
-            frame.render_widget(Paragraph::new(Line::from(spans)), i);
+            frame.render_widget(Paragraph::new(self.filter.line(ctx.theme)), i);
         }
     }
 }
