@@ -347,26 +347,25 @@ fn snapshot_evidence_browser_200x50() {
     insta::assert_snapshot!(h.text(200, 50));
 }
 
+/// The browser opened on the planted capture, one of whose files changed since, at `w`x`h`.
+fn capture_files_screen(w: u16, h: u16) -> String {
+    let mut hs = harness(Duration::from_secs(10));
+    hs.app.size = (w, h);
+    let root = planted(&hs);
+    std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
+    hs.key(KeyCode::Char('V')).key(KeyCode::Enter);
+    run_jobs(&mut hs);
+    hs.text(w, h)
+}
+
 #[test]
 fn snapshot_evidence_capture_files_80x24() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (80, 24);
-    let root = planted(&h);
-    std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
-    h.key(KeyCode::Char('V')).key(KeyCode::Enter);
-    run_jobs(&mut h);
-    insta::assert_snapshot!(h.text(80, 24));
+    insta::assert_snapshot!(capture_files_screen(80, 24));
 }
 
 #[test]
 fn snapshot_evidence_capture_files_200x50() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (200, 50);
-    let root = planted(&h);
-    std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
-    h.key(KeyCode::Char('V')).key(KeyCode::Enter);
-    run_jobs(&mut h);
-    insta::assert_snapshot!(h.text(200, 50));
+    insta::assert_snapshot!(capture_files_screen(200, 50));
 }
 
 #[test]

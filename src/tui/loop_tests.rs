@@ -173,13 +173,40 @@ fn wait_exec(pid: u32, prog: &str) {
     }
 }
 
+/// A `sleep` child for a process-pane test, with a duration no other process on the box has, so
+/// the pane's filter finds exactly it (`base` keeps the tests' durations apart).
+struct Sleeper {
+    child: std::process::Child,
+    pid: u32,
+    secs: String,
+}
+
+impl Sleeper {
+    fn spawn(base: u32) -> Sleeper {
+        let secs = format!("{}", base + std::process::id() % 100_000);
+        let child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
+        let pid = child.id();
+        wait_exec(pid, "sleep");
+        Sleeper { child, pid, secs }
+    }
+}
+
+impl Driver {
+    /// Feeds the loop a fresh process snapshot, focuses the process pane (`procs`, its index) and
+    /// filters it down to the sleeper.
+    async fn select(&self, procs: usize, s: &Sleeper) {
+        let snap = crate::procs::Sampler::new().unwrap().sample();
+        assert!(snap.processes.iter().any(|p| p.pid as u32 == s.pid), "the sampler sees the child");
+        self.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
+        self.key(KeyCode::Char(char::from(b'1' + procs as u8)));
+        self.key(KeyCode::Char('/')).chars(&format!("sleep {}", s.secs)).key(KeyCode::Enter);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
-    // A duration no other process on the box has: the filter finds exactly this child.
-    let secs = format!("{}", 300_000 + std::process::id() % 100_000);
-    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
-    let pid = child.id();
-    wait_exec(pid, "sleep");
+    let mut sleeper = Sleeper::spawn(300_000);
+    let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     let mut fx = effects(Config::default());
@@ -189,11 +216,7 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
     let incident = app.incident().unwrap();
     let script =
         async {
-            let snap = crate::procs::Sampler::new().unwrap().sample();
-            assert!(snap.processes.iter().any(|p| p.pid as u32 == pid), "the sampler sees the child");
-            driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
-            driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
-            driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+            driver.select(procs, &sleeper).await;
             // Evidence off (it has its own tests), then the reason, then send.
             driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
             driver
@@ -204,7 +227,7 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
                 .key(KeyCode::Enter);
             let deadline = Instant::now() + Duration::from_secs(15);
             let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
+                if let Some(s) = sleeper.child.try_wait().unwrap() {
                     break s;
                 }
                 assert!(Instant::now() < deadline, "the child was never signalled");
@@ -286,10 +309,8 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
-    let secs = format!("{}", 200_000 + std::process::id() % 100_000);
-    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
-    let pid = child.id();
-    wait_exec(pid, "sleep");
+    let mut sleeper = Sleeper::spawn(200_000);
+    let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     let mut fx = effects(Config::default());
@@ -298,10 +319,7 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
     let script = async {
-        let snap = crate::procs::Sampler::new().unwrap().sample();
-        driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
-        driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
-        driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+        driver.select(procs, &sleeper).await;
         // Quick profile, capture.
         driver.key(KeyCode::Char('c')).key(KeyCode::Left).key(KeyCode::Enter);
         until("the capture's manifest on the timeline", 30, || {
@@ -318,9 +336,9 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     };
     let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
     result.unwrap();
-    assert!(child.try_wait().unwrap().is_none(), "captured, not signalled");
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(sleeper.child.try_wait().unwrap().is_none(), "captured, not signalled");
+    let _ = sleeper.child.kill();
+    let _ = sleeper.child.wait();
     assert!(
         !kinds(dir.path(), &app)
             .iter()
