@@ -352,6 +352,23 @@ pub enum PaneCmd {
     TakePager,
 }
 
+impl PaneCmd {
+    /// How far a move takes a list's selection when `height` rows are on screen (a page keeps one
+    /// row of the last in view; top and bottom go as far as there are rows); None for the others.
+    pub fn moves_by(self, height: usize) -> Option<isize> {
+        let page = height.max(2) as isize - 1;
+        Some(match self {
+            PaneCmd::Down => 1,
+            PaneCmd::Up => -1,
+            PaneCmd::PageDown => page,
+            PaneCmd::PageUp => -page,
+            PaneCmd::Top => isize::MIN / 2,
+            PaneCmd::Bottom => isize::MAX / 2,
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -357,14 +357,11 @@ impl Pane for Processes {
     }
 
     fn command(&mut self, cmd: PaneCmd, _ctx: &PaneCtx) -> Effect {
-        let page = self.height.get().max(2) as isize - 1;
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(page),
-            PaneCmd::PageUp => self.move_by(-page),
-            PaneCmd::Top => self.move_by(isize::MIN / 2),
-            PaneCmd::Bottom => self.move_by(isize::MAX / 2),
             PaneCmd::Filter => self.filter.typing = true,
             PaneCmd::SortNext | PaneCmd::SortPrev => {
                 self.sort = if cmd == PaneCmd::SortNext { self.sort.next() } else { self.sort.prev() };

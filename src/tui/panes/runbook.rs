@@ -326,13 +326,11 @@ impl Pane for Runbooks {
 
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
         let state = &ctx.data.state;
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(self.height.get().max(2) as isize - 1),
-            PaneCmd::PageUp => self.move_by(1 - self.height.get().max(2) as isize),
-            PaneCmd::Top => self.move_by(isize::MIN / 2),
-            PaneCmd::Bottom => self.move_by(isize::MAX / 2),
             PaneCmd::Open => match self.open {
                 Some(_) => return self.detail(state),
                 None if self.selected < self.books.len() => {

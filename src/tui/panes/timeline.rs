@@ -199,20 +199,12 @@ impl Pane for Timeline {
     }
 
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
-        let page = self.height.get().max(2) as isize - 1;
+        // Moving down onto the last event follows new ones again (G, or j on the last).
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(page),
-            PaneCmd::PageUp => self.move_by(-page),
-            PaneCmd::Top => {
-                self.selected = 0;
-                self.follow = false;
-            }
-            PaneCmd::Bottom => {
-                self.selected = self.rows.len().saturating_sub(1);
-                self.follow = true;
-            }
             PaneCmd::Filter => self.filter.typing = true,
             PaneCmd::CycleTag => {
                 self.tag = match self.tag {
