@@ -43,6 +43,13 @@ impl Driver {
     }
 }
 
+/// What runs the loop headless: its effects (with `config`), the driver of its inputs and an
+/// 80x24 test terminal.
+fn headless(config: Config) -> (super::Effects, Driver, Inputs, Terminal<TestBackend>) {
+    let (driver, inputs) = Driver::new();
+    (effects(config), driver, inputs, Terminal::new(TestBackend::new(80, 24)).unwrap())
+}
+
 /// Waits (bounded) for `f`; panics naming `what` when it never holds.
 async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -97,9 +104,7 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     let mut config = Config::default();
     config.server.url = Some(url.clone());
     config.server.token = Some("ana-token-0123456789".into());
-    let mut fx = effects(config);
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(config);
     let http = reqwest::Client::new();
     let on_server = |text: &'static str| {
         let (http, url) = (http.clone(), url.clone());
@@ -209,9 +214,7 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
     let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
     let script =
@@ -284,9 +287,7 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
         o.team = Some(team);
         o.notifier = Some(crate::notify::Notifier::new(&c.paging, &c.status_updates).unwrap());
     });
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     // Contacts, the primary on call, page, yes, and quit straight away.
     driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
     for _ in 0..8 {
@@ -313,9 +314,7 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
     let script = async {
