@@ -166,6 +166,14 @@ pub fn field_line(text: &'static str, input: &TextInput, active: bool, theme: &T
     Line::from(spans)
 }
 
+/// A form's error line (empty while there is none), above its key hints.
+pub fn error_line(error: Option<&str>, theme: &Theme) -> Line<'static> {
+    match error {
+        Some(e) => Line::styled(e.to_string(), theme.danger),
+        None => Line::raw(""),
+    }
+}
+
 /// The field `by` places from `at` in a form's `fields`, wrapping around (Tab / S-Tab).
 pub fn step_field<F: Copy + PartialEq>(fields: &[F], at: F, by: isize) -> F {
     let i = fields.iter().position(|f| *f == at).unwrap_or(0) as isize;
