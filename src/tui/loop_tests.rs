@@ -262,30 +262,12 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop() {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
-    let s = seen.clone();
-    let hook = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
-            let s = s.clone();
-            async move {
-                // Slow enough that the quit below really has to wait for it.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                s.lock().unwrap().push(v);
-                axum::http::StatusCode::ACCEPTED
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
-    let mut c = Config::default();
-    c.paging.webhook_url = Some(format!("http://{addr}/hook"));
-    c.paging.retries = 0;
+    // Slow enough that the quit below really has to wait for it.
+    let (url, seen) = super::contacts_tests::receiver(Duration::from_millis(300)).await;
     let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
     let (mut app, dir) = sample_app(|o| {
         o.team = Some(team);
-        o.notifier = Some(crate::notify::Notifier::new(&c.paging, &c.status_updates).unwrap());
+        o.notifier = Some(super::contacts_tests::webhook(&url));
     });
     let (mut fx, driver, inputs, mut term) = headless(Config::default());
     // Contacts, the primary on call, page, yes, and quit straight away.
