@@ -606,19 +606,17 @@ impl App {
         Ok(())
     }
 
-    /// Appends the kill's events: the evidence manifest (it holds every file's sha256; one event
-    /// per file would flood the timeline) and the `process_signalled` record.
+    /// Appends the kill's events: one `evidence_captured` per file, manifest last (the timeline
+    /// shows the capture as its manifest's one line, see `EvidenceFold`; the postmortem lists
+    /// every file), and the `process_signalled` record.
     fn record_kill(&mut self, report: &KillReport, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        let manifest =
-            report.evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string());
         // The evidence was captured before the signal: one millisecond earlier keeps that order
         // on the timeline (events of the same instant are ordered by id, which is not causal).
         let before = now - chrono::Duration::milliseconds(1);
         for kind in &report.events {
             let at = match kind {
-                EventKind::EvidenceCaptured { path, .. } if Some(path) == manifest.as_ref() => before,
-                EventKind::EvidenceCaptured { .. } => continue,
+                EventKind::EvidenceCaptured { .. } => before,
                 _ => now,
             };
             self.write(&Event::new(id, at, self.me.clone(), kind.clone()))?;

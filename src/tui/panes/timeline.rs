@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use uuid::Uuid;
 
-use crate::incident::export::describe;
+use crate::incident::export::{EvidenceFold, describe};
 use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::{Event, EventKind, Status, Tag};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
@@ -119,10 +119,12 @@ impl Timeline {
     fn refilter(&mut self, data: &IncidentData) {
         let keep = self.rows.get(self.selected).copied();
         let needle = self.filter.value().trim().to_lowercase();
+        let fold = EvidenceFold::of(&data.events);
         self.rows = data
             .events
             .iter()
             .enumerate()
+            .filter(|(_, ev)| !fold.folds(ev))
             .filter(|(_, ev)| match self.tag {
                 Some(t) => matches!(ev.kind, EventKind::Note { tag, .. } if tag == t),
                 None => true,
