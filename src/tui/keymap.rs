@@ -386,6 +386,16 @@ mod tests {
     }
 
     #[test]
+    fn a_page_moves_one_row_less_than_the_height_and_at_least_one() {
+        assert_eq!(PaneCmd::PageDown.moves_by(20), Some(19));
+        assert_eq!(PaneCmd::PageUp.moves_by(20), Some(-19));
+        // No room drawn yet (height 0 or 1): a page still moves.
+        assert_eq!(PaneCmd::PageDown.moves_by(0), Some(1));
+        assert_eq!(PaneCmd::Down.moves_by(0), Some(1));
+        assert_eq!(PaneCmd::Open.moves_by(20), None);
+    }
+
+    #[test]
     fn no_key_is_bound_twice_in_the_global_table() {
         let keys: Vec<Key> = GLOBAL.iter().flat_map(|b| b.keys.iter().copied()).collect();
         for (i, k) in keys.iter().enumerate() {

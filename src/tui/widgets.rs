@@ -304,6 +304,25 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_keeps_its_text_on_enter_and_clears_it_on_esc() {
+        let mut f = Filter { typing: true, ..Filter::default() };
+        assert!(f.key(key(KeyCode::Char('d'))), "an edit filters again");
+        assert!(!f.key(key(KeyCode::Enter)), "Enter keeps the filter as it is");
+        assert_eq!((f.value(), f.typing), ("d", false));
+        f.typing = true;
+        assert!(f.key(key(KeyCode::Esc)), "Esc clears it: filter again");
+        assert_eq!(f, Filter::default());
+    }
+
+    #[test]
+    fn tab_order_wraps_both_ways_and_starts_over_from_a_field_not_offered() {
+        let fields = ['a', 'b', 'c'];
+        assert_eq!(step_field(&fields, 'c', 1), 'a');
+        assert_eq!(step_field(&fields, 'a', -1), 'c');
+        assert_eq!(step_field(&fields, 'z', 1), 'b');
+    }
+
+    #[test]
     fn scroll_top_keeps_selection_visible() {
         // No room: the top stays (the timeline and the process pane used to disagree here).
         assert_eq!(scroll_top(7, 9, 0, 100, false), 7);

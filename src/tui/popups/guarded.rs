@@ -125,3 +125,53 @@ impl Dialog<'_> {
         frame.render_widget(Paragraph::new(self.hints), help);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sshd() -> ProcessIdentity {
+        ProcessIdentity {
+            pid: 812,
+            start_time: 1000,
+            name: "sshd".into(),
+            user: "root".into(),
+            uid: 0,
+            cmdline: "/usr/sbin/sshd -D".into(),
+            kernel_thread: false,
+        }
+    }
+
+    fn answers(reason: &str, typed: &str) -> Answers {
+        let field = |v: &str| TextInput { value: v.into(), cursor: v.chars().count() };
+        Answers { reason: field(reason), typed: field(typed) }
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_refused_and_points_at_no_field() {
+        let no = Verdict::Refuse { reason: "PID 1\nis init".into() };
+        let a = answers("why", "");
+        let (e, fix) = a.confirm(Act::Signal, &no, &sshd(), false).unwrap_err();
+        assert_eq!((e.as_str(), fix), ("refused: PID 1 ⏎ is init", None));
+        let (e, _) = a.confirm(Act::Restart, &no, &sshd(), false).unwrap_err();
+        assert_eq!(e, "restart refused: PID 1 ⏎ is init");
+    }
+
+    #[test]
+    fn the_reason_comes_first_then_the_typed_name() {
+        let ask = Verdict::RequireTypedName { reason: "sshd is critical".into() };
+        let (e, fix) = answers("  ", "sshd").confirm(Act::Restart, &ask, &sshd(), true).unwrap_err();
+        assert!(e.starts_with("a reason is required to restart:"), "{e}");
+        assert_eq!(fix, Some(Answer::Reason));
+        let (e, fix) = answers("stuck", "ssh").confirm(Act::Signal, &ask, &sshd(), true).unwrap_err();
+        assert_eq!(
+            (e.as_str(), fix),
+            ("type the process name `sshd` exactly to confirm", Some(Answer::Name))
+        );
+        let ok = answers(" stuck ", " sshd ").confirm(Act::Signal, &ask, &sshd(), true);
+        assert_eq!(ok, Ok(("stuck".to_string(), Some("sshd".to_string()))));
+        // Where the guard does not ask for the name, none is passed on.
+        let ok = answers("stuck", "whatever").confirm(Act::Signal, &Verdict::Allow, &sshd(), false);
+        assert_eq!(ok, Ok(("stuck".to_string(), None)));
+    }
+}
