@@ -600,8 +600,13 @@ impl App {
         self.store.append_all(&events, None).map_err(|e| e.to_string())?;
         self.appended += events.len() as u64;
         self.queue.push(Command::Nudge);
-        if self.incident() == Some(incident) {
-            self.load(incident)?;
+        // Recorded: a reload that fails now is said as such, not as "not recorded" (which would
+        // have the responder capture or restart again).
+        if self.incident() == Some(incident)
+            && let Err(e) = self.load(incident)
+        {
+            self.notice =
+                Some((format!("recorded, but the screen could not reload the incident: {e}"), true));
         }
         Ok(())
     }
