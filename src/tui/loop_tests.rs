@@ -332,26 +332,20 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
 /// capture and records it before it returns; the evidence is on the timeline, not only on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_started_just_before_a_hang_up_is_still_recorded() {
-    let secs = format!("{}", 300_000 + std::process::id() % 100_000);
-    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
-    let pid = child.id();
-    wait_exec(pid, "sleep");
+    // Its own duration: the kill test's sleeper runs at the same time and must not match.
+    let mut sleeper = Sleeper::spawn(400_000);
+    let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let snap = crate::procs::Sampler::new().unwrap().sample();
-    driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
-    driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
-    driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
+    driver.select(procs, &sleeper).await;
     // Standard profile, capture, and the terminal goes away at once.
     driver.key(KeyCode::Char('c')).key(KeyCode::Enter);
     drop(driver);
     event_loop(&mut app, &mut term, inputs, &mut fx).await.unwrap();
     assert_eq!(fx.guarded_in_flight, 0);
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = sleeper.child.kill();
+    let _ = sleeper.child.wait();
     assert!(
         kinds(dir.path(), &app).iter().any(|e| matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
             if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))),
