@@ -181,15 +181,16 @@ impl H {
             self.app.update(Action::KillDone(result), now());
         }
     }
+    /// What the incident's stored events record, in order.
+    fn recorded(&self) -> Vec<EventKind> {
+        let id = self.app.incident().unwrap();
+        self.app.store.events(id).unwrap().into_iter().map(|e| e.kind).collect()
+    }
     /// The `process_outcome` records: (exited, outcome text).
     fn outcomes(&self) -> Vec<(bool, String)> {
-        let id = self.app.incident().unwrap();
-        self.app
-            .store
-            .events(id)
-            .unwrap()
+        self.recorded()
             .into_iter()
-            .filter_map(|e| match e.kind {
+            .filter_map(|k| match k {
                 EventKind::ProcessOutcome { exited, outcome, .. } => Some((exited, outcome)),
                 _ => None,
             })
@@ -197,13 +198,9 @@ impl H {
     }
     /// The `process_signalled` records this test wrote (the sample incident has one of its own).
     fn signalled(&self) -> Vec<(String, String, String)> {
-        let id = self.app.incident().unwrap();
-        self.app
-            .store
-            .events(id)
-            .unwrap()
+        self.recorded()
             .into_iter()
-            .filter_map(|e| match e.kind {
+            .filter_map(|k| match k {
                 EventKind::ProcessSignalled { signal, reason, outcome, pid, .. } if pid != 4121 => {
                     Some((signal, reason, outcome))
                 }
