@@ -238,7 +238,8 @@ impl Subscriber {
                 self.out.push_back(sse_frame("presence", None, &json));
             }
             _ = async { beat.expect("guarded: only polled when set").tick().await }, if has_beat => {
-                match self.st.store.last_seq(self.incident).await {
+                let store = &self.st.store;
+                match self.st.hub.read_head(self.incident, || store.last_seq(self.incident)).await {
                     // The broadcast missed something (or it is still on its way): send it from
                     // the database before the heartbeat.
                     Ok(head) if head > self.last => self.fall_back(Catch::Heartbeat { head }),
