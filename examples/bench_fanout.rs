@@ -60,6 +60,10 @@ struct Shared {
     last_presence_ns: AtomicU64,
     /// Heartbeats that arrived while notes were measured (each costs the server a head read).
     heartbeats_during: AtomicUsize,
+    /// Per note (by sequence number): its first and last arrival at any subscriber, ns after
+    /// it was sent (raw: the kernel's receive time; client: when the client yielded it).
+    first: Vec<AtomicU64>,
+    last: Vec<AtomicU64>,
 }
 
 impl Shared {
@@ -75,6 +79,16 @@ impl Shared {
     fn latency_wall(&self, seq: i64, wall_ns: u64) -> Option<Duration> {
         let at = self.sent_wall.get(usize::try_from(seq).ok()?)?.load(Ordering::Acquire);
         (at != 0).then(|| Duration::from_nanos(wall_ns.saturating_sub(at)))
+    }
+    /// Notes the arrival of note `seq` after `d`, for its first and last arrival.
+    fn arrived(&self, seq: i64, d: Duration) {
+        let ns = d.as_nanos() as u64;
+        if let Ok(i) = usize::try_from(seq)
+            && let (Some(f), Some(l)) = (self.first.get(i), self.last.get(i))
+        {
+            f.fetch_min(ns, Ordering::Relaxed);
+            l.fetch_max(ns, Ordering::Relaxed);
+        }
     }
     fn heartbeat(&self, live: &mut bool) {
         if !std::mem::replace(live, true) {
@@ -137,7 +151,12 @@ async fn client_subscriber(
         let mut live = false;
         while lat.len() < notes {
             match stream.next().await {
-                Some(Ok(StreamItem::Event { seq, .. })) => lat.extend(sh.latency(seq)),
+                Some(Ok(StreamItem::Event { seq, .. })) => {
+                    if let Some(d) = sh.latency(seq) {
+                        sh.arrived(seq, d);
+                        lat.push(d);
+                    }
+                }
                 Some(Ok(StreamItem::Presence(_))) => sh.presence(),
                 Some(Ok(StreamItem::Heartbeat { .. })) => sh.heartbeat(&mut live),
                 other => panic!("stream ended: {other:?}"),
@@ -258,13 +277,12 @@ async fn raw_read(
                     && let Some(read) = sh.latency(seq)
                 {
                     m.read.push(read);
-                    match stamp.and_then(|w| sh.latency_wall(seq, w)) {
-                        Some(at) => m.socket.push(at),
-                        None => {
-                            m.untimed += 1;
-                            m.socket.push(read);
-                        }
-                    }
+                    let at = stamp.and_then(|w| sh.latency_wall(seq, w)).unwrap_or_else(|| {
+                        m.untimed += 1;
+                        read
+                    });
+                    sh.arrived(seq, at);
+                    m.socket.push(at);
                 }
             } else if line == b"event: presence" {
                 sh.presence();
@@ -355,6 +373,17 @@ impl Server {
                 rt.shutdown_background();
             }
             Server::Process(mut child) => {
+                // The server's own CPU time, apart from the readers' (utime and stime in
+                // /proc/PID/stat, in clock ticks of 10 ms).
+                if let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+                    && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+                {
+                    let f: Vec<&str> = rest.split_whitespace().collect();
+                    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+                    // Fields 14 and 15 of stat; `rest` starts at field 3.
+                    let (user, sys) = (ticks(11) / 100.0, ticks(12) / 100.0);
+                    println!("            warroom serve CPU: user {user:.2} s, system {sys:.2} s");
+                }
                 // SIGTERM: the graceful path `warroom serve` takes in production.
                 let _ = rustix::process::kill_process(
                     rustix::process::Pid::from_child(&child),
@@ -379,7 +408,17 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     ms(sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)])
 }
 
+/// This process's CPU time so far (user, system), in seconds.
+fn own_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (s(u.ru_utime), s(u.ru_stime))
+}
+
 async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
+    let cpu0 = own_cpu();
     let tmp = tempfile::tempdir().expect("tempdir");
     let (srv, addr) = Server::start(place, tmp.path().join("bench.db")).await;
     let base = format!("http://{addr}");
@@ -398,6 +437,8 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
         presence_during: AtomicUsize::new(0),
         last_presence_ns: AtomicU64::new(0),
         heartbeats_during: AtomicUsize::new(0),
+        first: (0..notes + 2).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        last: (0..notes + 2).map(|_| AtomicU64::new(0)).collect(),
     });
     let setup = Instant::now();
     let mut readers = Vec::with_capacity(subscribers);
@@ -455,6 +496,13 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
     read.sort();
     socket.sort();
     posts.sort();
+    let per_note = |v: &[AtomicU64]| {
+        let mut d: Vec<Duration> =
+            v[2..].iter().map(|a| Duration::from_nanos(a.load(Ordering::Relaxed))).collect();
+        d.sort();
+        d
+    };
+    let (first, last) = (per_note(&sh.first), per_note(&sh.last));
     let place = match place {
         Place::Inproc => "inproc",
         Place::Thread => "thread",
@@ -477,6 +525,14 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
         }
     }
     println!(
+        "            per note: first arrival p50 {:.2} ms, max {:.2} ms; every subscriber has it (last arrival) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(&first, 0.5),
+        pct(&first, 1.0),
+        pct(&last, 0.5),
+        pct(&last, 0.99),
+        pct(&last, 1.0),
+    );
+    println!(
         "            POST round trip p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; setup {:.1} s; while measuring: {presence_during} presence, {heartbeats_during} heartbeats{}",
         pct(&posts, 0.5),
         pct(&posts, 0.99),
@@ -489,6 +545,12 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
         },
     );
     srv.stop().await;
+    let cpu1 = own_cpu();
+    println!(
+        "            bench process CPU (setup and all): user {:.2} s, system {:.2} s",
+        cpu1.0 - cpu0.0,
+        cpu1.1 - cpu0.1
+    );
 }
 
 #[tokio::main]
