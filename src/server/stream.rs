@@ -1,6 +1,7 @@
 //! The live event stream (SSE): catch up from the database after Last-Event-ID, then forward
 //! broadcast events, falling back to the database on any gap so a subscriber never misses one.
-//! A heartbeat at a fixed interval carries the incident's head sequence read from the database;
+//! A heartbeat at a fixed interval carries the incident's head sequence read from the database
+//! (a read shared with the other streams' heartbeats that asked before it began: `Hub::read_head`);
 //! anything the broadcast missed up to that head is sent first, so the heartbeat is a promise:
 //! every event up to `head` came before it on this stream.
 //!
