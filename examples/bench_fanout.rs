@@ -6,7 +6,22 @@
 //!   the server for the same cores, so this line includes the clients' own cost.
 //! - `raw`: a bare reader per subscriber (a plain TCP socket, the request written by hand, bytes
 //!   scanned for the frame's `id:` and `data:` lines, no decoding): what is left is the server's
-//!   side of fan-out plus a read syscall per subscriber.
+//!   side of fan-out plus a read syscall per subscriber. Each raw arrival is measured twice: when
+//!   the reader's `recvmsg` returned it (`raw read`), and when the bytes entered the subscriber's
+//!   socket (`raw socket`: the kernel's receive timestamp, `SO_TIMESTAMPNS`; for a read holding
+//!   several frames, the timestamp of its last segment, so never earlier than the truth). The
+//!   second is "every subscriber has the bytes" without the reader's own wait for a core.
+//!
+//! Where the server runs (`--server=`):
+//! - `inproc` (default): in the bench's own tokio runtime, so its tasks and the readers' share two
+//!   worker threads and one run queue.
+//! - `thread`: in its own multi-thread runtime (2 workers) in this process; the readers keep theirs.
+//!   `FANOUT_EVENT_INTERVAL` and `FANOUT_GLOBAL_QUEUE_INTERVAL` set that runtime's knobs.
+//! - `process`: the real `warroom serve` binary (`WARROOM_BIN`, default: `warroom` in the
+//!   directory above this example's), as production runs it; only the readers are in this process.
+//!
+//! Every line also gives the POST's round trip (request, commit with fsync, publish, answer):
+//! the fixed part of each arrival.
 //!
 //! Streams are opened one after another (a thousand connects at once overflow the listen backlog
 //! and the dropped SYNs come back a second later, joining in the middle of the measurement).
@@ -15,15 +30,15 @@
 //! that arrive while notes are measured. Every stream stays open until all have finished, so
 //! no one leaving sends presence to the others during the last notes.
 //!
-//! Run: cargo build --release --example bench_fanout &&
-//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw]
+//! Run: cargo build --release --example bench_fanout --bin warroom &&
+//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw] [--server=inproc|thread|process]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use warroom::config::Config;
 use warroom::incident::{Event, EventKind, Severity, Tag};
 use warroom::server::{self, ServeOptions};
@@ -34,12 +49,21 @@ use warroom::sync::{Client, StreamItem};
 struct Shared {
     epoch: Instant,
     sent: Vec<AtomicU64>,
+    /// The same moments on the wall clock (ns since the Unix epoch), which kernel receive
+    /// timestamps are given in.
+    sent_wall: Vec<AtomicU64>,
     measuring: std::sync::atomic::AtomicBool,
     /// Streams that had their first heartbeat (caught up, live).
     live: AtomicUsize,
     presence_total: AtomicUsize,
     presence_during: AtomicUsize,
     last_presence_ns: AtomicU64,
+    /// Heartbeats that arrived while notes were measured (each costs the server a head read).
+    heartbeats_during: AtomicUsize,
+    /// Per note (by sequence number): its first and last arrival at any subscriber, ns after
+    /// it was sent (raw: the kernel's receive time; client: when the client yielded it).
+    first: Vec<AtomicU64>,
+    last: Vec<AtomicU64>,
 }
 
 impl Shared {
@@ -50,6 +74,29 @@ impl Shared {
     fn latency(&self, seq: i64) -> Option<Duration> {
         let at = self.sent.get(usize::try_from(seq).ok()?)?.load(Ordering::Acquire);
         (at != 0).then(|| Duration::from_nanos(self.now_ns().saturating_sub(at)))
+    }
+    /// Latency of the note `seq` when its bytes reached the socket at `wall_ns` (kernel time).
+    fn latency_wall(&self, seq: i64, wall_ns: u64) -> Option<Duration> {
+        let at = self.sent_wall.get(usize::try_from(seq).ok()?)?.load(Ordering::Acquire);
+        (at != 0).then(|| Duration::from_nanos(wall_ns.saturating_sub(at)))
+    }
+    /// Notes the arrival of note `seq` after `d`, for its first and last arrival.
+    fn arrived(&self, seq: i64, d: Duration) {
+        let ns = d.as_nanos() as u64;
+        if let Ok(i) = usize::try_from(seq)
+            && let (Some(f), Some(l)) = (self.first.get(i), self.last.get(i))
+        {
+            f.fetch_min(ns, Ordering::Relaxed);
+            l.fetch_max(ns, Ordering::Relaxed);
+        }
+    }
+    fn heartbeat(&self, live: &mut bool) {
+        if !std::mem::replace(live, true) {
+            self.live.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.measuring.load(Ordering::Relaxed) {
+            self.heartbeats_during.fetch_add(1, Ordering::Relaxed);
+        }
     }
     fn presence(&self) {
         self.presence_total.fetch_add(1, Ordering::Relaxed);
@@ -66,8 +113,27 @@ enum Mode {
     Raw,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Inproc,
+    Thread,
+    Process,
+}
+
 /// Something that keeps a stream open while it lives.
 type Open = Box<dyn Send>;
+
+/// What a subscriber measured: arrival latencies as read, and (raw only) as the kernel received
+/// them, plus reads that came without a kernel timestamp.
+struct Measured {
+    read: Vec<Duration>,
+    socket: Vec<Duration>,
+    untimed: usize,
+}
+
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
 
 /// One subscriber through the real client: opens the stream, then a task reads it and returns
 /// the latencies of `notes` notes (and the stream, still open).
@@ -77,7 +143,7 @@ async fn client_subscriber(
     s: usize,
     notes: usize,
     sh: Arc<Shared>,
-) -> tokio::task::JoinHandle<(Vec<Duration>, Open)> {
+) -> tokio::task::JoinHandle<(Measured, Open)> {
     let c = Client::new(base, None, Duration::from_secs(30), &format!("viewer{s}")).expect("client");
     let mut stream = c.stream(inc, 1).await.expect("stream");
     tokio::spawn(async move {
@@ -85,17 +151,18 @@ async fn client_subscriber(
         let mut live = false;
         while lat.len() < notes {
             match stream.next().await {
-                Some(Ok(StreamItem::Event { seq, .. })) => lat.extend(sh.latency(seq)),
-                Some(Ok(StreamItem::Presence(_))) => sh.presence(),
-                Some(Ok(StreamItem::Heartbeat { .. })) => {
-                    if !std::mem::replace(&mut live, true) {
-                        sh.live.fetch_add(1, Ordering::Relaxed);
+                Some(Ok(StreamItem::Event { seq, .. })) => {
+                    if let Some(d) = sh.latency(seq) {
+                        sh.arrived(seq, d);
+                        lat.push(d);
                     }
                 }
+                Some(Ok(StreamItem::Presence(_))) => sh.presence(),
+                Some(Ok(StreamItem::Heartbeat { .. })) => sh.heartbeat(&mut live),
                 other => panic!("stream ended: {other:?}"),
             }
         }
-        (lat, Box::new((stream, c)) as Open)
+        (Measured { read: lat, socket: Vec::new(), untimed: 0 }, Box::new((stream, c)) as Open)
     })
 }
 
@@ -108,25 +175,97 @@ async fn raw_subscriber(
     s: usize,
     notes: usize,
     sh: Arc<Shared>,
-) -> tokio::task::JoinHandle<(Vec<Duration>, Open)> {
+) -> tokio::task::JoinHandle<(Measured, Open)> {
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     sock.set_nodelay(true).expect("nodelay");
     let req = format!(
         "GET /v1/incidents/{inc}/stream?viewer=viewer{s} HTTP/1.1\r\nHost: bench\r\nLast-Event-ID: 1\r\nAccept: text/event-stream\r\n\r\n"
     );
     sock.write_all(req.as_bytes()).await.expect("request");
+    let sock = sock.into_std().expect("std socket");
+    timestamp_arrivals(&sock);
+    // SAFETY: the std TcpStream owns its fd, which stays open (and the same) until the AsyncFd
+    // drops it.
+    let sock =
+        unsafe { tokio::io::unix::AsyncFd::register_with_interest(sock, tokio::io::Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)
+            .expect("register");
     tokio::spawn(raw_read(sock, notes, sh))
 }
 
-async fn raw_read(mut sock: tokio::net::TcpStream, notes: usize, sh: Arc<Shared>) -> (Vec<Duration>, Open) {
+/// Asks the kernel to stamp received data with the moment it arrived (`SO_TIMESTAMPNS`).
+fn timestamp_arrivals(sock: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket fd and a c_int option of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "setsockopt SO_TIMESTAMPNS: {}", std::io::Error::last_os_error());
+}
+
+/// One `recvmsg` into `buf`: the byte count and the kernel's receive time of the last segment
+/// read (ns since the Unix epoch), when it gave one.
+fn recv_stamped(sock: &std::net::TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<u64>)> {
+    use std::os::fd::AsRawFd;
+    #[repr(C, align(8))]
+    struct Control([u8; 128]);
+    let mut control = Control([0; 128]);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: a valid fd and a msghdr whose buffers are alive and sized as declared.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled, within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                stamp = Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, stamp))
+}
+
+async fn raw_read(
+    sock: tokio::io::unix::AsyncFd<std::net::TcpStream>,
+    notes: usize,
+    sh: Arc<Shared>,
+) -> (Measured, Open) {
     let mut live = false;
-    let mut lat = Vec::with_capacity(notes);
+    let mut m = Measured { read: Vec::with_capacity(notes), socket: Vec::with_capacity(notes), untimed: 0 };
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
     let mut id: Option<i64> = None;
-    while lat.len() < notes {
-        let n = sock.read(&mut buf[filled..]).await.expect("read");
+    while m.read.len() < notes {
+        let mut ready = sock.readable().await.expect("readable");
+        let (n, stamp) = match ready.try_io(|s| recv_stamped(s.get_ref(), &mut buf[filled..])) {
+            Ok(r) => r.expect("read"),
+            Err(_would_block) => continue,
+        };
         assert!(n > 0, "stream ended");
+        // A short read emptied the socket: wait for the next edge (what tokio's own TcpStream
+        // does), instead of a second recvmsg that would only say EAGAIN.
+        if n < buf.len() - filled {
+            ready.clear_ready();
+        }
         filled += n;
         let mut start = 0;
         while let Some(nl) = buf[start..filled].iter().position(|&b| b == b'\n') {
@@ -134,13 +273,21 @@ async fn raw_read(mut sock: tokio::net::TcpStream, notes: usize, sh: Arc<Shared>
             if let Some(v) = line.strip_prefix(b"id: ") {
                 id = std::str::from_utf8(v).ok().and_then(|v| v.trim().parse().ok());
             } else if line.starts_with(b"data: ") {
-                if let Some(seq) = id.take() {
-                    lat.extend(sh.latency(seq));
+                if let Some(seq) = id.take()
+                    && let Some(read) = sh.latency(seq)
+                {
+                    m.read.push(read);
+                    let at = stamp.and_then(|w| sh.latency_wall(seq, w)).unwrap_or_else(|| {
+                        m.untimed += 1;
+                        read
+                    });
+                    sh.arrived(seq, at);
+                    m.socket.push(at);
                 }
             } else if line == b"event: presence" {
                 sh.presence();
-            } else if line == b"event: heartbeat" && !std::mem::replace(&mut live, true) {
-                sh.live.fetch_add(1, Ordering::Relaxed);
+            } else if line == b"event: heartbeat" {
+                sh.heartbeat(&mut live);
             }
             start += nl + 1;
         }
@@ -148,24 +295,133 @@ async fn raw_read(mut sock: tokio::net::TcpStream, notes: usize, sh: Arc<Shared>
         filled -= start;
         assert!(filled < buf.len(), "line longer than the read buffer");
     }
-    (lat, Box::new(sock))
+    (m, Box::new(sock))
+}
+
+/// A server for one run, wherever `place` puts it.
+enum Server {
+    Inproc(server::Running),
+    Thread(server::Running, tokio::runtime::Runtime),
+    Process(std::process::Child),
+}
+
+impl Server {
+    async fn start(place: Place, db: std::path::PathBuf) -> (Server, std::net::SocketAddr) {
+        let opts = || ServeOptions::from_config("127.0.0.1:0", db.clone(), true, &Config::default());
+        match place {
+            Place::Inproc => {
+                let srv = server::start(opts()).await.expect("server starts");
+                let addr = srv.addr;
+                (Server::Inproc(srv), addr)
+            }
+            Place::Thread => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.enable_all().worker_threads(2).thread_name("server");
+                if let Some(n) = env_knob("FANOUT_EVENT_INTERVAL") {
+                    b.event_interval(n);
+                }
+                if let Some(n) = env_knob("FANOUT_GLOBAL_QUEUE_INTERVAL") {
+                    b.global_queue_interval(n);
+                }
+                let rt = b.build().expect("server runtime");
+                let srv = rt.spawn(server::start(opts())).await.expect("server task").expect("server starts");
+                let addr = srv.addr;
+                (Server::Thread(srv, rt), addr)
+            }
+            Place::Process => {
+                let bin =
+                    std::env::var_os("WARROOM_BIN").map(std::path::PathBuf::from).unwrap_or_else(|| {
+                        let exe = std::env::current_exe().expect("current exe");
+                        exe.parent().and_then(|d| d.parent()).expect("target dir").join("warroom")
+                    });
+                let dir = db.parent().expect("db in a temp dir").to_path_buf();
+                // An empty config of its own: nothing from this machine's user config leaks in.
+                std::fs::write(dir.join("config.toml"), "").expect("write config");
+                let mut child = std::process::Command::new(&bin)
+                    .args(["serve", "--listen", "127.0.0.1:0", "--insecure-loopback", "--db"])
+                    .arg(&db)
+                    .env("WARROOM_DATA_DIR", &dir)
+                    .env("WARROOM_CONFIG", dir.join("config.toml"))
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| {
+                        panic!("{}: {e} (build it: cargo build --release --bin warroom)", bin.display())
+                    });
+                let out = child.stdout.take().expect("stdout");
+                let line = tokio::task::spawn_blocking(move || {
+                    let mut line = String::new();
+                    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).map(|_| line)
+                })
+                .await
+                .expect("reader")
+                .expect("serve's first line");
+                let addr = line
+                    .strip_prefix("listening on http://")
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", bin.display()));
+                (Server::Process(child), addr)
+            }
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Server::Inproc(srv) => srv.stop().await.expect("stop"),
+            Server::Thread(srv, rt) => {
+                rt.spawn(srv.stop()).await.expect("stop task").expect("stop");
+                rt.shutdown_background();
+            }
+            Server::Process(mut child) => {
+                // The server's own CPU time, apart from the readers' (utime and stime in
+                // /proc/PID/stat, in clock ticks of 10 ms).
+                if let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+                    && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+                {
+                    let f: Vec<&str> = rest.split_whitespace().collect();
+                    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+                    // Fields 14 and 15 of stat; `rest` starts at field 3.
+                    let (user, sys) = (ticks(11) / 100.0, ticks(12) / 100.0);
+                    println!("            warroom serve CPU: user {user:.2} s, system {sys:.2} s");
+                }
+                // SIGTERM: the graceful path `warroom serve` takes in production.
+                let _ = rustix::process::kill_process(
+                    rustix::process::Pid::from_child(&child),
+                    rustix::process::Signal::TERM,
+                );
+                let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+            }
+        }
+    }
+}
+
+fn env_knob(name: &str) -> Option<u32> {
+    let v = std::env::var(name).ok()?;
+    Some(v.parse().unwrap_or_else(|_| panic!("{name}={v}: expected a number")))
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn run(mode: Mode, subscribers: usize, notes: usize) {
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    ms(sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)])
+}
+
+/// This process's CPU time so far (user, system), in seconds.
+fn own_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (s(u.ru_utime), s(u.ru_stime))
+}
+
+async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
+    let cpu0 = own_cpu();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let srv = server::start(ServeOptions::from_config(
-        "127.0.0.1:0",
-        tmp.path().join("bench.db"),
-        true,
-        &Config::default(),
-    ))
-    .await
-    .expect("server starts");
-    let base = format!("http://{}", srv.addr);
+    let (srv, addr) = Server::start(place, tmp.path().join("bench.db")).await;
+    let base = format!("http://{addr}");
     let writer = Client::new(&base, None, Duration::from_secs(10), "writer").expect("client");
     let open = Event::open(Utc::now(), "writer", "fan-out".into(), Severity::new(3).unwrap(), None);
     let inc = open.id;
@@ -174,11 +430,15 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
     let sh = Arc::new(Shared {
         epoch: Instant::now(),
         sent: (0..notes + 2).map(|_| AtomicU64::new(0)).collect(),
+        sent_wall: (0..notes + 2).map(|_| AtomicU64::new(0)).collect(),
         measuring: Default::default(),
         live: AtomicUsize::new(0),
         presence_total: AtomicUsize::new(0),
         presence_during: AtomicUsize::new(0),
         last_presence_ns: AtomicU64::new(0),
+        heartbeats_during: AtomicUsize::new(0),
+        first: (0..notes + 2).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        last: (0..notes + 2).map(|_| AtomicU64::new(0)).collect(),
     });
     let setup = Instant::now();
     let mut readers = Vec::with_capacity(subscribers);
@@ -186,7 +446,7 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
         let sh = sh.clone();
         readers.push(match mode {
             Mode::Client => client_subscriber(&base, inc, s, notes, sh).await,
-            Mode::Raw => raw_subscriber(srv.addr, inc, s, notes, sh).await,
+            Mode::Raw => raw_subscriber(addr, inc, s, notes, sh).await,
         });
     }
     // Wait until every stream is live and the presence churn of the joins has ended (300 ms
@@ -202,6 +462,7 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
     }
     let setup = setup.elapsed();
     sh.measuring.store(true, Ordering::Relaxed);
+    let mut posts = Vec::with_capacity(notes);
     for i in 0..notes {
         let ev = Event::new(
             inc,
@@ -210,55 +471,116 @@ async fn run(mode: Mode, subscribers: usize, notes: usize) {
             EventKind::Note { text: format!("note {i}"), tag: Tag::Note },
         );
         let seq = i + 2;
-        sh.sent[seq].store(sh.now_ns(), Ordering::Release);
+        sh.sent_wall[seq].store(wall_ns(), Ordering::Release);
+        let at = sh.now_ns();
+        sh.sent[seq].store(at, Ordering::Release);
         let acks = writer.push(inc, std::slice::from_ref(&ev)).await.expect("push");
+        posts.push(Duration::from_nanos(sh.now_ns() - at));
         assert_eq!(acks[0].seq, seq as i64, "one writer: note {i} is seq {seq}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut all = Vec::with_capacity(subscribers * notes);
+    let mut read = Vec::with_capacity(subscribers * notes);
+    let mut socket = Vec::with_capacity(subscribers * notes);
+    let mut untimed = 0;
     let mut open = Vec::with_capacity(subscribers);
     for r in readers {
-        let (lat, stream) = r.await.expect("subscriber finished");
-        all.extend(lat);
+        let (m, stream) = r.await.expect("subscriber finished");
+        read.extend(m.read);
+        socket.extend(m.socket);
+        untimed += m.untimed;
         open.push(stream);
     }
     let presence_during = sh.presence_during.load(Ordering::Relaxed);
+    let heartbeats_during = sh.heartbeats_during.load(Ordering::Relaxed);
     drop(open);
-    all.sort();
-    let pct = |p: f64| ms(all[((all.len() as f64 * p) as usize).min(all.len() - 1)]);
-    let name = match mode {
-        Mode::Client => "client",
-        Mode::Raw => "raw   ",
+    read.sort();
+    socket.sort();
+    posts.sort();
+    let per_note = |v: &[AtomicU64]| {
+        let mut d: Vec<Duration> =
+            v[2..].iter().map(|a| Duration::from_nanos(a.load(Ordering::Relaxed))).collect();
+        d.sort();
+        d
     };
+    let (first, last) = (per_note(&sh.first), per_note(&sh.last));
+    let place = match place {
+        Place::Inproc => "inproc",
+        Place::Thread => "thread",
+        Place::Process => "process",
+    };
+    let line = |name: &str, all: &[Duration]| {
+        println!(
+            "{name:<11} {place:<7} {subscribers:>5} subscribers x {notes} notes = {} arrivals: p50 {:6.2} ms, p99 {:6.2} ms, max {:7.2} ms",
+            all.len(),
+            pct(all, 0.5),
+            pct(all, 0.99),
+            all.last().map_or(0.0, |d| ms(*d)),
+        )
+    };
+    match mode {
+        Mode::Client => line("client", &read),
+        Mode::Raw => {
+            line("raw read", &read);
+            line("raw socket", &socket);
+        }
+    }
     println!(
-        "{name} {subscribers:>5} subscribers x {notes} notes = {} arrivals: p50 {:6.2} ms, p99 {:6.2} ms, max {:7.2} ms \
-         (setup {:.1} s, presence messages while measuring: {})",
-        all.len(),
-        pct(0.5),
-        pct(0.99),
-        all.last().map_or(0.0, |d| ms(*d)),
-        setup.as_secs_f64(),
-        presence_during,
+        "            per note: first arrival p50 {:.2} ms, max {:.2} ms; every subscriber has it (last arrival) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(&first, 0.5),
+        pct(&first, 1.0),
+        pct(&last, 0.5),
+        pct(&last, 0.99),
+        pct(&last, 1.0),
     );
-    srv.stop().await.expect("stop");
+    println!(
+        "            POST round trip p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; setup {:.1} s; while measuring: {presence_during} presence, {heartbeats_during} heartbeats{}",
+        pct(&posts, 0.5),
+        pct(&posts, 0.99),
+        posts.last().map_or(0.0, |d| ms(*d)),
+        setup.as_secs_f64(),
+        if untimed > 0 {
+            format!("; {untimed} raw reads without a kernel timestamp (counted as read)")
+        } else {
+            String::new()
+        },
+    );
+    srv.stop().await;
+    let cpu1 = own_cpu();
+    println!(
+        "            bench process CPU (setup and all): user {:.2} s, system {:.2} s",
+        cpu1.0 - cpu0.0,
+        cpu1.1 - cpu0.1
+    );
 }
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let mut nums = Vec::new();
+    let mut modes = vec![Mode::Raw, Mode::Client];
+    let mut place = Place::Inproc;
+    for a in &args {
+        if let Ok(n) = a.parse::<usize>() {
+            nums.push(n);
+            continue;
+        }
+        match a.as_str() {
+            "client" => modes = vec![Mode::Client],
+            "raw" => modes = vec![Mode::Raw],
+            "--server=inproc" => place = Place::Inproc,
+            "--server=thread" => place = Place::Thread,
+            "--server=process" => place = Place::Process,
+            other => {
+                eprintln!(
+                    "bench_fanout: unknown argument `{other}`: expected SUBSCRIBERS NOTES, client or raw, --server=inproc|thread|process"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
     let subscribers = nums.first().copied().unwrap_or(100);
     let notes = nums.get(1).copied().unwrap_or(200);
-    let modes: Vec<Mode> = match args.iter().find(|a| a.parse::<usize>().is_err()).map(String::as_str) {
-        Some("client") => vec![Mode::Client],
-        Some("raw") => vec![Mode::Raw],
-        Some(other) => {
-            eprintln!("bench_fanout: unknown mode `{other}`: expected client or raw (default: both)");
-            std::process::exit(2);
-        }
-        None => vec![Mode::Raw, Mode::Client],
-    };
     for mode in modes {
-        run(mode, subscribers, notes).await;
+        run(mode, place, subscribers, notes).await;
     }
 }

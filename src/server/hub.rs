@@ -10,6 +10,8 @@
 //! was where the multi-second fan-out outliers came from.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,6 +79,17 @@ pub struct Hub {
     local_changed: Arc<tokio::sync::Notify>,
     /// Woken when another replica announced a presence change (the listener hears it).
     remote_changed: Arc<tokio::sync::Notify>,
+    /// Database reads of each incident's head, shared by heartbeats (`read_head`).
+    head_reads: Mutex<HashMap<IncidentId, Arc<HeadRead>>>,
+}
+
+/// The heartbeats' reads of one incident's head.
+#[derive(Default)]
+struct HeadRead {
+    /// Reads started so far; a read's number is this count just after it started.
+    started: AtomicU64,
+    /// The last read that finished: its number and the head it found. Held while a read runs.
+    last: tokio::sync::Mutex<(u64, i64)>,
 }
 
 #[derive(Default)]
@@ -105,6 +118,7 @@ impl Default for Hub {
             heads: Mutex::new(HashMap::new()),
             local_changed: Default::default(),
             remote_changed: Default::default(),
+            head_reads: Default::default(),
         }
     }
 }
@@ -133,6 +147,32 @@ impl Hub {
     /// The highest sequence number published (or learned) for `incident`; 0 when none.
     pub fn head(&self, incident: IncidentId) -> i64 {
         self.heads.lock().unwrap_or_else(|p| p.into_inner()).get(&incident).copied().unwrap_or(0)
+    }
+
+    /// The incident's head as the database has it now, for a heartbeat; `read` reads it.
+    ///
+    /// A read that started after this call began sees everything committed before the call, as a
+    /// read of its own would, so such a read is shared: streams whose heartbeats come due together
+    /// (a thousand streams opened within a second beat within a second) wait for one read in
+    /// flight, or the next one, instead of queueing a thousand on the blocking pool and the
+    /// store's reader connection (where the next append's commit waited behind them). A failed
+    /// read is not shared: each waiter then reads for itself.
+    pub async fn read_head<E, Fut>(&self, incident: IncidentId, read: impl FnOnce() -> Fut) -> Result<i64, E>
+    where
+        Fut: Future<Output = Result<i64, E>>,
+    {
+        let slot =
+            self.head_reads.lock().unwrap_or_else(|p| p.into_inner()).entry(incident).or_default().clone();
+        let asked = slot.started.load(Ordering::SeqCst);
+        let mut last = slot.last.lock().await;
+        if last.0 > asked {
+            // Read number `last.0` started after `asked` was taken: after this call began.
+            return Ok(last.1);
+        }
+        let n = slot.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let head = read().await?;
+        *last = (n, head);
+        Ok(head)
     }
 
     /// Records that everything up to `seq` is published (or predates every subscriber).
@@ -249,6 +289,36 @@ mod tests {
         drop(a2);
         drop(b);
         assert!(hub.viewers(inc).is_empty());
+    }
+
+    /// Heartbeats asking while a head read runs share the next read (which starts after they
+    /// asked), never one that started before them; a caller alone reads for itself each time.
+    #[test]
+    fn head_reads_are_shared_only_when_they_started_after_the_ask() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let hub = Hub::default();
+            let inc = uuid::Uuid::now_v7();
+            let reads = std::sync::atomic::AtomicI64::new(0);
+            let read = || async {
+                let n = reads.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok::<i64, ()>(n * 10)
+            };
+            // One caller at a time: every call reads.
+            assert_eq!(hub.read_head(inc, read).await, Ok(10));
+            assert_eq!(hub.read_head(inc, read).await, Ok(20));
+            // The first of many starts a read; the rest asked after it started, so they cannot use
+            // it: they share the one read that starts next.
+            let all = futures_util::future::join_all((0..50).map(|_| hub.read_head(inc, read))).await;
+            assert_eq!(all[0], Ok(30));
+            assert!(all[1..].iter().all(|h| *h == Ok(40)), "{all:?}");
+            assert_eq!(reads.load(Ordering::SeqCst), 4);
+            // A failed read is not handed to anyone else.
+            let failing = || async { Err::<i64, &str>("disk") };
+            assert_eq!(hub.read_head(inc, failing).await, Err("disk"));
+            assert_eq!(hub.read_head(inc, read).await, Ok(50));
+        });
     }
 
     /// Byte for byte what axum's `Sse` wrote for the same message before streams framed their

@@ -1,6 +1,7 @@
 //! The live event stream (SSE): catch up from the database after Last-Event-ID, then forward
 //! broadcast events, falling back to the database on any gap so a subscriber never misses one.
-//! A heartbeat at a fixed interval carries the incident's head sequence read from the database;
+//! A heartbeat at a fixed interval carries the incident's head sequence read from the database
+//! (a read shared with the other streams' heartbeats that asked before it began: `Hub::read_head`);
 //! anything the broadcast missed up to that head is sent first, so the heartbeat is a promise:
 //! every event up to `head` came before it on this stream.
 //!
@@ -238,7 +239,8 @@ impl Subscriber {
                 self.out.push_back(sse_frame("presence", None, &json));
             }
             _ = async { beat.expect("guarded: only polled when set").tick().await }, if has_beat => {
-                match self.st.store.last_seq(self.incident).await {
+                let store = &self.st.store;
+                match self.st.hub.read_head(self.incident, || store.last_seq(self.incident)).await {
                     // The broadcast missed something (or it is still on its way): send it from
                     // the database before the heartbeat.
                     Ok(head) if head > self.last => self.fall_back(Catch::Heartbeat { head }),
