@@ -69,8 +69,15 @@ pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
 /// Fewest rows worth reading on a thread of its own: below it, one thread reads everything.
 const SPLIT_ROWS: usize = 2048;
 
-/// An incident's rows with rowids in `range` (inclusive), parsed, in storage order.
-fn read_range(conn: &Connection, path: &Path, incident: &str, (lo, hi): (i64, i64)) -> Result<Vec<Event>> {
+/// Appends to `out` an incident's rows with rowids in `range` (inclusive), parsed, in storage
+/// order.
+fn read_range(
+    conn: &Connection,
+    path: &Path,
+    incident: &str,
+    (lo, hi): (i64, i64),
+    out: &mut Vec<Event>,
+) -> Result<()> {
     let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
     let mut stmt = conn
         .prepare_cached(
@@ -78,19 +85,18 @@ fn read_range(conn: &Connection, path: &Path, incident: &str, (lo, hi): (i64, i6
         )
         .map_err(sql)?;
     let mut rows = stmt.query(params![lo, hi, incident]).map_err(sql)?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(sql)? {
         // Parsed straight from SQLite's buffer: no copy of the body per row.
         let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(sql);
         let (id, body) = (text(0)?, text(1)?);
-        let event = serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+        let event = Event::from_json(body).map_err(|source| StoreError::BadEvent {
             path: path.to_path_buf(),
             id: id.to_string(),
             source,
         })?;
         out.push(event);
     }
-    Ok(out)
+    Ok(())
 }
 
 impl Store {
@@ -257,18 +263,25 @@ impl Store {
                             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
                         let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
                         conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-                        read_range(&conn, path, key, range)
+                        // Sized for the range (at most about twice the rows read, see above):
+                        // a growing vector of events copied itself over and over.
+                        let mut out = Vec::with_capacity((range.1 - range.0 + 1) as usize);
+                        read_range(&conn, path, key, range, &mut out).map(|()| out)
                     })
                 })
                 .collect();
             // On an error here the scope still waits for the helpers before returning it.
-            let mut out = read_range(&self.conn, path, &key, ranges[0])?;
+            let mut out = Vec::with_capacity(count as usize);
+            read_range(&self.conn, path, &key, ranges[0], &mut out)?;
             for h in helpers {
-                out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                out.append(&mut h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
             }
             Ok::<_, StoreError>(out)
         })?;
-        out.sort_by_key(Event::order_key);
+        // Usually stored in order already: then the sort (and its scratch space) is skipped.
+        if !out.is_sorted_by_key(Event::order_key) {
+            out.sort_by_key(Event::order_key);
+        }
         Ok(out)
     }
 
@@ -325,7 +338,7 @@ impl Store {
     }
 
     fn parse(&self, id: &str, body: &str) -> Result<Event> {
-        serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+        Event::from_json(body).map_err(|source| StoreError::BadEvent {
             path: self.path.clone(),
             id: id.to_string(),
             source,
