@@ -554,3 +554,29 @@ async fn a_reused_event_id_with_another_body_is_a_conflict() {
     assert_eq!(texts, ["disk full on db1", "before", "after"]);
     srv.stop().await.unwrap();
 }
+
+/// The token is checked before the body is read: a request without one that announces a body
+/// it never sends is answered 401 (after a bounded drain), not left waiting for that body with a
+/// buffer the size of the limit held for it.
+#[tokio::test]
+async fn a_request_without_a_token_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = start(&tmp.path().join("s.db")).await;
+    let mut tcp = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let req = format!(
+        "POST /v1/incidents/{}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n",
+        uuid::Uuid::now_v7()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = vec![0u8; 4096];
+    // Generous: the answer comes after the drain's 2 s; a server waiting for the body never answers.
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), tcp.read(&mut raw))
+        .await
+        .expect("no answer: the server waits for the body of a request it will refuse")
+        .unwrap();
+    let raw = String::from_utf8_lossy(&raw[..n]);
+    assert!(raw.starts_with("HTTP/1.1 401"), "{raw}");
+    assert!(raw.contains("\"field\":\"authorization\""), "{raw}");
+    srv.stop().await.unwrap();
+}

@@ -323,7 +323,8 @@ pub(super) fn restart(ctx: &Ctx, a: RestartArgs) -> Result<ExitCode> {
         target.name,
         target.pid,
         target.user,
-        crate::procs::redact::redact_cmdline(&target.cmdline)
+        // Outside text: no control character reaches the terminal.
+        crate::incident::sanitize::one_line(&crate::procs::redact::redact_cmdline(&target.cmdline))
     );
     if let crate::procs::Verdict::RequireTypedName { reason } =
         crate::procs::guard::check(&target.target(), &gctx)

@@ -97,6 +97,47 @@ fn short_id(id: &str) -> &str {
     if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) { &id[..12] } else { id }
 }
 
+/// The file name of a capture's manifest (`procs::evidence::MANIFEST`; the incident model does
+/// not depend on the process code).
+const MANIFEST_NAME: &str = "manifest.json";
+
+/// Which `evidence_captured` events a timeline folds into their capture's manifest: a capture
+/// records one event per file (each file's path, size and sha256 travel with the incident, to
+/// the server and into the postmortem's Evidence list), and the manifest, written last, lists
+/// them all. On a timeline that is one line per capture, not twenty. Files of a capture whose
+/// manifest is not recorded (and a runbook command's output) stay on the timeline.
+#[derive(Debug, Default)]
+pub struct EvidenceFold {
+    /// Directories of the recorded manifests.
+    dirs: std::collections::HashSet<String>,
+}
+
+impl EvidenceFold {
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a Event>) -> EvidenceFold {
+        let dirs = events
+            .into_iter()
+            .filter_map(|ev| match &ev.kind {
+                EventKind::EvidenceCaptured { path, .. } => {
+                    path.strip_suffix(MANIFEST_NAME).filter(|d| d.ends_with('/')).map(str::to_owned)
+                }
+                _ => None,
+            })
+            .collect();
+        EvidenceFold { dirs }
+    }
+
+    /// True for a captured file (not the manifest) whose manifest is recorded.
+    pub fn folds(&self, ev: &Event) -> bool {
+        match &ev.kind {
+            EventKind::EvidenceCaptured { path, .. } => match path.rsplit_once('/') {
+                Some((dir, name)) => name != MANIFEST_NAME && self.dirs.contains(&path[..=dir.len()]),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// One line describing an event for the timeline table (raw text: callers escape for their medium).
 pub fn describe(ev: &Event) -> String {
     match &ev.kind {
@@ -729,7 +770,8 @@ fn timeline(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<
         }
     }
     let notes: std::collections::HashMap<_, _> = state.notes.iter().map(|n| (n.id, n)).collect();
-    for ev in events {
+    let fold = EvidenceFold::of(events);
+    for ev in events.iter().filter(|ev| !fold.folds(ev)) {
         let text = match &ev.kind {
             EventKind::Note { .. } => notes
                 .get(&ev.id)
@@ -1082,5 +1124,62 @@ mod tests {
         let md = to_markdown(&quiet, &events[..1], None, t(10));
         assert!(md.contains("## Status updates\n\n*None posted.*"), "{md}");
         assert!(!md.contains("## Runbooks"), "{md}");
+    }
+
+    #[test]
+    fn a_capture_is_one_timeline_line_and_every_file_is_under_evidence() {
+        let mut events = incident();
+        let id = events[0].incident;
+        let file = |m, path: &str| {
+            Event::new(
+                id,
+                t(m),
+                "ana",
+                EventKind::EvidenceCaptured {
+                    path: path.into(),
+                    sha256: "ab".repeat(32),
+                    bytes: 10,
+                    what: format!("what {path}"),
+                },
+            )
+        };
+        let dir = "/d/evidence/x/17-99";
+        events.push(file(8, &format!("{dir}/status")));
+        events.push(file(8, &format!("{dir}/maps")));
+        events.push(file(8, &format!("{dir}/manifest.json")));
+        // A capture whose manifest was not recorded, and a runbook command's output: both stay.
+        events.push(file(9, "/d/evidence/x/18-5/status"));
+        events.push(file(9, "/d/evidence/x/runs/df.txt"));
+        // A directory that merely ends like a recorded one is another capture.
+        events.push(file(9, "/d/evidence/x/117-99/status"));
+
+        let folding = EvidenceFold::of(&events);
+        let shown: Vec<&str> = events
+            .iter()
+            .filter(|e| !folding.folds(e))
+            .filter_map(|e| match &e.kind {
+                EventKind::EvidenceCaptured { path, .. } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "/d/evidence/x/17-99/manifest.json",
+                "/d/evidence/x/18-5/status",
+                "/d/evidence/x/runs/df.txt",
+                "/d/evidence/x/117-99/status"
+            ]
+        );
+
+        let md = to_markdown_with(&fold(&events).unwrap(), &events, None, t(10), &RunbookTexts::default());
+        let timeline = &md[md.find("## Timeline").unwrap()..];
+        let timeline = &timeline[..timeline[3..].find("\n## ").map_or(timeline.len(), |i| i + 3)];
+        assert!(timeline.contains("what /d/evidence/x/17-99/manifest.json"), "{timeline}");
+        assert!(!timeline.contains("what /d/evidence/x/17-99/status"), "{timeline}");
+        let evidence = &md[md.find("### Evidence").unwrap()..];
+        for name in ["17-99/status", "17-99/maps", "17-99/manifest.json", "18-5/status"] {
+            assert!(evidence.contains(name), "{name} missing from {evidence}");
+        }
     }
 }

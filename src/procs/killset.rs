@@ -196,12 +196,8 @@ pub fn signal_set(
     if let Some(dir) = evidence_dir {
         let ev = super::evidence::capture_evidence(dir, chosen.pid, chosen.start_time, at)
             .map_err(|e| format!("evidence capture failed, nothing was signalled: {e}"))?;
-        if let Some(m) = ev.manifest() {
-            manifest = Some(m.path.display().to_string());
-            events.extend(ev.events().into_iter().filter(
-                |k| matches!(k, EventKind::EvidenceCaptured { path, .. } if Some(path) == manifest.as_ref()),
-            ));
-        }
+        manifest = ev.manifest().map(|m| m.path.display().to_string());
+        events.extend(ev.events());
     }
     let reason = crate::incident::sanitize::clip(reason.trim(), 1024);
     let mut sent = Vec::new();

@@ -208,15 +208,26 @@ pub struct RestartRun {
 /// Runs the restart command (bounded by `timeout`), then asks the manager for the state and main
 /// pid. `ok` only when the command exited 0 and the state afterwards is running/active.
 pub fn restart(via: &RestartTarget, timeout: Duration) -> RestartRun {
+    let tool = via.manager.tool();
+    match which(tool) {
+        Some(path) => restart_with(&path, via, timeout),
+        None => RestartRun {
+            ok: false,
+            outcome: format!("`{tool}` is not installed: {} not restarted", via.describe()),
+            new_pid: None,
+            took: Duration::ZERO,
+        },
+    }
+}
+
+/// `restart` with the manager's program at `path`.
+fn restart_with(path: &Path, via: &RestartTarget, timeout: Duration) -> RestartRun {
     let started = Instant::now();
     let fail = |outcome: String| RestartRun { ok: false, outcome, new_pid: None, took: started.elapsed() };
     let tool = via.manager.tool();
-    let Some(path) = which(tool) else {
-        return fail(format!("`{tool}` is not installed: {} not restarted", via.describe()));
-    };
     let (_, args) = via.command();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = match run_tool(&path, &args, timeout, 64 * 1024) {
+    let run = match run_tool(path, &args, timeout, 64 * 1024) {
         Ok(r) => r,
         Err(e) => return fail(format!("`{tool} restart` could not start: {e}")),
     };
@@ -231,7 +242,7 @@ pub fn restart(via: &RestartTarget, timeout: Duration) -> RestartRun {
         ));
     }
     let took = started.elapsed();
-    let (state, new_pid) = state_of(&path, via);
+    let (state, new_pid) = state_of(path, via);
     let ok = matches!(state.as_str(), "active" | "running");
     let outcome = format!(
         "restarted in {:.1} s: {state}{}",
@@ -244,8 +255,10 @@ pub fn restart(via: &RestartTarget, timeout: Duration) -> RestartRun {
 /// The state and main pid after the restart, as the manager reports them.
 fn state_of(tool: &Path, via: &RestartTarget) -> (String, Option<i32>) {
     let args: Vec<String> = match via.manager {
+        // Not `--value`: systemctl prints properties in its own (D-Bus) order, MainPID before
+        // ActiveState, whatever order they were asked in; `Key=value` lines say which is which.
         Manager::Systemd => {
-            ["show", "-p", "ActiveState", "-p", "MainPID", "--value", &via.name].map(String::from).to_vec()
+            ["show", "-p", "ActiveState", "-p", "MainPID", &via.name].map(String::from).to_vec()
         }
         _ => ["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", &via.name].map(String::from).to_vec(),
     };
@@ -253,13 +266,29 @@ fn state_of(tool: &Path, via: &RestartTarget) -> (String, Option<i32>) {
     let Ok(r) = run_tool(tool, &args, Duration::from_secs(10), 16 * 1024) else {
         return ("state unknown".into(), None);
     };
+    let unknown = || (format!("state unknown ({})", first_line(&r.output)), None);
+    if r.exit_code != Some(0) {
+        return unknown();
+    }
     let text = String::from_utf8_lossy(&r.output);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    match (r.exit_code, via.manager, words.as_slice()) {
-        // `systemctl show --value` prints one property per line in the order asked; the
-        // template prints "status pid".
-        (Some(0), _, [state, pid, ..]) => (state.to_string(), pid.parse().ok().filter(|p| *p > 0)),
-        _ => (format!("state unknown ({})", first_line(&r.output)), None),
+    let pid = |p: &str| p.trim().parse().ok().filter(|p: &i32| *p > 0);
+    match via.manager {
+        Manager::Systemd => {
+            let value = |key: &str| {
+                text.lines().find_map(|l| l.trim().strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            };
+            match value("ActiveState") {
+                Some(state) if !state.trim().is_empty() => {
+                    (strip_controls(state.trim()).into_owned(), value("MainPID").and_then(pid))
+                }
+                _ => unknown(),
+            }
+        }
+        // The template prints "status pid".
+        _ => match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [state, p, ..] => (strip_controls(state).into_owned(), pid(p)),
+            _ => unknown(),
+        },
     }
 }
 
@@ -308,5 +337,51 @@ mod tests {
         let t = RestartTarget { manager: Manager::Docker, name: ID.into() };
         assert_eq!(t.describe(), "docker container 0123456789ab");
         assert_eq!(t.command(), ("docker", vec!["restart".to_string(), ID.to_string()]));
+    }
+
+    /// A stand-in for the manager's program: `restart` exits with `code`, `show`/`inspect`
+    /// prints `state` (as the real tools print it).
+    fn fake_tool(dir: &Path, code: i32, state: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("tool");
+        let script = format!(
+            "#!/bin/sh\ncase \"$1\" in\n restart) echo 'Job failed' >&2; exit {code};;\n show|inspect) printf '{state}'; exit 0;;\nesac\nexit 1\n"
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A child forked by another test thread while the file was open for writing keeps it
+        // "busy" (ETXTBSY) until that child execs: wait until it runs.
+        for _ in 0..100 {
+            match std::process::Command::new(&path).arg("noop").output() {
+                Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
+                _ => break,
+            }
+        }
+        path
+    }
+
+    #[test]
+    fn the_state_after_a_restart_is_read_by_key_not_by_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let unit = RestartTarget { manager: Manager::Systemd, name: "nginx.service".into() };
+        let t = Duration::from_secs(10);
+        // systemctl prints MainPID before ActiveState whatever order they were asked in.
+        let run = restart_with(&fake_tool(dir.path(), 0, "MainPID=4242\\nActiveState=active\\n"), &unit, t);
+        assert!(run.ok, "{run:?}");
+        assert_eq!(run.new_pid, Some(4242));
+        assert!(run.outcome.contains("active, new pid 4242"), "{run:?}");
+
+        let run = restart_with(&fake_tool(dir.path(), 0, "MainPID=0\\nActiveState=failed\\n"), &unit, t);
+        assert!(!run.ok && run.new_pid.is_none() && run.outcome.contains("failed"), "{run:?}");
+
+        let run = restart_with(&fake_tool(dir.path(), 1, ""), &unit, t);
+        assert!(!run.ok && run.outcome.contains("failed (exit 1): Job failed"), "{run:?}");
+
+        let run = restart_with(&fake_tool(dir.path(), 0, "garbage\\n"), &unit, t);
+        assert!(!run.ok && run.outcome.contains("state unknown"), "{run:?}");
+
+        let ctr = RestartTarget { manager: Manager::Docker, name: ID.into() };
+        let run = restart_with(&fake_tool(dir.path(), 0, "running 777\\n"), &ctr, t);
+        assert!(run.ok && run.new_pid == Some(777), "{run:?}");
     }
 }

@@ -97,8 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/stream", get(super::stream::stream))
         .route("/incidents/{id}/presence", get(presence))
         .route("/team", get(team))
-        .route("/openapi.json", get(openapi))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route("/openapi.json", get(openapi));
+    // Outermost last: errors as JSON, then metrics, then the token (before any body is read:
+    // a request without a valid token never makes the server buffer its body), then the body.
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(wire::MAX_BODY))
         .layer(middleware::from_fn(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), measure))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
@@ -115,6 +117,9 @@ pub fn router(state: AppState) -> Router {
 const DRAIN_MAX: usize = 8 * wire::MAX_BODY;
 /// How long that may take.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a body within the limit may take to arrive (a client trickling bytes holds a
+/// connection and a buffer until then).
+const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The body limit, answered so that the client can read the answer. A server that answers 413
 /// and closes with the rest of the body unread makes the kernel reset the connection, and a
@@ -141,10 +146,22 @@ async fn body_limit(req: Request, next: Next) -> Response {
     let mut buf = Vec::with_capacity(declared.map_or(0, |n| n.min(wire::MAX_BODY as u64) as usize));
     let over = declared.is_some_and(|n| n > wire::MAX_BODY as u64);
     if !over {
-        while let Some(chunk) = stream.next().await {
-            let Ok(chunk) = chunk else {
-                let why = "the request body could not be read";
-                return ApiError::field(StatusCode::BAD_REQUEST, "body", why, None).into_response();
+        let deadline = tokio::time::Instant::now() + BODY_TIME;
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) => break,
+                Ok(Some(Err(_))) => {
+                    let why = "the request body could not be read";
+                    return ApiError::field(StatusCode::BAD_REQUEST, "body", why, None).into_response();
+                }
+                Err(_) => {
+                    let why = format!("the body did not arrive within {} s", BODY_TIME.as_secs());
+                    let mut resp =
+                        ApiError::field(StatusCode::REQUEST_TIMEOUT, "body", why, None).into_response();
+                    resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return resp;
+                }
             };
             if buf.len() + chunk.len() > wire::MAX_BODY {
                 return drain_then(stream, buf.len() + chunk.len(), too_large()).await;
@@ -154,6 +171,12 @@ async fn body_limit(req: Request, next: Next) -> Response {
         return next.run(Request::from_parts(parts, Body::from(buf))).await;
     }
     drain_then(stream, 0, too_large()).await
+}
+
+/// An error answered before the body was read: the body is drained, not kept (bounded as for
+/// a 413), so the client, which may still be writing, can read the answer.
+async fn answer_unread(req: Request, answer: ApiError) -> Response {
+    drain_then(req.into_body().into_data_stream(), 0, answer).await
 }
 
 async fn drain_then(mut stream: axum::body::BodyDataStream, mut read: usize, answer: ApiError) -> Response {
@@ -295,14 +318,21 @@ async fn measure(State(st): State<AppState>, req: Request, next: Next) -> Respon
     resp
 }
 
+/// The token check of everything under `/v1` (`/healthz` and `/metrics` are open), before the
+/// body is read.
 async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !(path == "/v1" || path.starts_with("/v1/")) {
+        return next.run(req).await;
+    }
     let principal = if st.tokens.is_empty() {
         Principal(None)
     } else {
         match bearer(req.headers()).and_then(|t| st.tokens.check(t).ok_or("invalid token")) {
             Ok(name) => Principal(Some(name.to_string())),
             Err(why) => {
-                return ApiError::field(StatusCode::UNAUTHORIZED, "authorization", why, None).into_response();
+                let answer = ApiError::field(StatusCode::UNAUTHORIZED, "authorization", why, None);
+                return answer_unread(req, answer).await;
             }
         }
     };

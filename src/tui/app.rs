@@ -599,25 +599,28 @@ impl App {
         self.store.append_all(&events, None).map_err(|e| e.to_string())?;
         self.appended += events.len() as u64;
         self.queue.push(Command::Nudge);
-        if self.incident() == Some(incident) {
-            self.load(incident)?;
+        // Recorded: a reload that fails now is said as such, not as "not recorded" (which would
+        // have the responder capture or restart again).
+        if self.incident() == Some(incident)
+            && let Err(e) = self.load(incident)
+        {
+            self.notice =
+                Some((format!("recorded, but the screen could not reload the incident: {e}"), true));
         }
         Ok(())
     }
 
-    /// Appends the kill's events: the evidence manifest (it holds every file's sha256; one event
-    /// per file would flood the timeline) and the `process_signalled` record.
+    /// Appends the kill's events: one `evidence_captured` per file, manifest last (the timeline
+    /// shows the capture as its manifest's one line, see `EvidenceFold`; the postmortem lists
+    /// every file), and the `process_signalled` record.
     fn record_kill(&mut self, report: &KillReport, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        let manifest =
-            report.evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string());
         // The evidence was captured before the signal: one millisecond earlier keeps that order
         // on the timeline (events of the same instant are ordered by id, which is not causal).
         let before = now - chrono::Duration::milliseconds(1);
         for kind in &report.events {
             let at = match kind {
-                EventKind::EvidenceCaptured { path, .. } if Some(path) == manifest.as_ref() => before,
-                EventKind::EvidenceCaptured { .. } => continue,
+                EventKind::EvidenceCaptured { .. } => before,
                 _ => now,
             };
             self.write(&Event::new(id, at, self.me.clone(), kind.clone()))?;

@@ -236,8 +236,8 @@ fn p_without_paging_configured_says_what_to_set() {
     assert!(msg.contains("[paging] webhook_url"), "{msg}");
 }
 
-/// A webhook receiver on 127.0.0.1:0 that answers 202 and keeps the bodies.
-async fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+/// A webhook receiver on 127.0.0.1:0 that answers 202 after `delay` and keeps the bodies.
+pub(super) async fn receiver(delay: Duration) -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let app = axum::Router::new().route(
@@ -245,6 +245,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
         axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
             let s = s.clone();
             async move {
+                tokio::time::sleep(delay).await;
                 s.lock().unwrap().push(v);
                 axum::http::StatusCode::ACCEPTED
             }
@@ -256,7 +257,8 @@ async fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     (format!("http://{addr}/hook"), seen)
 }
 
-fn webhook(url: &str) -> Notifier {
+/// Pages go to the webhook at `url`, without retries.
+pub(super) fn webhook(url: &str) -> Notifier {
     let mut c = Config::default();
     c.paging.webhook_url = Some(url.into());
     c.paging.retries = 0;
@@ -288,7 +290,7 @@ async fn page_and_wait(h: &mut Harness, row: usize) -> String {
 
 #[tokio::test]
 async fn p_pages_the_level_in_the_background_and_records_it() {
-    let (url, seen) = receiver().await;
+    let (url, seen) = receiver(Duration::ZERO).await;
     let mut h = with_team(&example_team(), Some(webhook(&url)));
     let question = page_and_wait(&mut h, 2).await;
     assert_eq!(question, "Page Bo Chen (bo) as escalation level 1 via webhook for SEV2?");

@@ -30,6 +30,9 @@ pub struct Effects {
     pub nudged: u64,
     /// Stops the runbook command in flight.
     cancel: Option<Canceller>,
+    /// Guarded actions whose result is not back yet (a kill, a capture, a restart, a kill set
+    /// until its watch ends): their results are records, so quitting waits for them.
+    pub guarded_in_flight: usize,
     /// The terminal, for OSC 52 (it draws nothing, so it goes straight out between frames).
     out: Box<dyn Write + Send>,
 }
@@ -37,7 +40,17 @@ pub struct Effects {
 impl Effects {
     pub fn new(server: crate::sync::ServerSettings, out: Box<dyn Write + Send>) -> Effects {
         let (tx, rx) = mpsc::unbounded_channel();
-        Effects { tx, rx, server, following: None, handle: None, nudged: 0, cancel: None, out }
+        Effects {
+            tx,
+            rx,
+            server,
+            following: None,
+            handle: None,
+            nudged: 0,
+            cancel: None,
+            guarded_in_flight: 0,
+            out,
+        }
     }
 
     /// A way in for other sources of actions (signals).
@@ -68,7 +81,12 @@ impl Effects {
             None => (None, None),
         };
         tokio::select! {
-            Some(action) = self.rx.recv() => action,
+            Some(action) = self.rx.recv() => {
+                if ends_guarded(&action) {
+                    self.guarded_in_flight = self.guarded_in_flight.saturating_sub(1);
+                }
+                action
+            }
             st = changed(status) => Action::Sync(st),
             _ = changed(arrivals) => Action::Arrived,
         }
@@ -76,6 +94,15 @@ impl Effects {
 
     fn execute(&mut self, cmd: Command, store: &Store) -> Option<Action> {
         let tx = self.tx.clone();
+        if matches!(
+            cmd,
+            Command::Kill { .. }
+                | Command::Capture { .. }
+                | Command::Restart { .. }
+                | Command::KillSet { .. }
+        ) {
+            self.guarded_in_flight += 1;
+        }
         match cmd {
             Command::Kill { req, ctx } => {
                 tokio::task::spawn_blocking(move || {
@@ -117,8 +144,11 @@ impl Effects {
                         Ok(sent) => {
                             let members = sent.sent.clone();
                             let _ = tx.send(Action::KillSetSent { incident, result: Ok(sent) });
-                            let events = watch_outcomes(&members, signal, grace);
-                            let _ = tx.send(Action::KillSetWatched { incident, events });
+                            // Nothing was signalled: nothing to watch (and no "all 0 exited").
+                            if !members.is_empty() {
+                                let events = watch_outcomes(&members, signal, grace);
+                                let _ = tx.send(Action::KillSetWatched { incident, events });
+                            }
                         }
                     }
                 });
@@ -263,5 +293,16 @@ async fn forward(
             }
         }
         _ => Vec::new(),
+    }
+}
+
+/// Whether `action` is the last result of a guarded action (see `Effects::guarded_in_flight`).
+fn ends_guarded(action: &Action) -> bool {
+    match action {
+        Action::KillDone(_) | Action::CaptureDone { .. } | Action::RestartDone { .. } => true,
+        Action::KillSetWatched { .. } => true,
+        // A set that signalled nobody is not watched; one that did ends with its watch.
+        Action::KillSetSent { result, .. } => result.as_ref().map_or(true, |sent| sent.sent.is_empty()),
+        _ => false,
     }
 }

@@ -329,44 +329,40 @@ fn help_lists_the_capture_key_and_the_browser() {
     assert!(all.contains("Evidence browser"), "{all}");
 }
 
+/// The evidence browser on the planted evidence at `w`x`h`: its list, or (`open`) the capture
+/// opened after one of its files changed.
+fn browser_screen(w: u16, h: u16, open: bool) -> String {
+    let mut hs = harness(Duration::from_secs(10));
+    hs.app.size = (w, h);
+    let root = planted(&hs);
+    if open {
+        std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
+        hs.key(KeyCode::Char('V')).key(KeyCode::Enter);
+        run_jobs(&mut hs);
+    } else {
+        hs.key(KeyCode::Char('V'));
+    }
+    hs.text(w, h)
+}
+
 #[test]
 fn snapshot_evidence_browser_80x24() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (80, 24);
-    planted(&h);
-    h.key(KeyCode::Char('V'));
-    insta::assert_snapshot!(h.text(80, 24));
+    insta::assert_snapshot!(browser_screen(80, 24, false));
 }
 
 #[test]
 fn snapshot_evidence_browser_200x50() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (200, 50);
-    planted(&h);
-    h.key(KeyCode::Char('V'));
-    insta::assert_snapshot!(h.text(200, 50));
+    insta::assert_snapshot!(browser_screen(200, 50, false));
 }
 
 #[test]
 fn snapshot_evidence_capture_files_80x24() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (80, 24);
-    let root = planted(&h);
-    std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
-    h.key(KeyCode::Char('V')).key(KeyCode::Enter);
-    run_jobs(&mut h);
-    insta::assert_snapshot!(h.text(80, 24));
+    insta::assert_snapshot!(browser_screen(80, 24, true));
 }
 
 #[test]
 fn snapshot_evidence_capture_files_200x50() {
-    let mut h = harness(Duration::from_secs(10));
-    h.app.size = (200, 50);
-    let root = planted(&h);
-    std::fs::write(root.join("4121-1000/status"), "changed").unwrap();
-    h.key(KeyCode::Char('V')).key(KeyCode::Enter);
-    run_jobs(&mut h);
-    insta::assert_snapshot!(h.text(200, 50));
+    insta::assert_snapshot!(browser_screen(200, 50, true));
 }
 
 #[test]

@@ -89,6 +89,74 @@ impl<C: Copy> Binding<C> {
     }
 }
 
+// The keys of the shared rows (named, so that they live for the whole program).
+const DOWN: &[Key] = &[Key::ch('j'), Key::code(KeyCode::Down)];
+const UP: &[Key] = &[Key::ch('k'), Key::code(KeyCode::Up)];
+const TOP: &[Key] = &[Key::ch('g'), Key::code(KeyCode::Home)];
+const BOTTOM: &[Key] = &[Key::ch('G'), Key::code(KeyCode::End)];
+const PAGE_DOWN: &[Key] = &[Key::code(KeyCode::PageDown)];
+const PAGE_UP: &[Key] = &[Key::code(KeyCode::PageUp)];
+const TAB: &[Key] = &[Key::code(KeyCode::Tab)];
+const BACK_TAB: &[Key] = &[Key::code(KeyCode::BackTab)];
+const ESC: &[Key] = &[Key::code(KeyCode::Esc)];
+const ESC_ENTER: &[Key] = &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)];
+const Q: &[Key] = &[Key::ch('q')];
+
+/// Rows that mean the same in every table they are in, so their keys and words are written once:
+/// a list moves with j/k, g/G and the arrows everywhere, a form's Tab and Esc do the same in
+/// every form. `desc` names the items in `?` help; these rows are not in the footer unless
+/// `shown`.
+impl<C: Copy> Binding<C> {
+    /// j/↓: down (the next item, a line down).
+    pub const fn down(cmd: C, desc: &'static str) -> Binding<C> {
+        Binding { keys: DOWN, cmd, desc, hint: None }
+    }
+    /// k/↑: up (the previous item).
+    pub const fn up(cmd: C, desc: &'static str) -> Binding<C> {
+        Binding { keys: UP, cmd, desc, hint: None }
+    }
+    /// g/Home: the top (the first item).
+    pub const fn top(cmd: C, desc: &'static str) -> Binding<C> {
+        Binding { keys: TOP, cmd, desc, hint: None }
+    }
+    /// G/End: the bottom (the last item).
+    pub const fn bottom(cmd: C, desc: &'static str) -> Binding<C> {
+        Binding { keys: BOTTOM, cmd, desc, hint: None }
+    }
+    /// PgDn: a page down.
+    pub const fn page_down(cmd: C) -> Binding<C> {
+        Binding { keys: PAGE_DOWN, cmd, desc: "page down", hint: None }
+    }
+    /// PgUp: a page up.
+    pub const fn page_up(cmd: C) -> Binding<C> {
+        Binding { keys: PAGE_UP, cmd, desc: "page up", hint: None }
+    }
+    /// Tab: a form's next field (in the footer).
+    pub const fn next_field(cmd: C) -> Binding<C> {
+        Binding { keys: TAB, cmd, desc: "next field", hint: Some("next field") }
+    }
+    /// S-Tab: a form's previous field.
+    pub const fn prev_field(cmd: C) -> Binding<C> {
+        Binding { keys: BACK_TAB, cmd, desc: "previous field", hint: None }
+    }
+    /// Esc: leave a form or list without a result (in the footer).
+    pub const fn cancel(cmd: C) -> Binding<C> {
+        Binding { keys: ESC, cmd, desc: "cancel", hint: Some("cancel") }
+    }
+    /// The row with a footer hint.
+    pub const fn shown(self, hint: &'static str) -> Binding<C> {
+        Binding { hint: Some(hint), ..self }
+    }
+}
+
+/// The keys of a dialog that shows a result: Esc/Enter close it (in the footer), and q.
+pub const fn close_rows<C: Copy>(cmd: C) -> [Binding<C>; 2] {
+    [
+        Binding { keys: ESC_ENTER, cmd, desc: "close", hint: Some("close") },
+        Binding { keys: Q, cmd, desc: "close", hint: None },
+    ]
+}
+
 /// The command bound to a key event in a table, if any.
 pub fn lookup<C: Copy>(table: &[Binding<C>], ev: &KeyEvent) -> Option<C> {
     table.iter().find(|b| b.keys.iter().any(|k| k.matches(ev))).map(|b| b.cmd)
@@ -284,6 +352,23 @@ pub enum PaneCmd {
     TakePager,
 }
 
+impl PaneCmd {
+    /// How far a move takes a list's selection when `height` rows are on screen (a page keeps one
+    /// row of the last in view; top and bottom go as far as there are rows); None for the others.
+    pub fn moves_by(self, height: usize) -> Option<isize> {
+        let page = height.max(2) as isize - 1;
+        Some(match self {
+            PaneCmd::Down => 1,
+            PaneCmd::Up => -1,
+            PaneCmd::PageDown => page,
+            PaneCmd::PageUp => -page,
+            PaneCmd::Top => isize::MIN / 2,
+            PaneCmd::Bottom => isize::MAX / 2,
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +383,16 @@ mod tests {
         assert_eq!(lookup(GLOBAL, &ctrl_n), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(lookup(GLOBAL, &ctrl_c), Some(GlobalCmd::Quit));
+    }
+
+    #[test]
+    fn a_page_moves_one_row_less_than_the_height_and_at_least_one() {
+        assert_eq!(PaneCmd::PageDown.moves_by(20), Some(19));
+        assert_eq!(PaneCmd::PageUp.moves_by(20), Some(-19));
+        // No room drawn yet (height 0 or 1): a page still moves.
+        assert_eq!(PaneCmd::PageDown.moves_by(0), Some(1));
+        assert_eq!(PaneCmd::Down.moves_by(0), Some(1));
+        assert_eq!(PaneCmd::Open.moves_by(20), None);
     }
 
     #[test]

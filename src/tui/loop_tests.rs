@@ -43,6 +43,13 @@ impl Driver {
     }
 }
 
+/// What runs the loop headless: its effects (with `config`), the driver of its inputs and an
+/// 80x24 test terminal.
+fn headless(config: Config) -> (super::Effects, Driver, Inputs, Terminal<TestBackend>) {
+    let (driver, inputs) = Driver::new();
+    (effects(config), driver, inputs, Terminal::new(TestBackend::new(80, 24)).unwrap())
+}
+
 /// Waits (bounded) for `f`; panics naming `what` when it never holds.
 async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -97,9 +104,7 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     let mut config = Config::default();
     config.server.url = Some(url.clone());
     config.server.token = Some("ana-token-0123456789".into());
-    let mut fx = effects(config);
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(config);
     let http = reqwest::Client::new();
     let on_server = |text: &'static str| {
         let (http, url) = (http.clone(), url.clone());
@@ -173,27 +178,48 @@ fn wait_exec(pid: u32, prog: &str) {
     }
 }
 
+/// A `sleep` child for a process-pane test, with a duration no other process on the box has, so
+/// the pane's filter finds exactly it (`base` keeps the tests' durations apart).
+struct Sleeper {
+    child: std::process::Child,
+    pid: u32,
+    secs: String,
+}
+
+impl Sleeper {
+    fn spawn(base: u32) -> Sleeper {
+        let secs = format!("{}", base + std::process::id() % 100_000);
+        let child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
+        let pid = child.id();
+        wait_exec(pid, "sleep");
+        Sleeper { child, pid, secs }
+    }
+}
+
+impl Driver {
+    /// Feeds the loop a fresh process snapshot, focuses the process pane (`procs`, its index) and
+    /// filters it down to the sleeper.
+    async fn select(&self, procs: usize, s: &Sleeper) {
+        let snap = crate::procs::Sampler::new().unwrap().sample();
+        assert!(snap.processes.iter().any(|p| p.pid as u32 == s.pid), "the sampler sees the child");
+        self.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
+        self.key(KeyCode::Char(char::from(b'1' + procs as u8)));
+        self.key(KeyCode::Char('/')).chars(&format!("sleep {}", s.secs)).key(KeyCode::Enter);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
-    // A duration no other process on the box has: the filter finds exactly this child.
-    let secs = format!("{}", 300_000 + std::process::id() % 100_000);
-    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
-    let pid = child.id();
-    wait_exec(pid, "sleep");
+    let mut sleeper = Sleeper::spawn(300_000);
+    let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
     let script =
         async {
-            let snap = crate::procs::Sampler::new().unwrap().sample();
-            assert!(snap.processes.iter().any(|p| p.pid as u32 == pid), "the sampler sees the child");
-            driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
-            driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
-            driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+            driver.select(procs, &sleeper).await;
             // Evidence off (it has its own tests), then the reason, then send.
             driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
             driver
@@ -204,7 +230,7 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
                 .key(KeyCode::Enter);
             let deadline = Instant::now() + Duration::from_secs(15);
             let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
+                if let Some(s) = sleeper.child.try_wait().unwrap() {
                     break s;
                 }
                 assert!(Instant::now() < deadline, "the child was never signalled");
@@ -236,34 +262,14 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop() {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
-    let s = seen.clone();
-    let hook = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
-            let s = s.clone();
-            async move {
-                // Slow enough that the quit below really has to wait for it.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                s.lock().unwrap().push(v);
-                axum::http::StatusCode::ACCEPTED
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
-    let mut c = Config::default();
-    c.paging.webhook_url = Some(format!("http://{addr}/hook"));
-    c.paging.retries = 0;
+    // Slow enough that the quit below really has to wait for it.
+    let (url, seen) = super::contacts_tests::receiver(Duration::from_millis(300)).await;
     let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
     let (mut app, dir) = sample_app(|o| {
         o.team = Some(team);
-        o.notifier = Some(crate::notify::Notifier::new(&c.paging, &c.status_updates).unwrap());
+        o.notifier = Some(super::contacts_tests::webhook(&url));
     });
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     // Contacts, the primary on call, page, yes, and quit straight away.
     driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
     for _ in 0..8 {
@@ -286,22 +292,15 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
-    let secs = format!("{}", 200_000 + std::process::id() % 100_000);
-    let mut child = std::process::Command::new("sleep").arg(&secs).spawn().unwrap();
-    let pid = child.id();
-    wait_exec(pid, "sleep");
+    let mut sleeper = Sleeper::spawn(200_000);
+    let pid = sleeper.pid;
     let (mut app, dir) = sample_app(|_| {});
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
-    let mut fx = effects(Config::default());
-    let (driver, inputs) = Driver::new();
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
     let script = async {
-        let snap = crate::procs::Sampler::new().unwrap().sample();
-        driver.procs.send(ProcsMsg::Snapshot(Arc::new(snap))).await.unwrap();
-        driver.key(KeyCode::Char(char::from(b'1' + procs as u8)));
-        driver.key(KeyCode::Char('/')).chars(&format!("sleep {secs}")).key(KeyCode::Enter);
+        driver.select(procs, &sleeper).await;
         // Quick profile, capture.
         driver.key(KeyCode::Char('c')).key(KeyCode::Left).key(KeyCode::Enter);
         until("the capture's manifest on the timeline", 30, || {
@@ -318,13 +317,38 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     };
     let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
     result.unwrap();
-    assert!(child.try_wait().unwrap().is_none(), "captured, not signalled");
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(sleeper.child.try_wait().unwrap().is_none(), "captured, not signalled");
+    let _ = sleeper.child.kill();
+    let _ = sleeper.child.wait();
     assert!(
         !kinds(dir.path(), &app)
             .iter()
             .any(|e| matches!(e.kind, EventKind::ProcessSignalled { pid: p, .. } if p as u32 == pid)),
         "no signal recorded"
+    );
+}
+
+/// A hang-up (the terminal's input gone) right after a capture started: the loop waits for the
+/// capture and records it before it returns; the evidence is on the timeline, not only on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_started_just_before_a_hang_up_is_still_recorded() {
+    // Its own duration: the kill test's sleeper runs at the same time and must not match.
+    let mut sleeper = Sleeper::spawn(400_000);
+    let pid = sleeper.pid;
+    let (mut app, dir) = sample_app(|_| {});
+    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
+    driver.select(procs, &sleeper).await;
+    // Standard profile, capture, and the terminal goes away at once.
+    driver.key(KeyCode::Char('c')).key(KeyCode::Enter);
+    drop(driver);
+    event_loop(&mut app, &mut term, inputs, &mut fx).await.unwrap();
+    assert_eq!(fx.guarded_in_flight, 0);
+    let _ = sleeper.child.kill();
+    let _ = sleeper.child.wait();
+    assert!(
+        kinds(dir.path(), &app).iter().any(|e| matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
+            if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))),
+        "the capture is recorded"
     );
 }

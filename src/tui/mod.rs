@@ -310,20 +310,28 @@ pub async fn event_loop<B: Backend>(
         };
         app.update(action, Utc::now());
     };
-    finish_pages(app, fx, terminal).await;
+    finish_work(app, fx, terminal).await;
     result
 }
 
-/// Longest wait on quit for pages still in flight (a page's own tries stay well under it).
-const PAGE_DRAIN: Duration = Duration::from_secs(60);
+/// Longest wait on quit for work still in flight: a page's own tries stay well under it, a
+/// restart is bounded by its own timeout.
+const QUIT_DRAIN: Duration =
+    Duration::from_secs(crate::procs::restart::DEFAULT_RESTART_TIMEOUT.as_secs() + 30);
 
-/// A page sent just before quitting is still recorded, delivered or not: a page must never vanish
-/// silently. Waits for the ones in flight unless a signal says to leave now.
-async fn finish_pages<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut Terminal<B>) {
-    let deadline = tokio::time::Instant::now() + PAGE_DRAIN;
-    while app.pager.in_flight > 0 {
-        let n = app.pager.in_flight;
-        app.notice = Some((format!("waiting for {n} page(s) to finish before quitting…"), false));
+/// A page sent, or a kill, capture or restart started, just before quitting (or a hang-up) is
+/// still recorded, done or not: none may vanish silently. Waits for the ones in flight unless a
+/// second signal says to leave now.
+async fn finish_work<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut Terminal<B>) {
+    let deadline = tokio::time::Instant::now() + QUIT_DRAIN;
+    while app.pager.in_flight > 0 || fx.guarded_in_flight > 0 {
+        let (pages, actions) = (app.pager.in_flight, fx.guarded_in_flight);
+        let what = match (pages, actions) {
+            (0, n) => format!("{n} action(s)"),
+            (n, 0) => format!("{n} page(s)"),
+            (p, a) => format!("{p} page(s) and {a} action(s)"),
+        };
+        app.notice = Some((format!("waiting for {what} to finish before quitting…"), false));
         // Best effort: after a hang-up there is no terminal to draw on.
         let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
         tokio::select! {

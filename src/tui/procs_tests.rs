@@ -181,15 +181,16 @@ impl H {
             self.app.update(Action::KillDone(result), now());
         }
     }
+    /// What the incident's stored events record, in order.
+    fn recorded(&self) -> Vec<EventKind> {
+        let id = self.app.incident().unwrap();
+        self.app.store.events(id).unwrap().into_iter().map(|e| e.kind).collect()
+    }
     /// The `process_outcome` records: (exited, outcome text).
     fn outcomes(&self) -> Vec<(bool, String)> {
-        let id = self.app.incident().unwrap();
-        self.app
-            .store
-            .events(id)
-            .unwrap()
+        self.recorded()
             .into_iter()
-            .filter_map(|e| match e.kind {
+            .filter_map(|k| match k {
                 EventKind::ProcessOutcome { exited, outcome, .. } => Some((exited, outcome)),
                 _ => None,
             })
@@ -197,13 +198,9 @@ impl H {
     }
     /// The `process_signalled` records this test wrote (the sample incident has one of its own).
     fn signalled(&self) -> Vec<(String, String, String)> {
-        let id = self.app.incident().unwrap();
-        self.app
-            .store
-            .events(id)
-            .unwrap()
+        self.recorded()
             .into_iter()
-            .filter_map(|e| match e.kind {
+            .filter_map(|k| match k {
                 EventKind::ProcessSignalled { signal, reason, outcome, pid, .. } if pid != 4121 => {
                     Some((signal, reason, outcome))
                 }
@@ -481,8 +478,13 @@ fn term_that_works_ends_the_countdown_and_evidence_manifest_is_recorded() {
         .iter()
         .filter(|e| matches!(&e.kind, EventKind::EvidenceCaptured { path, .. } if path.contains(&format!("{}", child.id()))))
         .collect();
-    assert_eq!(evidence.len(), 1, "only the manifest goes on the timeline");
-    let EventKind::EvidenceCaptured { path, .. } = &evidence[0].kind else { unreachable!() };
+    // Every file is recorded (the postmortem lists them); the timeline shows the capture as
+    // one line, its manifest's.
+    assert!(evidence.len() > 1, "{evidence:?}");
+    let fold = crate::incident::export::EvidenceFold::of(&events);
+    let shown: Vec<_> = evidence.iter().filter(|e| !fold.folds(e)).collect();
+    assert_eq!(shown.len(), 1, "one timeline line per capture: {shown:?}");
+    let EventKind::EvidenceCaptured { path, .. } = &shown[0].kind else { unreachable!() };
     assert!(path.ends_with("manifest.json") && std::path::Path::new(path).exists(), "{path}");
     let rec = h.signalled();
     assert_eq!(rec.len(), 1);

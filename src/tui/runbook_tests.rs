@@ -309,16 +309,23 @@ async fn pump(h: &mut Harness, fx: &mut super::Effects, done: impl Fn(&App) -> b
     }
 }
 
-#[tokio::test]
-async fn a_failed_status_delivery_is_on_the_timeline() {
-    let (url, count) = receiver(500);
+/// Posts the status update `text` to a webhook that answers `status`, until the footer says
+/// `notice`: the harness, what was recorded meanwhile, and how many requests the webhook got.
+async fn post_update(status: u16, text: &str, notice: &str) -> (Harness, Vec<EventKind>, usize) {
+    let (url, count) = receiver(status);
     let mut h = harness(webhook_options(&url));
     let mut fx = super::tests::effects(crate::config::Config::default());
     let before = h.stored().len();
-    h.key(KeyCode::Char('u')).chars("Degraded checkout").key(KeyCode::Enter);
-    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("NOT delivered"))).await;
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2, "one retry");
+    h.key(KeyCode::Char('u')).chars(text).key(KeyCode::Enter);
+    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains(notice))).await;
     let kinds = kinds_after(&h, before);
+    (h, kinds, count.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn a_failed_status_delivery_is_on_the_timeline() {
+    let (h, kinds, requests) = post_update(500, "Degraded checkout", "NOT delivered").await;
+    assert_eq!(requests, 2, "one retry");
     assert!(matches!(&kinds[0], EventKind::StatusUpdatePosted { text, .. } if text == "Degraded checkout"));
     let EventKind::Note { text, tag } = &kinds[1] else { panic!("{kinds:?}") };
     assert_eq!(*tag, crate::incident::Tag::Action);
@@ -329,15 +336,8 @@ async fn a_failed_status_delivery_is_on_the_timeline() {
 
 #[tokio::test]
 async fn a_delivered_status_update_says_so() {
-    let (url, count) = receiver(202);
-    let mut h = harness(webhook_options(&url));
-    let mut fx = super::tests::effects(crate::config::Config::default());
-    let before = h.stored().len();
-    h.key(KeyCode::Char('u')).chars("All good").key(KeyCode::Enter);
-    pump(&mut h, &mut fx, |app| app.notice.as_ref().is_some_and(|n| n.0.contains("posted to webhook:")))
-        .await;
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
-    let kinds = kinds_after(&h, before);
+    let (_h, kinds, requests) = post_update(202, "All good", "posted to webhook:").await;
+    assert_eq!(requests, 1);
     assert_eq!(kinds.len(), 2, "the update and its delivery, no failure note: {kinds:?}");
     assert!(matches!(&kinds[1], EventKind::StatusUpdateDelivered { provider, .. } if provider == "webhook"));
 }

@@ -1,5 +1,6 @@
-//! Widgets shared by every pane and popup, written once: a one-line text input, hint lines, line
-//! fitting, and popup placement. The popups themselves live in `popups/`.
+//! Widgets shared by every pane and popup, written once: a one-line text input and a form's
+//! labelled fields, hint lines, line fitting, and popup placement. The popups themselves live in
+//! `popups/`.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -153,6 +154,32 @@ pub fn scroll_top(prev: usize, selected: usize, height: usize, rows: usize, foll
     top.min(max_top)
 }
 
+/// A form field's label, highlighted while the field has the keys.
+pub fn label(text: &'static str, active: bool, theme: &Theme) -> Span<'static> {
+    Span::styled(text, if active { theme.key } else { theme.muted })
+}
+
+/// A form's text field on one line: its label, then the text (with the cursor while active).
+pub fn field_line(text: &'static str, input: &TextInput, active: bool, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![label(text, active, theme)];
+    spans.extend(input.spans(theme, active));
+    Line::from(spans)
+}
+
+/// A form's error line (empty while there is none), above its key hints.
+pub fn error_line(error: Option<&str>, theme: &Theme) -> Line<'static> {
+    match error {
+        Some(e) => Line::styled(e.to_string(), theme.danger),
+        None => Line::raw(""),
+    }
+}
+
+/// The field `by` places from `at` in a form's `fields`, wrapping around (Tab / S-Tab).
+pub fn step_field<F: Copy + PartialEq>(fields: &[F], at: F, by: isize) -> F {
+    let i = fields.iter().position(|f| *f == at).unwrap_or(0) as isize;
+    fields[(i + by).rem_euclid(fields.len() as isize) as usize]
+}
+
 /// A one-line text input with a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -216,6 +243,47 @@ impl TextInput {
     }
 }
 
+/// A list's `/` filter, typed on a line under the list: Enter keeps it, Esc clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub input: TextInput,
+    /// The filter line is open and takes the keys.
+    pub typing: bool,
+}
+
+impl Filter {
+    /// The footer hints while typing.
+    pub const HINTS: &'static [(&'static str, &'static str)] =
+        &[("Enter", "keep filter"), ("Esc", "clear filter")];
+
+    /// The filter text.
+    pub fn value(&self) -> &str {
+        &self.input.value
+    }
+
+    /// A key while typing; true when the list must be filtered again.
+    pub fn key(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Enter => {
+                self.typing = false;
+                false
+            }
+            KeyCode::Esc => {
+                *self = Filter::default();
+                true
+            }
+            _ => self.input.handle(key),
+        }
+    }
+
+    /// The line being typed: `/ text` with the cursor.
+    pub fn line(&self, theme: &Theme) -> Line<'static> {
+        let mut spans = vec![Span::styled("/ ", theme.key)];
+        spans.extend(self.input.spans(theme, true));
+        Line::from(spans)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +301,25 @@ mod tests {
         t.handle(key(KeyCode::Home));
         t.handle(key(KeyCode::Delete));
         assert_eq!((t.value.as_str(), t.cursor), ("ïk", 0));
+    }
+
+    #[test]
+    fn a_filter_keeps_its_text_on_enter_and_clears_it_on_esc() {
+        let mut f = Filter { typing: true, ..Filter::default() };
+        assert!(f.key(key(KeyCode::Char('d'))), "an edit filters again");
+        assert!(!f.key(key(KeyCode::Enter)), "Enter keeps the filter as it is");
+        assert_eq!((f.value(), f.typing), ("d", false));
+        f.typing = true;
+        assert!(f.key(key(KeyCode::Esc)), "Esc clears it: filter again");
+        assert_eq!(f, Filter::default());
+    }
+
+    #[test]
+    fn tab_order_wraps_both_ways_and_starts_over_from_a_field_not_offered() {
+        let fields = ['a', 'b', 'c'];
+        assert_eq!(step_field(&fields, 'c', 1), 'a');
+        assert_eq!(step_field(&fields, 'a', -1), 'c');
+        assert_eq!(step_field(&fields, 'z', 1), 'b');
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -33,18 +32,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::fit;
 
 static KEYS: &[Binding<PaneCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: PaneCmd::Down,
-        desc: "next person or level",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: PaneCmd::Up,
-        desc: "previous person or level",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next person or level"),
+    Binding::up(PaneCmd::Up, "previous person or level"),
     Binding {
         keys: &[Key::ch('c')],
         cmd: PaneCmd::Copy,

@@ -24,35 +24,15 @@ use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::{KillGuard, Popup, TextView};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, scroll_top};
+use crate::tui::widgets::{Filter, scroll_top};
 
 static KEYS: &[Binding<PaneCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: PaneCmd::Down,
-        desc: "next process",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: PaneCmd::Up,
-        desc: "previous process",
-        hint: None,
-    },
-    Binding { keys: &[Key::code(KeyCode::PageDown)], cmd: PaneCmd::PageDown, desc: "page down", hint: None },
-    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: PaneCmd::PageUp, desc: "page up", hint: None },
-    Binding {
-        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
-        cmd: PaneCmd::Top,
-        desc: "first process",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last process",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next process"),
+    Binding::up(PaneCmd::Up, "previous process"),
+    Binding::page_down(PaneCmd::PageDown),
+    Binding::page_up(PaneCmd::PageUp),
+    Binding::top(PaneCmd::Top, "first process"),
+    Binding::bottom(PaneCmd::Bottom, "last process"),
     Binding {
         keys: &[Key::code(KeyCode::F(9)), Key::ch('x')],
         cmd: PaneCmd::Kill,
@@ -136,8 +116,7 @@ pub struct Processes {
     pub paused: bool,
     /// Show kernel threads (they cannot be signalled, and their churn hides the userland).
     pub kernel: bool,
-    filter: TextInput,
-    filtering: bool,
+    filter: Filter,
     selected: usize,
     /// The selected process's (pid, start time): followed across re-sorts and refreshes once the
     /// responder moved the selection; until then the top row stays selected (like htop), so
@@ -161,8 +140,7 @@ impl Processes {
             tree: false,
             paused: false,
             kernel: false,
-            filter: TextInput::default(),
-            filtering: false,
+            filter: Filter::default(),
             selected: 0,
             chosen: None,
             moved: false,
@@ -184,7 +162,7 @@ impl Processes {
     }
 
     pub fn filter_text(&self) -> &str {
-        &self.filter.value
+        self.filter.value()
     }
 
     /// Recomputes the view (sort, filter, tree) and puts the selection back on its process.
@@ -194,7 +172,7 @@ impl Processes {
             return;
         };
         let rows = &snap.processes;
-        let f = self.filter.value.as_str();
+        let f = self.filter.value();
         let shown = |i: usize| self.kernel || !rows[i].kernel_thread;
         self.view = if self.tree {
             tree_order(rows).into_iter().filter(|(i, _)| shown(*i) && matches_filter(&rows[*i], f)).collect()
@@ -364,9 +342,9 @@ impl Pane for Processes {
         } else {
             format!("Processes · {}{dir}", self.sort.as_str())
         };
-        if !self.filter.value.is_empty() {
+        if !self.filter.value().is_empty() {
             let total = self.snap.as_ref().map_or(0, |s| s.processes.len());
-            t.push_str(&format!(" · /{} · {}/{}", one_line(&self.filter.value), self.view.len(), total));
+            t.push_str(&format!(" · /{} · {}/{}", one_line(self.filter.value()), self.view.len(), total));
         }
         if self.paused {
             t.push_str(" · PAUSED");
@@ -379,15 +357,12 @@ impl Pane for Processes {
     }
 
     fn command(&mut self, cmd: PaneCmd, _ctx: &PaneCtx) -> Effect {
-        let page = self.height.get().max(2) as isize - 1;
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(page),
-            PaneCmd::PageUp => self.move_by(-page),
-            PaneCmd::Top => self.move_by(isize::MIN / 2),
-            PaneCmd::Bottom => self.move_by(isize::MAX / 2),
-            PaneCmd::Filter => self.filtering = true,
+            PaneCmd::Filter => self.filter.typing = true,
             PaneCmd::SortNext | PaneCmd::SortPrev => {
                 self.sort = if cmd == PaneCmd::SortNext { self.sort.next() } else { self.sort.prev() };
                 self.tree = false;
@@ -423,28 +398,18 @@ impl Pane for Processes {
     }
 
     fn capturing(&self) -> bool {
-        self.filtering
+        self.filter.typing
     }
 
     fn input(&mut self, key: KeyEvent, _ctx: &PaneCtx) -> Effect {
-        match key.code {
-            KeyCode::Enter => self.filtering = false,
-            KeyCode::Esc => {
-                self.filtering = false;
-                self.filter = TextInput::default();
-                self.rebuild();
-            }
-            _ => {
-                if self.filter.handle(key) {
-                    self.rebuild();
-                }
-            }
+        if self.filter.key(key) {
+            self.rebuild();
         }
         Effect::Redraw
     }
 
     fn capture_hints(&self) -> &'static [(&'static str, &'static str)] {
-        &[("Enter", "keep filter"), ("Esc", "clear filter")]
+        Filter::HINTS
     }
 
     fn sync(&mut self, _data: &IncidentData) {}
@@ -480,7 +445,7 @@ impl Pane for Processes {
             return;
         };
         let meters = meter_lines(snap, area.width as usize, self.paused, t);
-        let input_h = u16::from(self.filtering);
+        let input_h = u16::from(self.filter.typing);
         let [m, head, list, input] = Layout::vertical([
             Constraint::Length(meters.len() as u16),
             Constraint::Length(1),
@@ -509,10 +474,8 @@ impl Pane for Processes {
         } else {
             frame.render_widget(Paragraph::new(lines), list);
         }
-        if self.filtering {
-            let mut spans = vec![Span::styled("/ ", t.key)];
-            spans.extend(self.filter.spans(t, true));
-            frame.render_widget(Paragraph::new(Line::from(spans)), input);
+        if self.filter.typing {
+            frame.render_widget(Paragraph::new(self.filter.line(t)), input);
         }
     }
 }

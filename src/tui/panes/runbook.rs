@@ -83,15 +83,10 @@ impl RunbookOptions {
 }
 
 static MOVES: [Binding<PaneCmd>; 4] = [
-    Binding { keys: &[Key::ch('j'), Key::code(KeyCode::Down)], cmd: PaneCmd::Down, desc: "next", hint: None },
-    Binding { keys: &[Key::ch('k'), Key::code(KeyCode::Up)], cmd: PaneCmd::Up, desc: "previous", hint: None },
-    Binding { keys: &[Key::ch('g'), Key::code(KeyCode::Home)], cmd: PaneCmd::Top, desc: "first", hint: None },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next"),
+    Binding::up(PaneCmd::Up, "previous"),
+    Binding::top(PaneCmd::Top, "first"),
+    Binding::bottom(PaneCmd::Bottom, "last"),
 ];
 
 static LIST_KEYS: &[Binding<PaneCmd>] = &[
@@ -331,13 +326,11 @@ impl Pane for Runbooks {
 
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
         let state = &ctx.data.state;
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(self.height.get().max(2) as isize - 1),
-            PaneCmd::PageUp => self.move_by(1 - self.height.get().max(2) as isize),
-            PaneCmd::Top => self.move_by(isize::MIN / 2),
-            PaneCmd::Bottom => self.move_by(isize::MAX / 2),
             PaneCmd::Open => match self.open {
                 Some(_) => return self.detail(state),
                 None if self.selected < self.books.len() => {

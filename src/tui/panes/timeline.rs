@@ -14,44 +14,24 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use uuid::Uuid;
 
-use crate::incident::export::describe;
+use crate::incident::export::{EvidenceFold, describe};
 use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::{Event, EventKind, Status, Tag};
 use crate::tui::keymap::{Binding, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, wrap_line};
+use crate::tui::widgets::{Filter, wrap_line};
 
 const AUTHOR_WIDTH: usize = 12;
 
 static KEYS: &[Binding<PaneCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: PaneCmd::Down,
-        desc: "next event",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: PaneCmd::Up,
-        desc: "previous event",
-        hint: None,
-    },
-    Binding { keys: &[Key::code(KeyCode::PageDown)], cmd: PaneCmd::PageDown, desc: "page down", hint: None },
-    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: PaneCmd::PageUp, desc: "page up", hint: None },
-    Binding {
-        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
-        cmd: PaneCmd::Top,
-        desc: "first event",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: PaneCmd::Bottom,
-        desc: "last event, follow new ones",
-        hint: None,
-    },
+    Binding::down(PaneCmd::Down, "next event"),
+    Binding::up(PaneCmd::Up, "previous event"),
+    Binding::page_down(PaneCmd::PageDown),
+    Binding::page_up(PaneCmd::PageUp),
+    Binding::top(PaneCmd::Top, "first event"),
+    Binding::bottom(PaneCmd::Bottom, "last event, follow new ones"),
     Binding {
         keys: &[Key::code(KeyCode::Enter)],
         cmd: PaneCmd::Open,
@@ -83,8 +63,7 @@ pub struct Timeline {
     selected: usize,
     /// Keep the newest event selected as events arrive.
     follow: bool,
-    filter: TextInput,
-    filtering: bool,
+    filter: Filter,
     tag: Option<Tag>,
     /// Show local times instead of UTC.
     pub local: bool,
@@ -119,7 +98,7 @@ impl Timeline {
     }
 
     pub fn filter_text(&self) -> &str {
-        &self.filter.value
+        self.filter.value()
     }
 
     pub fn tag_filter(&self) -> Option<Tag> {
@@ -139,11 +118,13 @@ impl Timeline {
 
     fn refilter(&mut self, data: &IncidentData) {
         let keep = self.rows.get(self.selected).copied();
-        let needle = self.filter.value.trim().to_lowercase();
+        let needle = self.filter.value().trim().to_lowercase();
+        let fold = EvidenceFold::of(&data.events);
         self.rows = data
             .events
             .iter()
             .enumerate()
+            .filter(|(_, ev)| !fold.folds(ev))
             .filter(|(_, ev)| match self.tag {
                 Some(t) => matches!(ev.kind, EventKind::Note { tag, .. } if tag == t),
                 None => true,
@@ -206,10 +187,10 @@ impl Pane for Timeline {
         if let Some(tag) = self.tag {
             t.push_str(&format!(" · tag:{tag}"));
         }
-        if !self.filter.value.is_empty() {
-            t.push_str(&format!(" · /{}", one_line(&self.filter.value)));
+        if !self.filter.value().is_empty() {
+            t.push_str(&format!(" · /{}", one_line(self.filter.value())));
         }
-        if self.tag.is_some() || !self.filter.value.is_empty() {
+        if self.tag.is_some() || !self.filter.value().is_empty() {
             t.push_str(&format!(" · {}/{}", self.rows.len(), self.total));
         }
         t
@@ -220,21 +201,13 @@ impl Pane for Timeline {
     }
 
     fn command(&mut self, cmd: PaneCmd, ctx: &PaneCtx) -> Effect {
-        let page = self.height.get().max(2) as isize - 1;
+        // Moving down onto the last event follows new ones again (G, or j on the last).
+        if let Some(by) = cmd.moves_by(self.height.get()) {
+            self.move_by(by);
+            return Effect::Redraw;
+        }
         match cmd {
-            PaneCmd::Down => self.move_by(1),
-            PaneCmd::Up => self.move_by(-1),
-            PaneCmd::PageDown => self.move_by(page),
-            PaneCmd::PageUp => self.move_by(-page),
-            PaneCmd::Top => {
-                self.selected = 0;
-                self.follow = false;
-            }
-            PaneCmd::Bottom => {
-                self.selected = self.rows.len().saturating_sub(1);
-                self.follow = true;
-            }
-            PaneCmd::Filter => self.filtering = true,
+            PaneCmd::Filter => self.filter.typing = true,
             PaneCmd::CycleTag => {
                 self.tag = match self.tag {
                     None => Some(Tag::ALL[0]),
@@ -270,28 +243,18 @@ impl Pane for Timeline {
     }
 
     fn capturing(&self) -> bool {
-        self.filtering
+        self.filter.typing
     }
 
     fn input(&mut self, key: KeyEvent, ctx: &PaneCtx) -> Effect {
-        match key.code {
-            KeyCode::Enter => self.filtering = false,
-            KeyCode::Esc => {
-                self.filtering = false;
-                self.filter = TextInput::default();
-                self.refilter(ctx.data);
-            }
-            _ => {
-                if self.filter.handle(key) {
-                    self.refilter(ctx.data);
-                }
-            }
+        if self.filter.key(key) {
+            self.refilter(ctx.data);
         }
         Effect::Redraw
     }
 
     fn capture_hints(&self) -> &'static [(&'static str, &'static str)] {
-        &[("Enter", "keep filter"), ("Esc", "clear filter")]
+        Filter::HINTS
     }
 
     fn sync(&mut self, data: &IncidentData) {
@@ -313,7 +276,7 @@ impl Pane for Timeline {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &RenderCtx) {
-        let (list, input) = if self.filtering {
+        let (list, input) = if self.filter.typing {
             let [l, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
             (l, Some(i))
         } else {
@@ -351,9 +314,7 @@ impl Pane for Timeline {
             frame.render_widget(Paragraph::new(lines), list);
         }
         if let Some(i) = input {
-            let mut spans = vec![Span::styled("/ ", ctx.theme.key)];
-            spans.extend(self.filter.spans(ctx.theme, true));
-            frame.render_widget(Paragraph::new(Line::from(spans)), i);
+            frame.render_widget(Paragraph::new(self.filter.line(ctx.theme)), i);
         }
     }
 }

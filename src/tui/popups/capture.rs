@@ -9,17 +9,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
+use super::guarded::{Act, Answer, Answers, Dialog, about_lines, outcome_line};
 use crate::incident::sanitize::one_line;
 use crate::procs::restart::RestartTarget;
 use crate::procs::{GuardContext, ProcessIdentity, Profile, Verdict, guard};
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::tui::widgets::{hint_line, label, step_field};
 
 /// The profiles offered, in order (standard is the default, as for `warroom capture`).
 pub const PROFILES: [Profile; 3] = [Profile::Quick, Profile::Standard, Profile::Full];
@@ -38,6 +38,25 @@ pub enum Field {
     Action,
     Reason,
     Name,
+}
+
+impl Field {
+    fn answer(self) -> Option<Answer> {
+        match self {
+            Field::Reason => Some(Answer::Reason),
+            Field::Name => Some(Answer::Name),
+            Field::Profile | Field::Action => None,
+        }
+    }
+}
+
+impl From<Answer> for Field {
+    fn from(a: Answer) -> Field {
+        match a {
+            Answer::Reason => Field::Reason,
+            Answer::Name => Field::Name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,18 +99,8 @@ pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
         desc: "capture (and restart, when chosen)",
         hint: Some("go"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: CaptureCmd::Next,
-        desc: "next field",
-        hint: Some("next field"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::BackTab)],
-        cmd: CaptureCmd::Prev,
-        desc: "previous field",
-        hint: None,
-    },
+    Binding::next_field(CaptureCmd::Next),
+    Binding::prev_field(CaptureCmd::Prev),
     Binding {
         keys: &[Key::code(KeyCode::Left)],
         cmd: CaptureCmd::RowPrev,
@@ -104,25 +113,12 @@ pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
         desc: "next choice (profile or action row)",
         hint: Some("choose"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: CaptureCmd::Close,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(CaptureCmd::Close),
 ];
 /// While the capture runs: nothing to do but wait.
 pub static RUNNING_KEYS: &[Binding<CaptureCmd>] = &[];
 /// The result is shown.
-pub static DONE_KEYS: &[Binding<CaptureCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
-        cmd: CaptureCmd::Close,
-        desc: "close",
-        hint: Some("close"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: CaptureCmd::Close, desc: "close", hint: None },
-];
+pub static DONE_KEYS: &[Binding<CaptureCmd>] = &close_rows(CaptureCmd::Close);
 /// Every table, for `?` help.
 pub static TABLES: &[&[Binding<CaptureCmd>]] = &[FORM_KEYS, DONE_KEYS];
 
@@ -140,8 +136,8 @@ pub struct CaptureForm {
     /// The guard's verdict on the process, for the restart.
     pub verdict: Verdict,
     pub ctx: Arc<GuardContext>,
-    pub reason: TextInput,
-    pub typed: TextInput,
+    /// The reason and typed name a restart needs.
+    pub answers: Answers,
     pub field: Field,
     pub error: Option<String>,
     pub stage: Stage,
@@ -163,8 +159,7 @@ impl CaptureForm {
             restarting: false,
             verdict,
             ctx,
-            reason: TextInput::default(),
-            typed: TextInput::default(),
+            answers: Answers::default(),
             field: Field::Profile,
             error: None,
             stage: Stage::Form,
@@ -190,9 +185,7 @@ impl CaptureForm {
     }
 
     fn step(&mut self, by: isize) {
-        let f = self.fields();
-        let i = f.iter().position(|x| *x == self.field).unwrap_or(0) as isize;
-        self.field = f[(i + by).rem_euclid(f.len() as isize) as usize];
+        self.field = step_field(&self.fields(), self.field, by);
     }
 
     pub fn profile(&self) -> Profile {
@@ -219,24 +212,14 @@ impl CaptureForm {
     fn submit(&mut self, now: DateTime<Utc>) -> Outcome<CaptureAsk> {
         let restart = if self.restarting {
             let Ok(via) = self.restart.clone() else { return Outcome::Consumed };
-            if let Verdict::Refuse { reason } = &self.verdict {
-                self.error = Some(format!("restart refused: {}", one_line(reason)));
-                return Outcome::Consumed;
+            match self.answers.confirm(Act::Restart, &self.verdict, &self.target, self.needs_name()) {
+                Ok((reason, typed)) => Some((via, reason, typed)),
+                Err((e, fix)) => {
+                    self.error = Some(e);
+                    self.field = fix.map_or(self.field, Field::from);
+                    return Outcome::Consumed;
+                }
             }
-            let reason = self.reason.value.trim().to_string();
-            if reason.is_empty() {
-                self.error =
-                    Some("a reason is required to restart: say why (it goes on the timeline)".into());
-                self.field = Field::Reason;
-                return Outcome::Consumed;
-            }
-            let typed = self.needs_name().then(|| self.typed.value.trim().to_string());
-            if !guard::confirmed(&self.verdict, &self.target.target(), typed.as_deref()) {
-                self.error = Some(format!("type the process name `{}` exactly to confirm", self.target.name));
-                self.field = Field::Name;
-                return Outcome::Consumed;
-            }
-            Some((via, reason, typed))
         } else {
             None
         };
@@ -265,10 +248,10 @@ impl CaptureForm {
                 self.restarting = !self.restarting && self.restart.is_ok();
             }
             (_, Field::Reason) => {
-                self.reason.handle(key);
+                self.answers.reason.handle(key);
             }
             (_, Field::Name) => {
-                self.typed.handle(key);
+                self.answers.typed.handle(key);
             }
             _ => {}
         }
@@ -292,36 +275,11 @@ impl CaptureForm {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let about_h = self.about.len() as u16;
         let form_h: u16 = match self.stage {
             Stage::Form => 3 + u16::from(self.restarting) + u16::from(self.needs_name()) * 2,
             _ => 3,
         };
-        let rect = centered(area, 86, about_h + form_h + 5);
-        let title = format!("Capture evidence of {} (pid {})", one_line(&self.target.name), self.target.pid);
-        let inner = popup_frame(frame, rect, &title, theme);
-        let [about, _, form, err, help] = Layout::vertical([
-            Constraint::Length(about_h),
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-        let lines: Vec<Line> = self
-            .about
-            .iter()
-            .map(|(k, v)| {
-                Line::from(vec![
-                    Span::styled(format!("{k:<10}"), theme.muted),
-                    Span::styled(v.as_str(), theme.text),
-                ])
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(lines), about);
-        let label = |f: Field, text: &'static str| {
-            Span::styled(text, if self.field == f { theme.key } else { theme.muted })
-        };
+        let label = |f: Field, text: &'static str| label(text, self.field == f, theme);
         let mut body: Vec<Line> = Vec::new();
         match &self.stage {
             Stage::Form => {
@@ -355,14 +313,7 @@ impl CaptureForm {
                     if let Verdict::RequireTypedName { reason } | Verdict::Refuse { reason } = &self.verdict {
                         body.push(Line::styled(one_line(reason).into_owned(), theme.warn));
                     }
-                    let mut r = vec![label(Field::Reason, "reason    ")];
-                    r.extend(self.reason.spans(theme, self.field == Field::Reason));
-                    body.push(Line::from(r));
-                    if self.needs_name() {
-                        let mut n = vec![label(Field::Name, "type name ")];
-                        n.extend(self.typed.spans(theme, self.field == Field::Name));
-                        body.push(Line::from(n));
-                    }
+                    body.extend(self.answers.lines(self.needs_name(), self.field.answer(), theme));
                 }
             }
             Stage::Running { elapsed, .. } => {
@@ -378,17 +329,16 @@ impl CaptureForm {
                 };
                 body.push(Line::styled(format!("{what}… {elapsed} s ({pause})"), theme.warn));
             }
-            Stage::Done { message, ok } => {
-                body.push(Line::styled(
-                    one_line(message).into_owned(),
-                    if *ok { theme.ok } else { theme.danger },
-                ));
-            }
+            Stage::Done { message, ok } => body.push(outcome_line(message, *ok, theme)),
         }
-        frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: true }), form);
-        if let Some(e) = &self.error {
-            frame.render_widget(Paragraph::new(Span::styled(one_line(e).into_owned(), theme.danger)), err);
+        Dialog {
+            title: format!("Capture evidence of {} (pid {})", one_line(&self.target.name), self.target.pid),
+            about: about_lines(&self.about, theme),
+            form_h,
+            form: body,
+            error: self.error.as_deref(),
+            hints: hint_line(&hints(self.keys()), theme),
         }
-        frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
+        .render(frame, area, theme);
     }
 }

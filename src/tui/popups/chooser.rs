@@ -57,12 +57,7 @@ pub static KEYS: &[Binding<ChooserCmd>] = &[
         desc: "choose the selected item",
         hint: Some("choose"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: ChooserCmd::Cancel,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(ChooserCmd::Cancel),
     Binding { keys: &[Key::ch('q')], cmd: ChooserCmd::Cancel, desc: "cancel", hint: None },
     Binding {
         keys: &[

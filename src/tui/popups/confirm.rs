@@ -38,18 +38,8 @@ pub static KEYS: &[Binding<ConfirmCmd>] = &[
         hint: Some("no"),
     },
     Binding { keys: &[Key::ch('N')], cmd: ConfirmCmd::No, desc: "no", hint: None },
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: ConfirmCmd::Down,
-        desc: "scroll a long question (a command to run is always shown whole)",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: ConfirmCmd::Up,
-        desc: "scroll up",
-        hint: None,
-    },
+    Binding::down(ConfirmCmd::Down, "scroll a long question (a command to run is always shown whole)"),
+    Binding::up(ConfirmCmd::Up, "scroll up"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -58,12 +58,7 @@ pub static KEYS: &[Binding<ContactCmd>] = &[
         desc: "record the attempt",
         hint: Some("record"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: ContactCmd::Cancel,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(ContactCmd::Cancel),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,30 +31,10 @@ pub enum BrowseCmd {
 }
 
 const MOVES: [Binding<BrowseCmd>; 4] = [
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: BrowseCmd::Down,
-        desc: "next",
-        hint: Some("move"),
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: BrowseCmd::Up,
-        desc: "previous",
-        hint: Some("move"),
-    },
-    Binding {
-        keys: &[Key::ch('g'), Key::code(KeyCode::Home)],
-        cmd: BrowseCmd::Top,
-        desc: "first",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: BrowseCmd::Bottom,
-        desc: "last",
-        hint: None,
-    },
+    Binding::down(BrowseCmd::Down, "next").shown("move"),
+    Binding::up(BrowseCmd::Up, "previous").shown("move"),
+    Binding::top(BrowseCmd::Top, "first"),
+    Binding::bottom(BrowseCmd::Bottom, "last"),
 ];
 
 /// The list of captures and files.

@@ -11,7 +11,7 @@ use super::Outcome;
 use crate::incident::{EventKind, Priority};
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::tui::widgets::{TextInput, centered, error_line, field_line, hint_line, popup_frame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FollowupCmd {
@@ -48,12 +48,7 @@ pub static KEYS: &[Binding<FollowupCmd>] = &[
         desc: "next priority (p0..p3)",
         hint: Some("priority"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: FollowupCmd::Cancel,
-        desc: "cancel",
-        hint: Some("cancel"),
-    },
+    Binding::cancel(FollowupCmd::Cancel),
 ];
 
 /// What must happen after the incident, who owns it, how urgent, where it is tracked.
@@ -119,10 +114,7 @@ impl FollowupForm {
         let inner = popup_frame(frame, rect, "Follow-up (work for after the incident)", theme);
         let mut lines = Vec::new();
         for (i, label) in LABELS.iter().enumerate() {
-            let style = if self.field == i { theme.key } else { theme.muted };
-            let mut spans = vec![Span::styled(*label, style)];
-            spans.extend(self.fields[i].spans(theme, self.field == i));
-            lines.push(Line::from(spans));
+            lines.push(field_line(label, &self.fields[i], self.field == i, theme));
         }
         let mut p = vec![Span::styled("Priority ", theme.muted)];
         for pr in Priority::ALL {
@@ -130,10 +122,7 @@ impl FollowupForm {
             p.push(Span::styled(format!(" {pr} "), style));
         }
         lines.push(Line::from(p));
-        lines.push(match &self.error {
-            Some(e) => Line::styled(e.clone(), theme.danger),
-            None => Line::raw(""),
-        });
+        lines.push(error_line(self.error.as_deref(), theme));
         lines.push(hint_line(&hints(KEYS), theme));
         frame.render_widget(Paragraph::new(lines), inner);
     }

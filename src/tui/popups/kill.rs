@@ -9,11 +9,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
+use super::guarded::{Act, Answer, Answers, Dialog, about_lines, outcome_line};
 use crate::incident::sanitize::one_line;
 use crate::procs::killset::{KillSet, Scope, kill_set, outcome_event};
 use crate::procs::view::{human_age, human_bytes};
@@ -21,9 +21,9 @@ use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
     SignalOutcome, Verdict, guard, liveness,
 };
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::tui::widgets::{hint_line, label, step_field};
 
 /// Which part of the form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,25 @@ pub enum GuardField {
     Reason,
     Name,
     Evidence,
+}
+
+impl GuardField {
+    fn answer(self) -> Option<Answer> {
+        match self {
+            GuardField::Reason => Some(Answer::Reason),
+            GuardField::Name => Some(Answer::Name),
+            GuardField::Signal | GuardField::Scope | GuardField::Evidence => None,
+        }
+    }
+}
+
+impl From<Answer> for GuardField {
+    fn from(a: Answer) -> GuardField {
+        match a {
+            Answer::Reason => GuardField::Reason,
+            Answer::Name => GuardField::Name,
+        }
+    }
 }
 
 /// Where the popup is in its life.
@@ -85,14 +104,8 @@ const SEND: Binding<KillCmd> = Binding {
     desc: "send the signal",
     hint: Some("send"),
 };
-const NEXT: Binding<KillCmd> = Binding {
-    keys: &[Key::code(KeyCode::Tab)],
-    cmd: KillCmd::Next,
-    desc: "next field",
-    hint: Some("next field"),
-};
-const PREV: Binding<KillCmd> =
-    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: KillCmd::Prev, desc: "previous field", hint: None };
+const NEXT: Binding<KillCmd> = Binding::next_field(KillCmd::Next);
+const PREV: Binding<KillCmd> = Binding::prev_field(KillCmd::Prev);
 
 /// Filling in the form.
 pub static FORM_KEYS: &[Binding<KillCmd>] = &[
@@ -135,7 +148,7 @@ pub static FORM_KEYS: &[Binding<KillCmd>] = &[
         desc: "next signal / scope (on its row)",
         hint: None,
     },
-    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "cancel", hint: Some("cancel") },
+    Binding::cancel(KillCmd::Close),
 ];
 /// Reading a refusal: nothing can be sent.
 pub static REFUSED_KEYS: &[Binding<KillCmd>] = &[
@@ -179,15 +192,7 @@ pub static ESCALATE_KEYS: &[Binding<KillCmd>] = &[
     Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "leave it running", hint: None },
 ];
 /// The outcome is shown.
-pub static DONE_KEYS: &[Binding<KillCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)],
-        cmd: KillCmd::Close,
-        desc: "close",
-        hint: Some("close"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "close", hint: None },
-];
+pub static DONE_KEYS: &[Binding<KillCmd>] = &close_rows(KillCmd::Close);
 /// Every table, for `?` help.
 pub static TABLES: &[&[Binding<KillCmd>]] = &[FORM_KEYS, WATCHING_KEYS, ESCALATE_KEYS, DONE_KEYS];
 
@@ -201,8 +206,8 @@ pub struct KillGuard {
     pub about: Vec<(&'static str, String)>,
     /// Index into `Sig::ALL`.
     pub signal: usize,
-    pub reason: TextInput,
-    pub typed: TextInput,
+    /// The reason (required) and the typed name (where the guard asks).
+    pub answers: Answers,
     pub evidence: bool,
     pub field: GuardField,
     pub error: Option<String>,
@@ -266,8 +271,7 @@ impl KillGuard {
             ctx,
             about,
             signal: 0,
-            reason: TextInput::default(),
-            typed: TextInput::default(),
+            answers: Answers::default(),
             evidence: true,
             field: GuardField::Reason,
             error: None,
@@ -341,9 +345,7 @@ impl KillGuard {
     }
 
     fn step(&mut self, by: isize) {
-        let f = self.fields();
-        let i = f.iter().position(|x| *x == self.field).unwrap_or(0) as isize;
-        self.field = f[(i + by).rem_euclid(f.len() as isize) as usize];
+        self.field = step_field(&self.fields(), self.field, by);
     }
 
     pub fn chosen(&self) -> Sig {
@@ -352,22 +354,15 @@ impl KillGuard {
 
     /// Checks the form; on success the popup waits for the report.
     fn submit(&mut self) -> Outcome<SendSignal> {
-        if let Verdict::Refuse { reason } = &self.verdict {
-            self.error = Some(format!("refused: {reason}"));
-            return Outcome::Consumed;
-        }
-        let reason = self.reason.value.trim().to_string();
-        if reason.is_empty() {
-            self.error = Some("a reason is required: say why (it goes on the timeline)".into());
-            self.field = GuardField::Reason;
-            return Outcome::Consumed;
-        }
-        let typed = self.needs_name().then(|| self.typed.value.trim().to_string());
-        if !guard::confirmed(&self.verdict, &self.target.target(), typed.as_deref()) {
-            self.error = Some(format!("type the process name `{}` exactly to confirm", self.target.name));
-            self.field = GuardField::Name;
-            return Outcome::Consumed;
-        }
+        let (reason, typed) =
+            match self.answers.confirm(Act::Signal, &self.verdict, &self.target, self.needs_name()) {
+                Ok(answers) => answers,
+                Err((e, fix)) => {
+                    self.error = Some(e);
+                    self.field = fix.map_or(self.field, GuardField::from);
+                    return Outcome::Consumed;
+                }
+            };
         let set = match &self.set {
             None => None,
             Some(Err(e)) => {
@@ -424,8 +419,8 @@ impl KillGuard {
                     self.stage = Stage::Running;
                     Outcome::Done(SendSignal {
                         signal: Sig::Kill,
-                        reason: format!("{} (escalated to KILL)", self.reason.value.trim()),
-                        typed_name: self.needs_name().then(|| self.typed.value.trim().to_string()),
+                        reason: format!("{} (escalated to KILL)", self.answers.reason.value.trim()),
+                        typed_name: self.needs_name().then(|| self.answers.typed.value.trim().to_string()),
                         // The evidence was captured before TERM.
                         evidence: false,
                         set: None,
@@ -451,10 +446,10 @@ impl KillGuard {
             (Some(KillCmd::Evidence), GuardField::Evidence) => self.evidence = !self.evidence,
             // Every other key is typed into the text field that has the keys.
             (_, GuardField::Reason) => {
-                self.reason.handle(key);
+                self.answers.reason.handle(key);
             }
             (_, GuardField::Name) => {
-                self.typed.handle(key);
+                self.answers.typed.handle(key);
             }
             (_, GuardField::Signal | GuardField::Scope | GuardField::Evidence) => {}
         }
@@ -527,41 +522,17 @@ impl KillGuard {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let members = if self.stage == Stage::Form { self.member_lines(6) } else { Vec::new() };
-        let about_h = (self.about.len() + members.len()) as u16;
         let form_h: u16 = match self.stage {
             Stage::Form if self.verdict.is_refused() => 3,
             Stage::Form => 4 + u16::from(self.needs_name()) * 2,
             _ => 3,
         };
-        let rect = centered(area, 86, about_h + form_h + 5);
-        let title = format!("Signal {} (pid {})", one_line(&self.target.name), self.target.pid);
-        let inner = popup_frame(frame, rect, &title, theme);
-        let [about, _, form, err, help] = Layout::vertical([
-            Constraint::Length(about_h),
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-        let mut lines: Vec<Line> = self
-            .about
-            .iter()
-            .map(|(k, v)| {
-                Line::from(vec![
-                    Span::styled(format!("{k:<10}"), theme.muted),
-                    Span::styled(v.as_str(), theme.text),
-                ])
-            })
-            .collect();
+        let mut about = about_lines(&self.about, theme);
         let refused = matches!(self.set, Some(Err(_)));
-        lines.extend(
+        about.extend(
             members.into_iter().map(|m| Line::styled(m, if refused { theme.danger } else { theme.warn })),
         );
-        frame.render_widget(Paragraph::new(lines), about);
-        let label = |f: GuardField, text: &'static str| {
-            Span::styled(text, if self.field == f { theme.key } else { theme.muted })
-        };
+        let label = |f: GuardField, text: &'static str| label(text, self.field == f, theme);
         let mut body: Vec<Line> = Vec::new();
         match &self.stage {
             Stage::Form => match &self.verdict {
@@ -583,14 +554,7 @@ impl KillGuard {
                         label(GuardField::Scope, "scope     "),
                         Span::styled(format!("◀ {} ▶", self.scope_words()), theme.text),
                     ]));
-                    let mut r = vec![label(GuardField::Reason, "reason    ")];
-                    r.extend(self.reason.spans(theme, self.field == GuardField::Reason));
-                    body.push(Line::from(r));
-                    if self.needs_name() {
-                        let mut n = vec![label(GuardField::Name, "type name ")];
-                        n.extend(self.typed.spans(theme, self.field == GuardField::Name));
-                        body.push(Line::from(n));
-                    }
+                    body.extend(self.answers.lines(self.needs_name(), self.field.answer(), theme));
                     body.push(Line::from(vec![
                         label(GuardField::Evidence, "evidence  "),
                         Span::styled(if self.evidence { "[x]" } else { "[ ]" }, theme.text),
@@ -617,17 +581,16 @@ impl KillGuard {
                     theme.danger,
                 ));
             }
-            Stage::Done { message, ok } => {
-                body.push(Line::styled(
-                    one_line(message).into_owned(),
-                    if *ok { theme.ok } else { theme.danger },
-                ));
-            }
+            Stage::Done { message, ok } => body.push(outcome_line(message, *ok, theme)),
         }
-        frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: true }), form);
-        if let Some(e) = &self.error {
-            frame.render_widget(Paragraph::new(Span::styled(one_line(e).into_owned(), theme.danger)), err);
+        Dialog {
+            title: format!("Signal {} (pid {})", one_line(&self.target.name), self.target.pid),
+            about,
+            form_h,
+            form: body,
+            error: self.error.as_deref(),
+            hints: hint_line(&hints(self.keys()), theme),
         }
-        frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
+        .render(frame, area, theme);
     }
 }

@@ -13,6 +13,7 @@ pub mod confirm;
 pub mod contact;
 pub mod evidence;
 pub mod followup;
+pub mod guarded;
 pub mod kill;
 pub mod resolve;
 pub mod run;

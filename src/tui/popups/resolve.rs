@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
 use crate::incident::sanitize::one_line;
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::tui::widgets::{TextInput, centered, error_line, field_line, hint_line, popup_frame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResolveCmd {
@@ -76,17 +76,12 @@ impl ResolveForm {
         if !lines.is_empty() {
             lines.push(Line::raw(""));
         }
-        let mut input = vec![Span::styled("Resolution ", theme.key)];
-        input.extend(self.input.spans(theme, true));
-        lines.push(Line::from(input));
+        lines.push(field_line("Resolution ", &self.input, true, theme));
         lines.push(Line::styled(
             "What ended the impact, in one line (it goes in the postmortem).",
             theme.muted,
         ));
-        lines.push(match &self.error {
-            Some(e) => Line::styled(e.clone(), theme.danger),
-            None => Line::raw(""),
-        });
+        lines.push(error_line(self.error.as_deref(), theme));
         lines.push(hint_line(&hints(KEYS), theme));
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }

@@ -11,7 +11,7 @@ use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentId, IncidentState, Severity};
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, hint_line, popup_frame};
+use crate::tui::widgets::{TextInput, centered, field_line, hint_line, label, popup_frame, step_field};
 
 /// Which field of the start form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +45,10 @@ const OPEN: Binding<StartCmd> = Binding {
     desc: "open the incident (new, or the recent one selected)",
     hint: Some("open"),
 };
-const NEXT: Binding<StartCmd> = Binding {
-    keys: &[Key::code(KeyCode::Tab)],
-    cmd: StartCmd::Next,
-    desc: "next field",
-    hint: Some("next field"),
-};
+const NEXT: Binding<StartCmd> = Binding::next_field(StartCmd::Next);
 const NEXT_DOWN: Binding<StartCmd> =
     Binding { keys: &[Key::code(KeyCode::Down)], cmd: StartCmd::Next, desc: "next field", hint: None };
-const PREV: Binding<StartCmd> =
-    Binding { keys: &[Key::code(KeyCode::BackTab)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
+const PREV: Binding<StartCmd> = Binding::prev_field(StartCmd::Prev);
 const PREV_UP: Binding<StartCmd> =
     Binding { keys: &[Key::code(KeyCode::Up)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
 const QUIT: Binding<StartCmd> = Binding {
@@ -144,9 +138,7 @@ impl StartForm {
     }
 
     fn step(&mut self, by: isize) {
-        let f = self.fields();
-        let i = f.iter().position(|x| *x == self.field).unwrap_or(0) as isize;
-        self.field = f[(i + by).rem_euclid(f.len() as isize) as usize];
+        self.field = step_field(&self.fields(), self.field, by);
     }
 
     fn submit(&mut self) -> Outcome<StartChoice> {
@@ -213,12 +205,9 @@ impl StartForm {
             Constraint::Min(1),
         ])
         .areas(inner);
-        let label = |f: StartField, text: &'static str| {
-            Span::styled(text, if self.field == f { theme.key } else { theme.muted })
-        };
-        let mut t = vec![label(StartField::Title, "Title     ")];
-        t.extend(self.title.spans(theme, self.field == StartField::Title));
-        frame.render_widget(Paragraph::new(Line::from(t)), title);
+        let label = |f: StartField, text: &'static str| label(text, self.field == f, theme);
+        let t = field_line("Title     ", &self.title, self.field == StartField::Title, theme);
+        frame.render_widget(Paragraph::new(t), title);
         let mut s = vec![label(StartField::Severity, "Severity  ")];
         for sv in Severity::ALL {
             let style = if sv == self.severity { theme.sev(sv) } else { theme.muted };

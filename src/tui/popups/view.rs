@@ -25,18 +25,8 @@ pub enum ViewCmd {
 
 /// The text view's keys.
 pub static KEYS: &[Binding<ViewCmd>] = &[
-    Binding {
-        keys: &[Key::ch('j'), Key::code(KeyCode::Down)],
-        cmd: ViewCmd::Down,
-        desc: "scroll down",
-        hint: Some("scroll"),
-    },
-    Binding {
-        keys: &[Key::ch('k'), Key::code(KeyCode::Up)],
-        cmd: ViewCmd::Up,
-        desc: "scroll up",
-        hint: Some("scroll"),
-    },
+    Binding::down(ViewCmd::Down, "scroll down").shown("scroll"),
+    Binding::up(ViewCmd::Up, "scroll up").shown("scroll"),
     Binding {
         keys: &[Key::code(KeyCode::PageDown), Key::ch(' ')],
         cmd: ViewCmd::PageDown,
@@ -44,13 +34,8 @@ pub static KEYS: &[Binding<ViewCmd>] = &[
         hint: None,
     },
     Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: ViewCmd::PageUp, desc: "ten lines up", hint: None },
-    Binding { keys: &[Key::ch('g'), Key::code(KeyCode::Home)], cmd: ViewCmd::Top, desc: "top", hint: None },
-    Binding {
-        keys: &[Key::ch('G'), Key::code(KeyCode::End)],
-        cmd: ViewCmd::Bottom,
-        desc: "bottom",
-        hint: None,
-    },
+    Binding::top(ViewCmd::Top, "top"),
+    Binding::bottom(ViewCmd::Bottom, "bottom"),
     Binding { keys: &[Key::code(KeyCode::Esc)], cmd: ViewCmd::Close, desc: "close", hint: Some("close") },
     Binding {
         keys: &[Key::code(KeyCode::Enter), Key::ch('q'), Key::ch('?')],
