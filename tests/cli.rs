@@ -1,60 +1,22 @@
 //! The incident CLI through the real binary: the whole offline flow and every bad input.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::Command;
-use tempfile::TempDir;
-
-struct Env {
-    tmp: TempDir,
-}
+use common::Env;
 
 impl Env {
-    fn new() -> Env {
-        Env { tmp: tempfile::tempdir().unwrap() }
-    }
-    fn data(&self) -> std::path::PathBuf {
-        self.tmp.path().join("data")
-    }
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("warroom").unwrap();
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.tmp.path())
-            .env("XDG_CONFIG_HOME", self.tmp.path().join("xdg-config"))
-            .env("USER", "ana")
-            .env("TZ", "Europe/Berlin")
-            .env("WARROOM_DATA_DIR", self.data());
-        c
-    }
-    /// Runs and returns (status, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd().args(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "warroom {args:?} failed: {err}");
-        out
-    }
-    fn fails(&self, args: &[&str], code: i32, needle: &str) -> String {
-        let (got, _, err) = self.run(args);
-        assert_eq!(got, code, "warroom {args:?}: wrong exit status; stderr: {err}");
-        assert!(err.contains(needle), "warroom {args:?}: stderr lacks {needle:?}: {err}");
-        assert!(!err.contains("panicked"), "panic: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "error must be one line: {err}");
-        err
+    /// No config file, in Berlin (so local times differ from UTC).
+    fn berlin() -> Env {
+        Env::bare("Europe/Berlin")
     }
 }
 
 #[test]
 fn the_whole_offline_flow() {
-    let env = Env::new();
+    let env = Env::berlin();
     let id = env.ok(&["new", "Checkout API returning 502", "--sev", "1", "--summary", "EU payments failing"]);
     let id = id.trim();
     assert_eq!(id.len(), 36, "prints the new id: {id}");
@@ -130,7 +92,7 @@ fn the_whole_offline_flow() {
 
 #[test]
 fn data_dir_and_files_are_private() {
-    let env = Env::new();
+    let env = Env::berlin();
     env.ok(&["new", "x", "--sev", "3"]);
     let data = env.data();
     assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
@@ -142,7 +104,7 @@ fn data_dir_and_files_are_private() {
 
 #[test]
 fn bad_input_is_one_clear_line() {
-    let env = Env::new();
+    let env = Env::berlin();
     env.fails(&["note", "hello"], 1, "no open incident");
     env.fails(&["status"], 1, "no open incident");
     env.ok(&["new", "first", "--sev", "2"]);
@@ -165,7 +127,7 @@ fn bad_input_is_one_clear_line() {
 
 #[test]
 fn config_errors_name_file_line_and_key() {
-    let env = Env::new();
+    let env = Env::berlin();
     let cfg = env.tmp.path().join("config.toml");
     std::fs::write(&cfg, "[user]\nname = \"ana\"\n\n[ui]\nthem = \"dark\"\n").unwrap();
     let err =
@@ -200,7 +162,7 @@ impl Env {
 
 #[test]
 fn configured_author_is_used() {
-    let env = Env::new();
+    let env = Env::berlin();
     let cfg = env.tmp.path().join("c.toml");
     std::fs::write(&cfg, "[user]\nname = \"Ana Lima\"\n").unwrap();
     env.ok(&["--config", cfg.to_str().unwrap(), "new", "x", "--sev", "3"]);
@@ -210,7 +172,7 @@ fn configured_author_is_used() {
 
 #[test]
 fn corrupt_store_is_refused_and_untouched() {
-    let env = Env::new();
+    let env = Env::berlin();
     std::fs::create_dir_all(env.data()).unwrap();
     let db = env.data().join("warroom.db");
     std::fs::write(&db, b"definitely not a database\n".repeat(200)).unwrap();
@@ -222,7 +184,7 @@ fn corrupt_store_is_refused_and_untouched() {
 
 #[test]
 fn unwritable_data_dir_is_a_clear_error() {
-    let env = Env::new();
+    let env = Env::berlin();
     let file = env.tmp.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
     let bad = file.join("data");
@@ -235,7 +197,7 @@ fn unwritable_data_dir_is_a_clear_error() {
 
 #[test]
 fn completions_and_man() {
-    let env = Env::new();
+    let env = Env::berlin();
     assert!(env.ok(&["completions", "bash"]).contains("warroom"));
     assert!(env.ok(&["completions", "zsh"]).contains("#compdef warroom"));
     assert!(env.ok(&["man"]).contains(".TH warroom"));
@@ -243,7 +205,7 @@ fn completions_and_man() {
 
 #[test]
 fn two_processes_write_to_one_store() {
-    let env = Env::new();
+    let env = Env::berlin();
     env.ok(&["new", "shared", "--sev", "2"]);
     let children: Vec<_> = (0..4)
         .map(|i| {
@@ -264,7 +226,7 @@ fn two_processes_write_to_one_store() {
 
 #[test]
 fn errors_echoing_huge_input_stay_short() {
-    let env = Env::new();
+    let env = Env::berlin();
     let key = "k".repeat(2 << 20);
     let config = env.tmp.path().join("c.toml");
     std::fs::write(&config, format!("[ui]\n{key} = 1\n")).unwrap();
@@ -297,7 +259,7 @@ fn errors_echoing_huge_input_stay_short() {
 
 #[test]
 fn invisible_and_bidi_characters_never_reach_cli_output() {
-    let env = Env::new();
+    let env = Env::berlin();
     let hidden = "\u{200b}\u{200d}\u{feff}\u{2060}\u{61c}\u{202a}\u{202e}\u{2066}\u{2069}";
     env.ok(&["new", &format!("db{hidden} down\u{85}!"), "--sev", "2"]);
     env.ok(&["note", &format!("look{hidden} here")]);
@@ -324,7 +286,7 @@ fn invisible_and_bidi_characters_never_reach_cli_output() {
 
 #[test]
 fn flags_go_only_to_commands_that_use_them() {
-    let env = Env::new();
+    let env = Env::berlin();
     let id = env.ok(&["new", "first", "--sev", "2"]).trim().to_string();
     env.ok(&["new", "second", "--sev", "3"]);
     // Before the command or after it, --incident picks the incident; the command's own wins.
@@ -353,7 +315,7 @@ fn flags_go_only_to_commands_that_use_them() {
 
 #[test]
 fn every_json_output_escapes_c1_and_invisible_characters() {
-    let env = Env::new();
+    let env = Env::berlin();
     env.ok(&["new", "db down", "--sev", "2"]);
     env.ok(&["followup", "add", "fix\u{202e}it\u{85}now"]);
     env.ok(&["note", "--tag", "change", "deploy\u{202e}v2\u{85}done"]);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,10 @@ use axum::http::{StatusCode, Uri};
 use serde_json::{Value, json};
 
 mod common;
+#[path = "common/procs.rs"]
+mod procs_support;
+
+use procs_support::Reaped;
 
 // ---- a PagerDuty stand-in that enforces the documented payload rules ----
 
@@ -234,9 +238,9 @@ impl Home {
         out
     }
 
-    fn spawn(&self, args: &[&str]) -> Killed {
+    fn spawn(&self, args: &[&str]) -> Reaped {
         let log = std::fs::File::create(self.path().join(format!("{}.log", args[0]))).unwrap();
-        Killed(self.cmd().args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap())
+        Reaped(self.cmd().args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap())
     }
 
     fn events_of(&self, kind: &str) -> Vec<Value> {
@@ -251,16 +255,6 @@ impl Home {
         }
         let v: Value = serde_json::from_str(&self.ok(&args)).unwrap();
         v["events"].as_array().unwrap().iter().filter(|e| e["type"] == kind).cloned().collect()
-    }
-}
-
-/// A child process killed (and reaped) when dropped, so a failing test leaves nothing behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -344,7 +338,7 @@ fn two_executors_and_a_server_page_each_level_exactly_once() {
         std::io::BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
         line.strip_prefix("listening on ").unwrap().split_whitespace().next().unwrap().to_string()
     };
-    let _serve = Killed(serve);
+    let _serve = Reaped(serve);
 
     // Two hosts, each with its own store and its own engine, both following the server.
     let a = Home::new(&pd.url(), &format!("[server]\nurl = \"{url}\"\n"));

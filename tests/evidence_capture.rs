@@ -5,12 +5,15 @@
 //! Tests that need a tool (cc, eu-stack or gdb, python3, py-spy) skip with one line without it,
 //! and fail under CI=true (`.ci/run` installs them).
 
+#[path = "common/procs.rs"]
+mod procs_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use chrono::Utc;
+use procs_support::{Reaped, warroom_at};
 use warroom::procs::signal::current_start_time;
 use warroom::procs::tools::which;
 use warroom::procs::{
@@ -33,14 +36,6 @@ fn have(tools: &[&str], test: &str) -> bool {
     }
     eprintln!("{msg}");
     false
-}
-
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Waits until the process has exec'd (its comm is `name`) and returns its start time.
@@ -179,14 +174,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn planted_secrets_reach_neither_the_evidence_nor_the_timeline() {
     let data = tempfile::tempdir().unwrap();
     let warroom = |args: &[&str]| {
-        let out = Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", data.path())
-            .env_remove("WARROOM_SERVER")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = warroom_at(data.path(), args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -269,14 +257,7 @@ fn planted_secrets_reach_neither_the_evidence_nor_the_timeline() {
 #[test]
 fn capture_cli_rejects_bad_pids_with_one_line() {
     let data = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", data.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| warroom_at(data.path(), args);
     assert!(run(&["new", "x", "--sev", "3"]).status.success());
     for (args, needle) in [
         (vec!["capture", "2147483000"], "no such process"),
@@ -299,16 +280,7 @@ fn children_of(pid: i32) -> Vec<i32> {
 #[test]
 fn a_process_tree_is_killed_whole_and_each_outcome_recorded() {
     let data = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", data.path())
-            .env_remove("WARROOM_SERVER")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| warroom_at(data.path(), args);
     assert!(run(&["new", "tree", "--sev", "2"]).status.success());
     let mut root = Reaped(Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap());
     let pid = root.0.id() as i32;
@@ -375,14 +347,7 @@ fn a_process_tree_is_killed_whole_and_each_outcome_recorded() {
 #[test]
 fn a_set_holding_an_ancestor_of_the_session_is_refused_whole() {
     let data = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", data.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| warroom_at(data.path(), args);
     assert!(run(&["new", "x", "--sev", "3"]).status.success());
     // This test process is warroom's parent: its tree holds warroom's whole session.
     let me = std::process::id().to_string();

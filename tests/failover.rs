@@ -19,8 +19,7 @@ use axum::http::StatusCode;
 use sync_support::proxy::{Mode, Proxy};
 use sync_support::*;
 use warroom::server::Db;
-use warroom::store::Store;
-use warroom::sync::{Client, SyncConfig, SyncError, SyncHandle};
+use warroom::sync::{Client, SyncError};
 
 /// A replica stand-in that answers every request (health checks too) with `status`.
 fn failing_replica(status: Arc<AtomicU16>) -> common::Stub {
@@ -29,25 +28,6 @@ fn failing_replica(status: Arc<AtomicU16>) -> common::Stub {
         async move { (code, axum::Json(serde_json::json!({ "error": "stand-in says no" }))) }
     });
     common::Stub::serve(app)
-}
-
-/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
-async fn server_ids(c: &Client, inc: uuid::Uuid) -> Vec<uuid::Uuid> {
-    let (mut after, mut ids) = (0, Vec::new());
-    loop {
-        let page = c.pull(inc, after, 1000).await.unwrap();
-        let Some(last) = page.events.last() else { break };
-        assert_eq!(last.seq, after + page.events.len() as i64, "sequence has no gaps");
-        after = last.seq;
-        ids.extend(page.events.into_iter().map(|s| s.event.id));
-    }
-    ids
-}
-
-/// Acknowledged events: the local store's rows that have a server sequence.
-fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
-    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
-    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,23 +62,13 @@ async fn a_5xx_moves_the_client_to_the_next_replica_and_a_4xx_does_not() {
     // The sync task, starting on the failing replica, ends up on the good one with every event
     // there exactly once.
     let dir = tmp.path().join("client");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@h", "failover task");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@h", "failover task");
     for i in 0..20 {
         store.append(&note(inc, "ana@h", &format!("n{i}"))).unwrap();
     }
     for code in [500, 502, 503, 504] {
         status.store(code, Ordering::Relaxed);
-        let h = SyncHandle::spawn(SyncConfig {
-            data_dir: dir.clone(),
-            server: format!("{bad},{good}"),
-            token: Some(ANA.into()),
-            viewer: "ana".into(),
-            incident: inc,
-        })
-        .unwrap();
+        let h = follow(&dir, &format!("{bad},{good}"), ANA, "ana", inc);
         store.append(&note(inc, "ana@h", &format!("after {code}"))).unwrap();
         h.nudge();
         assert!(
@@ -136,18 +106,8 @@ async fn a_replica_without_its_database_answers_503_and_clients_move_on() {
     let both = format!("{base1},{base2}");
 
     let dir = tmp.path().join("a");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@a", "db gone under a replica");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
-    let h = SyncHandle::spawn(SyncConfig {
-        data_dir: dir.clone(),
-        server: both.clone(),
-        token: Some(ANA.into()),
-        viewer: "ana".into(),
-        incident: inc,
-    })
-    .unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@a", "db gone under a replica");
+    let h = follow(&dir, &both, ANA, "ana", inc);
     let write = |n: usize, from: usize| {
         for i in from..from + n {
             store.append(&note(inc, "ana@a", &format!("n{i}"))).unwrap();
@@ -190,10 +150,10 @@ async fn a_replica_without_its_database_answers_503_and_clients_move_on() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("queued"), "the note was pushed, not queued: {stderr}");
 
-    let metrics = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    let m = metrics(&base1).await;
     assert!(
-        metrics.lines().any(|l| l.starts_with("warroom_http_requests_total") && l.contains("status=\"503\"")),
-        "replica 1 answered 503:\n{metrics}"
+        m.lines().any(|l| l.starts_with("warroom_http_requests_total") && l.contains("status=\"503\"")),
+        "replica 1 answered 503:\n{m}"
     );
     let c = Client::new(&base2, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
     let ids = server_ids(&c, inc).await;

@@ -6,14 +6,12 @@
 mod sync_support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sync_support::*;
 use warroom::server::Db;
 use warroom::store::Store;
-use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
+use warroom::sync::{Client, engine};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_recover_from_a_postgres_restart_under_load() {
@@ -24,40 +22,11 @@ async fn replicas_recover_from_a_postgres_restart_under_load() {
     let r2 = start(Db::Postgres(db)).await;
     let (base1, base2) = (url(&r1), url(&r2));
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let store_a = Store::open(&dir_a).unwrap();
-    let opened = open("ana@a", "pg restart");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
+    let (store_a, inc) = store_with_incident(&dir_a, "ana@a", "pg restart");
     // B follows on replica 2 the whole time.
-    let hb = SyncHandle::spawn(SyncConfig {
-        data_dir: dir_b.clone(),
-        server: base2.clone(),
-        token: Some(BO.into()),
-        viewer: "bo".into(),
-        incident: inc,
-    })
-    .unwrap();
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     // A writes through replica 1 (falling over to 2) in a loop until told to stop.
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (dir, both, stop) = (dir_a.clone(), format!("{base1},{base2}"), stop.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let store = Store::open(&dir).unwrap();
-                let c = Client::new(&both, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
-                let mut i = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let batch: Vec<_> = (0..10).map(|k| note(inc, "ana@a", &format!("n{i}-{k}"))).collect();
-                    store.append_all(&batch, None).unwrap();
-                    i += 1;
-                    if engine::push_outbox(&store, &c).await.is_err() {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            })
-        })
-    };
+    let writer = Writer::spawn(&dir_a, &format!("{base1},{base2}"), inc, "ana@a", 10, None);
     let pushed = |n: usize| store_a.events(inc).unwrap().len() >= n && store_a.pending_count().unwrap() < 50;
     assert!(eventually(30, || pushed(200)).await, "writes flow before the restart");
     tokio::task::spawn_blocking(move || {
@@ -69,8 +38,7 @@ async fn replicas_recover_from_a_postgres_restart_under_load() {
     .unwrap();
     let after_restart = store_a.events(inc).unwrap().len();
     assert!(eventually(60, || pushed(after_restart + 200)).await, "writes flow again after the restart");
-    stop.store(true, Ordering::Relaxed);
-    tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap();
+    writer.stop().await;
 
     // Both replicas healthy again by themselves, each listener reconnected.
     for base in [&base1, &base2] {
@@ -84,12 +52,8 @@ async fn replicas_recover_from_a_postgres_restart_under_load() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(healthy, "{base} healthy after the restart");
-        let m = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
-        let connects: u64 = m
-            .lines()
-            .find_map(|l| l.strip_prefix("warroom_listener_connects_total "))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let m = metrics(base).await;
+        let connects = counter(&m, "warroom_listener_connects_total").unwrap_or(0);
         assert!(connects >= 2, "{base}: listener reconnected\n{m}");
     }
     // Drain A's outbox, then B (on the other replica) holds exactly what A wrote, once each.

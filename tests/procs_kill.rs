@@ -1,11 +1,15 @@
 //! The kill path end to end through the library API, against real processes.
 
+#[path = "common/procs.rs"]
+mod procs_support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use procs_support::Reaped;
 use warroom::incident::{Event, EventKind, Severity, export, fold};
 use warroom::procs::evidence::sha256_hex;
 use warroom::procs::{
@@ -15,15 +19,6 @@ use warroom::procs::{
 
 fn at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T03:10:00Z").unwrap().to_utc()
-}
-
-/// Reaps the child on drop so a failing assertion does not leave a hog running.
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn spawn(script: &str) -> Reaped {

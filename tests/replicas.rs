@@ -9,60 +9,26 @@ use std::time::Duration;
 
 use sync_support::*;
 use warroom::store::Store;
-use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
-
-/// Acknowledged events: the local store's rows that have a server sequence.
-fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
-    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
-    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
-}
-
-/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
-async fn server_ids(c: &Client, inc: uuid::Uuid) -> Vec<uuid::Uuid> {
-    let (mut after, mut seqs, mut ids) = (0, Vec::new(), Vec::new());
-    loop {
-        let page = c.pull(inc, after, 1000).await.unwrap();
-        let Some(last) = page.events.last() else { break };
-        after = last.seq;
-        for s in page.events {
-            seqs.push(s.seq);
-            ids.push(s.event.id);
-        }
-    }
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
-    ids
-}
+use warroom::sync::{Client, SyncHandle, engine};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_cross_replicas_live() {
-    let Some(url) = pg::fresh_db().await else { return };
+    let Some(db) = pg::fresh_db().await else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let r1 = start(warroom::server::Db::Postgres(url.clone())).await;
-    let r2 = start(warroom::server::Db::Postgres(url)).await;
+    let r1 = start(warroom::server::Db::Postgres(db.clone())).await;
+    let r2 = start(warroom::server::Db::Postgres(db)).await;
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let (store_a, store_b) = (Store::open(&dir_a).unwrap(), Store::open(&dir_b).unwrap());
-    let opened = open("ana@a", "two replicas");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
+    let (store_a, inc) = store_with_incident(&dir_a, "ana@a", "two replicas");
+    let store_b = Store::open(&dir_b).unwrap();
     engine::push_outbox(
         &store_a,
-        &Client::new(&url_of(&r1), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap(),
+        &Client::new(&url(&r1), Some(ANA.into()), Duration::from_secs(5), "ana").unwrap(),
     )
     .await
     .unwrap();
-    let spawn = |dir: &std::path::Path, server: String, token: &str, who: &str| {
-        SyncHandle::spawn(SyncConfig {
-            data_dir: dir.to_path_buf(),
-            server,
-            token: Some(token.into()),
-            viewer: who.into(),
-            incident: inc,
-        })
-        .unwrap()
-    };
     // A follows replica 1, B replica 2.
-    let ha = spawn(&dir_a, url_of(&r1), ANA, "ana");
-    let hb = spawn(&dir_b, url_of(&r2), BO, "bo");
+    let ha = follow(&dir_a, &url(&r1), ANA, "ana", inc);
+    let hb = follow(&dir_b, &url(&r2), BO, "bo", inc);
     assert!(eventually(20, || store_b.events(inc).unwrap().len() == 1).await, "B joined through replica 2");
     for i in 0..5 {
         store_a.append(&note(inc, "ana@a", &format!("from A {i}"))).unwrap();
@@ -80,21 +46,12 @@ async fn notes_cross_replicas_live() {
         );
     }
     // Replica 2's streams were fed by its listener (events written on replica 1).
-    let metrics = reqwest::get(format!("{}/metrics", url_of(&r2))).await.unwrap().text().await.unwrap();
-    let fed: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("warroom_listener_events_total "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    assert!(fed >= 5, "{metrics}");
+    let m = metrics(&url(&r2)).await;
+    assert!(counter(&m, "warroom_listener_events_total").unwrap_or(0) >= 5, "{m}");
     ha.stop();
     hb.stop();
     r1.stop().await.unwrap();
     r2.stop().await.unwrap();
-}
-
-fn url_of(r: &warroom::server::Running) -> String {
-    url(r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,34 +63,11 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let both = format!("{base1},{base2}");
     let dir = tmp.path().join("client");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@h", "kill a replica");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@h", "kill a replica");
 
     // A writer appends locally and pushes in a tight loop through a client that knows both
     // replicas (replica 1 first) until told to stop.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
-        let (dir, both, stop) = (dir.clone(), both.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let store = Store::open(&dir).unwrap();
-                let c = Client::new(&both, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
-                let mut i = 0;
-                let mut bases = HashSet::new();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
-                    store.append_all(&batch, None).unwrap();
-                    i += 1;
-                    bases.insert(c.base().to_string());
-                    let _ = engine::push_outbox(&store, &c).await;
-                }
-                bases
-            })
-        })
-    };
+    let writer = Writer::spawn(&dir, &both, inc, "ana@h", 25, None);
     assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
     r1.kill().unwrap(); // SIGKILL, while the writer is mid-stream
     r1.wait().unwrap();
@@ -143,20 +77,12 @@ async fn sigkill_of_a_replica_mid_write_fails_over_with_every_ack_stored_once() 
         eventually(60, || acked(&store, inc).len() >= at_kill + 300).await,
         "writes continue on replica 2 after replica 1 died"
     );
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let bases = tokio::task::spawn_blocking(move || writer.join().unwrap()).await.unwrap();
+    let bases = writer.stop().await;
     assert!(bases.contains(&base1) && bases.contains(&base2), "{bases:?}");
     let before = acked(&store, inc);
 
     let c = Client::new(&base2, Some(ANA.into()), Duration::from_secs(5), "ana").unwrap();
-    let ids = server_ids(&c, inc).await;
-    let on_server: HashSet<_> = ids.iter().copied().collect();
-    assert_eq!(on_server.len(), ids.len(), "no duplicates");
-    assert!(
-        before.is_subset(&on_server),
-        "{} acknowledged events lost",
-        before.difference(&on_server).count()
-    );
+    assert_acked_on_server_once(&c, inc, &before).await;
     // The outbox drains on replica 2 (resending what the kill cut off) without duplicates.
     engine::sync_once(&store, &c, &[inc]).await.unwrap();
     assert_eq!(store.pending_count().unwrap(), 0);
@@ -182,32 +108,19 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
     let (mut r1, base1) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let store_a = Store::open(&dir_a).unwrap();
-    let opened = open("ana@a", "who is here");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
-    let spawn = |dir: &std::path::Path, server: &str, token: &str, who: &str| {
-        SyncHandle::spawn(SyncConfig {
-            data_dir: dir.to_path_buf(),
-            server: server.into(),
-            token: Some(token.into()),
-            viewer: who.into(),
-            incident: inc,
-        })
-        .unwrap()
-    };
-    let ha = spawn(&dir_a, &base1, ANA, "ana");
+    let (_store_a, inc) = store_with_incident(&dir_a, "ana@a", "who is here");
+    let ha = follow(&dir_a, &base1, ANA, "ana", inc);
     let viewers = |h: &SyncHandle| h.status.borrow().viewers.clone();
     assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "A alone: {:?}", viewers(&ha));
     // B only knows replica 2, so after the kill it cannot reappear through replica 1.
-    let hb = spawn(&dir_b, &base2, BO, "bo");
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     assert!(
         eventually(20, || viewers(&ha) == ["ana", "bo"]).await,
         "A on replica 1 sees B on replica 2: {:?}",
         viewers(&ha)
     );
     assert!(eventually(20, || viewers(&hb) == ["ana", "bo"]).await, "and B sees A: {:?}", viewers(&hb));
-    let m = reqwest::get(format!("{base1}/metrics")).await.unwrap().text().await.unwrap();
+    let m = metrics(&base1).await;
     assert!(m.lines().any(|l| l == "warroom_presence_remote_viewers 1"), "{m}");
     r2.kill().unwrap();
     r2.wait().unwrap();
@@ -223,7 +136,7 @@ async fn presence_crosses_replicas_and_a_killed_replica_leaves_no_ghost() {
     // travels to replica 1 as well.
     drop(hb);
     let (mut r2, base2) = spawn_server(&cfg, db.as_str(), "127.0.0.1:0");
-    let hb = spawn(&dir_b, &base2, BO, "bo");
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
     assert!(eventually(20, || viewers(&ha) == ["ana", "bo"]).await, "B back: {:?}", viewers(&ha));
     hb.stop();
     assert!(eventually(20, || viewers(&ha) == ["ana"]).await, "B closed its stream: {:?}", viewers(&ha));

@@ -5,20 +5,15 @@
 //! and returns: `.ci/run` cannot provide a docker daemon or a systemd PID 1 inside CI's
 //! container, so these two skip under CI=true as well (the refusal paths run everywhere).
 
-use std::process::{Child, Command, Output, Stdio};
+#[path = "common/procs.rs"]
+mod procs_support;
+
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
+use procs_support::{Reaped, warroom_at};
 use warroom::incident::{Event, EventKind};
 use warroom::procs::restart::{Manager, RestartTarget, restart};
-
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Data(tempfile::TempDir);
 
@@ -30,14 +25,7 @@ impl Data {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("warroom")
-            .unwrap()
-            .args(args)
-            .env("WARROOM_DATA_DIR", self.0.path())
-            .env_remove("WARROOM_SERVER")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        warroom_at(self.0.path(), args)
     }
 
     fn events(&self) -> Vec<Event> {
@@ -54,6 +42,22 @@ impl Data {
             .map(|e| e.kind)
             .filter(|k| matches!(k, EventKind::ServiceRestarted { .. }))
             .collect()
+    }
+}
+
+impl Data {
+    /// Restarts `pid` without asking (quick evidence) and checks it worked: the command succeeded
+    /// and one `service_restarted` event says ok with a new pid. Returns that event.
+    fn restarted(&self, pid: &str, reason: &str) -> EventKind {
+        let out = self.run(&["restart", pid, "--reason", reason, "--yes", "--profile", "quick"]);
+        assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        let restarts = self.restarts();
+        let [restart @ EventKind::ServiceRestarted { ok, new_pid, .. }] = &restarts[..] else {
+            panic!("{restarts:?}")
+        };
+        assert!(ok);
+        assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
+        restart.clone()
     }
 }
 
@@ -141,16 +145,12 @@ fn a_docker_container_is_restarted_with_evidence_and_the_new_pid_recorded() {
     let _rm = Rm(name.clone());
     let inspect = Command::new("docker").args(["inspect", "-f", "{{.State.Pid}}", &name]).output().unwrap();
     let pid = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
-    let data = Data::new();
-    let out = data.run(&["restart", &pid, "--reason", "container wedged", "--yes", "--profile", "quick"]);
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-    let restarts = data.restarts();
-    let [EventKind::ServiceRestarted { ok, manager, new_pid, evidence, .. }] = &restarts[..] else {
-        panic!("{restarts:?}")
+    let EventKind::ServiceRestarted { manager, evidence, .. } =
+        Data::new().restarted(&pid, "container wedged")
+    else {
+        unreachable!("restarted() returns a service_restarted event")
     };
-    assert!(ok);
     assert_eq!(manager, "docker");
-    assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
     assert!(evidence.is_some());
 }
 
@@ -186,15 +186,10 @@ fn a_systemd_unit_is_restarted_with_evidence_and_the_new_pid_recorded() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let data = Data::new();
-    let out = data.run(&["restart", &pid, "--reason", "unit wedged", "--yes", "--profile", "quick"]);
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-    let restarts = data.restarts();
-    let [EventKind::ServiceRestarted { ok, manager, target, new_pid, .. }] = &restarts[..] else {
-        panic!("{restarts:?}")
+    let EventKind::ServiceRestarted { manager, target, .. } = Data::new().restarted(&pid, "unit wedged")
+    else {
+        unreachable!("restarted() returns a service_restarted event")
     };
-    assert!(ok);
     assert_eq!(manager, "systemd");
-    assert_eq!(target, &unit);
-    assert!(new_pid.is_some_and(|p| p.to_string() != pid), "{new_pid:?} vs {pid}");
+    assert_eq!(target, unit);
 }

@@ -20,12 +20,16 @@ fn spec(script: &str, timeout_secs: u64) -> RunSpec {
 /// Runs to the end within BOUND; returns the result and all live output as one string.
 async fn run(spec: RunSpec) -> (RunResult, String) {
     let mut live = String::new();
-    let run = runner::start(spec).expect("start");
-    let result = tokio::time::timeout(BOUND, run.finish(|chunk| live.push_str(chunk)))
+    let result = finish(runner::start(spec).expect("start"), |chunk| live.push_str(chunk)).await;
+    (result, live)
+}
+
+/// Waits (bounded) for a started run's result, handing its live output to `on_output`.
+async fn finish(run: runner::Run, on_output: impl FnMut(&str)) -> RunResult {
+    tokio::time::timeout(BOUND, run.finish(on_output))
         .await
         .expect("the run must end within the bound")
-        .expect("run result");
-    (result, live)
+        .expect("run result")
 }
 
 /// Live (non-zombie) processes whose process group is `pgid`, from /proc.
@@ -52,6 +56,15 @@ async fn group_has(pgid: u32, n: usize) {
         assert!(tokio::time::Instant::now() < deadline, "group {pgid} never had {n} members");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts `script` and waits until its process group has `members` live processes; returns the
+/// run and its group id.
+async fn started(script: &str, timeout_secs: u64, members: usize) -> (runner::Run, u32) {
+    let run = runner::start(spec(script, timeout_secs)).unwrap();
+    let pgid = run.pid();
+    group_has(pgid, members).await;
+    (run, pgid)
 }
 
 /// Waits (bounded) until nothing of the group is left; returns what is left if something is.
@@ -106,10 +119,8 @@ async fn bash_blocks_run_under_bash() {
 
 #[tokio::test]
 async fn timeout_kills_a_hanging_command_and_keeps_its_output() {
-    let run = runner::start(spec("echo started; sleep 30", 1)).unwrap();
-    let pgid = run.pid();
-    group_has(pgid, 2).await;
-    let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
+    let (run, pgid) = started("echo started; sleep 30", 1, 2).await;
+    let r = finish(run, |_| {}).await;
     assert_eq!(r.outcome, Outcome::TimedOut(Duration::from_secs(1)));
     assert_eq!(r.outcome.to_string(), "timed out after 1 s");
     assert_eq!(r.outcome.exit_code(), None);
@@ -120,11 +131,9 @@ async fn timeout_kills_a_hanging_command_and_keeps_its_output() {
 #[tokio::test]
 async fn timeout_kills_the_whole_pipeline() {
     // `trap '' TERM` makes the shell ignore the polite signal: the group must still die (SIGKILL).
-    let run = runner::start(spec("trap '' TERM; sleep 30 | cat; echo never", 1)).unwrap();
-    let pgid = run.pid();
     // The pipeline is really running before the timeout: shell, sleep and cat.
-    group_has(pgid, 3).await;
-    let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
+    let (run, pgid) = started("trap '' TERM; sleep 30 | cat; echo never", 1, 3).await;
+    let r = finish(run, |_| {}).await;
     assert!(matches!(r.outcome, Outcome::TimedOut(_)), "{:?}", r.outcome);
     assert!(!String::from_utf8_lossy(&r.capture.kept).contains("never"));
     assert_eq!(group_gone(pgid).await, Vec::<u32>::new(), "sleep and cat must be gone");
@@ -132,13 +141,11 @@ async fn timeout_kills_the_whole_pipeline() {
 
 #[tokio::test]
 async fn cancel_kills_the_group_after_live_output() {
-    let mut run = runner::start(spec("echo ready; sleep 30 | cat", 30)).unwrap();
-    let pgid = run.pid();
-    group_has(pgid, 3).await;
+    let (mut run, pgid) = started("echo ready; sleep 30 | cat", 30, 3).await;
     let first = tokio::time::timeout(BOUND, run.next()).await.unwrap();
     assert!(matches!(&first, Some(RunUpdate::Output(l)) if l == "ready\n"), "{first:?}");
     run.canceller().cancel();
-    let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
+    let r = finish(run, |_| {}).await;
     assert_eq!(r.outcome, Outcome::Cancelled);
     assert_eq!(r.outcome.to_string(), "cancelled");
     assert_eq!(group_gone(pgid).await, Vec::<u32>::new());
@@ -157,10 +164,8 @@ async fn dropping_the_run_cancels_it() {
 #[tokio::test]
 async fn background_jobs_do_not_keep_the_run_open() {
     // The shell exits at once; its background sleep would hold the pipe for 300 s.
-    let run = runner::start(spec("sleep 300 & echo done; sleep 0.2", 30)).unwrap();
-    let pgid = run.pid();
-    group_has(pgid, 2).await;
-    let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
+    let (run, pgid) = started("sleep 300 & echo done; sleep 0.2", 30, 2).await;
+    let r = finish(run, |_| {}).await;
     assert_eq!(r.outcome, Outcome::Exited(0));
     assert_eq!(r.capture.excerpt(), "done");
     assert!(!r.pipe_left_open);
@@ -172,7 +177,7 @@ async fn a_process_outside_the_group_holding_the_pipe_is_given_up_on() {
     let run =
         runner::start(spec("setsid sh -c 'echo pid $$; exec sleep 300' & sleep 0.3; echo main done", 30))
             .unwrap();
-    let r = tokio::time::timeout(BOUND, run.finish(|_| {})).await.unwrap().unwrap();
+    let r = finish(run, |_| {}).await;
     let text = String::from_utf8_lossy(&r.capture.kept).into_owned();
     // Clean up the escaped sleep before asserting.
     if let Some(pid) =

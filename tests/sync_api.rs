@@ -17,6 +17,11 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// GET `url` with a bearer token; the JSON answer.
+async fn get_json(url: &str, token: &str) -> Value {
+    client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 async fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
     let mut rb = client().post(url).header("content-type", "application/json").body(body);
     if let Some(t) = token {
@@ -109,26 +114,10 @@ async fn auth_limits_and_idempotence(backend: Backend) {
     assert_eq!(count(&db).await, 2);
 
     // Catch-up paging, the folded list, team 404, health, metrics and the OpenAPI document.
-    let page: Value = client()
-        .get(format!("{events_url}?after=1&limit=5"))
-        .bearer_auth(BO)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&format!("{events_url}?after=1&limit=5"), BO).await;
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     assert_eq!(page["last_seq"], 2);
-    let list: Value = client()
-        .get(format!("{base}/v1/incidents"))
-        .bearer_auth(ANA)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&format!("{base}/v1/incidents"), ANA).await;
     assert_eq!(list[0]["title"], "db down");
     assert_eq!(list[0]["event_count"], 2);
     let r = client().get(format!("{base}/v1/team")).bearer_auth(ANA).send().await.unwrap();
@@ -149,15 +138,7 @@ async fn auth_limits_and_idempotence(backend: Backend) {
         // The listener hears this replica's own commits too (one NOTIFY per committed batch).
         assert!(metrics.contains("warroom_listener_notifications_total"), "{metrics}");
     }
-    let spec: Value = client()
-        .get(format!("{base}/v1/openapi.json"))
-        .bearer_auth(ANA)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = get_json(&format!("{base}/v1/openapi.json"), ANA).await;
     assert_eq!(spec["openapi"], "3.0.3");
     srv.stop().await.unwrap();
 }

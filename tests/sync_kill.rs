@@ -15,12 +15,6 @@ fn client(base: &str) -> Client {
     Client::new(base, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap()
 }
 
-/// Acknowledged events: the local store's rows that have a server sequence.
-fn acked(store: &Store, inc: uuid::Uuid) -> HashSet<uuid::Uuid> {
-    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
-    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     let tmp = tempfile::tempdir().unwrap();
@@ -28,67 +22,24 @@ async fn sigkill_mid_appends_keeps_every_acknowledged_event_once() {
     let db = tmp.path().join("s.db");
     let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
     let dir = tmp.path().join("client");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana@h", "kill me");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana@h", "kill me");
 
     // A writer appends locally and pushes in a tight loop until three pushes in a row have failed
     // (the server is gone): the batches it appends meanwhile must be resent after the restart.
-    let writer = {
-        let (dir, base) = (dir.clone(), base.clone());
-        // Its own thread and runtime: a store connection is not Sync.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let store = Store::open(&dir).unwrap();
-                let c = client(&base);
-                let mut i = 0;
-                let mut failures = 0;
-                while failures < 3 {
-                    let batch: Vec<_> = (0..25).map(|k| note(inc, "ana@h", &format!("n{i}-{k}"))).collect();
-                    store.append_all(&batch, None).unwrap();
-                    i += 1;
-                    match engine::push_outbox(&store, &c).await {
-                        Ok(_) => failures = 0,
-                        Err(_) => failures += 1,
-                    }
-                }
-            })
-        })
-    };
+    let writer = Writer::spawn(&dir, &base, inc, "ana@h", 25, Some(3));
     assert!(eventually(60, || acked(&store, inc).len() >= 300).await, "appends are acknowledged");
     child.kill().unwrap(); // SIGKILL, while the writer is mid-stream
     child.wait().unwrap();
     // The writer gives up after 3 failed pushes (each bounded by the client timeout).
     assert!(eventually(30, || writer.is_finished()).await, "writer stops");
-    writer.join().unwrap();
+    writer.stop().await;
     let before = acked(&store, inc);
     assert!(store.pending_count().unwrap() > 0, "the kill left unacknowledged events to resend");
 
     // Restart on the same database: every acknowledged event is there, exactly once, in order.
     let (mut child, base) = spawn_server(&cfg, &db, "127.0.0.1:0");
     let c = client(&base);
-    let mut seqs = Vec::new();
-    let mut ids = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = c.pull(inc, after, 1000).await.unwrap();
-        let Some(last) = page.events.last() else { break };
-        after = last.seq;
-        for s in page.events {
-            seqs.push(s.seq);
-            ids.push(s.event.id);
-        }
-    }
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
-    let on_server: HashSet<_> = ids.iter().copied().collect();
-    assert_eq!(on_server.len(), ids.len(), "no duplicates");
-    assert!(
-        before.is_subset(&on_server),
-        "{} acknowledged events lost",
-        before.difference(&on_server).count()
-    );
+    assert_acked_on_server_once(&c, inc, &before).await;
 
     // The client catches up: its outbox drains (resending what the kill cut off) without duplicates.
     engine::sync_once(&store, &c, &[inc]).await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sync_support::*;
 use warroom::incident::fold;
 use warroom::store::Store;
-use warroom::sync::{Client, Link, StreamItem, SyncConfig, SyncHandle, engine};
+use warroom::sync::{Client, Link, StreamItem, engine};
 
 fn client(base: &str, token: &str) -> Client {
     Client::new(base, Some(token.into()), Duration::from_secs(5), "x").unwrap()
@@ -76,25 +76,12 @@ async fn two_clients_writing_concurrently_converge(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let srv = start(fresh_db(backend, tmp.path()).await).await;
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let store_a = Store::open(&dir_a).unwrap();
+    let (store_a, inc) = store_with_incident(&dir_a, "ana@a", "shared");
     let store_b = Store::open(&dir_b).unwrap();
-    let opened = open("ana@a", "shared");
-    let inc = opened.id;
-    store_a.append(&opened).unwrap();
     engine::push_outbox(&store_a, &client(&url(&srv), ANA)).await.unwrap();
 
-    let spawn = |dir: &std::path::Path, token: &str, who: &str| {
-        SyncHandle::spawn(SyncConfig {
-            data_dir: dir.to_path_buf(),
-            server: url(&srv),
-            token: Some(token.into()),
-            viewer: who.into(),
-            incident: inc,
-        })
-        .unwrap()
-    };
-    let ha = spawn(&dir_a, ANA, "ana");
-    let hb = spawn(&dir_b, BO, "bo");
+    let ha = follow(&dir_a, &url(&srv), ANA, "ana", inc);
+    let hb = follow(&dir_b, &url(&srv), BO, "bo", inc);
     // Both write at once, nudging their task after each local write; b's clock runs 2 h ahead
     // (skew must not matter: the fold orders by (at, id), the server by arrival).
     let skew = chrono::Duration::hours(2);
@@ -142,18 +129,8 @@ async fn offline_client_drains_its_outbox_exactly_once(backend: Backend) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let dir = tmp.path().join("c");
-    let store = Store::open(&dir).unwrap();
-    let opened = open("ana", "cut off");
-    let inc = opened.id;
-    store.append(&opened).unwrap();
-    let h = SyncHandle::spawn(SyncConfig {
-        data_dir: dir.clone(),
-        server: base.clone(),
-        token: Some(ANA.into()),
-        viewer: "ana".into(),
-        incident: inc,
-    })
-    .unwrap();
+    let (store, inc) = store_with_incident(&dir, "ana", "cut off");
+    let h = follow(&dir, &base, ANA, "ana", inc);
     for i in 0..25 {
         store.append(&note(inc, "ana", &format!("offline {i}"))).unwrap();
     }

@@ -48,8 +48,7 @@ fn a_note_from_another_process_appears_within_two_seconds() {
     tui.wait_within(Duration::from_secs(2), "the other process's note within 2 s", |s| {
         s.contains("deployed v1.4.2 from cron")
     });
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 #[test]
@@ -72,8 +71,7 @@ fn escape_sequences_in_notes_are_shown_inert() {
     assert!(titles.iter().all(|t| !t.contains("PWNED")), "{titles:?}");
     tui.send("\x1b");
     tui.wait_for("the popup to close", |s| !s.contains("Id    "));
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 #[test]
@@ -123,8 +121,7 @@ fn incident_flag_opens_that_incident() {
     let mut tui = Tui::spawn_with(dir.path(), 24, 80, &["--incident", prefix], &[]);
     let s = tui.wait_for("the chosen incident", |s| s.contains("Older incident"));
     assert!(!s.contains("Newer incident"), "{s}");
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 #[test]
@@ -146,8 +143,7 @@ fn no_color_draws_without_colour_but_marks_sev() {
         let sev = screen.cell(0, 1).unwrap();
         assert!(sev.inverse() && sev.bold(), "SEV1 badge is bold reverse");
     }
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 #[test]
@@ -156,8 +152,7 @@ fn tiny_terminal_shows_a_message_and_still_quits() {
     cli(dir.path(), &["new", "Small screen", "--sev", "2"], None);
     let mut tui = Tui::spawn(dir.path(), 12, 50);
     tui.wait_for("the too-small message", |s| s.contains("Terminal too small: 50x12"));
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 // ---- two TUIs on one real server ----------------------------------------------------------
@@ -358,8 +353,7 @@ fn process_pane_kills_a_filtered_hog_and_refuses_our_parent() {
     tui.wait_for("the refusal again", |s| s.contains("refused:"));
     tui.send("\x1b");
     tui.wait_for("the popup to close", |s| !s.contains("Refused"));
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 
     let json = cli(dir.path(), &["export", "--format", "json"], None);
     assert!(json.contains("process_signalled") && json.contains("runaway loop from the pty test"), "{json}");
@@ -418,8 +412,7 @@ fn runbook_attach_tick_run_update_then_timeline_and_export() {
     assert!(s.contains("Runbook attached: Checkout e2e"), "{s}");
     assert!(s.contains("Evidence captured"), "{s}");
     assert!(s.contains("Status update (stakeholders): Rolled back"), "{s}");
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 
     let md = cli(dir.path(), &["export"], None);
     assert!(md.contains("#### Checkout e2e (`e2e`)"), "{md}");
@@ -450,6 +443,5 @@ fn invisible_characters_never_scramble_the_80x24_screen() {
     assert!(s.lines().nth(1).unwrap().contains("4 Processes"), "{s}");
     tui.send("2");
     tui.wait_for("how to get a team file", |s| s.contains("warroom team init"));
-    tui.send("q");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use color_eyre::eyre::Result;
 
 use super::{Ctx, IncidentArg, UsageError};
-use crate::incident::Event;
+use crate::incident::{Event, IncidentId};
 use crate::procs::signal::current_start_time;
 use crate::procs::{CaptureOptions, EvidenceError, Profile, StepStatus, capture_with};
 
@@ -167,6 +167,45 @@ pub(super) fn capture(ctx: &Ctx, a: CaptureArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The checks `kill` and `restart` make before looking at the process: a positive pid and a
+/// reason; then the current incident, and the pid's start time (its identity from here on).
+fn incident_and_start(ctx: &Ctx, pid: i32, reason: &str) -> Result<(IncidentId, u64)> {
+    if pid <= 0 {
+        return Err(UsageError(format!("PID must be a positive process id, got {pid}")).into());
+    }
+    if reason.trim().is_empty() {
+        return Err(UsageError("--reason is required: say why (it goes on the timeline)".into()).into());
+    }
+    let incident = ctx.incident()?;
+    let start =
+        current_start_time(pid).map_err(|e| UsageError(format!("pid {pid}: no such process ({e})")))?;
+    Ok((incident, start))
+}
+
+/// The guard wants the process's name typed, which only the process pane asks for.
+fn typed_name_refusal(pid: i32, reason: &str) -> color_eyre::Report {
+    UsageError(format!(
+        "refused from the command line: pid {pid}: {reason} (use the process pane, which asks for the name)"
+    ))
+    .into()
+}
+
+/// True with `--yes`; otherwise asks `question` (on stdout, below the preview it is about) and is
+/// true when the answer is yes. Without a terminal to ask on: a usage error naming `--yes`.
+fn confirmed(yes: bool, to: &str, question: String) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(format!("not a terminal: pass --yes to {to} without asking")).into());
+    }
+    out!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// What `warroom kill` was asked for.
 pub(super) struct KillArgs {
     pub pid: i32,
@@ -182,22 +221,12 @@ pub(super) struct KillArgs {
 /// refuses any member, capture the chosen process's evidence, signal each member through its own
 /// pidfd, watch for the exits and record everything on the timeline.
 pub(super) fn kill(ctx: &Ctx, a: KillArgs) -> Result<ExitCode> {
-    use std::io::{BufRead, IsTerminal};
-
     use crate::incident::EventKind;
+    use crate::procs::kill::signalled_event;
     use crate::procs::killset::{kill_set, watch_outcomes};
-    use crate::procs::redact::redact_cmdline;
     use crate::procs::{CriticalList, current_context};
 
-    if a.pid <= 0 {
-        return Err(UsageError(format!("PID must be a positive process id, got {}", a.pid)).into());
-    }
-    if a.reason.trim().is_empty() {
-        return Err(UsageError("--reason is required: say why (it goes on the timeline)".into()).into());
-    }
-    let incident = ctx.incident()?;
-    let start =
-        current_start_time(a.pid).map_err(|e| UsageError(format!("pid {}: no such process ({e})", a.pid)))?;
+    let (incident, start) = incident_and_start(ctx, a.pid, &a.reason)?;
     let set = kill_set(a.pid, start, a.scope).map_err(UsageError)?;
     outln!("{} to {} process(es):", a.signal.name(), set.members.len());
     for line in set.preview() {
@@ -206,22 +235,11 @@ pub(super) fn kill(ctx: &Ctx, a: KillArgs) -> Result<ExitCode> {
     let gctx = current_context(CriticalList::with_extra(ctx.config.procs.critical.iter()));
     let typed = set.check(&gctx).map_err(|e| UsageError(format!("refused: {e}")))?;
     if let Some((pid, reason)) = typed.first() {
-        return Err(UsageError(format!(
-            "refused from the command line: pid {pid}: {reason} (use the process pane, which asks for the name)"
-        ))
-        .into());
+        return Err(typed_name_refusal(*pid, reason));
     }
-    if !a.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(UsageError("not a terminal: pass --yes to send without asking".into()).into());
-        }
-        out!("send {} to these {}? [y/N] ", a.signal.name(), set.members.len());
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).ok();
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            outln!("nothing sent");
-            return Ok(ExitCode::from(1));
-        }
+    if !confirmed(a.yes, "send", format!("send {} to these {}?", a.signal.name(), set.members.len()))? {
+        outln!("nothing sent");
+        return Ok(ExitCode::from(1));
     }
     let now = Utc::now();
     let author = ctx.config.author();
@@ -242,24 +260,14 @@ pub(super) fn kill(ctx: &Ctx, a: KillArgs) -> Result<ExitCode> {
         }
     }
     let results = set.signal(a.signal);
-    let reason = crate::incident::sanitize::clip(a.reason.trim(), 1024);
     let mut sent = Vec::new();
     for (m, outcome) in &results {
         outln!("{:>7} {:<16} {}", m.pid, m.name, outcome.describe());
         if outcome.was_sent() {
             sent.push(m.clone());
         }
-        kinds.push(EventKind::ProcessSignalled {
-            pid: m.pid,
-            start_time: m.start_time,
-            name: m.name.clone(),
-            user: m.user.clone(),
-            cmdline: crate::incident::sanitize::clip(&redact_cmdline(&m.cmdline), 8 * 1024),
-            signal: a.signal.short().to_string(),
-            reason: reason.clone(),
-            outcome: outcome.describe(),
-            evidence: if m.pid == a.pid { manifest.clone() } else { None },
-        });
+        let evidence = if m.pid == a.pid { manifest.clone() } else { None };
+        kinds.push(signalled_event(m, a.signal, &a.reason, outcome, evidence));
     }
     // Record what was sent before watching: a Ctrl-C during the wait loses nothing.
     let events: Vec<Event> = kinds.drain(..).map(|k| Event::new(incident, now, author.clone(), k)).collect();
@@ -296,21 +304,11 @@ pub(super) struct RestartArgs {
 /// `warroom restart PID`: find the process's systemd service or docker/podman container, show
 /// it, check the guard, capture the evidence, restart, check the state, record it all.
 pub(super) fn restart(ctx: &Ctx, a: RestartArgs) -> Result<ExitCode> {
-    use std::io::{BufRead, IsTerminal};
-
     use crate::procs::kill::KillError;
     use crate::procs::restart::{RestartRequest, guarded_restart, target_of};
     use crate::procs::{CriticalList, ProcessIdentity, Sampler, current_context};
 
-    if a.pid <= 0 {
-        return Err(UsageError(format!("PID must be a positive process id, got {}", a.pid)).into());
-    }
-    if a.reason.trim().is_empty() {
-        return Err(UsageError("--reason is required: say why (it goes on the timeline)".into()).into());
-    }
-    let incident = ctx.incident()?;
-    let start =
-        current_start_time(a.pid).map_err(|e| UsageError(format!("pid {}: no such process ({e})", a.pid)))?;
+    let (incident, start) = incident_and_start(ctx, a.pid, &a.reason)?;
     let via = target_of(a.pid, start).map_err(|e| UsageError(format!("refused: {e}")))?;
     let snap = Sampler::new().map_err(|e| UsageError(format!("/proc: {e}")))?.sample();
     let row = snap.get(a.pid).filter(|r| r.start_time == start);
@@ -329,23 +327,11 @@ pub(super) fn restart(ctx: &Ctx, a: RestartArgs) -> Result<ExitCode> {
     if let crate::procs::Verdict::RequireTypedName { reason } =
         crate::procs::guard::check(&target.target(), &gctx)
     {
-        return Err(UsageError(format!(
-            "refused from the command line: pid {}: {reason} (use the process pane, which asks for the name)",
-            a.pid
-        ))
-        .into());
+        return Err(typed_name_refusal(a.pid, &reason));
     }
-    if !a.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(UsageError("not a terminal: pass --yes to restart without asking".into()).into());
-        }
-        out!("capture evidence, then restart {}? [y/N] ", via.describe());
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).ok();
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            outln!("nothing restarted");
-            return Ok(ExitCode::from(1));
-        }
+    if !confirmed(a.yes, "restart", format!("capture evidence, then restart {}?", via.describe()))? {
+        outln!("nothing restarted");
+        return Ok(ExitCode::from(1));
     }
     let now = Utc::now();
     let req = RestartRequest {

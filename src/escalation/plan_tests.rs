@@ -4,31 +4,14 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::plan::*;
 use crate::incident::{Event, EventKind, Severity, Status};
-use crate::team::{Team, load};
+use crate::team::Team;
+use crate::team::tests::with_escalation;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-const TEAM: &str = r#"
-[people.ana]
-name = "Ana"
-tz = "UTC"
-[people.bo]
-name = "Bo"
-tz = "UTC"
-[people.cy]
-name = "Cy"
-tz = "UTC"
-
-[rotations.primary]
-name = "Primary"
-people = ["ana", "bo"]
-handoff = "03:10"
-length = "1d"
-tz = "UTC"
-start = 2026-11-22
-
+const ESCALATION: &str = r#"
 [escalation.sev1]
 repeat = 1
 levels = [
@@ -44,7 +27,7 @@ levels = [
 "#;
 
 fn team() -> Team {
-    load(TEAM, "t.toml").unwrap()
+    with_escalation(ESCALATION)
 }
 
 const T0: &str = "2026-11-23T03:00:00Z";

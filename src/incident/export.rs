@@ -328,46 +328,21 @@ fn figures(w: &mut String, state: &IncidentState, tz: Option<Tz>, now: DateTime<
         let _ = writeln!(w, "| Time to detect | {} |", human_duration(state.opened_at - start));
     }
     let from = if start < state.opened_at { "from impact start" } else { "from opening" };
-    match &state.acknowledged {
-        Some(ack) => {
-            let _ = writeln!(
-                w,
-                "| Time to acknowledge | {} ({from}; {} by {}) |",
-                human_duration(ack.at - start),
-                with_zone(ack.at, tz),
-                md_escape(&ack.by)
-            );
-        }
-        None => {
-            let _ = writeln!(w, "| Time to acknowledge | never acknowledged |");
-        }
-    }
-    match state.mitigated_at {
-        Some(at) => {
-            let _ = writeln!(
-                w,
-                "| Time to mitigate | {} ({from}; {}) |",
-                human_duration(at - start),
-                with_zone(at, tz)
-            );
-        }
-        None => {
-            let _ = writeln!(w, "| Time to mitigate | not mitigated yet |");
-        }
-    }
-    match state.resolved_at {
-        Some(at) => {
-            let _ = writeln!(
-                w,
-                "| Time to resolve | {} ({from}; {}) |",
-                human_duration(at - start),
-                with_zone(at, tz)
-            );
-        }
-        None => {
-            let _ = writeln!(w, "| Time to resolve | still open after {} |", human_duration(now - start));
-        }
-    }
+    // One row per milestone: how long after the start it came and when (and by whom), or why not.
+    let mut time_to = |what: &str, at: Option<DateTime<Utc>>, by: Option<&str>, otherwise: String| {
+        let _ = match at {
+            Some(at) => {
+                let by = by.map(|b| format!(" by {}", md_escape(b))).unwrap_or_default();
+                let (took, when) = (human_duration(at - start), with_zone(at, tz));
+                writeln!(w, "| Time to {what} | {took} ({from}; {when}{by}) |")
+            }
+            None => writeln!(w, "| Time to {what} | {otherwise} |"),
+        };
+    };
+    let ack = state.acknowledged.as_ref();
+    time_to("acknowledge", ack.map(|a| a.at), ack.map(|a| a.by.as_str()), "never acknowledged".into());
+    time_to("mitigate", state.mitigated_at, None, "not mitigated yet".into());
+    time_to("resolve", state.resolved_at, None, format!("still open after {}", human_duration(now - start)));
     for (role, who) in &state.roles {
         let _ = writeln!(w, "| {} | {} |", capitalise(role.as_str()), md_escape(&who.value));
     }
@@ -1111,6 +1086,39 @@ mod tests {
         assert!(rb.contains("`gone--old-3` (no longer in the runbook)"), "{rb}");
         // Supporting information comes after the story.
         assert!(md.find("### Runbooks").unwrap() > md.find("## Timeline").unwrap());
+    }
+
+    #[test]
+    fn figures_time_each_milestone_or_say_why_not() {
+        let events = incident();
+        let md = to_markdown(&fold(&events[..1]).unwrap(), &events[..1], None, t(10));
+        assert!(md.contains("| Time to acknowledge | never acknowledged |\n"), "{md}");
+        assert!(md.contains("| Time to mitigate | not mitigated yet |\n"), "{md}");
+        assert!(md.contains("| Time to resolve | still open after 10m |\n"), "{md}");
+        let id = events[0].incident;
+        let mut events = events[..1].to_vec();
+        events.push(Event::new(id, t(4), "bo|b", EventKind::Acknowledged {}));
+        events.push(Event::new(
+            id,
+            t(6),
+            "ana",
+            EventKind::StatusSet { status: crate::incident::Status::Monitoring },
+        ));
+        events.push(Event::new(
+            id,
+            t(9),
+            "ana",
+            EventKind::StatusSet { status: crate::incident::Status::Resolved },
+        ));
+        let md = to_markdown(&fold(&events).unwrap(), &events, None, t(10));
+        let rows = [
+            "| Time to acknowledge | 4m (from opening; 2026-11-23 03:04:00 UTC by bo\\|b) |",
+            "| Time to mitigate | 6m (from opening; 2026-11-23 03:06:00 UTC) |",
+            "| Time to resolve | 9m (from opening; 2026-11-23 03:09:00 UTC) |",
+        ];
+        for row in rows {
+            assert!(md.contains(&format!("{row}\n")), "{row}\n{md}");
+        }
     }
 
     #[test]

@@ -154,25 +154,10 @@ pub struct CheckedFile {
 pub fn verify_capture(dir: &Path, recorded: &HashMap<String, String>) -> Vec<CheckedFile> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let check = |path: &Path, want: Option<&str>| -> (Option<u64>, Integrity) {
-        match hash_file(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, Integrity::Missing),
-            Err(e) => (None, Integrity::Unreadable(e.to_string())),
-            Ok((bytes, sha)) => match want {
-                Some(w) if w.eq_ignore_ascii_case(&sha) => (Some(bytes), Integrity::Ok),
-                Some(_) => (Some(bytes), Integrity::Changed),
-                None => (Some(bytes), Integrity::Unlisted),
-            },
-        }
-    };
+    let check = |path: &Path, want: Option<&str>| check_file(path, want, Integrity::Unlisted);
     let manifest = dir.join(MANIFEST);
-    let (bytes, mut status) =
-        check(&manifest, recorded.get(&manifest.display().to_string()).map(String::as_str));
-    if status == Integrity::Unlisted {
-        status = Integrity::NotOnTimeline;
-    }
     seen.insert(MANIFEST.to_string());
-    out.push(CheckedFile { name: MANIFEST.into(), path: manifest, bytes, status });
+    out.push(verify_file(&manifest, recorded));
     if let Ok(doc) = read_manifest(dir) {
         for s in doc.steps {
             let Some(name) = s.file else { continue };
@@ -202,17 +187,22 @@ pub fn verify_capture(dir: &Path, recorded: &HashMap<String, String>) -> Vec<Che
 /// A loose file checked against the timeline's sha256 for it.
 pub fn verify_file(path: &Path, recorded: &HashMap<String, String>) -> CheckedFile {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let want = recorded.get(&path.display().to_string());
-    let (bytes, status) = match hash_file(path) {
+    let want = recorded.get(&path.display().to_string()).map(String::as_str);
+    let (bytes, status) = check_file(path, want, Integrity::NotOnTimeline);
+    CheckedFile { name, path: path.to_path_buf(), bytes, status }
+}
+
+/// Size and integrity of `path` against the sha256 `want`; `unrecorded` when there is none.
+fn check_file(path: &Path, want: Option<&str>, unrecorded: Integrity) -> (Option<u64>, Integrity) {
+    match hash_file(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, Integrity::Missing),
         Err(e) => (None, Integrity::Unreadable(e.to_string())),
-        Ok((b, sha)) => match want {
-            Some(w) if w.eq_ignore_ascii_case(&sha) => (Some(b), Integrity::Ok),
-            Some(_) => (Some(b), Integrity::Changed),
-            None => (Some(b), Integrity::NotOnTimeline),
+        Ok((bytes, sha)) => match want {
+            Some(w) if w.eq_ignore_ascii_case(&sha) => (Some(bytes), Integrity::Ok),
+            Some(_) => (Some(bytes), Integrity::Changed),
+            None => (Some(bytes), unrecorded),
         },
-    };
-    CheckedFile { name, path: path.to_path_buf(), bytes, status }
+    }
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {

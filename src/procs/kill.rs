@@ -152,17 +152,30 @@ pub fn guarded_kill(req: &KillRequest, ctx: &GuardContext) -> Result<KillReport,
     };
 
     let mut events = evidence.as_ref().map(Evidence::events).unwrap_or_default();
-    events.push(EventKind::ProcessSignalled {
-        pid,
-        start_time: start,
-        name: req.target.name.clone(),
-        user: req.target.user.clone(),
-        // Clipped to what the sync protocol carries (8 KiB / 1 KiB); the evidence keeps it whole.
-        cmdline: crate::incident::sanitize::clip(&redact_cmdline(&req.target.cmdline), 8 * 1024),
-        signal: req.signal.short().to_string(),
-        reason: crate::incident::sanitize::clip(req.reason.trim(), 1024),
-        outcome: outcome.describe(),
-        evidence: evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string()),
-    });
+    let manifest = evidence.as_ref().and_then(|e| e.manifest()).map(|m| m.path.display().to_string());
+    events.push(signalled_event(&req.target, req.signal, &req.reason, &outcome, manifest));
     Ok(KillReport { outcome, evidence, events })
+}
+
+/// The `process_signalled` event of one process: its identity, its cmdline redacted, cmdline and
+/// reason clipped to what the sync protocol carries (8 KiB / 1 KiB; the evidence keeps them whole), what sending did, and the evidence manifest when it was captured for it.
+pub fn signalled_event(
+    m: &ProcessIdentity,
+    sig: Sig,
+    reason: &str,
+    outcome: &SignalOutcome,
+    evidence: Option<String>,
+) -> EventKind {
+    use crate::incident::sanitize::clip;
+    EventKind::ProcessSignalled {
+        pid: m.pid,
+        start_time: m.start_time,
+        name: m.name.clone(),
+        user: m.user.clone(),
+        cmdline: clip(&redact_cmdline(&m.cmdline), 8 * 1024),
+        signal: sig.short().to_string(),
+        reason: clip(reason.trim(), 1024),
+        outcome: outcome.describe(),
+        evidence,
+    }
 }

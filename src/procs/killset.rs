@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::guard::{self, GuardContext, Verdict};
-use super::kill::ProcessIdentity;
+use super::kill::{ProcessIdentity, signalled_event};
 use super::parse;
 use super::procfs::ProcFs;
 use super::redact::redact_cmdline;
@@ -199,23 +199,13 @@ pub fn signal_set(
         manifest = ev.manifest().map(|m| m.path.display().to_string());
         events.extend(ev.events());
     }
-    let reason = crate::incident::sanitize::clip(reason.trim(), 1024);
     let mut sent = Vec::new();
     for (m, outcome) in set.signal(sig) {
         if outcome.was_sent() {
             sent.push(m.clone());
         }
-        events.push(EventKind::ProcessSignalled {
-            pid: m.pid,
-            start_time: m.start_time,
-            name: m.name.clone(),
-            user: m.user.clone(),
-            cmdline: crate::incident::sanitize::clip(&redact_cmdline(&m.cmdline), 8 * 1024),
-            signal: sig.short().to_string(),
-            reason: reason.clone(),
-            outcome: outcome.describe(),
-            evidence: if m.pid == chosen.pid { manifest.clone() } else { None },
-        });
+        let evidence = if m.pid == chosen.pid { manifest.clone() } else { None };
+        events.push(signalled_event(&m, sig, reason, &outcome, evidence));
     }
     let summary = format!("{} sent to {} of {} processes", sig.name(), sent.len(), set.members.len());
     Ok(SetSent { events, sent, summary })

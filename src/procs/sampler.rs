@@ -65,6 +65,34 @@ impl ProcessRow {
     }
 }
 
+#[cfg(test)]
+impl ProcessRow {
+    /// A sleeping root process `x` with no cmdline, no CPU and no memory, for tests to adjust
+    /// with struct update syntax.
+    pub(crate) fn sample(pid: i32, ppid: i32) -> ProcessRow {
+        ProcessRow {
+            pid,
+            ppid,
+            start_time: 0,
+            name: Arc::from("x"),
+            cmdline: Arc::from(""),
+            user: Arc::from("root"),
+            uid: 0,
+            state: 'S',
+            threads: 1,
+            nice: 0,
+            priority: 20,
+            rss_bytes: 0,
+            vsize_bytes: 0,
+            cpu_percent: 0.0,
+            cpu_time_ticks: 0,
+            kernel_thread: false,
+            unit: None,
+            container: None,
+        }
+    }
+}
+
 /// CPU usage over the last interval, in percent of that CPU (or of all CPUs for the total).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct CpuUsage {
@@ -621,26 +649,7 @@ mod tests {
     }
 
     fn row(pid: i32, ppid: i32) -> ProcessRow {
-        ProcessRow {
-            pid,
-            ppid,
-            start_time: 0,
-            name: Arc::from("x"),
-            cmdline: Arc::from(""),
-            user: Arc::from("root"),
-            uid: 0,
-            state: 'S',
-            threads: 1,
-            nice: 0,
-            priority: 20,
-            rss_bytes: 0,
-            vsize_bytes: 0,
-            cpu_percent: 0.0,
-            cpu_time_ticks: 0,
-            kernel_thread: false,
-            unit: None,
-            container: None,
-        }
+        ProcessRow::sample(pid, ppid)
     }
 
     #[test]

@@ -184,24 +184,13 @@ mod tests {
 
     fn row(pid: i32, name: &str, cpu: f32, rss: u64, ticks: u64) -> ProcessRow {
         ProcessRow {
-            pid,
-            ppid: 1,
             start_time: 100,
             name: Arc::from(name),
             cmdline: Arc::from(format!("/usr/bin/{name} --flag").as_str()),
-            user: Arc::from("root"),
-            uid: 0,
-            state: 'S',
-            threads: 1,
-            nice: 0,
-            priority: 20,
             rss_bytes: rss,
-            vsize_bytes: 0,
             cpu_percent: cpu,
             cpu_time_ticks: ticks,
-            kernel_thread: false,
-            unit: None,
-            container: None,
+            ..ProcessRow::sample(pid, 1)
         }
     }
 

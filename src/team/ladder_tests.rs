@@ -3,30 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::team::tests::with_escalation;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-const TEAM: &str = r#"
-[people.ana]
-name = "Ana"
-tz = "Europe/Berlin"
-[people.bo]
-name = "Bo"
-tz = "UTC"
-[people.cy]
-name = "Cy"
-tz = "UTC"
-
-[rotations.primary]
-name = "Primary"
-people = ["ana", "bo"]
-handoff = "03:10"
-length = "1d"
-tz = "UTC"
-start = 2026-11-22
-
+const ESCALATION: &str = r#"
 [escalation.sev1]
 levels = [
   { target = "primary", after_minutes = 5 },
@@ -36,7 +19,7 @@ levels = [
 "#;
 
 fn team() -> Team {
-    load(TEAM, "t.toml").unwrap()
+    with_escalation(ESCALATION)
 }
 
 fn states(l: &LadderNow) -> Vec<LevelState> {

@@ -25,4 +25,6 @@ mod ladder_tests;
 #[cfg(test)]
 mod rotation_tests;
 #[cfg(test)]
+pub(crate) mod tests;
+#[cfg(test)]
 mod validate_tests;

@@ -134,18 +134,30 @@ pub const TEAM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/team.example.toml")
 /// `warroom` in a private home, data dir and config.
 pub struct Env {
     pub tmp: TempDir,
+    tz: &'static str,
+    configured: bool,
 }
 
 impl Env {
-    /// An environment whose config file holds `config`.
+    /// An environment in UTC whose config file holds `config`, with the example team file.
     pub fn new(config: &str) -> Env {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("config.toml"), config).unwrap();
-        Env { tmp }
+        Env { tmp, tz: "UTC", configured: true }
+    }
+
+    /// An environment in zone `tz` with no config file (warroom looks at the default path under
+    /// XDG_CONFIG_HOME, where there is none) and no team file.
+    pub fn bare(tz: &'static str) -> Env {
+        Env { tmp: tempfile::tempdir().unwrap(), tz, configured: false }
     }
 
     pub fn config_path(&self) -> PathBuf {
         self.tmp.path().join("config.toml")
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.tmp.path().join("data")
     }
 
     pub fn cmd(&self) -> assert_cmd::Command {
@@ -155,10 +167,11 @@ impl Env {
             .env("HOME", self.tmp.path())
             .env("XDG_CONFIG_HOME", self.tmp.path().join("xdg-config"))
             .env("USER", "ana")
-            .env("TZ", "UTC")
-            .env("WARROOM_DATA_DIR", self.tmp.path().join("data"))
-            .env("WARROOM_CONFIG", self.config_path())
-            .env("WARROOM_TEAM", TEAM);
+            .env("TZ", self.tz)
+            .env("WARROOM_DATA_DIR", self.data());
+        if self.configured {
+            c.env("WARROOM_CONFIG", self.config_path()).env("WARROOM_TEAM", TEAM);
+        }
         c
     }
 
@@ -174,6 +187,15 @@ impl Env {
         let (code, out, err) = self.run(args);
         assert_eq!(code, 0, "warroom {args:?} failed: {err}");
         out
+    }
+
+    /// Runs expecting exit status `code` and one line on stderr holding `needle`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32, needle: &str) -> String {
+        let (got, _, err) = self.run(args);
+        assert_eq!(got, code, "warroom {args:?}: wrong exit status; stderr: {err}");
+        assert!(err.contains(needle), "warroom {args:?}: stderr lacks {needle:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "error must be one line: {err}");
+        err
     }
 
     /// Opens an incident; returns its id.

@@ -144,6 +144,12 @@ impl Tui {
         }
     }
 
+    /// Presses `q` and checks the program exits cleanly.
+    pub fn quit(&mut self) {
+        self.send("q");
+        assert!(self.wait_exit().success(), "warroom exited with a failure after `q`");
+    }
+
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let start = Instant::now();
         loop {

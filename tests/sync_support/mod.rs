@@ -7,6 +7,7 @@ pub mod pg;
 pub mod proxy;
 pub mod server_proc;
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,8 @@ use chrono::Utc;
 use warroom::config::{Config, TokenConfig};
 use warroom::incident::{Event, EventKind, IncidentId, Severity, Tag};
 use warroom::server::{self, Db, EventStore, PgStore, Running, ServeOptions, SqliteStore};
+use warroom::store::Store;
+use warroom::sync::{Client, SyncConfig, SyncHandle, engine};
 
 pub const ANA: &str = "ana-token-0123456789";
 pub const BO: &str = "bo-token-0123456789";
@@ -108,6 +111,130 @@ pub fn open(author: &str, title: &str) -> Event {
 
 pub fn note(incident: IncidentId, author: &str, text: &str) -> Event {
     Event::new(incident, Utc::now(), author, EventKind::Note { text: text.into(), tag: Tag::Note })
+}
+
+/// A client store in `dir` holding a freshly opened incident (not pushed yet); returns its id.
+pub fn store_with_incident(dir: &Path, author: &str, title: &str) -> (Store, IncidentId) {
+    let store = Store::open(dir).unwrap();
+    let opened = open(author, title);
+    store.append(&opened).unwrap();
+    (store, opened.id)
+}
+
+/// A sync task for the client store in `dir`, following `inc` on `server` (a comma list of
+/// replicas) as `viewer`.
+pub fn follow(dir: &Path, server: &str, token: &str, viewer: &str, inc: IncidentId) -> SyncHandle {
+    SyncHandle::spawn(SyncConfig {
+        data_dir: dir.to_path_buf(),
+        server: server.into(),
+        token: Some(token.into()),
+        viewer: viewer.into(),
+        incident: inc,
+    })
+    .unwrap()
+}
+
+/// Acknowledged events: the local store's rows that have a server sequence.
+pub fn acked(store: &Store, inc: IncidentId) -> HashSet<uuid::Uuid> {
+    let pending: HashSet<_> = store.pending(1_000_000).unwrap().into_iter().map(|e| e.id).collect();
+    store.events(inc).unwrap().into_iter().map(|e| e.id).filter(|id| !pending.contains(id)).collect()
+}
+
+/// Every event on the server for `inc`, checking the sequence is gap-free; returns the ids.
+pub async fn server_ids(c: &Client, inc: IncidentId) -> Vec<uuid::Uuid> {
+    let (mut after, mut seqs, mut ids) = (0, Vec::new(), Vec::new());
+    loop {
+        let page = c.pull(inc, after, 1000).await.unwrap();
+        let Some(last) = page.events.last() else { break };
+        after = last.seq;
+        for s in page.events {
+            seqs.push(s.seq);
+            ids.push(s.event.id);
+        }
+    }
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "sequence has no gaps");
+    ids
+}
+
+/// Every event acknowledged to the client (`acked`) is on the server behind `c`, exactly once
+/// (and the server's sequence has no gaps).
+pub async fn assert_acked_on_server_once(c: &Client, inc: IncidentId, acked: &HashSet<uuid::Uuid>) {
+    let ids = server_ids(c, inc).await;
+    let on_server: HashSet<_> = ids.iter().copied().collect();
+    assert_eq!(on_server.len(), ids.len(), "no duplicates");
+    assert!(acked.is_subset(&on_server), "{} acknowledged events lost", acked.difference(&on_server).count());
+}
+
+/// The server's `/metrics` text.
+pub async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap()
+}
+
+/// One counter's value in a `/metrics` text, if it is there.
+pub fn counter(metrics: &str, name: &str) -> Option<u64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+}
+
+/// A writer on its own thread and runtime (a store connection is not Sync): appends batches of
+/// notes to an incident in a client store and pushes its outbox after each batch through a
+/// client of one or more replicas, until stopped or until `give_up_after` pushes in a row failed.
+pub struct Writer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<HashSet<String>>,
+}
+
+impl Writer {
+    /// Writes `batch` notes by `author` at a time to `inc` in the store in `dir`, pushing through
+    /// `servers` (a comma list) as ana. A failed push pauses 50 ms, so a dead server is not
+    /// hammered in a hot loop.
+    pub fn spawn(
+        dir: &Path,
+        servers: &str,
+        inc: IncidentId,
+        author: &str,
+        batch: usize,
+        give_up_after: Option<usize>,
+    ) -> Writer {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (dir, servers, author, stopped) =
+            (dir.to_path_buf(), servers.to_string(), author.to_string(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let store = Store::open(&dir).unwrap();
+                let c = Client::new(&servers, Some(ANA.into()), Duration::from_secs(3), "ana").unwrap();
+                let (mut i, mut failures, mut bases) = (0, 0, HashSet::new());
+                while !stopped.load(Ordering::Relaxed) && give_up_after.is_none_or(|n| failures < n) {
+                    let notes: Vec<_> =
+                        (0..batch).map(|k| note(inc, &author, &format!("n{i}-{k}"))).collect();
+                    store.append_all(&notes, None).unwrap();
+                    i += 1;
+                    bases.insert(c.base().to_string());
+                    match engine::push_outbox(&store, &c).await {
+                        Ok(_) => failures = 0,
+                        Err(_) => {
+                            failures += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+                bases
+            })
+        });
+        Writer { stop, thread }
+    }
+
+    /// True once it has given up (or was stopped).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Stops it (it finishes the batch in hand) and waits; returns every base it pushed through.
+    pub async fn stop(self) -> HashSet<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || self.thread.join().unwrap()).await.unwrap()
+    }
 }
 
 /// Polls `f` every 20 ms until it is true or `secs` pass.
