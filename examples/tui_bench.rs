@@ -112,6 +112,8 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         median(index_cpu)
     );
 
+    phases(dir.path(), id)?;
+
     let store = Store::open(dir.path())?;
     let mut app = App::new(store, options(id))?;
     for (w, h) in [(200u16, 50u16), (80, 24)] {
@@ -140,5 +142,65 @@ fn bench(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         assert!(app.data.as_ref().is_some_and(|d| d.events.len() == events.len() + i as usize + 1));
     }
     println!("  another process's note, poll + fold + draw 200x50: median {:?} CPU", median(costs));
+    Ok(())
+}
+
+/// Where a load's time goes, each phase alone on this thread (CPU time, median of 7): SQLite
+/// stepping over the incident's rows, the extent query that plans the split, parsing the
+/// bodies (and, as the peer, the derived `Deserialize` the store used before), the order
+/// check, the fold, and the first draw.
+fn phases(dir: &std::path::Path, id: uuid::Uuid) -> Result<(), Box<dyn std::error::Error>> {
+    let conn = rusqlite::Connection::open(dir.join(warroom::store::DB_FILE))?;
+    let key = id.to_string();
+    let mut t: [Vec<Duration>; 7] = Default::default();
+    for _ in 0..7 {
+        let c = cpu();
+        let mut lens = 0;
+        let mut stmt = conn
+            .prepare_cached("SELECT id, body FROM events NOT INDEXED WHERE incident = ?1 ORDER BY rowid")?;
+        let mut rows = stmt.query([&key])?;
+        while let Some(row) = rows.next()? {
+            lens += row.get_ref(1)?.as_str()?.len();
+        }
+        t[0].push(cpu() - c);
+        assert!(lens > 0);
+        let c = cpu();
+        conn.query_row(
+            "SELECT MIN(rowid), MAX(rowid), COUNT(*) FROM events WHERE incident = ?1",
+            [&key],
+            |r| r.get::<_, i64>(2),
+        )?;
+        t[1].push(cpu() - c);
+        let bodies: Vec<String> = conn
+            .prepare_cached("SELECT body FROM events NOT INDEXED WHERE incident = ?1 ORDER BY rowid")?
+            .query_map([&key], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let c = cpu();
+        let events = bodies.iter().map(|b| Event::from_json(b)).collect::<Result<Vec<_>, _>>()?;
+        t[2].push(cpu() - c);
+        let c = cpu();
+        let derived = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Event>, _>>()?;
+        t[3].push(cpu() - c);
+        assert!(derived == events);
+        drop(derived);
+        let c = cpu();
+        assert!(events.is_sorted_by_key(Event::order_key));
+        t[4].push(cpu() - c);
+        let c = cpu();
+        warroom::incident::fold_resumable(events.iter())?;
+        t[5].push(cpu() - c);
+        let app = App::new(Store::open(dir)?, options(id))?;
+        let mut term = Terminal::new(TestBackend::new(200, 50))?;
+        let c = cpu();
+        term.draw(|f| render(&app, f, Utc::now()))?;
+        t[6].push(cpu() - c);
+    }
+    let [step, extent, parse, derived, order, fold, draw] = t.map(median);
+    println!(
+        "  phases, one thread, CPU: SQLite step {step:?}, extent query {extent:?}, parse {parse:?} \
+         (peer, derived Deserialize: {derived:?}), order check {order:?}, fold {fold:?}, first draw {draw:?}; \
+         an Event is {} bytes",
+        std::mem::size_of::<Event>()
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod change;
 pub mod event;
 pub mod export;
+mod read;
 pub mod sanitize;
 pub mod state;
 

@@ -69,8 +69,19 @@ pub(crate) fn sort_time(at: &chrono::DateTime<chrono::Utc>) -> String {
 /// Fewest rows worth reading on a thread of its own: below it, one thread reads everything.
 const SPLIT_ROWS: usize = 2048;
 
-/// An incident's rows with rowids in `range` (inclusive), parsed, in storage order.
-fn read_range(conn: &Connection, path: &Path, incident: &str, (lo, hi): (i64, i64)) -> Result<Vec<Event>> {
+/// Rowid ranges per reading thread, taken in turn by whichever thread is free (see
+/// [`Store::events`]).
+const RANGES_PER_THREAD: i64 = 8;
+
+/// Appends to `out` an incident's rows with rowids in `range` (inclusive), parsed, in storage
+/// order.
+fn read_range(
+    conn: &Connection,
+    path: &Path,
+    incident: &str,
+    (lo, hi): (i64, i64),
+    out: &mut Vec<Event>,
+) -> Result<()> {
     let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
     let mut stmt = conn
         .prepare_cached(
@@ -78,19 +89,18 @@ fn read_range(conn: &Connection, path: &Path, incident: &str, (lo, hi): (i64, i6
         )
         .map_err(sql)?;
     let mut rows = stmt.query(params![lo, hi, incident]).map_err(sql)?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(sql)? {
         // Parsed straight from SQLite's buffer: no copy of the body per row.
         let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(sql);
         let (id, body) = (text(0)?, text(1)?);
-        let event = serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+        let event = Event::from_json(body).map_err(|source| StoreError::BadEvent {
             path: path.to_path_buf(),
             id: id.to_string(),
             source,
         })?;
         out.push(event);
     }
-    Ok(out)
+    Ok(())
 }
 
 impl Store {
@@ -217,11 +227,11 @@ impl Store {
     ///
     /// Read in the order they were stored, a walk over the table's pages from the incident's
     /// first row to its last, instead of in the index's (at, id) order, which descends the table
-    /// once per row (at 100k events the index-ordered read was ~95 ms of a ~160 ms load). Each core
-    /// reads and parses one share of the rows (serde's parser is the other half of the cost), and
-    /// the events are sorted here by [`Event::order_key`], the order the
-    /// fold defines and the index holds; events arrive mostly in that order already, so the
-    /// (stable, run-detecting) sort is close to one pass. An incident whose rows are scattered
+    /// once per row (at 100k events the index-ordered read was ~95 ms of a ~160 ms load). The
+    /// cores read and parse rowid ranges in parallel (the parse is the larger half of the cost),
+    /// and the events are put in [`Event::order_key`] order, the order the fold defines and the
+    /// index holds; events are stored mostly in that order already, so usually that is one
+    /// check, else a (stable, run-detecting) sort close to one pass. An incident whose rows are scattered
     /// among many others' (the team stream, an incident reopened much later) is read through
     /// the index instead, so a load never walks much more than its own rows.
     pub fn events(&self, incident: IncidentId) -> Result<Vec<Event>> {
@@ -237,38 +247,63 @@ impl Store {
         if last - first + 1 > 2 * count + 1024 {
             return self.events_index_order(incident);
         }
-        // One rowid range per core; other threads read theirs on connections of their own. Rows
-        // up to `last` never change body and new rows only get larger rowids, so a helper's
-        // later snapshot holds exactly the rows this one does in its range.
+        // Rowid ranges read by this thread and one helper per further core, each helper on a
+        // connection of its own. Rows up to `last` never change body and new rows only get
+        // larger rowids, so a helper's later snapshot holds exactly the rows this one does in
+        // its ranges. There are several ranges per thread, each taken by whichever thread is
+        // free next: a thread that gets no core for a while (a busy machine) leaves the ranges
+        // to the others instead of holding up the end, and this thread, which walked the
+        // index for the extent first, simply takes fewer.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let parts = cores.min(count as usize / SPLIT_ROWS).max(1) as i64;
-        let span = (last - first) / parts + 1;
-        let ranges: Vec<(i64, i64)> =
-            (0..parts).map(|i| (first + i * span, (first + (i + 1) * span - 1).min(last))).collect();
+        let threads = cores.min(count as usize / SPLIT_ROWS).max(1);
+        let chunks = if threads == 1 { 1 } else { threads as i64 * RANGES_PER_THREAD };
+        let rows = last - first + 1;
+        let bound = |i: i64| first + rows * i / chunks;
+        let ranges: Vec<(i64, i64)> = (0..chunks).map(|i| (bound(i), bound(i + 1) - 1)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let path = self.path.as_path();
-        let mut out = std::thread::scope(|s| {
-            let helpers: Vec<_> = ranges[1..]
-                .iter()
-                .map(|&range| {
-                    let key = key.as_str();
-                    s.spawn(move || {
+        // Reads ranges until none is left: (range number, its events).
+        let take = |conn: &Connection| {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&range) = ranges.get(i) else { return Ok::<_, StoreError>(done) };
+                // Sized for the range (at most about twice the rows read, see above): a
+                // growing vector of ~250-byte events copied itself over and over.
+                let mut out = Vec::with_capacity((range.1 - range.0 + 1) as usize);
+                read_range(conn, path, &key, range, &mut out)?;
+                done.push((i, out));
+            }
+        };
+        let mut parts = std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..threads)
+                .map(|_| {
+                    s.spawn(|| {
                         let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
                         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
                             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
                         let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
                         conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-                        read_range(&conn, path, key, range)
+                        take(&conn)
                     })
                 })
                 .collect();
             // On an error here the scope still waits for the helpers before returning it.
-            let mut out = read_range(&self.conn, path, &key, ranges[0])?;
+            let mut parts = take(&self.conn)?;
             for h in helpers {
-                out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                parts.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
             }
-            Ok::<_, StoreError>(out)
+            Ok::<_, StoreError>(parts)
         })?;
-        out.sort_by_key(Event::order_key);
+        parts.sort_unstable_by_key(|(i, _)| *i);
+        let mut out = Vec::with_capacity(count as usize);
+        for (_, mut part) in parts {
+            out.append(&mut part);
+        }
+        // Usually stored in order already: then the sort (and its scratch space) is skipped.
+        if !out.is_sorted_by_key(Event::order_key) {
+            out.sort_by_key(Event::order_key);
+        }
         Ok(out)
     }
 
@@ -325,7 +360,7 @@ impl Store {
     }
 
     fn parse(&self, id: &str, body: &str) -> Result<Event> {
-        serde_json::from_str(body).map_err(|source| StoreError::BadEvent {
+        Event::from_json(body).map_err(|source| StoreError::BadEvent {
             path: self.path.clone(),
             id: id.to_string(),
             source,

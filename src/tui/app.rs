@@ -294,7 +294,7 @@ impl App {
         match self.catch_up(id) {
             Ok(Some(false)) if !team_changed => return Ok(()),
             Ok(Some(_)) => {}
-            Ok(None) | Err(_) => self.load_all(id)?,
+            Ok(None) | Err(_) => self.load_all(id, team_events)?,
         }
         if let Some(data) = &self.data {
             for p in &mut self.panes {
@@ -329,12 +329,11 @@ impl App {
     }
 
     /// Reads and folds the incident's every event.
-    fn load_all(&mut self, id: IncidentId) -> Result<(), String> {
+    fn load_all(&mut self, id: IncidentId, team_events: Vec<Event>) -> Result<(), String> {
         self.follow = None;
         let (events, mark) = self.store.events_with_mark(id).map_err(|e| e.to_string())?;
         let (state, cursor) = fold_resumable(events.iter()).map_err(|e| format!("incident {id}: {e}"))?;
         let first = self.data.as_ref().is_none_or(|d| d.state.id != id);
-        let team_events = self.store.events(crate::incident::event::TEAM_STREAM).unwrap_or_default();
         self.data = Some(IncidentData { state, events, team_events });
         self.follow = Some(Follow { cursor, mark });
         if first {
