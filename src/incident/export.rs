@@ -106,7 +106,7 @@ const MANIFEST_NAME: &str = "manifest.json";
 /// the server and into the postmortem's Evidence list), and the manifest, written last, lists
 /// them all. On a timeline that is one line per capture, not twenty. Files of a capture whose
 /// manifest is not recorded (and a runbook command's output) stay on the timeline.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EvidenceFold {
     /// Directories of the recorded manifests.
     dirs: std::collections::HashSet<String>,
@@ -114,25 +114,36 @@ pub struct EvidenceFold {
 
 impl EvidenceFold {
     pub fn of<'a>(events: impl IntoIterator<Item = &'a Event>) -> EvidenceFold {
-        let dirs = events
-            .into_iter()
-            .filter_map(|ev| match &ev.kind {
-                EventKind::EvidenceCaptured { path, .. } => {
-                    path.strip_suffix(MANIFEST_NAME).filter(|d| d.ends_with('/')).map(str::to_owned)
-                }
-                _ => None,
-            })
-            .collect();
-        EvidenceFold { dirs }
+        let mut fold = EvidenceFold::default();
+        for ev in events {
+            if let EventKind::EvidenceCaptured { path, .. } = &ev.kind {
+                fold.add(path);
+            }
+        }
+        fold
+    }
+
+    /// Takes note of a recorded evidence file (the incident's fold calls this for each).
+    pub fn add(&mut self, path: &str) {
+        if let Some(dir) = path.strip_suffix(MANIFEST_NAME).filter(|d| d.ends_with('/')) {
+            self.dirs.insert(dir.to_owned());
+        }
+    }
+
+    /// No manifest recorded: nothing to fold (and no event need be looked at).
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty()
     }
 
     /// True for a captured file (not the manifest) whose manifest is recorded.
     pub fn folds(&self, ev: &Event) -> bool {
         match &ev.kind {
-            EventKind::EvidenceCaptured { path, .. } => match path.rsplit_once('/') {
-                Some((dir, name)) => name != MANIFEST_NAME && self.dirs.contains(&path[..=dir.len()]),
-                None => false,
-            },
+            EventKind::EvidenceCaptured { path, .. } if !self.dirs.is_empty() => {
+                match path.rsplit_once('/') {
+                    Some((dir, name)) => name != MANIFEST_NAME && self.dirs.contains(&path[..=dir.len()]),
+                    None => false,
+                }
+            }
             _ => false,
         }
     }
@@ -745,8 +756,7 @@ fn timeline(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<
         }
     }
     let notes: std::collections::HashMap<_, _> = state.notes.iter().map(|n| (n.id, n)).collect();
-    let fold = EvidenceFold::of(events);
-    for ev in events.iter().filter(|ev| !fold.folds(ev)) {
+    for ev in events.iter().filter(|ev| !state.evidence.folds(ev)) {
         let text = match &ev.kind {
             EventKind::Note { .. } => notes
                 .get(&ev.id)

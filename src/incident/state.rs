@@ -110,6 +110,13 @@ pub struct IncidentState {
     /// The newest event time: what "last activity" means.
     pub last_event_at: DateTime<Utc>,
     pub event_count: usize,
+    /// Which recorded evidence files a timeline folds into their capture's manifest line, kept
+    /// as events are folded so a screen never re-reads every event for it.
+    #[serde(skip)]
+    pub evidence: super::export::EvidenceFold,
+    /// How many amendments changed a note: while none did, a screen need not look for them.
+    #[serde(skip)]
+    pub amendments: usize,
 }
 
 impl IncidentState {
@@ -326,9 +333,9 @@ impl FoldCursor {
             EventKind::StatusUpdateDelivered { provider, external_id: Some(x), .. } => {
                 st.external_ids.insert(provider.clone(), x.clone());
             }
+            EventKind::EvidenceCaptured { path, .. } => st.evidence.add(path),
             EventKind::StatusUpdateDelivered { .. }
             | EventKind::ProcessSignalled { .. }
-            | EventKind::EvidenceCaptured { .. }
             | EventKind::CommandRun { .. }
             | EventKind::Paged { .. }
             | EventKind::EscalationClaimed { .. }
@@ -360,6 +367,7 @@ impl FoldCursor {
             if note.author == am.author {
                 note.text = text.clone();
                 note.amended_at = Some(am.at);
+                st.amendments += 1;
             }
         }
     }
@@ -440,6 +448,8 @@ pub fn fold_resumable<'a>(
                     external_ids: BTreeMap::new(),
                     last_event_at: ev.at,
                     event_count: 1,
+                    evidence: Default::default(),
+                    amendments: 0,
                 };
                 // Events that sort before the opening (clock skew) still count.
                 for e in early.drain(..) {
