@@ -499,6 +499,10 @@ impl App {
             events.iter().filter(|k| matches!(k, EventKind::ProcessOutcome { exited: true, .. })).count();
         let still = events.len() - exited;
         let message = match self.record_on(incident, &events, now) {
+            // Only a watch that failed reports no outcome (a set that signalled nobody is not watched).
+            Ok(()) if events.is_empty() => {
+                ("watching for the exits failed: no outcome recorded (see the process pane)".into(), true)
+            }
             Ok(()) if still == 0 => (format!("all {exited} signalled processes exited (recorded)"), false),
             Ok(()) => (
                 format!("{exited} exited, {still} still running (recorded): send KILL to the set if needed"),
@@ -615,17 +619,9 @@ impl App {
     /// every file), and the `process_signalled` record.
     fn record_kill(&mut self, report: &KillReport, now: DateTime<Utc>) -> Result<(), String> {
         let id = self.incident().ok_or("no incident is open")?;
-        // The evidence was captured before the signal: one millisecond earlier keeps that order
-        // on the timeline (events of the same instant are ordered by id, which is not causal).
-        let before = now - chrono::Duration::milliseconds(1);
-        for kind in &report.events {
-            let at = match kind {
-                EventKind::EvidenceCaptured { .. } => before,
-                _ => now,
-            };
-            self.write(&Event::new(id, at, self.me.clone(), kind.clone()))?;
-        }
-        self.load(id)
+        // One transaction, each event a millisecond after the one before (the evidence, then the
+        // signal: events of the same instant are ordered by id, which is not causal).
+        self.record_on(id, &report.events, now)
     }
 
     fn poll_store(&mut self) {

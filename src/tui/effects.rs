@@ -106,24 +106,31 @@ impl Effects {
         match cmd {
             Command::Kill { req, ctx } => {
                 tokio::task::spawn_blocking(move || {
+                    let done = OrElse::new(&tx, Action::KillDone(Err(PANICKED.into())));
                     let result = crate::procs::guarded_kill(&req, &ctx).map_err(|e| e.to_string());
-                    let _ = tx.send(Action::KillDone(result));
+                    done.send(Action::KillDone(result));
                 });
                 None
             }
             Command::Capture { incident, pid, start_time, dir, opts, at } => {
                 tokio::task::spawn_blocking(move || {
+                    let done =
+                        OrElse::new(&tx, Action::CaptureDone { incident, result: Err(PANICKED.into()) });
                     let result = crate::procs::capture_with(&dir, pid, start_time, at, &opts)
                         .map_err(|e| e.to_string());
-                    let _ = tx.send(Action::CaptureDone { incident, result });
+                    done.send(Action::CaptureDone { incident, result });
                 });
                 None
             }
             Command::Restart { incident, req, ctx } => {
                 tokio::task::spawn_blocking(move || {
+                    let done = OrElse::new(
+                        &tx,
+                        Action::RestartDone { incident, result: Box::new(Err(PANICKED.into())) },
+                    );
                     let result =
                         crate::procs::restart::guarded_restart(&req, &ctx).map_err(|e| e.to_string());
-                    let _ = tx.send(Action::RestartDone { incident, result: Box::new(result) });
+                    done.send(Action::RestartDone { incident, result: Box::new(result) });
                 });
                 None
             }
@@ -137,17 +144,20 @@ impl Effects {
             Command::KillSet { incident, set, ctx, signal, reason, evidence_dir, at, grace } => {
                 tokio::task::spawn_blocking(move || {
                     use crate::procs::killset::{signal_set, watch_outcomes};
+                    let sent_done =
+                        OrElse::new(&tx, Action::KillSetSent { incident, result: Err(PANICKED.into()) });
                     match signal_set(&set, &ctx, signal, &reason, evidence_dir.as_deref(), at) {
-                        Err(e) => {
-                            let _ = tx.send(Action::KillSetSent { incident, result: Err(e) });
-                        }
+                        Err(e) => sent_done.send(Action::KillSetSent { incident, result: Err(e) }),
                         Ok(sent) => {
                             let members = sent.sent.clone();
-                            let _ = tx.send(Action::KillSetSent { incident, result: Ok(sent) });
                             // Nothing was signalled: nothing to watch (and no "all 0 exited").
-                            if !members.is_empty() {
+                            let watched = (!members.is_empty()).then(|| {
+                                OrElse::new(&tx, Action::KillSetWatched { incident, events: Vec::new() })
+                            });
+                            sent_done.send(Action::KillSetSent { incident, result: Ok(sent) });
+                            if let Some(watched) = watched {
                                 let events = watch_outcomes(&members, signal, grace);
-                                let _ = tx.send(Action::KillSetWatched { incident, events });
+                                watched.send(Action::KillSetWatched { incident, events });
                             }
                         }
                     }
@@ -304,5 +314,63 @@ fn ends_guarded(action: &Action) -> bool {
         // A set that signalled nobody is not watched; one that did ends with its watch.
         Action::KillSetSent { result, .. } => result.as_ref().map_or(true, |sent| sent.sent.is_empty()),
         _ => false,
+    }
+}
+
+/// What a guarded action's task reports when it ended without its result (it panicked).
+const PANICKED: &str =
+    "the task doing it failed unexpectedly: what it did is NOT recorded (see the process pane)";
+
+/// The last result of a guarded action's task, sent on drop if the task never sent its own: a
+/// panicking task still brings `Effects::guarded_in_flight` back down (quitting would otherwise
+/// wait its whole bound for it) and still tells the responder.
+struct OrElse {
+    tx: mpsc::UnboundedSender<Action>,
+    fallback: Option<Action>,
+}
+
+impl OrElse {
+    fn new(tx: &mpsc::UnboundedSender<Action>, fallback: Action) -> OrElse {
+        OrElse { tx: tx.clone(), fallback: Some(fallback) }
+    }
+
+    /// Sends the task's own result instead of the fallback.
+    fn send(mut self, action: Action) {
+        self.fallback = None;
+        let _ = self.tx.send(action);
+    }
+}
+
+impl Drop for OrElse {
+    fn drop(&mut self) {
+        if let Some(action) = self.fallback.take() {
+            let _ = self.tx.send(action);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A guarded task that panics still reports (and so still ends its count in flight); one
+    /// that finishes reports its own result, once.
+    #[test]
+    fn a_guarded_task_that_panics_still_reports() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let t = tx.clone();
+        let panicked = std::thread::spawn(move || {
+            let _done = OrElse::new(&t, Action::KillDone(Err(PANICKED.into())));
+            panic!("a bug in the task");
+        })
+        .join();
+        assert!(panicked.is_err());
+        let got = rx.try_recv().unwrap();
+        assert!(matches!(&got, Action::KillDone(Err(e)) if e == PANICKED));
+        assert!(ends_guarded(&got));
+
+        OrElse::new(&tx, Action::KillDone(Err(PANICKED.into()))).send(Action::Terminate);
+        assert!(matches!(rx.try_recv(), Ok(Action::Terminate)));
+        assert!(rx.try_recv().is_err(), "the fallback is not sent after the result");
     }
 }
