@@ -290,6 +290,38 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
     drop(driver);
 }
 
+/// The quit's wait for work in flight can be cut from the terminal: Ctrl-C leaves at once,
+/// with the page still in flight (and said to be unrecorded on screen while it waited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cuts_the_wait_for_a_page_in_flight_on_quit() {
+    // A receiver that answers long after the test would give up.
+    let (url, _seen) = super::contacts_tests::receiver(Duration::from_secs(120)).await;
+    let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
+    let (mut app, _dir) = sample_app(|o| {
+        o.team = Some(team);
+        o.notifier = Some(super::contacts_tests::webhook(&url));
+    });
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
+    driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
+    for _ in 0..8 {
+        driver.key(KeyCode::Char('k'));
+    }
+    driver.key(KeyCode::Char('p')).key(KeyCode::Char('y')).key(KeyCode::Char('q'));
+    let ctrl_c = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let k = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let _ = driver.keys.send(Ok(TermEvent::Key(k)));
+    };
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), ctrl_c)
+    })
+    .await
+    .expect("Ctrl-C did not cut the wait");
+    result.unwrap();
+    assert_eq!(app.pager.in_flight, 1, "left with the page still in flight");
+    assert!(app.notice.as_ref().is_some_and(|(n, _)| n.contains("Ctrl-C: leave now")), "{:?}", app.notice);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     let mut sleeper = Sleeper::spawn(200_000);

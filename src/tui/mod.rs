@@ -42,7 +42,9 @@ use std::time::Duration;
 use chrono::Utc;
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyCode, KeyModifiers,
+};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -310,7 +312,7 @@ pub async fn event_loop<B: Backend>(
         };
         app.update(action, Utc::now());
     };
-    finish_work(app, fx, terminal).await;
+    finish_work(app, fx, terminal, &mut input).await;
     result
 }
 
@@ -321,8 +323,14 @@ const QUIT_DRAIN: Duration =
 
 /// A page sent, or a kill, capture or restart started, just before quitting (or a hang-up) is
 /// still recorded, done or not: none may vanish silently. Waits for the ones in flight unless a
-/// second signal says to leave now.
-async fn finish_work<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut Terminal<B>) {
+/// second signal, or Ctrl-C at the terminal, says to leave now.
+async fn finish_work<B: Backend>(
+    app: &mut App,
+    fx: &mut Effects,
+    terminal: &mut Terminal<B>,
+    input: &mut mpsc::UnboundedReceiver<std::io::Result<TermEvent>>,
+) {
+    let mut input_open = true;
     let deadline = tokio::time::Instant::now() + QUIT_DRAIN;
     while app.pager.in_flight > 0 || fx.guarded_in_flight > 0 {
         let (pages, actions) = (app.pager.in_flight, fx.guarded_in_flight);
@@ -331,7 +339,8 @@ async fn finish_work<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut
             (n, 0) => format!("{n} page(s)"),
             (p, a) => format!("{p} page(s) and {a} action(s)"),
         };
-        app.notice = Some((format!("waiting for {what} to finish before quitting…"), false));
+        let notice = format!("waiting for {what} to finish before quitting (Ctrl-C: leave now, unrecorded)…");
+        app.notice = Some((notice, false));
         // Best effort: after a hang-up there is no terminal to draw on.
         let _ = terminal.draw(|f| render::render(app, f, Utc::now()));
         tokio::select! {
@@ -342,6 +351,16 @@ async fn finish_work<B: Backend>(app: &mut App, fx: &mut Effects, terminal: &mut
                     // Outbox first: the sync task pushes it if it still can, else the next run does.
                     fx.run(app);
                 }
+            },
+            ev = input.recv(), if input_open => match ev {
+                Some(Ok(TermEvent::Key(k)))
+                    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    return;
+                }
+                Some(Ok(_)) => {}
+                // The terminal is gone (a hang-up): nobody to ask, keep waiting.
+                Some(Err(_)) | None => input_open = false,
             },
             _ = tokio::time::sleep_until(deadline) => return,
         }
