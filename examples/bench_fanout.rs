@@ -20,6 +20,12 @@
 //! - `process`: the real `warroom serve` binary (`WARROOM_BIN`, default: `warroom` in the
 //!   directory above this example's), as production runs it; only the readers are in this process.
 //!
+//! `--readers=idle` (with `thread` or `process`) runs this process's worker threads, where the
+//! readers live, at `SCHED_IDLE`: they get a core only when the server does not want it, as if
+//! the subscribers were other machines. The writer stays on the main thread at normal priority.
+//! The `raw socket` line is then the server's own fan-out time (the kernel stamps the bytes as
+//! the server's write puts them in the subscriber's socket); `raw read` still waits for idle CPU.
+//!
 //! Every line also gives the POST's round trip (request, commit with fsync, publish, answer):
 //! the fixed part of each arrival.
 //!
@@ -31,7 +37,7 @@
 //! no one leaving sends presence to the others during the last notes.
 //!
 //! Run: cargo build --release --example bench_fanout --bin warroom &&
-//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw] [--server=inproc|thread|process]
+//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw] [--server=inproc|thread|process] [--readers=idle]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -417,7 +423,7 @@ fn own_cpu() -> (f64, f64) {
     (s(u.ru_utime), s(u.ru_stime))
 }
 
-async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
+async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_readers: bool) {
     let cpu0 = own_cpu();
     let tmp = tempfile::tempdir().expect("tempdir");
     let (srv, addr) = Server::start(place, tmp.path().join("bench.db")).await;
@@ -503,10 +509,12 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
         d
     };
     let (first, last) = (per_note(&sh.first), per_note(&sh.last));
-    let place = match place {
-        Place::Inproc => "inproc",
-        Place::Thread => "thread",
-        Place::Process => "process",
+    let place = match (place, idle_readers) {
+        (Place::Inproc, _) => "inproc",
+        (Place::Thread, false) => "thread",
+        (Place::Process, false) => "process",
+        (Place::Thread, true) => "thread/idle-readers",
+        (Place::Process, true) => "process/idle-readers",
     };
     let line = |name: &str, all: &[Duration]| {
         println!(
@@ -553,12 +561,20 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize) {
     );
 }
 
-#[tokio::main]
-async fn main() {
+/// Puts the calling thread in the `SCHED_IDLE` class: it runs only on a core nothing else wants.
+fn idle_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; the param is a valid struct for SCHED_IDLE.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    assert_eq!(r, 0, "sched_setscheduler(SCHED_IDLE): {}", std::io::Error::last_os_error());
+}
+
+fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut nums = Vec::new();
     let mut modes = vec![Mode::Raw, Mode::Client];
     let mut place = Place::Inproc;
+    let mut idle_readers = false;
     for a in &args {
         if let Ok(n) = a.parse::<usize>() {
             nums.push(n);
@@ -570,17 +586,35 @@ async fn main() {
             "--server=inproc" => place = Place::Inproc,
             "--server=thread" => place = Place::Thread,
             "--server=process" => place = Place::Process,
+            "--readers=idle" => idle_readers = true,
             other => {
                 eprintln!(
-                    "bench_fanout: unknown argument `{other}`: expected SUBSCRIBERS NOTES, client or raw, --server=inproc|thread|process"
+                    "bench_fanout: unknown argument `{other}`: expected SUBSCRIBERS NOTES, client or raw, --server=inproc|thread|process, --readers=idle"
                 );
                 std::process::exit(2);
             }
         }
     }
+    if idle_readers && place == Place::Inproc {
+        eprintln!(
+            "bench_fanout: --readers=idle needs --server=thread or --server=process (in-process, the server would be idle too)"
+        );
+        std::process::exit(2);
+    }
     let subscribers = nums.first().copied().unwrap_or(100);
     let notes = nums.get(1).copied().unwrap_or(200);
-    for mode in modes {
-        run(mode, place, subscribers, notes).await;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if idle_readers {
+        // Only this runtime's workers (and blocking threads). A new thread or process inherits
+        // its creator's policy: the server (its runtime or its process) is started from the
+        // main thread, which `block_on` keeps at normal priority, as it does the writer.
+        rt.on_thread_start(idle_priority);
     }
+    let rt = rt.build().expect("runtime");
+    rt.block_on(async {
+        for mode in modes {
+            run(mode, place, subscribers, notes, idle_readers).await;
+        }
+    });
 }
