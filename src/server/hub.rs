@@ -79,7 +79,8 @@ pub struct Hub {
     local_changed: Arc<tokio::sync::Notify>,
     /// Woken when another replica announced a presence change (the listener hears it).
     remote_changed: Arc<tokio::sync::Notify>,
-    /// Database reads of each incident's head, shared by heartbeats (`read_head`).
+    /// Database reads of each incident's head, shared by heartbeats (`read_head`); an entry lives
+    /// while the incident has a viewer on this replica (every stream is one).
     head_reads: Mutex<HashMap<IncidentId, Arc<HeadRead>>>,
 }
 
@@ -237,6 +238,9 @@ impl Hub {
         }
         if v.names.is_empty() {
             p.local.remove(&incident);
+            // No stream of this incident is left to beat (a read still in flight keeps its own
+            // reference); the next stream starts a fresh slot.
+            self.head_reads.lock().unwrap_or_else(|p| p.into_inner()).remove(&incident);
             return None;
         }
         let json = presence_json(&p.names(incident));
@@ -318,6 +322,27 @@ mod tests {
             let failing = || async { Err::<i64, &str>("disk") };
             assert_eq!(hub.read_head(inc, failing).await, Err("disk"));
             assert_eq!(hub.read_head(inc, read).await, Ok(50));
+        });
+    }
+
+    /// The head-read slot of an incident goes with its last viewer, so a long-running server
+    /// keeps none for incidents nobody streams any more.
+    #[test]
+    fn an_incidents_head_read_slot_goes_with_its_last_viewer() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let hub = Arc::new(Hub::default());
+            let inc = uuid::Uuid::now_v7();
+            let slots = || hub.head_reads.lock().unwrap().len();
+            let (a, b) = (hub.join(inc, "ana"), hub.join(inc, "bo"));
+            assert_eq!(hub.read_head(inc, || async { Ok::<i64, ()>(7) }).await, Ok(7));
+            assert_eq!(slots(), 1);
+            drop(a);
+            assert_eq!(slots(), 1, "bo still streams");
+            drop(b);
+            assert_eq!(slots(), 0);
+            let _c = hub.join(inc, "cy");
+            assert_eq!(hub.read_head(inc, || async { Ok::<i64, ()>(9) }).await, Ok(9));
         });
     }
 
