@@ -1,6 +1,8 @@
 //! Postgres restarted under load (its own test binary, so its own cluster): both replicas recover
 //! by themselves (pool and LISTEN connection), writers keep going through either replica, and
-//! a follower on the other replica ends with every event exactly once.
+//! a follower on the other replica ends with every event exactly once. And Postgres frozen (a
+//! second cluster, so the restart test's is left alone): a replica stops listing the other
+//! replicas' viewers once it cannot know they are still there.
 //! Skipped (one line) without Postgres installed; mandatory under WARROOM_PG_TESTS=1.
 
 mod sync_support;
@@ -73,6 +75,69 @@ async fn replicas_recover_from_a_postgres_restart_under_load() {
     assert_eq!(got.len(), want.len(), "no duplicates");
     let page = c.pull(inc, 0, 10_000).await.unwrap();
     assert_eq!(page.events.len(), want.len(), "the server holds each event once");
+    hb.stop();
+    r1.stop().await.unwrap();
+    r2.stop().await.unwrap();
+}
+
+/// Postgres hangs (every process SIGSTOPped: connections stay open, nothing answers). Replica 1
+/// listed B, who streams from replica 2; it cannot know any more that B is there, so it drops B
+/// within a ttl of its last read plus the wait for its next beat (6 s + 2 s at the default
+/// heartbeat), not a ttl per database step it tries (up to 14 s before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_database_hangs_stops_listing_remote_viewers_within_the_ttl() {
+    // The skip line (or the mandatory failure) comes from the shared cluster's check.
+    if pg::cluster().is_none() {
+        return;
+    }
+    let cluster =
+        tokio::task::spawn_blocking(pg::Cluster::start_durable).await.unwrap().expect("second cluster");
+    let db = cluster.create_db().await;
+    let timing = warroom::server::presence::Timing::from_heartbeat(warroom::server::heartbeat_interval(None));
+    let tmp = tempfile::tempdir().unwrap();
+    let r1 = start(Db::Postgres(db.clone())).await;
+    let r2 = start(Db::Postgres(db)).await;
+    let (base1, base2) = (url(&r1), url(&r2));
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (_store_a, inc) = store_with_incident(&dir_a, "ana@a", "pg hangs");
+    let ha = follow(&dir_a, &base1, ANA, "ana", inc);
+    let hb = follow(&dir_b, &base2, BO, "bo", inc);
+    let remote = |m: &str| counter(m, "warroom_presence_remote_viewers");
+    let mut listed = false;
+    for _ in 0..300 {
+        if remote(&metrics(&base1).await) == Some(1) {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(listed, "replica 1 lists B: {}", metrics(&base1).await);
+    cluster.freeze(true);
+    let frozen = std::time::Instant::now();
+    let mut dropped = None;
+    while frozen.elapsed() < Duration::from_secs(30) {
+        if remote(&metrics(&base1).await) == Some(0) {
+            dropped = Some(frozen.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cluster.freeze(false);
+    let took = dropped.expect("replica 1 still lists B 30 s after its database hung");
+    let bound = timing.ttl + timing.beat + Duration::from_millis(1500);
+    eprintln!("replica 1 dropped B {took:?} after Postgres hung (bound {bound:?})");
+    assert!(took <= bound, "B was listed {took:?} after the database hung; the bound is {bound:?}");
+    // Thawed, it lists B again by itself.
+    let mut back = false;
+    for _ in 0..400 {
+        if remote(&metrics(&base1).await) == Some(1) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "replica 1 lists B again after the thaw: {}", metrics(&base1).await);
+    ha.stop();
     hb.stop();
     r1.stop().await.unwrap();
     r2.stop().await.unwrap();

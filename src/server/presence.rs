@@ -12,7 +12,9 @@
 //! every beat and ignores expired rows, so its viewers disappear from everyone's list within
 //! `ttl + beat` (plus the stream's `PRESENCE_EVERY` coalescing). A replica shut down cleanly
 //! deletes its rows at once. A replica that cannot read the table for longer than `ttl` drops
-//! the remote viewers it knew (it no longer knows they are there) and shows its own only.
+//! the remote viewers it knew (it no longer knows they are there) and shows its own only: its
+//! database steps share a deadline at the ttl's end, so a hanging database delays that drop by
+//! at most the wait for the next beat.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,9 +93,16 @@ pub async fn run(
             _ = remote.notified() => read = true,
             _ = tick.tick() => (read, beat) = (true, true),
         }
-        // Each step is bounded by the ttl: a database that hangs must not stop this loop from
-        // dropping stale remote viewers, nor the server from shutting down.
-        let bounded = |f| tokio::time::timeout(timing.ttl, f);
+        // This round's database steps share one deadline: when what was last read of the other
+        // replicas turns stale (or a ttl from now when nothing fresh is held). A database that
+        // hangs then costs at most that, not a ttl per step, before the stale remote viewers are
+        // dropped below; and it cannot keep the server from shutting down for longer.
+        let now = Instant::now();
+        let until = match last_read {
+            Some(t) if t + timing.ttl > now => t + timing.ttl,
+            _ => now + timing.ttl,
+        };
+        let bounded = |f| tokio::time::timeout_at(until, f);
         if dirty {
             last_write = Instant::now();
             let r = bounded(publish(&store, &hub, me, &name, timing)).await;
@@ -102,7 +111,7 @@ pub async fn run(
         } else if beat {
             // Our row is gone when we were frozen longer than the ttl and another replica swept
             // it, or when Postgres crashed (UNLOGGED tables come back empty): write it all again.
-            let r = tokio::time::timeout(timing.ttl, refresh(&store, me, timing)).await;
+            let r = tokio::time::timeout_at(until, refresh(&store, me, timing)).await;
             failed(matches!(r, Ok(Ok(_))));
             if matches!(r, Ok(Ok(false))) {
                 let r = bounded(publish(&store, &hub, me, &name, timing)).await;
@@ -111,9 +120,11 @@ pub async fn run(
             }
         }
         if read {
-            let r = match tokio::time::timeout(timing.ttl, read_others(&store, me)).await {
+            let r = match tokio::time::timeout_at(until, read_others(&store, me)).await {
                 Ok(r) => r,
-                Err(_) => Err(ServerStoreError::Task("presence read: no answer within the ttl".into())),
+                Err(_) => {
+                    Err(ServerStoreError::Task("presence read: no answer before the ttl ran out".into()))
+                }
             };
             failed(r.is_ok());
             if let Ok(others) = r {
@@ -122,7 +133,7 @@ pub async fn run(
                 last_read = Some(Instant::now());
             }
         }
-        if last_read.is_some_and(|t| t.elapsed() > timing.ttl) {
+        if last_read.is_some_and(|t| t.elapsed() >= timing.ttl) {
             remote_count(0);
             hub.set_remote(Remote::new());
             last_read = None;

@@ -153,6 +153,31 @@ impl Cluster {
         run(c, "pg_ctl stop");
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the postmaster and every backend: a database that
+    /// hangs without closing a connection, as a stalled disk or a paused VM makes it.
+    pub fn freeze(&self, frozen: bool) {
+        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).expect("postmaster.pid");
+        let master: i32 =
+            pid_file.lines().next().and_then(|l| l.trim().parse().ok()).expect("postmaster pid");
+        let mut pids = vec![master];
+        for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // The parent pid is the second field after the parenthesised name.
+            let ppid =
+                stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<i32>().ok());
+            if ppid == Some(master) {
+                pids.push(pid);
+            }
+        }
+        let sig = if frozen { rustix::process::Signal::STOP } else { rustix::process::Signal::CONT };
+        for pid in pids {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, sig);
+            }
+        }
+    }
+
     /// A `postgres://` URL for database `db` over the Unix socket.
     pub fn url(&self, db: &str) -> String {
         format!("postgresql:///{db}?host={}&user=warroom", self.dir.display())
