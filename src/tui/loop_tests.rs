@@ -13,8 +13,8 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifi
 use tokio::sync::mpsc;
 
 use super::app::{App, ProcsMsg};
-use super::tests::{effects, options};
-use super::{Inputs, event_loop, fixture};
+use super::tests::{Harness, effects, options, sample, sample_with};
+use super::{Inputs, event_loop};
 use crate::config::Config;
 use crate::incident::{Event, EventKind, Severity, Tag};
 use crate::store::Store;
@@ -57,17 +57,6 @@ async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// An App on the sample SEV1 incident in a fresh data dir.
-fn sample_app(o: impl FnOnce(&mut super::AppOptions)) -> (App, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut opts = options("default", Some(events[0].incident));
-    o(&mut opts);
-    (App::new(store, opts).unwrap(), dir)
 }
 
 fn kinds(dir: &std::path::Path, app: &App) -> Vec<Event> {
@@ -217,7 +206,7 @@ fn captured(e: &Event, pid: u32) -> bool {
 /// process pane for `Driver::select`.
 fn sleeper_app(base: u32) -> (Sleeper, App, tempfile::TempDir, usize) {
     let sleeper = Sleeper::spawn(base);
-    let (app, dir) = sample_app(|_| {});
+    let Harness { app, dir } = sample("default");
     let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     (sleeper, app, dir, procs)
 }
@@ -288,7 +277,7 @@ type Seen = Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
 async fn paging_app(delay: Duration) -> (App, tempfile::TempDir, Seen) {
     let (url, seen) = super::contacts_tests::receiver(delay).await;
     let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
-    let (app, dir) = sample_app(|o| {
+    let Harness { app, dir } = sample_with("default", |o| {
         o.team = Some(team);
         o.notifier = Some(super::contacts_tests::webhook(&url));
     });
