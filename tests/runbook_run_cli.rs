@@ -1,6 +1,9 @@
 //! `warroom runbook attach|tick|show|run` through the real binary, with a runbooks dir in a
 //! tempdir named by a config file: what is recorded, what is refused, and what is killed.
 
+#[path = "common/pty.rs"]
+mod pty;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -360,14 +363,7 @@ fn attach_tick_untick_and_show() {
 
 /// Runs `warroom ARGS` on a pty, answers `answer` to the y/N prompt; returns (exit code, screen text).
 fn on_a_terminal(env: &Env, args: &[&str], answer: &str) -> (u32, String) {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
-
-    let pair = native_pty_system()
-        .openpty(PtySize { rows: 24, cols: 200, pixel_width: 0, pixel_height: 0 })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
+    let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
     cmd.args(args);
     cmd.env_clear();
     cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -375,31 +371,18 @@ fn on_a_terminal(env: &Env, args: &[&str], answer: &str) -> (u32, String) {
     cmd.env("XDG_CONFIG_HOME", env.tmp.path().join("xdg"));
     cmd.env("WARROOM_DATA_DIR", env.tmp.path().join("data"));
     cmd.env("WARROOM_CONFIG", env.config());
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let screen = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let sink = screen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    let text = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let mut tui = pty::Tui::spawn_command(cmd, 24, 200);
+    // What was written, not the emulated screen: the prompt and the answer as they came.
+    let raw = tui.raw.clone();
+    let text = || String::from_utf8_lossy(&raw.lock().unwrap()).into_owned();
     let deadline = Instant::now() + BOUND;
     while !text().contains("Run it? [y/N]") {
         assert!(Instant::now() < deadline, "no prompt on the terminal: {}", text());
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut writer = pair.master.take_writer().unwrap();
-    writer.write_all(answer.as_bytes()).unwrap();
-    writer.flush().unwrap();
+    tui.send(answer);
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = tui.child.try_wait().unwrap() {
             break s;
         }
         assert!(Instant::now() < deadline, "warroom did not exit: {}", text());

@@ -16,10 +16,7 @@ fn example_team_file_checks_clean() {
 
 #[test]
 fn bad_team_file_lists_every_problem_with_file_line_field() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("team.toml");
-    std::fs::write(
-        &file,
+    let (code, err) = check(
         r#"[people.ana]
 name = "Ana"
 tz = "Mars/Olympus"
@@ -32,11 +29,8 @@ length = "1w"
 tz = "Europe/Berlin"
 start = 2026-01-05
 "#,
-    )
-    .unwrap();
-    let out = warroom(&tmp).args(["team", "check", file.to_str().unwrap()]).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    );
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("team.toml:3: people.ana.tz: unknown time zone"), "{err}");
     assert!(err.contains("team.toml:7: rotations.primary.people[1]: unknown person"), "{err}");
     assert!(!err.contains("panicked"));
@@ -44,12 +38,10 @@ start = 2026-01-05
 
 #[test]
 fn syntax_error_and_missing_file() {
+    let (code, err) = check("[people.ana\nname = 1\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("team.toml:1"));
     let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("team.toml");
-    std::fs::write(&file, "[people.ana\nname = 1\n").unwrap();
-    let out = warroom(&tmp).args(["team", "check", file.to_str().unwrap()]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("team.toml:1"));
     let out = warroom(&tmp).args(["team", "check", "/nonexistent/team.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -82,6 +74,15 @@ fn run(tmp: &tempfile::TempDir, args: &[&str]) -> (i32, String, String) {
     let out = warroom(tmp).env("USER", "ana").env("TZ", "UTC").args(args).output().unwrap();
     let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.code().unwrap_or(-1), s(&out.stdout), s(&out.stderr))
+}
+
+/// `warroom team check` on a `team.toml` holding `text`: the exit code and stderr.
+fn check(text: &str) -> (i32, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("team.toml");
+    std::fs::write(&file, text).unwrap();
+    let (code, _, err) = run(&tmp, &["team", "check", file.to_str().unwrap()]);
+    (code, err)
 }
 
 fn mode(p: &std::path::Path) -> u32 {
@@ -160,11 +161,7 @@ fn team_init_edits_an_existing_config_and_refuses_a_broken_one() {
 
 #[test]
 fn team_check_rejects_invisible_characters_in_phone_numbers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("team.toml");
-    std::fs::write(&file, "[people.ana]\nname = \"Ana\"\nphone = \"+49 30\u{200b} 5555\"\ntz = \"UTC\"\n")
-        .unwrap();
-    let (code, _, err) = run(&tmp, &["team", "check", file.to_str().unwrap()]);
+    let (code, err) = check("[people.ana]\nname = \"Ana\"\nphone = \"+49 30\u{200b} 5555\"\ntz = \"UTC\"\n");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("team.toml:3: people.ana.phone: contains an invisible character (U+200B)"), "{err}");
     assert!(!err.contains('\u{200b}'));
@@ -172,11 +169,8 @@ fn team_check_rejects_invisible_characters_in_phone_numbers() {
 
 #[test]
 fn team_errors_echoing_huge_input_stay_short() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("team.toml");
     let key = "x".repeat(2 << 20);
-    std::fs::write(&file, format!("[people.ana]\nname = \"Ana\"\ntz = \"UTC\"\n{key} = 1\n")).unwrap();
-    let (code, _, err) = run(&tmp, &["team", "check", file.to_str().unwrap()]);
+    let (code, err) = check(&format!("[people.ana]\nname = \"Ana\"\ntz = \"UTC\"\n{key} = 1\n"));
     assert_eq!(code, 2);
     assert!(err.len() < 2000 && err.contains("team.toml:4: "), "{} bytes", err.len());
 }

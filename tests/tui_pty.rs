@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 use pty::{DEADLINE, Tui, cli, env};
 use sync_support::server_proc::ServerProc;
 
+/// A data dir with an incident opened by `warroom new TITLE --sev SEV`, and the TUI at 80x24 on
+/// it, once its timeline shows.
+fn on_new_incident(title: &str, sev: &str) -> (tempfile::TempDir, Tui) {
+    let dir = tempfile::tempdir().unwrap();
+    cli(dir.path(), &["new", title, "--sev", sev], None);
+    let tui = Tui::spawn(dir.path(), 24, 80);
+    tui.wait_for("the timeline", |s| s.contains(title) && s.contains("Timeline"));
+    (dir, tui)
+}
+
 #[test]
 fn open_from_start_popup_write_a_note_quit_and_export() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,10 +49,7 @@ fn open_from_start_popup_write_a_note_quit_and_export() {
 
 #[test]
 fn a_note_from_another_process_appears_within_two_seconds() {
-    let dir = tempfile::tempdir().unwrap();
-    cli(dir.path(), &["new", "Queue backlog", "--sev", "2"], None);
-    let mut tui = Tui::spawn(dir.path(), 24, 80);
-    tui.wait_for("the timeline", |s| s.contains("Queue backlog") && s.contains("Timeline"));
+    let (dir, mut tui) = on_new_incident("Queue backlog", "2");
     cli(dir.path(), &["note", "--tag", "change", "deployed v1.4.2 from cron"], None);
     // The note is durable once `warroom note` returns; the TUI polls the store every 300 ms.
     tui.wait_within(Duration::from_secs(2), "the other process's note within 2 s", |s| {
@@ -53,10 +60,7 @@ fn a_note_from_another_process_appears_within_two_seconds() {
 
 #[test]
 fn escape_sequences_in_notes_are_shown_inert() {
-    let dir = tempfile::tempdir().unwrap();
-    cli(dir.path(), &["new", "Hostile input", "--sev", "3"], None);
-    let mut tui = Tui::spawn(dir.path(), 24, 80);
-    tui.wait_for("the timeline", |s| s.contains("Hostile input"));
+    let (dir, mut tui) = on_new_incident("Hostile input", "3");
     let evil = b"title\x1b]0;PWNED\x07 then\x1b[2J\x1b[H clear \x1b]52;c;ZXZpbA==\x07done\x1bc";
     cli(dir.path(), &["note", "-"], Some(evil));
     let s = tui.wait_for("the hostile note", |s| s.contains("done"));
@@ -89,10 +93,7 @@ fn unknown_theme_exits_2_naming_it() {
 
 #[test]
 fn sighup_restores_and_keeps_the_draft() {
-    let dir = tempfile::tempdir().unwrap();
-    cli(dir.path(), &["new", "SSH drop", "--sev", "2"], None);
-    let mut tui = Tui::spawn(dir.path(), 24, 80);
-    tui.wait_for("the timeline", |s| s.contains("SSH drop"));
+    let (dir, mut tui) = on_new_incident("SSH drop", "2");
     tui.send("n");
     tui.wait_for("the composer", |s| s.contains("New note"));
     tui.send("half-typed when the link died");

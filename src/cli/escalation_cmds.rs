@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
 use super::team_cmds::{load_team, team_path};
 use super::{Ctx, Global, TeamArg, UsageError};
@@ -81,10 +81,7 @@ fn escalate(ctx: &Ctx) -> Result<ExitCode> {
         stop: stop.clone(),
         only: None,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .wrap_err("starting the async runtime")?;
+    let rt = super::runtime()?;
     let via = server.map(|(u, _)| format!(", claiming through {u}")).unwrap_or_default();
     eprintln!("warroom escalate: running for open incidents in {}{via}", ctx.store.dir().display());
     rt.block_on(async {
@@ -196,10 +193,7 @@ pub fn forward(ctx: &Ctx, ev: &Event) -> Result<bool> {
             return Ok(false);
         }
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .wrap_err("starting the async runtime")?;
+    let rt = super::runtime()?;
     let author = ctx.config.author();
     let mut ok = true;
     let kinds = match (action, &ev.kind) {

@@ -395,6 +395,11 @@ fn command_name(matches: &clap::ArgMatches) -> String {
     name
 }
 
+/// The single-threaded runtime a command's async work runs on.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("starting the async runtime")
+}
+
 /// Prints `value` as pretty JSON, C1 controls escaped (`--json` of every command).
 pub(crate) fn print_json(value: &impl serde::Serialize, what: &str) -> Result<()> {
     let text = serde_json::to_string_pretty(value).wrap_err_with(|| format!("encoding {what}"))?;

@@ -377,10 +377,7 @@ fn run(ctx: &Ctx, id: &str, item_arg: &str, yes: bool, timeout: Option<u64>) -> 
     let st = incident_state(ctx, incident)?;
     ensure_attached(ctx, incident, &st, &book, false)?;
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .wrap_err("starting the async runtime")?;
+    let rt = super::runtime()?;
     let (result, signal) = rt.block_on(stream(spec.clone()))?;
     let recorded = runner::record(&ctx.store, incident, &ctx.config.author(), &spec, &result)?;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use super::{Ctx, Global, UsageError};
+use super::{Ctx, Global, UsageError, runtime};
 use crate::config::{self, Config};
 use crate::incident::sanitize::one_line;
 use crate::server::{self, ServeOptions};
@@ -21,10 +21,6 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(3);
 fn server_url(ctx: &Ctx) -> Result<Option<String>> {
     let cfg = crate::sync::SyncConfig::from_config(&ctx.config, &ctx.store, uuid::Uuid::nil())?;
     Ok(cfg.map(|c| c.server))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("starting the async runtime")
 }
 
 /// Events the server refused for good stay in the local store, set aside: say which and why.

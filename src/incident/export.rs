@@ -318,6 +318,11 @@ fn bullet(w: &mut String, text: &str) {
     let _ = writeln!(w, "- {text}");
 }
 
+/// `- HH:MM UTC — what (who)`: something done or said at a time, by someone.
+fn timed_bullet(w: &mut String, at: DateTime<Utc>, what: &str, by: &str) {
+    bullet(w, &format!("{} — {} ({})", at.format("%H:%M UTC"), md_escape(what), md_escape(by)));
+}
+
 /// The header table: identity, severity, and the durations a reader wants first.
 fn figures(w: &mut String, state: &IncidentState, tz: Option<Tz>, now: DateTime<Utc>) {
     let start = state.impact_started_at;
@@ -570,7 +575,7 @@ fn resolution(w: &mut String, state: &IncidentState, events: &[Event], tz: Optio
         prompt(w, "None recorded.");
     } else {
         for (at, text, by) in done {
-            bullet(w, &format!("{} — {} ({})", at.format("%H:%M UTC"), md_escape(&text), md_escape(&by)));
+            timed_bullet(w, at, &text, &by);
         }
         let _ = writeln!(w);
     }
@@ -578,10 +583,7 @@ fn resolution(w: &mut String, state: &IncidentState, events: &[Event], tz: Optio
     if !decisions.is_empty() {
         heading(w, 3, "Decisions");
         for n in decisions {
-            bullet(
-                w,
-                &format!("{} — {} ({})", n.at.format("%H:%M UTC"), md_escape(&n.text), md_escape(&n.author)),
-            );
+            timed_bullet(w, n.at, &n.text, &n.author);
         }
         let _ = writeln!(w);
     }
@@ -594,10 +596,7 @@ fn root_cause(w: &mut String, state: &IncidentState) {
         let _ = writeln!(w, "Findings recorded during the incident:");
         let _ = writeln!(w);
         for n in findings {
-            bullet(
-                w,
-                &format!("{} — {} ({})", n.at.format("%H:%M UTC"), md_escape(&n.text), md_escape(&n.author)),
-            );
+            timed_bullet(w, n.at, &n.text, &n.author);
         }
         let _ = writeln!(w);
     }

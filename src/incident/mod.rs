@@ -15,6 +15,7 @@ pub use event::{
     Audience, ChangeCommand, Event, EventKind, FollowupStatus, IncidentId, Priority, Role, Severity, Status,
     Tag,
 };
+pub(crate) use read::Key as JsonKey;
 pub use state::{
     ChangeView, FoldCursor, FoldError, FollowupView, IncidentState, OutOfOrder, fold, fold_resumable,
 };

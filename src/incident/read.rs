@@ -12,6 +12,7 @@
 //! speed: where this reader succeeds, the derived one gives the same event (tested in
 //! tests/event_json.rs on every kind and on shuffled, duplicated and unknown fields).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -45,17 +46,20 @@ impl<'de> Deserialize<'de> for Streamed {
     }
 }
 
-/// A key of the event object, borrowed from the input when it has no escapes.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
+/// An object key, borrowed from the input when it has no escapes. Also how sync's wire check
+/// reads an event's keys.
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
 
-impl Key<'_> {
+impl<'de> Key<'de> {
     fn as_str(&self) -> &str {
-        match self {
-            Key::Borrowed(s) => s,
-            Key::Owned(s) => s,
+        &self.0
+    }
+
+    /// Hands the key to `seed` as a string, still borrowed when it was.
+    fn deserialize_into<S: DeserializeSeed<'de>, E: de::Error>(self, seed: S) -> Result<S::Value, E> {
+        match self.0 {
+            Cow::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::new(s)),
+            Cow::Owned(s) => seed.deserialize(StringDeserializer::new(s)),
         }
     }
 }
@@ -69,10 +73,10 @@ impl<'de> Deserialize<'de> for Key<'de> {
                 f.write_str("a field name")
             }
             fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key::Borrowed(s))
+                Ok(Key(Cow::Borrowed(s)))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key::Owned(s.to_owned()))
+                Ok(Key(Cow::Owned(s.to_owned())))
             }
         }
         d.deserialize_str(V)
@@ -184,10 +188,7 @@ impl<'a, 'de, A: MapAccess<'de>> de::EnumAccess<'de> for Rest<'a, 'de, A> {
     type Variant = Fields<'a, A>;
 
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Fields<'a, A>), A::Error> {
-        let variant = match self.tag {
-            Key::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::new(s))?,
-            Key::Owned(s) => seed.deserialize(StringDeserializer::new(s))?,
-        };
+        let variant = self.tag.deserialize_into(seed)?;
         Ok((variant, Fields { map: self.map, head: self.head }))
     }
 }
@@ -237,10 +238,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Fields<'_, A> {
             if key.as_str() == "type" {
                 return Err(de::Error::duplicate_field("type"));
             }
-            return match key {
-                Key::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::new(s)).map(Some),
-                Key::Owned(s) => seed.deserialize(StringDeserializer::new(s)).map(Some),
-            };
+            return key.deserialize_into(seed).map(Some);
         }
         Ok(None)
     }

@@ -397,22 +397,8 @@ impl Capture<'_> {
         took: Duration,
         pauses_target: bool,
     ) -> Result<(), EvidenceError> {
-        let f = write_file(&self.dir, file, what.clone(), bytes)?;
-        if pauses_target {
-            self.ev.paused += took;
-        }
-        self.ev.steps.push(Step {
-            name: file.to_string(),
-            status,
-            what,
-            file: Some(file.to_string()),
-            bytes: Some(f.bytes),
-            sha256: Some(f.sha256.clone()),
-            reason,
-            took_ms: took.as_millis() as u64,
-            pauses_target,
-        });
-        self.ev.files.push(f);
+        let f = write_file(&self.dir, file, what, bytes)?;
+        self.add(f, status, reason, took, pauses_target);
         Ok(())
     }
 
@@ -429,27 +415,36 @@ impl Capture<'_> {
         let mut f = std::fs::File::open(path).map_err(err)?;
         let mut hasher = Sha256::new();
         let bytes = io::copy(&mut f, &mut hasher).map_err(err)?;
-        let mut sha = String::with_capacity(64);
-        for b in hasher.finalize() {
-            let _ = write!(sha, "{b:02x}");
-        }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let f = EvidenceFile { name, path: path.to_path_buf(), what, bytes, sha256: sha256_hex_of(hasher) };
+        self.add(f, StepStatus::Ok, None, took, pauses_target);
+        Ok(())
+    }
+
+    /// Lists a file now in the directory, with its step.
+    fn add(
+        &mut self,
+        f: EvidenceFile,
+        status: StepStatus,
+        reason: Option<String>,
+        took: Duration,
+        pauses_target: bool,
+    ) {
         if pauses_target {
             self.ev.paused += took;
         }
         self.ev.steps.push(Step {
-            name: name.clone(),
-            status: StepStatus::Ok,
-            what: what.clone(),
-            file: Some(name.clone()),
-            bytes: Some(bytes),
-            sha256: Some(sha.clone()),
-            reason: None,
+            name: f.name.clone(),
+            status,
+            what: f.what.clone(),
+            file: Some(f.name.clone()),
+            bytes: Some(f.bytes),
+            sha256: Some(f.sha256.clone()),
+            reason,
             took_ms: took.as_millis() as u64,
             pauses_target,
         });
-        self.ev.files.push(EvidenceFile { name, path: path.to_path_buf(), what, bytes, sha256: sha });
-        Ok(())
+        self.ev.files.push(f);
     }
 
     /// Records a step that wrote nothing, and why.
@@ -812,10 +807,7 @@ fn exe_info(fs: &ProcFs, pid: i32) -> Result<(ExeInfo, String), String> {
             tail.drain(..keep);
         }
     }
-    let mut hex = String::with_capacity(64);
-    for b in hasher.finalize() {
-        let _ = write!(hex, "{b:02x}");
-    }
+    let hex = sha256_hex_of(hasher);
     let text = format!("path\t{path}\nbytes\t{size}\nsha256\t{hex}\ngo\t{go}\n");
     Ok((ExeInfo { path, go }, text))
 }

@@ -161,20 +161,29 @@ pub fn ps_text(snap: &Snapshot, key: SortKey, filter: &str) -> String {
         let command = if p.cmdline.is_empty() { format!("[{}]", p.name) } else { p.cmdline.to_string() };
         let _ = writeln!(
             out,
-            "{:>7} {:<10} {:>3} {:>1} {:>5.1} {:>5.1} {:>6} {:>9} {:>6}  {}",
+            "{:>7} {:<10} {:>3} {:>1} {}  {}",
             p.pid,
             user,
             p.nice,
             p.state,
-            p.cpu_percent,
-            p.mem_percent(m.mem_total),
-            human_bytes(p.rss_bytes),
-            cpu_time(p.cpu_time_ticks, snap.clock_ticks),
-            human_age(p.age_secs(m.uptime_secs)),
+            usage_columns(p, snap),
             command
         );
     }
     out
+}
+
+/// A process's CPU%, MEM%, RES, TIME+ and AGE columns, as `warroom ps` and the pane show them.
+pub fn usage_columns(p: &ProcessRow, snap: &Snapshot) -> String {
+    let m = &snap.meters;
+    format!(
+        "{:>5.1} {:>5.1} {:>6} {:>9} {:>6}",
+        p.cpu_percent,
+        p.mem_percent(m.mem_total),
+        human_bytes(p.rss_bytes),
+        cpu_time(p.cpu_time_ticks, snap.clock_ticks),
+        human_age(p.age_secs(m.uptime_secs)),
+    )
 }
 
 #[cfg(test)]

@@ -6,10 +6,9 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::{RunResult, RunSpec};
 use crate::incident::{Event, EventKind, IncidentId};
+use crate::procs::evidence::sha256_hex;
 use crate::store::{Store, StoreError};
 
 /// An evidence file as written.
@@ -70,7 +69,7 @@ pub fn write_evidence(dir: &Path, spec: &RunSpec, result: &RunResult) -> std::io
     file.write_all(&body)?;
     file.sync_all()?;
     crate::store::restrict(&path)?;
-    Ok(Evidence { path, sha256: hex(&Sha256::digest(&body)), bytes: body.len() as u64 })
+    Ok(Evidence { path, sha256: sha256_hex(&body), bytes: body.len() as u64 })
 }
 
 fn create_new(dir: &Path, base: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
@@ -116,10 +115,6 @@ fn file_part(s: &str, max: usize) -> String {
         .take(max)
         .collect();
     if slug.is_empty() { "x".into() } else { slug }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The events of a finished run: `evidence_captured` (when there is a file) and `command_run`,

@@ -485,10 +485,7 @@ impl Store {
 
     /// How many events wait in the outbox.
     pub fn pending_count(&self) -> Result<usize> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM events WHERE server_seq IS NULL", [], |r| r.get::<_, i64>(0))
-            .map(|n| n as usize)
-            .map_err(self.sql())
+        self.count("SELECT COUNT(*) FROM events WHERE server_seq IS NULL")
     }
 
     /// Records server acknowledgements: (event id, server sequence).
@@ -563,10 +560,12 @@ impl Store {
 
     /// Total number of events stored.
     pub fn event_count(&self) -> Result<usize> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
-            .map(|n| n as usize)
-            .map_err(self.sql())
+        self.count("SELECT COUNT(*) FROM events")
+    }
+
+    /// The number a `SELECT COUNT(*)` query answers.
+    fn count(&self, sql: &str) -> Result<usize> {
+        self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(self.sql())
     }
 }
 

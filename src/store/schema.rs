@@ -33,13 +33,16 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
+/// The schema version the database is at (0: none yet).
+fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))
+}
+
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let sql = |source| StoreError::Sql { path: path.to_path_buf(), source };
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         .map_err(sql)?;
-    let found: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))
-        .map_err(sql)?;
+    let found = version(conn).map_err(sql)?;
     if found > CURRENT {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: CURRENT });
     }
@@ -49,9 +52,7 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let tx =
         rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
     // Re-check under the write lock: another process may have migrated meanwhile.
-    let found: i64 = tx
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))
-        .map_err(sql)?;
+    let found = version(&tx).map_err(sql)?;
     for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         tx.execute_batch(step).map_err(sql)?;
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [i as i64 + 1]).map_err(sql)?;

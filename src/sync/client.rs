@@ -186,18 +186,29 @@ impl Client {
         serde_json::from_slice(body).map_err(|e| SyncError::Garbage { url: url.into(), why: e.to_string() })
     }
 
+    /// Sends `req` (to `url`, on `base`) with the token and the request timeout, and reads its
+    /// JSON answer; a failure fails over as `network` and `read` say.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        url: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let resp = self
+            .auth(req.timeout(self.timeout))
+            .send()
+            .await
+            .map_err(|source| self.network(base, url, source))?;
+        let bytes = self.read(base, url, resp).await?;
+        Self::parse(url, &bytes)
+    }
+
     /// Appends a batch; answers one ack per event, checked against the request.
     pub async fn push(&self, incident: IncidentId, events: &[Event]) -> Result<Vec<Ack>, SyncError> {
         let base = self.base().to_string();
         let url = format!("{base}/v1/incidents/{incident}/events");
         let body = AppendRequest { events: events.to_vec() };
-        let resp = self
-            .auth(self.http.post(&url).json(&body).timeout(self.timeout))
-            .send()
-            .await
-            .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&base, &url, resp).await?;
-        let ans: AppendResponse = Self::parse(&url, &bytes)?;
+        let ans: AppendResponse = self.call(&base, &url, self.http.post(&url).json(&body)).await?;
         let matches = ans.acks.len() == events.len()
             && ans.acks.iter().zip(events).all(|(a, e)| a.id == e.id && a.seq > 0);
         if !matches {
@@ -215,15 +226,8 @@ impl Client {
     ) -> Result<EventsPage, SyncError> {
         let base = self.base().to_string();
         let url = format!("{base}/v1/incidents/{incident}/events");
-        let resp = self
-            .auth(
-                self.http.get(&url).query(&[("after", after), ("limit", limit as i64)]).timeout(self.timeout),
-            )
-            .send()
-            .await
-            .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&base, &url, resp).await?;
-        let page: EventsPage = Self::parse(&url, &bytes)?;
+        let query = [("after", after), ("limit", limit as i64)];
+        let page: EventsPage = self.call(&base, &url, self.http.get(&url).query(&query)).await?;
         let mut prev = after;
         for s in &page.events {
             if s.seq <= prev {
@@ -238,13 +242,7 @@ impl Client {
     pub async fn presence(&self, incident: IncidentId) -> Result<Presence, SyncError> {
         let base = self.base().to_string();
         let url = format!("{base}/v1/incidents/{incident}/presence");
-        let resp = self
-            .auth(self.http.get(&url).timeout(self.timeout))
-            .send()
-            .await
-            .map_err(|source| self.network(&base, &url, source))?;
-        let bytes = self.read(&base, &url, resp).await?;
-        Self::parse(&url, &bytes)
+        self.call(&base, &url, self.http.get(&url)).await
     }
 
     /// Whether the server answers at all: `GET /healthz` within `timeout`. Cheap enough to ask

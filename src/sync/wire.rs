@@ -173,10 +173,11 @@ pub fn check_encoded(ev: &Event, incident: IncidentId, json: &str) -> Result<(),
 /// Reads an event's JSON object for `check_encoded`: only the top-level string fields longer
 /// than their `field_limit`, without allocating for the others.
 mod limits {
-    use std::borrow::Cow;
     use std::fmt;
 
     use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use crate::incident::JsonKey;
 
     /// (field name, length in bytes) of each string field over its limit.
     pub(super) struct Oversized(pub Vec<(String, usize)>);
@@ -191,7 +192,7 @@ mod limits {
                 }
                 fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Oversized, A::Error> {
                     let mut over = Vec::new();
-                    while let Some(Key(name)) = m.next_key::<Key>()? {
+                    while let Some(JsonKey(name)) = m.next_key::<JsonKey>()? {
                         if let StrLen(Some(len)) = m.next_value::<StrLen>()?
                             && len > super::field_limit(&name)
                         {
@@ -202,28 +203,6 @@ mod limits {
                 }
             }
             d.deserialize_map(V)
-        }
-    }
-
-    /// A key, borrowed from the input unless it had escapes.
-    struct Key<'de>(Cow<'de, str>);
-
-    impl<'de> Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a field name")
-                }
-                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(s)))
-                }
-                fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(s.to_string())))
-                }
-            }
-            d.deserialize_str(V)
         }
     }
 

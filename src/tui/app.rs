@@ -483,12 +483,7 @@ impl App {
         };
         match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
             Some(Popup::Kill(g)) => g.set_finished(told),
-            _ => {
-                self.notice = Some(match told {
-                    Ok(m) => (m, false),
-                    Err(m) => (m, true),
-                })
-            }
+            _ => self.tell_footer(told),
         }
     }
 
@@ -498,23 +493,20 @@ impl App {
         let exited =
             events.iter().filter(|k| matches!(k, EventKind::ProcessOutcome { exited: true, .. })).count();
         let still = events.len() - exited;
-        let message = match self.record_on(incident, &events, now) {
+        let told = match self.record_on(incident, &events, now) {
             // Only a watch that failed reports no outcome (a set that signalled nobody is not watched).
             Ok(()) if events.is_empty() => {
-                ("watching for the exits failed: no outcome recorded (see the process pane)".into(), true)
+                Err("watching for the exits failed: no outcome recorded (see the process pane)".into())
             }
-            Ok(()) if still == 0 => (format!("all {exited} signalled processes exited (recorded)"), false),
-            Ok(()) => (
-                format!("{exited} exited, {still} still running (recorded): send KILL to the set if needed"),
-                true,
-            ),
-            Err(e) => (format!("outcomes NOT recorded: {e}"), true),
+            Ok(()) if still == 0 => Ok(format!("all {exited} signalled processes exited (recorded)")),
+            Ok(()) => Err(format!(
+                "{exited} exited, {still} still running (recorded): send KILL to the set if needed"
+            )),
+            Err(e) => Err(format!("outcomes NOT recorded: {e}")),
         };
         match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Kill(_))) {
-            Some(Popup::Kill(g)) if g.target_set_pending() => {
-                g.set_finished(if message.1 { Err(message.0) } else { Ok(message.0) })
-            }
-            _ => self.notice = Some(message),
+            Some(Popup::Kill(g)) if g.target_set_pending() => g.set_finished(told),
+            _ => self.tell_footer(told),
         }
     }
 
@@ -570,13 +562,16 @@ impl App {
     fn tell_capture(&mut self, told: Result<String, String>) {
         match self.popups.iter_mut().rev().find(|p| matches!(p, Popup::Capture(_))) {
             Some(Popup::Capture(g)) => g.finished(told),
-            _ => {
-                self.notice = Some(match told {
-                    Ok(m) => (m, false),
-                    Err(m) => (m, true),
-                })
-            }
+            _ => self.tell_footer(told),
         }
+    }
+
+    /// Says `told` in the footer (an `Err` as a warning), for when its popup is gone.
+    fn tell_footer(&mut self, told: Result<String, String>) {
+        self.notice = Some(match told {
+            Ok(m) => (m, false),
+            Err(m) => (m, true),
+        });
     }
 
     /// Appends `kinds` in order on `incident` (a millisecond apart, so the order holds) and

@@ -10,9 +10,8 @@ use chrono::Duration as ChronoDuration;
 use ratatui::crossterm::event::KeyCode;
 
 use super::app::{Action, App};
-use super::fixture;
 use super::popups::{Popup, Question};
-use super::tests::{Harness, buffer_text, buffer_with_styles, now, options};
+use super::tests::{Harness, buffer_text, buffer_with_styles, now, options, sample_with};
 use crate::config::Config;
 use crate::incident::{Event, EventKind, Role};
 use crate::notify::Notifier;
@@ -24,14 +23,10 @@ fn example_team() -> PathBuf {
 
 /// The sample SEV1 incident with a team file and, optionally, paging.
 fn with_team(team: &Path, notifier: Option<crate::notify::Notifier>) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut o = options("default", Some(events[0].incident));
-    o.team = Some(team.to_path_buf());
-    o.notifier = notifier;
-    Harness { app: App::new(store, o).unwrap(), dir }
+    sample_with("default", |o| {
+        o.team = Some(team.to_path_buf());
+        o.notifier = notifier;
+    })
 }
 
 #[test]
@@ -86,14 +81,9 @@ fn pane_numbers_never_move_and_no_team_file_says_how_to_get_one() {
     let names = |h: &Harness| h.app.panes.iter().map(|p| p.name()).collect::<Vec<_>>();
     assert_eq!(names(&h), ["Timeline", "Contacts", "Runbooks", "Processes"]);
     // Without a team file: the same four, so `4` is the process pane either way.
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut o = options("default", Some(events[0].incident));
-    let starter = dir.path().join("cfg/team.toml");
-    o.team_default = Some(starter.clone());
-    let mut h = Harness { app: App::new(store, o).unwrap(), dir };
+    let cfg = tempfile::tempdir().unwrap();
+    let starter = cfg.path().join("cfg/team.toml");
+    let mut h = sample_with("default", |o| o.team_default = Some(starter.clone()));
     assert_eq!(names(&h), ["Timeline", "Contacts", "Runbooks", "Processes"]);
     h.key(KeyCode::Char('4'));
     assert_eq!(h.app.panes[h.app.focus].name(), "Processes");
@@ -361,15 +351,11 @@ fn a_short_pane_scrolls_to_keep_the_selection_in_view() {
 
 #[test]
 fn t_takes_the_selected_rotations_pager_and_p_on_someone_off_shift_says_who_is_on_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut o = options("default", Some(events[0].incident));
-    o.team = Some(example_team());
-    o.me = "emi".into();
-    o.notifier = Some(webhook("http://127.0.0.1:9/hook"));
-    let mut h = Harness { app: App::new(store, o).unwrap(), dir };
+    let mut h = sample_with("default", |o| {
+        o.team = Some(example_team());
+        o.me = "emi".into();
+        o.notifier = Some(webhook("http://127.0.0.1:9/hook"));
+    });
 
     select(&mut h, 0);
     h.key(KeyCode::Char('t'));

@@ -143,6 +143,10 @@ impl<C: Copy> Binding<C> {
     pub const fn cancel(cmd: C) -> Binding<C> {
         Binding { keys: ESC, cmd, desc: "cancel", hint: Some("cancel") }
     }
+    /// Esc: close a view or a result (in the footer).
+    pub const fn close(cmd: C) -> Binding<C> {
+        Binding { keys: ESC, cmd, desc: "close", hint: Some("close") }
+    }
     /// The row with a footer hint.
     pub const fn shown(self, hint: &'static str) -> Binding<C> {
         Binding { hint: Some(hint), ..self }

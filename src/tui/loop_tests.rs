@@ -13,8 +13,8 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifi
 use tokio::sync::mpsc;
 
 use super::app::{App, ProcsMsg};
-use super::tests::{effects, options};
-use super::{Inputs, event_loop, fixture};
+use super::tests::{Harness, effects, options, sample, sample_with};
+use super::{Inputs, event_loop};
 use crate::config::Config;
 use crate::incident::{Event, EventKind, Severity, Tag};
 use crate::store::Store;
@@ -57,17 +57,6 @@ async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// An App on the sample SEV1 incident in a fresh data dir.
-fn sample_app(o: impl FnOnce(&mut super::AppOptions)) -> (App, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut opts = options("default", Some(events[0].incident));
-    o(&mut opts);
-    (App::new(store, opts).unwrap(), dir)
 }
 
 fn kinds(dir: &std::path::Path, app: &App) -> Vec<Event> {
@@ -194,6 +183,32 @@ impl Sleeper {
         wait_exec(pid, "sleep");
         Sleeper { child, pid, secs }
     }
+
+    /// Kills and reaps the child (it may already have exited).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `e` records a signal sent to `pid`.
+fn signalled(e: &Event, pid: u32) -> bool {
+    matches!(e.kind, EventKind::ProcessSignalled { pid: p, .. } if p as u32 == pid)
+}
+
+/// Whether `e` records the manifest of a capture of `pid`.
+fn captured(e: &Event, pid: u32) -> bool {
+    matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
+        if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))
+}
+
+/// A sleeper (`base` as in `Sleeper::spawn`) and the sample app, with the index of the app's
+/// process pane for `Driver::select`.
+fn sleeper_app(base: u32) -> (Sleeper, App, tempfile::TempDir, usize) {
+    let sleeper = Sleeper::spawn(base);
+    let Harness { app, dir } = sample("default");
+    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
+    (sleeper, app, dir, procs)
 }
 
 impl Driver {
@@ -210,41 +225,36 @@ impl Driver {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
-    let mut sleeper = Sleeper::spawn(300_000);
+    let (mut sleeper, mut app, dir, procs) = sleeper_app(300_000);
     let pid = sleeper.pid;
-    let (mut app, dir) = sample_app(|_| {});
-    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
-    let script =
-        async {
-            driver.select(procs, &sleeper).await;
-            // Evidence off (it has its own tests), then the reason, then send.
-            driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
-            driver
-                .key(KeyCode::Tab)
-                .key(KeyCode::Tab)
-                .key(KeyCode::Tab)
-                .chars("hung sleeper")
-                .key(KeyCode::Enter);
-            let deadline = Instant::now() + Duration::from_secs(15);
-            let status = loop {
-                if let Some(s) = sleeper.child.try_wait().unwrap() {
-                    break s;
-                }
-                assert!(Instant::now() < deadline, "the child was never signalled");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            };
-            assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15), "{status:?}");
-            until("the kill on the timeline", 15, || {
-                store.events(incident).unwrap().iter().any(
-                    |e| matches!(&e.kind, EventKind::ProcessSignalled { pid: p, .. } if *p as u32 == pid),
-                )
-            })
-            .await;
-            driver.key(KeyCode::Esc).key(KeyCode::Char('q'));
+    let script = async {
+        driver.select(procs, &sleeper).await;
+        // Evidence off (it has its own tests), then the reason, then send.
+        driver.key(KeyCode::F(9)).key(KeyCode::Tab).key(KeyCode::Char(' '));
+        driver
+            .key(KeyCode::Tab)
+            .key(KeyCode::Tab)
+            .key(KeyCode::Tab)
+            .chars("hung sleeper")
+            .key(KeyCode::Enter);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(s) = sleeper.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "the child was never signalled");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15), "{status:?}");
+        until("the kill on the timeline", 15, || {
+            store.events(incident).unwrap().iter().any(|e| signalled(e, pid))
+        })
+        .await;
+        driver.key(KeyCode::Esc).key(KeyCode::Char('q'));
+    };
     let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
     result.unwrap();
     let rec = kinds(dir.path(), &app)
@@ -260,22 +270,37 @@ async fn the_loop_runs_a_confirmed_kill_off_the_ui_thread_and_records_it() {
     assert!(rec.2.starts_with("sent"), "{rec:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop() {
-    // Slow enough that the quit below really has to wait for it.
-    let (url, seen) = super::contacts_tests::receiver(Duration::from_millis(300)).await;
+/// What a webhook receiver that answers after `delay` has been sent.
+type Seen = Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// The sample app with the example team and paging to a local receiver that answers after `delay`.
+async fn paging_app(delay: Duration) -> (App, tempfile::TempDir, Seen) {
+    let (url, seen) = super::contacts_tests::receiver(delay).await;
     let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
-    let (mut app, dir) = sample_app(|o| {
+    let Harness { app, dir } = sample_with("default", |o| {
         o.team = Some(team);
         o.notifier = Some(super::contacts_tests::webhook(&url));
     });
-    let (mut fx, driver, inputs, mut term) = headless(Config::default());
-    // Contacts, the primary on call, page, yes, and quit straight away.
-    driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
-    for _ in 0..8 {
-        driver.key(KeyCode::Char('k'));
+    (app, dir, seen)
+}
+
+impl Driver {
+    /// Contacts, the primary on call, page, yes, and quit straight away.
+    fn page_primary_and_quit(&self) {
+        self.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
+        for _ in 0..8 {
+            self.key(KeyCode::Char('k'));
+        }
+        self.key(KeyCode::Char('p')).key(KeyCode::Char('y')).key(KeyCode::Char('q'));
     }
-    driver.key(KeyCode::Char('p')).key(KeyCode::Char('y')).key(KeyCode::Char('q'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop() {
+    // Slow enough that the quit below really has to wait for it.
+    let (mut app, dir, seen) = paging_app(Duration::from_millis(300)).await;
+    let (mut fx, driver, inputs, mut term) = headless(Config::default());
+    driver.page_primary_and_quit();
     event_loop(&mut app, &mut term, inputs, &mut fx).await.unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1, "the receiver got the page");
     assert_eq!(app.pager.in_flight, 0);
@@ -295,18 +320,9 @@ async fn a_page_confirmed_just_before_quitting_is_sent_and_recorded_by_the_loop(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_cuts_the_wait_for_a_page_in_flight_on_quit() {
     // A receiver that answers long after the test would give up.
-    let (url, _seen) = super::contacts_tests::receiver(Duration::from_secs(120)).await;
-    let team = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("team.example.toml");
-    let (mut app, _dir) = sample_app(|o| {
-        o.team = Some(team);
-        o.notifier = Some(super::contacts_tests::webhook(&url));
-    });
+    let (mut app, _dir, _seen) = paging_app(Duration::from_secs(120)).await;
     let (mut fx, driver, inputs, mut term) = headless(Config::default());
-    driver.key(KeyCode::Char('2')).key(KeyCode::Char('g'));
-    for _ in 0..8 {
-        driver.key(KeyCode::Char('k'));
-    }
-    driver.key(KeyCode::Char('p')).key(KeyCode::Char('y')).key(KeyCode::Char('q'));
+    driver.page_primary_and_quit();
     let ctrl_c = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let k = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -324,10 +340,8 @@ async fn ctrl_c_cuts_the_wait_for_a_page_in_flight_on_quit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
-    let mut sleeper = Sleeper::spawn(200_000);
+    let (mut sleeper, mut app, dir, procs) = sleeper_app(200_000);
     let pid = sleeper.pid;
-    let (mut app, dir) = sample_app(|_| {});
-    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     let (mut fx, driver, inputs, mut term) = headless(Config::default());
     let store = Store::open(dir.path()).unwrap();
     let incident = app.incident().unwrap();
@@ -336,10 +350,7 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
         // Quick profile, capture.
         driver.key(KeyCode::Char('c')).key(KeyCode::Left).key(KeyCode::Enter);
         until("the capture's manifest on the timeline", 30, || {
-            store.events(incident).unwrap().iter().any(|e| {
-                matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
-                    if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))
-            })
+            store.events(incident).unwrap().iter().any(|e| captured(e, pid))
         })
         .await;
         driver.key(KeyCode::Esc).key(KeyCode::Char('V')).key(KeyCode::Enter);
@@ -350,14 +361,8 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
     let (result, ()) = tokio::join!(event_loop(&mut app, &mut term, inputs, &mut fx), script);
     result.unwrap();
     assert!(sleeper.child.try_wait().unwrap().is_none(), "captured, not signalled");
-    let _ = sleeper.child.kill();
-    let _ = sleeper.child.wait();
-    assert!(
-        !kinds(dir.path(), &app)
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::ProcessSignalled { pid: p, .. } if p as u32 == pid)),
-        "no signal recorded"
-    );
+    sleeper.stop();
+    assert!(!kinds(dir.path(), &app).iter().any(|e| signalled(e, pid)), "no signal recorded");
 }
 
 /// A hang-up (the terminal's input gone) right after a capture started: the loop waits for the
@@ -365,10 +370,8 @@ async fn the_loop_captures_without_a_signal_off_the_ui_thread_and_records_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_started_just_before_a_hang_up_is_still_recorded() {
     // Its own duration: the kill test's sleeper runs at the same time and must not match.
-    let mut sleeper = Sleeper::spawn(400_000);
+    let (mut sleeper, mut app, dir, procs) = sleeper_app(400_000);
     let pid = sleeper.pid;
-    let (mut app, dir) = sample_app(|_| {});
-    let procs = app.panes.iter().position(|p| p.name() == "Processes").unwrap();
     let (mut fx, driver, inputs, mut term) = headless(Config::default());
     driver.select(procs, &sleeper).await;
     // Standard profile, capture, and the terminal goes away at once.
@@ -376,11 +379,6 @@ async fn a_capture_started_just_before_a_hang_up_is_still_recorded() {
     drop(driver);
     event_loop(&mut app, &mut term, inputs, &mut fx).await.unwrap();
     assert_eq!(fx.guarded_in_flight, 0);
-    let _ = sleeper.child.kill();
-    let _ = sleeper.child.wait();
-    assert!(
-        kinds(dir.path(), &app).iter().any(|e| matches!(&e.kind, EventKind::EvidenceCaptured { path, .. }
-            if path.contains(&format!("/{pid}-")) && path.ends_with("manifest.json"))),
-        "the capture is recorded"
-    );
+    sleeper.stop();
+    assert!(kinds(dir.path(), &app).iter().any(|e| captured(e, pid)), "the capture is recorded");
 }

@@ -9,7 +9,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, App, AppOptions, ProcsMsg, ProcsOptions};
+use super::app::{Action, App, ProcsMsg, ProcsOptions};
 use super::fixture;
 use super::panes::Processes;
 use super::popups::Popup;
@@ -18,7 +18,6 @@ use super::queue::Command;
 use super::render::render;
 use crate::incident::EventKind;
 use crate::procs::{CpuUsage, Meters, ProcessRow, Sig, Snapshot, Verdict, guarded_kill};
-use crate::store::Store;
 
 pub(super) fn now() -> DateTime<Utc> {
     fixture::opened_at() + chrono::Duration::minutes(47)
@@ -100,15 +99,9 @@ pub(super) struct H {
 }
 
 pub(super) fn harness(grace: Duration) -> H {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let opts = AppOptions {
-        procs: ProcsOptions { critical: vec!["billing*".into()], grace },
-        ..super::tests::options("default", Some(events[0].incident))
-    };
-    let mut app = App::new(store, opts).unwrap();
+    let super::tests::Harness { mut app, dir } = super::tests::sample_with("default", |o| {
+        o.procs = ProcsOptions { critical: vec!["billing*".into()], grace };
+    });
     let procs = app.panes.iter().position(|p| p.name() == "Processes").expect("the process pane exists");
     app.focus = procs;
     let mut h = H { app, _dir: dir };

@@ -14,7 +14,7 @@ use super::app::{Action, App};
 use super::panes::runbook::RunbookOptions;
 use super::popups::{Popup, Question};
 use super::render::render;
-use super::tests::{Harness, ME, buffer_text, buffer_with_styles, now, options};
+use super::tests::{Harness, ME, buffer_text, buffer_with_styles, now, options, sample_with};
 use crate::incident::{Audience, Event, EventKind, Severity, Status};
 use crate::store::Store;
 
@@ -53,14 +53,7 @@ fn book_options() -> RunbookOptions {
 
 /// The sample SEV2 incident with the test runbooks, the runbook pane focused.
 fn harness(opts: RunbookOptions) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let events = super::fixture::sev1_incident();
-    store.append_all(&events, None).unwrap();
-    let mut o = options("default", Some(events[0].incident));
-    o.runbooks = opts;
-    let app = App::new(store, o).unwrap();
-    let mut h = Harness { app, dir };
+    let mut h = sample_with("default", |o| o.runbooks = opts);
     // Runbooks are pane 3 with or without a team file.
     h.key(KeyCode::Char('3'));
     h

@@ -61,12 +61,18 @@ fn builtin_runbooks() -> super::panes::runbook::RunbookOptions {
 
 /// An App on the sample SEV1 incident.
 pub(super) fn sample(theme: &str) -> Harness {
+    sample_with(theme, |_| {})
+}
+
+/// An App on the sample SEV1 incident in a fresh data dir, its options first changed by `o`.
+pub(super) fn sample_with(theme: &str, o: impl FnOnce(&mut AppOptions)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let events = fixture::sev1_incident();
     store.append_all(&events, None).unwrap();
-    let app = App::new(store, options(theme, Some(events[0].incident))).unwrap();
-    Harness { app, dir }
+    let mut opts = options(theme, Some(events[0].incident));
+    o(&mut opts);
+    Harness { app: App::new(store, opts).unwrap(), dir }
 }
 
 /// An executor for the App's queued commands, as the event loop has one (copies go nowhere).

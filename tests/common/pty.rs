@@ -73,9 +73,6 @@ impl Tui {
     }
 
     pub fn spawn_with(dir: &Path, rows: u16, cols: u16, args: &[&str], extra_env: &[(&str, &str)]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
         for (k, v) in env(dir) {
             cmd.env(k, v);
@@ -88,6 +85,14 @@ impl Tui {
         }
         cmd.args(args);
         cmd.cwd(dir);
+        Tui::spawn_command(cmd, rows, cols)
+    }
+
+    /// Runs `cmd` (the caller's program, arguments and environment) in a `rows`x`cols` terminal.
+    pub fn spawn_command(cmd: CommandBuilder, rows: u16, cols: u16) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("openpty");
         let child = pty.slave.spawn_command(cmd).expect("spawn warroom");
         drop(pty.slave);
         let parser =

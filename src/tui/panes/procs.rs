@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::incident::sanitize::one_line;
-use crate::procs::view::{cpu_time, human_age, human_bytes, matches_filter};
+use crate::procs::view::{human_age, human_bytes, matches_filter, usage_columns};
 use crate::procs::{
     DetailsError, GuardContext, ProcessDetails, ProcessRow, Snapshot, SortKey, process_details,
     sorted_indices, tree_order,
@@ -575,7 +575,6 @@ fn column_header(sort: SortKey, tree: bool, t: &Theme) -> Line<'static> {
 }
 
 fn row_line(p: &ProcessRow, depth: usize, snap: &Snapshot, width: usize, t: &Theme) -> Line<'static> {
-    let m = &snap.meters;
     let user: String = one_line(&p.user).chars().take(9).collect();
     let state_style = match p.state {
         'R' => t.ok,
@@ -591,14 +590,7 @@ fn row_line(p: &ProcessRow, depth: usize, snap: &Snapshot, width: usize, t: &The
     };
     let indent = if depth > 0 { format!("{}└ ", "  ".repeat(depth - 1)) } else { String::new() };
     let fixed = format!("{:>7} {user:<9} {:>3} ", p.pid, p.nice);
-    let nums = format!(
-        " {:>5.1} {:>5.1} {:>6} {:>9} {:>6} ",
-        p.cpu_percent,
-        p.mem_percent(m.mem_total),
-        human_bytes(p.rss_bytes),
-        cpu_time(p.cpu_time_ticks, snap.clock_ticks),
-        human_age(p.age_secs(m.uptime_secs)),
-    );
+    let nums = format!(" {} ", usage_columns(p, snap));
     let used = fixed.chars().count() + 1 + nums.chars().count() + indent.chars().count();
     let room = width.saturating_sub(used);
     let mut cmd_cut: String = cmd.chars().take(room).collect();

@@ -89,6 +89,14 @@ static MOVES: [Binding<PaneCmd>; 4] = [
     Binding::bottom(PaneCmd::Bottom, "last"),
 ];
 
+/// In the list and in an open runbook alike.
+const ATTACH: Binding<PaneCmd> = Binding {
+    keys: &[Key::ch('A')],
+    cmd: PaneCmd::Attach,
+    desc: "attach the runbook to the incident",
+    hint: Some("attach"),
+};
+
 static LIST_KEYS: &[Binding<PaneCmd>] = &[
     MOVES[0],
     MOVES[1],
@@ -100,12 +108,7 @@ static LIST_KEYS: &[Binding<PaneCmd>] = &[
         desc: "open the runbook's checklist",
         hint: Some("open"),
     },
-    Binding {
-        keys: &[Key::ch('A')],
-        cmd: PaneCmd::Attach,
-        desc: "attach the runbook to the incident",
-        hint: Some("attach"),
-    },
+    ATTACH,
 ];
 
 static BOOK_KEYS: &[Binding<PaneCmd>] = &[
@@ -131,12 +134,7 @@ static BOOK_KEYS: &[Binding<PaneCmd>] = &[
         desc: "run the step's command (asks first)",
         hint: Some("run"),
     },
-    Binding {
-        keys: &[Key::ch('A')],
-        cmd: PaneCmd::Attach,
-        desc: "attach the runbook to the incident",
-        hint: Some("attach"),
-    },
+    ATTACH,
     Binding {
         keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Backspace)],
         cmd: PaneCmd::Back,

@@ -82,12 +82,7 @@ pub static STATUS_KEYS: &[Binding<ComposerCmd>] = &[
         desc: "insert the audience's template ([status_updates] responder/stakeholder_template)",
         hint: Some("template"),
     },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: ComposerCmd::Close,
-        desc: "close, keeping the draft",
-        hint: Some("close (draft kept)"),
-    },
+    KEYS[3],
 ];
 
 pub struct Composer {

@@ -152,7 +152,7 @@ pub static FORM_KEYS: &[Binding<KillCmd>] = &[
 ];
 /// Reading a refusal: nothing can be sent.
 pub static REFUSED_KEYS: &[Binding<KillCmd>] = &[
-    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: KillCmd::Close, desc: "close", hint: Some("close") },
+    Binding::close(KillCmd::Close),
     Binding { keys: &[Key::code(KeyCode::Enter)], cmd: KillCmd::Send, desc: "send the signal", hint: None },
     NEXT_SILENT,
     PREV,

@@ -60,7 +60,7 @@ pub static RUNNING_KEYS: &[Binding<RunCmd>] = &[Binding {
 }];
 /// Once it has ended.
 pub static FINISHED_KEYS: &[Binding<RunCmd>] = &[
-    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: RunCmd::Close, desc: "close", hint: Some("close") },
+    Binding::close(RunCmd::Close),
     Binding {
         keys: &[Key::code(KeyCode::Enter), Key::ch('q')],
         cmd: RunCmd::Close,

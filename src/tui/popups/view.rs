@@ -36,7 +36,7 @@ pub static KEYS: &[Binding<ViewCmd>] = &[
     Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: ViewCmd::PageUp, desc: "ten lines up", hint: None },
     Binding::top(ViewCmd::Top, "top"),
     Binding::bottom(ViewCmd::Bottom, "bottom"),
-    Binding { keys: &[Key::code(KeyCode::Esc)], cmd: ViewCmd::Close, desc: "close", hint: Some("close") },
+    Binding::close(ViewCmd::Close),
     Binding {
         keys: &[Key::code(KeyCode::Enter), Key::ch('q'), Key::ch('?')],
         cmd: ViewCmd::Close,
