@@ -102,43 +102,39 @@ async fn a_replica_whose_database_hangs_stops_listing_remote_viewers_within_the_
     let (_store_a, inc) = store_with_incident(&dir_a, "ana@a", "pg hangs");
     let ha = follow(&dir_a, &base1, ANA, "ana", inc);
     let hb = follow(&dir_b, &base2, BO, "bo", inc);
-    let remote = |m: &str| counter(m, "warroom_presence_remote_viewers");
-    let mut listed = false;
-    for _ in 0..300 {
-        if remote(&metrics(&base1).await) == Some(1) {
-            listed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(listed, "replica 1 lists B: {}", metrics(&base1).await);
+    assert!(
+        remote_viewers_become(&base1, 1, 15).await.is_some(),
+        "replica 1 lists B: {}",
+        metrics(&base1).await
+    );
     cluster.freeze(true);
-    let frozen = std::time::Instant::now();
-    let mut dropped = None;
-    while frozen.elapsed() < Duration::from_secs(30) {
-        if remote(&metrics(&base1).await) == Some(0) {
-            dropped = Some(frozen.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let dropped = remote_viewers_become(&base1, 0, 30).await;
     cluster.freeze(false);
     let took = dropped.expect("replica 1 still lists B 30 s after its database hung");
     let bound = timing.ttl + timing.beat + Duration::from_millis(1500);
     eprintln!("replica 1 dropped B {took:?} after Postgres hung (bound {bound:?})");
     assert!(took <= bound, "B was listed {took:?} after the database hung; the bound is {bound:?}");
     // Thawed, it lists B again by itself.
-    let mut back = false;
-    for _ in 0..400 {
-        if remote(&metrics(&base1).await) == Some(1) {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(back, "replica 1 lists B again after the thaw: {}", metrics(&base1).await);
+    assert!(
+        remote_viewers_become(&base1, 1, 20).await.is_some(),
+        "replica 1 lists B again after the thaw: {}",
+        metrics(&base1).await
+    );
     ha.stop();
     hb.stop();
     r1.stop().await.unwrap();
     r2.stop().await.unwrap();
+}
+
+/// How long until the replica at `base` lists `n` viewers from other replicas (its /metrics,
+/// which needs no database), or None after `secs`.
+async fn remote_viewers_become(base: &str, n: u64, secs: u64) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if counter(&metrics(base).await, "warroom_presence_remote_viewers") == Some(n) {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }
