@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyCode;
 
 use super::app::Action;
 use super::popups::Popup;
-use super::popups::capture::{CaptureForm, Stage};
+use super::popups::capture::{CaptureForm, Field, Stage};
 use super::popups::evidence::{EvidenceBrowser, Level};
 use super::procs_tests::{FAKE, H, fixed_snapshot, harness, now, real_row, wait_exec};
 use super::queue::Command;
@@ -173,6 +173,31 @@ fn restart_needs_a_reason_and_is_refused_when_the_process_is_not_in_that_contain
         !h.app.store.events(id).unwrap().iter().any(|e| matches!(e.kind, EventKind::ServiceRestarted { .. })),
         "a refusal records nothing"
     );
+    drop(child);
+}
+
+#[test]
+fn typing_on_a_choice_row_goes_to_the_reason_or_is_refused_out_loud() {
+    let mut h = harness(Duration::from_secs(10));
+    let child = with_sleeper(&mut h);
+    h.key(KeyCode::Char('c'));
+    if let Some(Popup::Capture(g)) = h.app.popups.last_mut() {
+        g.restart = Err("not in a unit or container".into());
+    }
+    // No restart offered: the form has no text field, and says so.
+    h.chars("x");
+    assert!(form(&h).error.as_deref().unwrap().contains("nothing to type here"), "{:?}", form(&h).error);
+    assert!(h.text(80, 24).contains("nothing to type here"), "{}", h.text(80, 24));
+    let via = RestartTarget { manager: Manager::Docker, name: "a".repeat(64) };
+    if let Some(Popup::Capture(g)) = h.app.popups.last_mut() {
+        g.restart = Ok(via);
+    }
+    h.key(KeyCode::Tab).key(KeyCode::Right);
+    assert!(form(&h).restarting);
+    // On the action row, typing goes to the reason the restart asks for.
+    h.chars("wedged");
+    assert_eq!(form(&h).field, Field::Reason);
+    assert_eq!(form(&h).answers.reason.value, "wedged");
     drop(child);
 }
 

@@ -13,7 +13,7 @@ use super::app::{Action, App, ProcsMsg, ProcsOptions};
 use super::fixture;
 use super::panes::Processes;
 use super::popups::Popup;
-use super::popups::kill::{KillGuard, Stage};
+use super::popups::kill::{GuardField, KillGuard, Stage};
 use super::queue::Command;
 use super::render::render;
 use crate::incident::EventKind;
@@ -402,6 +402,27 @@ pub(super) fn real_row(child: &std::process::Child, name: &str) -> ProcessRow {
     let mut r = row(pid, std::process::id() as i32, name, &format!("{name} 30"), 1.0, 1);
     r.start_time = crate::procs::signal::current_start_time(pid).unwrap();
     r
+}
+
+#[test]
+fn a_reason_typed_after_a_tab_too_many_goes_to_the_reason() {
+    let mut h = harness(Duration::from_secs(10));
+    h.select(FAKE + 812);
+    h.key(KeyCode::F(9));
+    assert_eq!(h.guard().field, GuardField::Reason, "the reason has the keys first");
+    // Tab twice: past the typed name to the evidence row, which takes no typing.
+    h.key(KeyCode::Tab).key(KeyCode::Tab);
+    assert_ne!(h.guard().field, GuardField::Reason);
+    h.chars("listener stuck");
+    assert_eq!(h.guard().field, GuardField::Reason);
+    assert_eq!(h.guard().answers.reason.value, "listener stuck");
+    // Space on the evidence row still toggles it, not a typed space.
+    h.key(KeyCode::Tab).key(KeyCode::Tab);
+    assert_eq!(h.guard().field, GuardField::Evidence);
+    let before = h.guard().evidence;
+    h.key(KeyCode::Char(' '));
+    assert_ne!(h.guard().evidence, before);
+    assert_eq!(h.guard().answers.reason.value, "listener stuck");
 }
 
 #[test]

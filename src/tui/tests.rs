@@ -481,6 +481,17 @@ fn start_popup_opens_an_incident() {
 }
 
 #[test]
+fn typing_on_the_severity_row_goes_to_the_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();
+    let mut h = Harness { app, dir };
+    // Tab first (a habit from other forms): the title is still typed, not swallowed.
+    h.key(KeyCode::Tab).chars("db down").key(KeyCode::Enter);
+    assert!(h.app.popups.is_empty(), "opened");
+    assert_eq!(h.app.data.as_ref().unwrap().state.title, "db down");
+}
+
+#[test]
 fn start_popup_esc_quits() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::new(Store::open(dir.path()).unwrap(), options("default", None)).unwrap();

@@ -180,6 +180,13 @@ pub fn step_field<F: Copy + PartialEq>(fields: &[F], at: F, by: isize) -> F {
     fields[(i + by).rem_euclid(fields.len() as isize) as usize]
 }
 
+/// Whether a key types a character (no Ctrl or Alt): what a text field takes. A form sends such a
+/// key to its text field when the focus is on a row that takes no typing, so nothing typed is lost.
+pub fn types_char(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(c) if !c.is_control())
+        && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
 /// A one-line text input with a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -197,12 +204,10 @@ impl TextInput {
                 self.value.clear();
                 self.cursor = 0;
             }
-            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                if !c.is_control() {
-                    let at = self.byte(self.cursor);
-                    self.value.insert(at, c);
-                    self.cursor += 1;
-                }
+            KeyCode::Char(c) if types_char(&key) => {
+                let at = self.byte(self.cursor);
+                self.value.insert(at, c);
+                self.cursor += 1;
             }
             KeyCode::Backspace if self.cursor > 0 => {
                 let at = self.byte(self.cursor - 1);

@@ -19,7 +19,7 @@ use crate::procs::restart::RestartTarget;
 use crate::procs::{GuardContext, ProcessIdentity, Profile, Verdict, guard};
 use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{hint_line, label, step_field};
+use crate::tui::widgets::{hint_line, label, step_field, types_char};
 
 /// The profiles offered, in order (standard is the default, as for `warroom capture`).
 pub const PROFILES: [Profile; 3] = [Profile::Quick, Profile::Standard, Profile::Full];
@@ -252,6 +252,22 @@ impl CaptureForm {
             }
             (_, Field::Name) => {
                 self.answers.typed.handle(key);
+            }
+            // Typing on a choice row goes to the form's first text field (the reason a restart
+            // asks for, or the typed name); without one, the form says so rather than swallowing it.
+            (None, Field::Profile | Field::Action) if types_char(&key) => {
+                match self.fields().into_iter().find(|f| f.answer().is_some()) {
+                    Some(f) => {
+                        self.field = f;
+                        let input = if f == Field::Reason {
+                            &mut self.answers.reason
+                        } else {
+                            &mut self.answers.typed
+                        };
+                        input.handle(key);
+                    }
+                    None => self.error = Some("nothing to type here: ←/→ choose, Enter captures".into()),
+                }
             }
             _ => {}
         }

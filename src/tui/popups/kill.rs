@@ -23,7 +23,7 @@ use crate::procs::{
 };
 use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{hint_line, label, step_field};
+use crate::tui::widgets::{hint_line, label, step_field, types_char};
 
 /// Which part of the form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,6 +450,12 @@ impl KillGuard {
             }
             (_, GuardField::Name) => {
                 self.answers.typed.handle(key);
+            }
+            // Typing on a row that takes none goes to the reason, the field every guard asks
+            // for first: a reason typed after a Tab too many is never swallowed.
+            (None, GuardField::Signal | GuardField::Scope | GuardField::Evidence) if types_char(&key) => {
+                self.field = GuardField::Reason;
+                self.answers.reason.handle(key);
             }
             (_, GuardField::Signal | GuardField::Scope | GuardField::Evidence) => {}
         }

@@ -11,7 +11,9 @@ use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentId, IncidentState, Severity};
 use crate::tui::keymap::{Binding, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{TextInput, centered, field_line, hint_line, label, popup_frame, step_field};
+use crate::tui::widgets::{
+    TextInput, centered, field_line, hint_line, label, popup_frame, step_field, types_char,
+};
 
 /// Which field of the start form has the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +182,11 @@ impl StartForm {
             }
             None => match self.field {
                 StartField::Title => {
+                    self.title.handle(key);
+                }
+                // Typing on the severity row goes to the title: never swallowed.
+                StartField::Severity if types_char(&key) => {
+                    self.field = StartField::Title;
                     self.title.handle(key);
                 }
                 StartField::Severity => {}
