@@ -92,8 +92,11 @@ fn pane_numbers_never_move_and_no_team_file_says_how_to_get_one() {
     assert!(text.contains("Contacts · no team file"), "{text}");
     assert!(text.contains("Run `warroom team init` to write a starter one"), "{text}");
     // Keys that need a team say so instead of doing nothing.
-    h.key(KeyCode::Char('c'));
-    assert!(h.text(80, 24).contains("no team file: `warroom team init` writes one"));
+    for k in ['c', 'p', 't'] {
+        h.app.notice = None;
+        h.key(KeyCode::Char(k));
+        assert!(h.text(80, 24).contains("no team file: `warroom team init` writes one"), "{k}");
+    }
     // `warroom team init` in another shell: the pane picks the file up on its next tick.
     std::fs::create_dir_all(starter.parent().unwrap()).unwrap();
     std::fs::copy(example_team(), &starter).unwrap();

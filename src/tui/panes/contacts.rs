@@ -173,12 +173,17 @@ impl Contacts {
         self.rows(data, self.now()).into_iter().filter(Row::selectable).nth(self.selected)
     }
 
-    fn selected_person<'a>(&'a self, ctx: &PaneCtx) -> Result<(Row, &'a crate::team::Person), String> {
-        let team = self.team().ok_or(if self.absent() {
+    /// The team, or what to tell a responder who pressed a key that needs one.
+    fn team_or_why(&self) -> Result<&Team, &'static str> {
+        self.team().ok_or(if self.absent() {
             "no team file: `warroom team init` writes one"
         } else {
             "the team file has problems: fix it first (warroom team check)"
-        })?;
+        })
+    }
+
+    fn selected_person<'a>(&'a self, ctx: &PaneCtx) -> Result<(Row, &'a crate::team::Person), String> {
+        let team = self.team_or_why()?;
         let row = self.selected_row(ctx.data).ok_or("nobody is selected")?;
         let id = row.person_id().ok_or("this level reaches nobody in the team file")?;
         let person = team.person(id).ok_or_else(|| format!("{} is not in the team file", one_line(id)))?;
@@ -219,7 +224,10 @@ impl Contacts {
 
     /// `t` on an on-call row: you hold that rotation's pager until its current shift ends.
     fn take_pager(&self, ctx: &PaneCtx) -> Effect {
-        let Ok(team) = &self.team else { return Effect::Notice("fix the team file first".into()) };
+        let team = match self.team_or_why() {
+            Ok(team) => team,
+            Err(why) => return Effect::Notice(why.into()),
+        };
         let now = self.now();
         let rows = self.rows(ctx.data, now);
         let Some(Row::OnCall { rotation_id, .. }) = rows.iter().filter(|r| r.selectable()).nth(self.selected)
