@@ -11,6 +11,21 @@ pub struct Key {
 }
 
 impl Key {
+    pub const ENTER: Key = Key::code(KeyCode::Enter);
+    pub const ESC: Key = Key::code(KeyCode::Esc);
+    pub const TAB: Key = Key::code(KeyCode::Tab);
+    pub const BACK_TAB: Key = Key::code(KeyCode::BackTab);
+    pub const BACKSPACE: Key = Key::code(KeyCode::Backspace);
+    pub const SPACE: Key = Key::ch(' ');
+    pub const UP: Key = Key::code(KeyCode::Up);
+    pub const DOWN: Key = Key::code(KeyCode::Down);
+    pub const LEFT: Key = Key::code(KeyCode::Left);
+    pub const RIGHT: Key = Key::code(KeyCode::Right);
+    pub const HOME: Key = Key::code(KeyCode::Home);
+    pub const END: Key = Key::code(KeyCode::End);
+    pub const PAGE_UP: Key = Key::code(KeyCode::PageUp);
+    pub const PAGE_DOWN: Key = Key::code(KeyCode::PageDown);
+
     pub const fn ch(c: char) -> Key {
         Key { code: KeyCode::Char(c), mods: KeyModifiers::NONE }
     }
@@ -19,6 +34,20 @@ impl Key {
     }
     pub const fn code(code: KeyCode) -> Key {
         Key { code, mods: KeyModifiers::NONE }
+    }
+    /// The function key F`n`.
+    pub const fn f(n: u8) -> Key {
+        Key::code(KeyCode::F(n))
+    }
+    /// `N` character keys in a row from `first`: `Key::chars::<9>('1')` is the digits 1 to 9.
+    pub const fn chars<const N: usize>(first: char) -> [Key; N] {
+        let mut keys = [Key::ch(first); N];
+        let mut i = 0;
+        while i < N {
+            keys[i] = Key::ch(char::from_u32(first as u32 + i as u32).expect("a character"));
+            i += 1;
+        }
+        keys
     }
 
     /// Whether a key event is this key.
@@ -89,18 +118,39 @@ impl<C: Copy> Binding<C> {
     }
 }
 
-// The keys of the shared rows (named, so that they live for the whole program).
-const DOWN: &[Key] = &[Key::ch('j'), Key::code(KeyCode::Down)];
-const UP: &[Key] = &[Key::ch('k'), Key::code(KeyCode::Up)];
-const TOP: &[Key] = &[Key::ch('g'), Key::code(KeyCode::Home)];
-const BOTTOM: &[Key] = &[Key::ch('G'), Key::code(KeyCode::End)];
-const PAGE_DOWN: &[Key] = &[Key::code(KeyCode::PageDown)];
-const PAGE_UP: &[Key] = &[Key::code(KeyCode::PageUp)];
-const TAB: &[Key] = &[Key::code(KeyCode::Tab)];
-const BACK_TAB: &[Key] = &[Key::code(KeyCode::BackTab)];
-const ESC: &[Key] = &[Key::code(KeyCode::Esc)];
-const ESC_ENTER: &[Key] = &[Key::code(KeyCode::Esc), Key::code(KeyCode::Enter)];
+/// The keys of a row with one key, named so that a table row fits on a line:
+/// `Binding::new(ENTER, Cmd::Open, "details")`. A row of several keys lists them,
+/// `&[Key::ESC, Key::ch('q')]`.
+pub const ENTER: &[Key] = &[Key::ENTER];
+pub const ESC: &[Key] = &[Key::ESC];
+pub const TAB: &[Key] = &[Key::TAB];
+pub const BACK_TAB: &[Key] = &[Key::BACK_TAB];
+pub const SPACE: &[Key] = &[Key::SPACE];
+pub const UP: &[Key] = &[Key::UP];
+pub const DOWN: &[Key] = &[Key::DOWN];
+pub const LEFT: &[Key] = &[Key::LEFT];
+pub const RIGHT: &[Key] = &[Key::RIGHT];
+pub const PAGE_UP: &[Key] = &[Key::PAGE_UP];
+pub const PAGE_DOWN: &[Key] = &[Key::PAGE_DOWN];
+
+// The keys of the shared rows below: vi's keys and the arrows alike.
+const VI_DOWN: &[Key] = &[Key::ch('j'), Key::DOWN];
+const VI_UP: &[Key] = &[Key::ch('k'), Key::UP];
+const VI_TOP: &[Key] = &[Key::ch('g'), Key::HOME];
+const VI_BOTTOM: &[Key] = &[Key::ch('G'), Key::END];
+const ESC_ENTER: &[Key] = &[Key::ESC, Key::ENTER];
 const Q: &[Key] = &[Key::ch('q')];
+
+impl<C: Copy> Binding<C> {
+    /// A row in `?` help only; `.shown(hint)` puts it in the footer too.
+    pub const fn new(keys: &'static [Key], cmd: C, desc: &'static str) -> Binding<C> {
+        Binding { keys, cmd, desc, hint: None }
+    }
+    /// The row with a footer hint.
+    pub const fn shown(self, hint: &'static str) -> Binding<C> {
+        Binding { hint: Some(hint), ..self }
+    }
+}
 
 /// Rows that mean the same in every table they are in, so their keys and words are written once:
 /// a list moves with j/k, g/G and the arrows everywhere, a form's Tab and Esc do the same in
@@ -109,56 +159,49 @@ const Q: &[Key] = &[Key::ch('q')];
 impl<C: Copy> Binding<C> {
     /// j/↓: down (the next item, a line down).
     pub const fn down(cmd: C, desc: &'static str) -> Binding<C> {
-        Binding { keys: DOWN, cmd, desc, hint: None }
+        Binding::new(VI_DOWN, cmd, desc)
     }
     /// k/↑: up (the previous item).
     pub const fn up(cmd: C, desc: &'static str) -> Binding<C> {
-        Binding { keys: UP, cmd, desc, hint: None }
+        Binding::new(VI_UP, cmd, desc)
     }
     /// g/Home: the top (the first item).
     pub const fn top(cmd: C, desc: &'static str) -> Binding<C> {
-        Binding { keys: TOP, cmd, desc, hint: None }
+        Binding::new(VI_TOP, cmd, desc)
     }
     /// G/End: the bottom (the last item).
     pub const fn bottom(cmd: C, desc: &'static str) -> Binding<C> {
-        Binding { keys: BOTTOM, cmd, desc, hint: None }
+        Binding::new(VI_BOTTOM, cmd, desc)
     }
     /// PgDn: a page down.
     pub const fn page_down(cmd: C) -> Binding<C> {
-        Binding { keys: PAGE_DOWN, cmd, desc: "page down", hint: None }
+        Binding::new(PAGE_DOWN, cmd, "page down")
     }
     /// PgUp: a page up.
     pub const fn page_up(cmd: C) -> Binding<C> {
-        Binding { keys: PAGE_UP, cmd, desc: "page up", hint: None }
+        Binding::new(PAGE_UP, cmd, "page up")
     }
     /// Tab: a form's next field (in the footer).
     pub const fn next_field(cmd: C) -> Binding<C> {
-        Binding { keys: TAB, cmd, desc: "next field", hint: Some("next field") }
+        Binding::new(TAB, cmd, "next field").shown("next field")
     }
     /// S-Tab: a form's previous field.
     pub const fn prev_field(cmd: C) -> Binding<C> {
-        Binding { keys: BACK_TAB, cmd, desc: "previous field", hint: None }
+        Binding::new(BACK_TAB, cmd, "previous field")
     }
     /// Esc: leave a form or list without a result (in the footer).
     pub const fn cancel(cmd: C) -> Binding<C> {
-        Binding { keys: ESC, cmd, desc: "cancel", hint: Some("cancel") }
+        Binding::new(ESC, cmd, "cancel").shown("cancel")
     }
     /// Esc: close a view or a result (in the footer).
     pub const fn close(cmd: C) -> Binding<C> {
-        Binding { keys: ESC, cmd, desc: "close", hint: Some("close") }
-    }
-    /// The row with a footer hint.
-    pub const fn shown(self, hint: &'static str) -> Binding<C> {
-        Binding { hint: Some(hint), ..self }
+        Binding::new(ESC, cmd, "close").shown("close")
     }
 }
 
 /// The keys of a dialog that shows a result: Esc/Enter close it (in the footer), and q.
 pub const fn close_rows<C: Copy>(cmd: C) -> [Binding<C>; 2] {
-    [
-        Binding { keys: ESC_ENTER, cmd, desc: "close", hint: Some("close") },
-        Binding { keys: Q, cmd, desc: "close", hint: None },
-    ]
+    [Binding::new(ESC_ENTER, cmd, "close").shown("close"), Binding::new(Q, cmd, "close")]
 }
 
 /// The command bound to a key event in a table, if any.
@@ -251,69 +294,33 @@ pub enum GlobalCmd {
 
 /// The global key table (asked after popups, the composer and the focused pane).
 pub static GLOBAL: &[Binding<GlobalCmd>] = &[
-    Binding {
-        keys: &[Key::ch('n')],
-        cmd: GlobalCmd::Compose,
-        desc: "write a note (from anywhere)",
-        hint: Some("note"),
-    },
-    Binding {
-        keys: &[Key::ch('u')],
-        cmd: GlobalCmd::StatusUpdate,
-        desc: "post a status update (internal / stakeholders)",
-        hint: Some("update"),
-    },
-    Binding { keys: &[Key::ch('S')], cmd: GlobalCmd::Severity, desc: "set severity", hint: None },
-    Binding { keys: &[Key::ch('s')], cmd: GlobalCmd::Status, desc: "set status", hint: None },
-    Binding {
-        keys: &[Key::ch('a')],
-        cmd: GlobalCmd::Ack,
-        desc: "acknowledge the incident",
-        hint: Some("ack"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: GlobalCmd::NextPane,
-        desc: "focus next pane",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::BackTab)],
-        cmd: GlobalCmd::PrevPane,
-        desc: "focus previous pane",
-        hint: None,
-    },
-    Binding { keys: &[Key::ch('1')], cmd: GlobalCmd::Focus(0), desc: "focus pane 1", hint: None },
-    Binding { keys: &[Key::ch('2')], cmd: GlobalCmd::Focus(1), desc: "focus pane 2", hint: None },
-    Binding { keys: &[Key::ch('3')], cmd: GlobalCmd::Focus(2), desc: "focus pane 3", hint: None },
-    Binding { keys: &[Key::ch('4')], cmd: GlobalCmd::Focus(3), desc: "focus pane 4", hint: None },
-    Binding {
-        keys: &[Key::ch('z')],
-        cmd: GlobalCmd::Zoom,
-        desc: "zoom the focused pane / show all",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ctrl('r')],
-        cmd: GlobalCmd::Reconnect,
-        desc: "reconnect to the server now",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('E')],
-        cmd: GlobalCmd::Export,
-        desc: "export the postmortem (Markdown) and the event log (JSON)",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('V')],
-        cmd: GlobalCmd::Evidence,
-        desc: "evidence browser: captures, files, sha256 re-checked",
-        hint: None,
-    },
-    Binding { keys: &[Key::ch('F')], cmd: GlobalCmd::Followup, desc: "add a follow-up", hint: None },
-    Binding { keys: &[Key::ch('?')], cmd: GlobalCmd::Help, desc: "show every key", hint: Some("help") },
-    Binding { keys: &[Key::ch('q'), Key::ctrl('c')], cmd: GlobalCmd::Quit, desc: "quit", hint: Some("quit") },
+    Binding::new(&[Key::ch('n')], GlobalCmd::Compose, "write a note (from anywhere)").shown("note"),
+    Binding::new(&[Key::ch('u')], GlobalCmd::StatusUpdate, "post a status update (internal / stakeholders)")
+        .shown("update"),
+    Binding::new(&[Key::ch('S')], GlobalCmd::Severity, "set severity"),
+    Binding::new(&[Key::ch('s')], GlobalCmd::Status, "set status"),
+    Binding::new(&[Key::ch('a')], GlobalCmd::Ack, "acknowledge the incident").shown("ack"),
+    Binding::new(TAB, GlobalCmd::NextPane, "focus next pane"),
+    Binding::new(BACK_TAB, GlobalCmd::PrevPane, "focus previous pane"),
+    Binding::new(&[Key::ch('1')], GlobalCmd::Focus(0), "focus pane 1"),
+    Binding::new(&[Key::ch('2')], GlobalCmd::Focus(1), "focus pane 2"),
+    Binding::new(&[Key::ch('3')], GlobalCmd::Focus(2), "focus pane 3"),
+    Binding::new(&[Key::ch('4')], GlobalCmd::Focus(3), "focus pane 4"),
+    Binding::new(&[Key::ch('z')], GlobalCmd::Zoom, "zoom the focused pane / show all"),
+    Binding::new(&[Key::ctrl('r')], GlobalCmd::Reconnect, "reconnect to the server now"),
+    Binding::new(
+        &[Key::ch('E')],
+        GlobalCmd::Export,
+        "export the postmortem (Markdown) and the event log (JSON)",
+    ),
+    Binding::new(
+        &[Key::ch('V')],
+        GlobalCmd::Evidence,
+        "evidence browser: captures, files, sha256 re-checked",
+    ),
+    Binding::new(&[Key::ch('F')], GlobalCmd::Followup, "add a follow-up"),
+    Binding::new(&[Key::ch('?')], GlobalCmd::Help, "show every key").shown("help"),
+    Binding::new(&[Key::ch('q'), Key::ctrl('c')], GlobalCmd::Quit, "quit").shown("quit"),
 ];
 
 /// Commands a pane may bind. Panes share the movement ones; each adds its own variants here.

@@ -541,7 +541,7 @@ impl Pane for Dummy {
     }
     fn keymap(&self) -> &'static [Binding<PaneCmd>] {
         static K: &[Binding<PaneCmd>] =
-            &[Binding { keys: &[Key::ch('j')], cmd: PaneCmd::Down, desc: "dummy down", hint: Some("down") }];
+            &[Binding::new(&[Key::ch('j')], PaneCmd::Down, "dummy down").shown("down")];
         K
     }
     fn command(&mut self, _: PaneCmd, _: &PaneCtx) -> Effect {

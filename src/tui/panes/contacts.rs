@@ -34,36 +34,20 @@ use crate::tui::widgets::fit;
 static KEYS: &[Binding<PaneCmd>] = &[
     Binding::down(PaneCmd::Down, "next person or level"),
     Binding::up(PaneCmd::Up, "previous person or level"),
-    Binding {
-        keys: &[Key::ch('c')],
-        cmd: PaneCmd::Copy,
-        desc: "copy the phone number (else chat, email) to the clipboard",
-        hint: Some("copy"),
-    },
-    Binding {
-        keys: &[Key::ch('p')],
-        cmd: PaneCmd::Page,
-        desc: "page the selected person or level (asks first)",
-        hint: Some("page"),
-    },
-    Binding {
-        keys: &[Key::ch('m')],
-        cmd: PaneCmd::Contact,
-        desc: "record a contact attempt and its outcome",
-        hint: Some("mark contact"),
-    },
-    Binding {
-        keys: &[Key::ch('t')],
-        cmd: PaneCmd::TakePager,
-        desc: "take the selected rotation's pager until its shift ends (you: [user] name)",
-        hint: Some("take pager"),
-    },
-    Binding {
-        keys: &[Key::ch('R')],
-        cmd: PaneCmd::AssignRole,
-        desc: "give the selected person an incident role",
-        hint: Some("role"),
-    },
+    Binding::new(&[Key::ch('c')], PaneCmd::Copy, "copy the phone number (else chat, email) to the clipboard")
+        .shown("copy"),
+    Binding::new(&[Key::ch('p')], PaneCmd::Page, "page the selected person or level (asks first)")
+        .shown("page"),
+    Binding::new(&[Key::ch('m')], PaneCmd::Contact, "record a contact attempt and its outcome")
+        .shown("mark contact"),
+    Binding::new(
+        &[Key::ch('t')],
+        PaneCmd::TakePager,
+        "take the selected rotation's pager until its shift ends (you: [user] name)",
+    )
+    .shown("take pager"),
+    Binding::new(&[Key::ch('R')], PaneCmd::AssignRole, "give the selected person an incident role")
+        .shown("role"),
 ];
 
 /// The team file as last read: the team, or its problems one line each.

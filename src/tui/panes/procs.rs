@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -20,7 +20,7 @@ use crate::procs::{
     DetailsError, GuardContext, ProcessDetails, ProcessRow, Snapshot, SortKey, process_details,
     sorted_indices, tree_order,
 };
-use crate::tui::keymap::{Binding, Key, PaneCmd};
+use crate::tui::keymap::{Binding, ENTER, Key, PaneCmd, SPACE};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::{KillGuard, Popup, TextView};
 use crate::tui::theme::Theme;
@@ -33,61 +33,25 @@ static KEYS: &[Binding<PaneCmd>] = &[
     Binding::page_up(PaneCmd::PageUp),
     Binding::top(PaneCmd::Top, "first process"),
     Binding::bottom(PaneCmd::Bottom, "last process"),
-    Binding {
-        keys: &[Key::code(KeyCode::F(9)), Key::ch('x')],
-        cmd: PaneCmd::Kill,
-        desc: "signal the process (kill guard)",
-        hint: Some("kill"),
-    },
-    Binding {
-        keys: &[Key::ch('c')],
-        cmd: PaneCmd::Capture,
-        desc: "capture evidence without a signal (or capture, then restart its unit/container)",
-        hint: Some("capture"),
-    },
-    Binding {
-        keys: &[Key::ch('/')],
-        cmd: PaneCmd::Filter,
-        desc: "filter by name or cmdline",
-        hint: Some("filter"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: PaneCmd::Open,
-        desc: "process details",
-        hint: Some("detail"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::F(6)), Key::ch('>')],
-        cmd: PaneCmd::SortNext,
-        desc: "sort by the next column",
-        hint: Some("sort"),
-    },
-    Binding {
-        keys: &[Key::ch('<')],
-        cmd: PaneCmd::SortPrev,
-        desc: "sort by the previous column",
-        hint: None,
-    },
-    Binding { keys: &[Key::ch('I')], cmd: PaneCmd::Invert, desc: "invert the sort order", hint: None },
-    Binding {
-        keys: &[Key::code(KeyCode::F(5))],
-        cmd: PaneCmd::Tree,
-        desc: "tree view on/off",
-        hint: Some("tree"),
-    },
-    Binding {
-        keys: &[Key::ch('K')],
-        cmd: PaneCmd::Kernel,
-        desc: "show / hide kernel threads (hidden by default, as in htop)",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch(' ')],
-        cmd: PaneCmd::Pause,
-        desc: "pause / resume the live view",
-        hint: Some("pause"),
-    },
+    Binding::new(&[Key::f(9), Key::ch('x')], PaneCmd::Kill, "signal the process (kill guard)").shown("kill"),
+    Binding::new(
+        &[Key::ch('c')],
+        PaneCmd::Capture,
+        "capture evidence without a signal (or capture, then restart its unit/container)",
+    )
+    .shown("capture"),
+    Binding::new(&[Key::ch('/')], PaneCmd::Filter, "filter by name or cmdline").shown("filter"),
+    Binding::new(ENTER, PaneCmd::Open, "process details").shown("detail"),
+    Binding::new(&[Key::f(6), Key::ch('>')], PaneCmd::SortNext, "sort by the next column").shown("sort"),
+    Binding::new(&[Key::ch('<')], PaneCmd::SortPrev, "sort by the previous column"),
+    Binding::new(&[Key::ch('I')], PaneCmd::Invert, "invert the sort order"),
+    Binding::new(&[Key::f(5)], PaneCmd::Tree, "tree view on/off").shown("tree"),
+    Binding::new(
+        &[Key::ch('K')],
+        PaneCmd::Kernel,
+        "show / hide kernel threads (hidden by default, as in htop)",
+    ),
+    Binding::new(SPACE, PaneCmd::Pause, "pause / resume the live view").shown("pause"),
 ];
 
 /// What the pane needs besides snapshots.

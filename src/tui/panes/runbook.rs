@@ -7,7 +7,6 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -17,7 +16,7 @@ use crate::incident::state::ChecklistView;
 use crate::incident::{EventKind, IncidentState, Severity};
 use crate::notify::Notifier;
 use crate::runbook::{CadenceConfig, Runbook, checked_ids, sort_for_severity};
-use crate::tui::keymap::{Binding, Key, PaneCmd};
+use crate::tui::keymap::{Binding, ENTER, Key, PaneCmd, SPACE};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::{RunRequest, TextView};
 use crate::tui::widgets::{fit, scroll_top};
@@ -90,24 +89,15 @@ static MOVES: [Binding<PaneCmd>; 4] = [
 ];
 
 /// In the list and in an open runbook alike.
-const ATTACH: Binding<PaneCmd> = Binding {
-    keys: &[Key::ch('A')],
-    cmd: PaneCmd::Attach,
-    desc: "attach the runbook to the incident",
-    hint: Some("attach"),
-};
+const ATTACH: Binding<PaneCmd> =
+    Binding::new(&[Key::ch('A')], PaneCmd::Attach, "attach the runbook to the incident").shown("attach");
 
 static LIST_KEYS: &[Binding<PaneCmd>] = &[
     MOVES[0],
     MOVES[1],
     MOVES[2],
     MOVES[3],
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: PaneCmd::Open,
-        desc: "open the runbook's checklist",
-        hint: Some("open"),
-    },
+    Binding::new(ENTER, PaneCmd::Open, "open the runbook's checklist").shown("open"),
     ATTACH,
 ];
 
@@ -116,31 +106,11 @@ static BOOK_KEYS: &[Binding<PaneCmd>] = &[
     MOVES[1],
     MOVES[2],
     MOVES[3],
-    Binding {
-        keys: &[Key::ch(' ')],
-        cmd: PaneCmd::Toggle,
-        desc: "tick / untick the step (for everyone)",
-        hint: Some("tick"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: PaneCmd::Open,
-        desc: "the step's text and command",
-        hint: Some("detail"),
-    },
-    Binding {
-        keys: &[Key::ch('r')],
-        cmd: PaneCmd::Run,
-        desc: "run the step's command (asks first)",
-        hint: Some("run"),
-    },
+    Binding::new(SPACE, PaneCmd::Toggle, "tick / untick the step (for everyone)").shown("tick"),
+    Binding::new(ENTER, PaneCmd::Open, "the step's text and command").shown("detail"),
+    Binding::new(&[Key::ch('r')], PaneCmd::Run, "run the step's command (asks first)").shown("run"),
     ATTACH,
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Backspace)],
-        cmd: PaneCmd::Back,
-        desc: "back to the list of runbooks",
-        hint: Some("back"),
-    },
+    Binding::new(&[Key::ESC, Key::BACKSPACE], PaneCmd::Back, "back to the list of runbooks").shown("back"),
 ];
 
 /// The runbook pane's view state; ticks and attachments live in the incident's events.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::incident::export::describe;
 use crate::incident::sanitize::{one_line, strip_controls};
 use crate::incident::{Event, EventKind, Status, Tag};
-use crate::tui::keymap::{Binding, Key, PaneCmd};
+use crate::tui::keymap::{Binding, ENTER, Key, PaneCmd};
 use crate::tui::pane::{Effect, IncidentData, Pane, PaneCtx, RenderCtx};
 use crate::tui::popups::TextView;
 use crate::tui::theme::Theme;
@@ -32,26 +32,11 @@ static KEYS: &[Binding<PaneCmd>] = &[
     Binding::page_up(PaneCmd::PageUp),
     Binding::top(PaneCmd::Top, "first event"),
     Binding::bottom(PaneCmd::Bottom, "last event, follow new ones"),
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: PaneCmd::Open,
-        desc: "event details",
-        hint: Some("detail"),
-    },
-    Binding { keys: &[Key::ch('/')], cmd: PaneCmd::Filter, desc: "filter by text", hint: Some("filter") },
-    Binding {
-        keys: &[Key::ch('t')],
-        cmd: PaneCmd::CycleTag,
-        desc: "cycle the note tag filter",
-        hint: Some("tag"),
-    },
-    Binding { keys: &[Key::ch('e')], cmd: PaneCmd::Amend, desc: "amend your own note", hint: Some("amend") },
-    Binding {
-        keys: &[Key::ch('T')],
-        cmd: PaneCmd::ToggleTime,
-        desc: "times in UTC / local",
-        hint: Some("utc/local"),
-    },
+    Binding::new(ENTER, PaneCmd::Open, "event details").shown("detail"),
+    Binding::new(&[Key::ch('/')], PaneCmd::Filter, "filter by text").shown("filter"),
+    Binding::new(&[Key::ch('t')], PaneCmd::CycleTag, "cycle the note tag filter").shown("tag"),
+    Binding::new(&[Key::ch('e')], PaneCmd::Amend, "amend your own note").shown("amend"),
+    Binding::new(&[Key::ch('T')], PaneCmd::ToggleTime, "times in UTC / local").shown("utc/local"),
 ];
 
 /// The timeline's view state; the events themselves stay in the App's `IncidentData`.

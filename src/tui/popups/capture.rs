@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
@@ -17,7 +17,7 @@ use super::guarded::{Act, Answer, Answers, Dialog, about_lines, outcome_line};
 use crate::incident::sanitize::one_line;
 use crate::procs::restart::RestartTarget;
 use crate::procs::{GuardContext, ProcessIdentity, Profile, Verdict, guard};
-use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, LEFT, RIGHT, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, label, step_field, types_char};
 
@@ -93,26 +93,11 @@ pub enum CaptureCmd {
 
 /// Filling in the form.
 pub static FORM_KEYS: &[Binding<CaptureCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: CaptureCmd::Go,
-        desc: "capture (and restart, when chosen)",
-        hint: Some("go"),
-    },
+    Binding::new(ENTER, CaptureCmd::Go, "capture (and restart, when chosen)").shown("go"),
     Binding::next_field(CaptureCmd::Next),
     Binding::prev_field(CaptureCmd::Prev),
-    Binding {
-        keys: &[Key::code(KeyCode::Left)],
-        cmd: CaptureCmd::RowPrev,
-        desc: "previous choice (profile or action row)",
-        hint: Some("choose"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Right)],
-        cmd: CaptureCmd::RowNext,
-        desc: "next choice (profile or action row)",
-        hint: Some("choose"),
-    },
+    Binding::new(LEFT, CaptureCmd::RowPrev, "previous choice (profile or action row)").shown("choose"),
+    Binding::new(RIGHT, CaptureCmd::RowNext, "next choice (profile or action row)").shown("choose"),
     Binding::cancel(CaptureCmd::Close),
 ];
 /// While the capture runs: nothing to do but wait.

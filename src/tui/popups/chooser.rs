@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Outcome;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, hint_line, popup_frame};
 
@@ -27,54 +27,14 @@ pub enum ChooserCmd {
 
 /// The chooser's keys.
 pub static KEYS: &[Binding<ChooserCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Up), Key::ch('k')],
-        cmd: ChooserCmd::Up,
-        desc: "previous",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Down), Key::ch('j')],
-        cmd: ChooserCmd::Down,
-        desc: "next",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Home), Key::ch('g')],
-        cmd: ChooserCmd::Top,
-        desc: "first",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::End), Key::ch('G')],
-        cmd: ChooserCmd::Bottom,
-        desc: "last",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: ChooserCmd::Choose,
-        desc: "choose the selected item",
-        hint: Some("choose"),
-    },
+    Binding::new(&[Key::UP, Key::ch('k')], ChooserCmd::Up, "previous"),
+    Binding::new(&[Key::DOWN, Key::ch('j')], ChooserCmd::Down, "next"),
+    Binding::new(&[Key::HOME, Key::ch('g')], ChooserCmd::Top, "first"),
+    Binding::new(&[Key::END, Key::ch('G')], ChooserCmd::Bottom, "last"),
+    Binding::new(ENTER, ChooserCmd::Choose, "choose the selected item").shown("choose"),
     Binding::cancel(ChooserCmd::Cancel),
-    Binding { keys: &[Key::ch('q')], cmd: ChooserCmd::Cancel, desc: "cancel", hint: None },
-    Binding {
-        keys: &[
-            Key::ch('1'),
-            Key::ch('2'),
-            Key::ch('3'),
-            Key::ch('4'),
-            Key::ch('5'),
-            Key::ch('6'),
-            Key::ch('7'),
-            Key::ch('8'),
-            Key::ch('9'),
-        ],
-        cmd: ChooserCmd::Pick,
-        desc: "choose the item with that number",
-        hint: None,
-    },
+    Binding::new(&[Key::ch('q')], ChooserCmd::Cancel, "cancel"),
+    Binding::new(&Key::chars::<9>('1'), ChooserCmd::Pick, "choose the item with that number"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! text; the App closes it only after the note is durably in the store.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::Outcome;
 use crate::incident::{Audience, EventKind, MAX_NOTE, Status, Tag};
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, ESC, Key, TAB, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, popup_frame};
 
@@ -29,59 +29,35 @@ pub enum ComposerCmd {
     Template,
 }
 
+/// Alt+Enter (shown `M-Enter`).
+const ALT_ENTER: Key = Key { code: KeyCode::Enter, mods: KeyModifiers::ALT };
+
 /// The composer's own keys; every other key edits the text.
 pub static KEYS: &[Binding<ComposerCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: ComposerCmd::Save,
-        desc: "save the note",
-        hint: Some("save"),
-    },
-    Binding {
-        keys: &[
-            Key { code: KeyCode::Enter, mods: ratatui::crossterm::event::KeyModifiers::ALT },
-            Key::ctrl('j'),
-        ],
-        cmd: ComposerCmd::Newline,
-        desc: "new line",
-        hint: Some("newline"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: ComposerCmd::CycleTag,
-        desc: "cycle the tag",
-        hint: Some("tag"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: ComposerCmd::Close,
-        desc: "close, keeping the draft",
-        hint: Some("close (draft kept)"),
-    },
+    Binding::new(ENTER, ComposerCmd::Save, "save the note").shown("save"),
+    Binding::new(&[ALT_ENTER, Key::ctrl('j')], ComposerCmd::Newline, "new line").shown("newline"),
+    Binding::new(TAB, ComposerCmd::CycleTag, "cycle the tag").shown("tag"),
+    Binding::new(ESC, ComposerCmd::Close, "close, keeping the draft").shown("close (draft kept)"),
 ];
 
 /// The same keys when writing a status update: Tab picks the audience instead of a tag.
 pub static STATUS_KEYS: &[Binding<ComposerCmd>] = &[
     KEYS[0],
     KEYS[1],
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: ComposerCmd::CycleTag,
-        desc: "switch the audience: internal / stakeholders",
-        hint: Some("audience"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::F(2))],
-        cmd: ComposerCmd::CycleStatus,
-        desc: "set the status with the update (unchanged, investigating, identified, monitoring)",
-        hint: Some("status"),
-    },
-    Binding {
-        keys: &[Key::ctrl('t')],
-        cmd: ComposerCmd::Template,
-        desc: "insert the audience's template ([status_updates] responder/stakeholder_template)",
-        hint: Some("template"),
-    },
+    Binding::new(TAB, ComposerCmd::CycleTag, "switch the audience: internal / stakeholders")
+        .shown("audience"),
+    Binding::new(
+        &[Key::f(2)],
+        ComposerCmd::CycleStatus,
+        "set the status with the update (unchanged, investigating, identified, monitoring)",
+    )
+    .shown("status"),
+    Binding::new(
+        &[Key::ctrl('t')],
+        ComposerCmd::Template,
+        "insert the audience's template ([status_updates] responder/stakeholder_template)",
+    )
+    .shown("template"),
     KEYS[3],
 ];
 

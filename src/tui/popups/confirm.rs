@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -24,20 +24,10 @@ pub enum ConfirmCmd {
 
 /// The confirm box's keys; every other key is ignored.
 pub static KEYS: &[Binding<ConfirmCmd>] = &[
-    Binding {
-        keys: &[Key::ch('y'), Key::code(KeyCode::Enter)],
-        cmd: ConfirmCmd::Yes,
-        desc: "yes",
-        hint: Some("yes"),
-    },
-    Binding { keys: &[Key::ch('Y')], cmd: ConfirmCmd::Yes, desc: "yes", hint: None },
-    Binding {
-        keys: &[Key::ch('n'), Key::code(KeyCode::Esc)],
-        cmd: ConfirmCmd::No,
-        desc: "no",
-        hint: Some("no"),
-    },
-    Binding { keys: &[Key::ch('N')], cmd: ConfirmCmd::No, desc: "no", hint: None },
+    Binding::new(&[Key::ch('y'), Key::ENTER], ConfirmCmd::Yes, "yes").shown("yes"),
+    Binding::new(&[Key::ch('Y')], ConfirmCmd::Yes, "yes"),
+    Binding::new(&[Key::ch('n'), Key::ESC], ConfirmCmd::No, "no").shown("no"),
+    Binding::new(&[Key::ch('N')], ConfirmCmd::No, "no"),
     Binding::down(ConfirmCmd::Down, "scroll a long question (a command to run is always shown whole)"),
     Binding::up(ConfirmCmd::Up, "scroll up"),
 ];
@@ -103,7 +93,7 @@ mod tests {
     use super::*;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui::crossterm::event::KeyModifiers;
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
     fn screen(c: &Confirm, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();

@@ -2,7 +2,7 @@
 //! Two short lists side by side, built from the shared chooser.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
@@ -11,7 +11,7 @@ use super::{Chooser, Outcome};
 use crate::incident::EventKind;
 use crate::incident::sanitize::one_line;
 use crate::team::Person;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, Key, TAB, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, hint_line, popup_frame};
 
@@ -32,32 +32,18 @@ pub enum ContactCmd {
     Cancel,
 }
 
+/// Tab's and the other keys' description: one `?` help row for both.
+const SWITCH: &str = "switch between the method and outcome lists";
+
 /// The form's own keys; the others move in the list that has the keys (see the lists' help).
 pub static KEYS: &[Binding<ContactCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Tab)],
-        cmd: ContactCmd::Switch,
-        desc: "switch between the method and outcome lists",
-        hint: Some("method/outcome"),
-    },
-    Binding {
-        keys: &[
-            Key::code(KeyCode::BackTab),
-            Key::code(KeyCode::Left),
-            Key::code(KeyCode::Right),
-            Key::ch('h'),
-            Key::ch('l'),
-        ],
-        cmd: ContactCmd::Switch,
-        desc: "switch between the method and outcome lists",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: ContactCmd::Record,
-        desc: "record the attempt",
-        hint: Some("record"),
-    },
+    Binding::new(TAB, ContactCmd::Switch, SWITCH).shown("method/outcome"),
+    Binding::new(
+        &[Key::BACK_TAB, Key::LEFT, Key::RIGHT, Key::ch('h'), Key::ch('l')],
+        ContactCmd::Switch,
+        SWITCH,
+    ),
+    Binding::new(ENTER, ContactCmd::Record, "record the attempt").shown("record"),
     Binding::cancel(ContactCmd::Cancel),
 ];
 
@@ -149,6 +135,7 @@ impl ContactForm {
 mod tests {
     use super::*;
     use crate::tui::keymap::key;
+    use ratatui::crossterm::event::KeyCode;
 
     #[test]
     fn picks_method_and_outcome() {

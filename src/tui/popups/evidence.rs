@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -15,7 +15,7 @@ use super::{Outcome, TextView};
 use crate::incident::sanitize::one_line;
 use crate::procs::browse::{self, CaptureSummary, CheckedFile, Entry, Integrity, VIEW_CAP};
 use crate::procs::view::human_bytes;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, hint_line, popup_frame, scroll_top};
 
@@ -43,18 +43,9 @@ pub static LIST_KEYS: &[Binding<BrowseCmd>] = &[
     MOVES[1],
     MOVES[2],
     MOVES[3],
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: BrowseCmd::Open,
-        desc: "open the capture (re-verifies every sha256) or the file",
-        hint: Some("open"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::ch('q')],
-        cmd: BrowseCmd::Close,
-        desc: "close the evidence browser",
-        hint: Some("close"),
-    },
+    Binding::new(ENTER, BrowseCmd::Open, "open the capture (re-verifies every sha256) or the file")
+        .shown("open"),
+    Binding::new(&[Key::ESC, Key::ch('q')], BrowseCmd::Close, "close the evidence browser").shown("close"),
 ];
 /// One capture's files.
 pub static CAPTURE_KEYS: &[Binding<BrowseCmd>] = &[
@@ -62,19 +53,9 @@ pub static CAPTURE_KEYS: &[Binding<BrowseCmd>] = &[
     MOVES[1],
     MOVES[2],
     MOVES[3],
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: BrowseCmd::Open,
-        desc: "show the file",
-        hint: Some("show"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::code(KeyCode::Backspace)],
-        cmd: BrowseCmd::Back,
-        desc: "back to the list",
-        hint: Some("back"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: BrowseCmd::Close, desc: "close the evidence browser", hint: None },
+    Binding::new(ENTER, BrowseCmd::Open, "show the file").shown("show"),
+    Binding::new(&[Key::ESC, Key::BACKSPACE], BrowseCmd::Back, "back to the list").shown("back"),
+    Binding::new(&[Key::ch('q')], BrowseCmd::Close, "close the evidence browser"),
 ];
 /// Every table, for `?` help (a file is shown with the text view's keys; Esc goes back).
 pub static TABLES: &[&[Binding<BrowseCmd>]] = &[LIST_KEYS, CAPTURE_KEYS];

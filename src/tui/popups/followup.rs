@@ -2,14 +2,14 @@
 //! recorded as `followup_added` — the same event as `warroom followup add`.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Outcome;
 use crate::incident::{EventKind, Priority};
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{TextInput, centered, error_line, field_line, hint_line, popup_frame};
 
@@ -24,30 +24,10 @@ pub enum FollowupCmd {
 
 /// The form's keys; every other key edits the field that has the keys.
 pub static KEYS: &[Binding<FollowupCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: FollowupCmd::Save,
-        desc: "add the follow-up",
-        hint: Some("add"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        cmd: FollowupCmd::Next,
-        desc: "next field",
-        hint: Some("next field"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        cmd: FollowupCmd::Prev,
-        desc: "previous field",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::F(2))],
-        cmd: FollowupCmd::Priority,
-        desc: "next priority (p0..p3)",
-        hint: Some("priority"),
-    },
+    Binding::new(ENTER, FollowupCmd::Save, "add the follow-up").shown("add"),
+    Binding::new(&[Key::TAB, Key::DOWN], FollowupCmd::Next, "next field").shown("next field"),
+    Binding::new(&[Key::BACK_TAB, Key::UP], FollowupCmd::Prev, "previous field"),
+    Binding::new(&[Key::f(2)], FollowupCmd::Priority, "next priority (p0..p3)").shown("priority"),
     Binding::cancel(FollowupCmd::Cancel),
 ];
 

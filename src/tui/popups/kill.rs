@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
@@ -21,7 +21,7 @@ use crate::procs::{
     DetailsError, GuardContext, KillReport, Liveness, ProcessDetails, ProcessIdentity, ProcessRow, Sig,
     SignalOutcome, Verdict, guard, liveness,
 };
-use crate::tui::keymap::{Binding, Key, close_rows, hints, lookup};
+use crate::tui::keymap::{Binding, DOWN, ENTER, ESC, Key, SPACE, UP, close_rows, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{hint_line, label, step_field, types_char};
 
@@ -98,12 +98,9 @@ pub enum KillCmd {
     Evidence,
 }
 
-const SEND: Binding<KillCmd> = Binding {
-    keys: &[Key::code(KeyCode::Enter)],
-    cmd: KillCmd::Send,
-    desc: "send the signal",
-    hint: Some("send"),
-};
+/// Space's and x's description: one `?` help row for both.
+const EVIDENCE: &str = "capture evidence first or not (on the evidence row)";
+const SEND: Binding<KillCmd> = Binding::new(ENTER, KillCmd::Send, "send the signal").shown("send");
 const NEXT: Binding<KillCmd> = Binding::next_field(KillCmd::Next);
 const PREV: Binding<KillCmd> = Binding::prev_field(KillCmd::Prev);
 
@@ -112,48 +109,18 @@ pub static FORM_KEYS: &[Binding<KillCmd>] = &[
     SEND,
     NEXT,
     PREV,
-    Binding {
-        keys: &[Key::code(KeyCode::Up)],
-        cmd: KillCmd::SignalUp,
-        desc: "previous signal",
-        hint: Some("signal"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Down)],
-        cmd: KillCmd::SignalDown,
-        desc: "next signal",
-        hint: Some("signal"),
-    },
-    Binding {
-        keys: &[Key::ch(' ')],
-        cmd: KillCmd::Evidence,
-        desc: "capture evidence first or not (on the evidence row)",
-        hint: Some("evidence"),
-    },
-    Binding {
-        keys: &[Key::ch('x')],
-        cmd: KillCmd::Evidence,
-        desc: "capture evidence first or not (on the evidence row)",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Left), Key::ch('k')],
-        cmd: KillCmd::RowPrev,
-        desc: "previous signal / scope (on its row)",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Right), Key::ch('j')],
-        cmd: KillCmd::RowNext,
-        desc: "next signal / scope (on its row)",
-        hint: None,
-    },
+    Binding::new(UP, KillCmd::SignalUp, "previous signal").shown("signal"),
+    Binding::new(DOWN, KillCmd::SignalDown, "next signal").shown("signal"),
+    Binding::new(SPACE, KillCmd::Evidence, EVIDENCE).shown("evidence"),
+    Binding::new(&[Key::ch('x')], KillCmd::Evidence, EVIDENCE),
+    Binding::new(&[Key::LEFT, Key::ch('k')], KillCmd::RowPrev, "previous signal / scope (on its row)"),
+    Binding::new(&[Key::RIGHT, Key::ch('j')], KillCmd::RowNext, "next signal / scope (on its row)"),
     Binding::cancel(KillCmd::Close),
 ];
 /// Reading a refusal: nothing can be sent.
 pub static REFUSED_KEYS: &[Binding<KillCmd>] = &[
     Binding::close(KillCmd::Close),
-    Binding { keys: &[Key::code(KeyCode::Enter)], cmd: KillCmd::Send, desc: "send the signal", hint: None },
+    Binding::new(ENTER, KillCmd::Send, "send the signal"),
     NEXT_SILENT,
     PREV,
 ];
@@ -162,34 +129,14 @@ const NEXT_SILENT: Binding<KillCmd> = Binding { hint: None, ..NEXT };
 pub static RUNNING_KEYS: &[Binding<KillCmd>] = &[];
 /// Watching for the exit after TERM.
 pub static WATCHING_KEYS: &[Binding<KillCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: KillCmd::Close,
-        desc: "close (stop watching)",
-        hint: Some("close (stop watching)"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Enter), Key::ch('q')],
-        cmd: KillCmd::Close,
-        desc: "close (stop watching)",
-        hint: None,
-    },
+    Binding::new(ESC, KillCmd::Close, "close (stop watching)").shown("close (stop watching)"),
+    Binding::new(&[Key::ENTER, Key::ch('q')], KillCmd::Close, "close (stop watching)"),
 ];
 /// Still alive after the grace period.
 pub static ESCALATE_KEYS: &[Binding<KillCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Enter), Key::ch('y')],
-        cmd: KillCmd::Send,
-        desc: "send SIGKILL",
-        hint: Some("send SIGKILL"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc), Key::ch('n')],
-        cmd: KillCmd::Close,
-        desc: "leave it running",
-        hint: Some("leave it running"),
-    },
-    Binding { keys: &[Key::ch('q')], cmd: KillCmd::Close, desc: "leave it running", hint: None },
+    Binding::new(&[Key::ENTER, Key::ch('y')], KillCmd::Send, "send SIGKILL").shown("send SIGKILL"),
+    Binding::new(&[Key::ESC, Key::ch('n')], KillCmd::Close, "leave it running").shown("leave it running"),
+    Binding::new(&[Key::ch('q')], KillCmd::Close, "leave it running"),
 ];
 /// The outcome is shown.
 pub static DONE_KEYS: &[Binding<KillCmd>] = &close_rows(KillCmd::Close);

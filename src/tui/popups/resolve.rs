@@ -2,14 +2,14 @@
 //! runbook steps, pages nobody acknowledged) shown above it, as `warroom resolve` does.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
 use crate::incident::sanitize::one_line;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ENTER, ESC, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{TextInput, centered, error_line, field_line, hint_line, popup_frame};
 
@@ -21,18 +21,8 @@ pub enum ResolveCmd {
 
 /// The popup's keys; every other key edits the resolution.
 pub static KEYS: &[Binding<ResolveCmd>] = &[
-    Binding {
-        keys: &[Key::code(KeyCode::Enter)],
-        cmd: ResolveCmd::Resolve,
-        desc: "record the resolution and resolve",
-        hint: Some("resolve"),
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Esc)],
-        cmd: ResolveCmd::Cancel,
-        desc: "cancel (stay open)",
-        hint: Some("cancel"),
-    },
+    Binding::new(ENTER, ResolveCmd::Resolve, "record the resolution and resolve").shown("resolve"),
+    Binding::new(ESC, ResolveCmd::Cancel, "cancel (stay open)").shown("cancel"),
 ];
 
 /// The resolution being typed and what to warn about.

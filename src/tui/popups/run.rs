@@ -3,7 +3,7 @@
 //! once it has ended.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 use super::Outcome;
 use crate::incident::sanitize::{one_line, strip_controls, visible};
 use crate::runbook::Command;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, ESC, Key, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, fit, hint_line, popup_frame};
 
@@ -52,22 +52,12 @@ pub enum RunCmd {
 }
 
 /// While the command runs.
-pub static RUNNING_KEYS: &[Binding<RunCmd>] = &[Binding {
-    keys: &[Key::code(KeyCode::Esc)],
-    cmd: RunCmd::Cancel,
-    desc: "cancel the command (kills its process group)",
-    hint: Some("cancel (kills the command)"),
-}];
+pub static RUNNING_KEYS: &[Binding<RunCmd>] =
+    &[Binding::new(ESC, RunCmd::Cancel, "cancel the command (kills its process group)")
+        .shown("cancel (kills the command)")];
 /// Once it has ended.
-pub static FINISHED_KEYS: &[Binding<RunCmd>] = &[
-    Binding::close(RunCmd::Close),
-    Binding {
-        keys: &[Key::code(KeyCode::Enter), Key::ch('q')],
-        cmd: RunCmd::Close,
-        desc: "close",
-        hint: None,
-    },
-];
+pub static FINISHED_KEYS: &[Binding<RunCmd>] =
+    &[Binding::close(RunCmd::Close), Binding::new(&[Key::ENTER, Key::ch('q')], RunCmd::Close, "close")];
 /// Every table, for `?` help.
 pub static TABLES: &[&[Binding<RunCmd>]] = &[RUNNING_KEYS, FINISHED_KEYS];
 
@@ -171,6 +161,7 @@ impl RunOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::crossterm::event::KeyCode;
 
     #[test]
     fn run_output_splits_lines_strips_controls_and_cancels() {

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::{Chooser, Outcome};
 use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentId, IncidentState, Severity};
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, DOWN, ENTER, ESC, Key, UP, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{
     TextInput, centered, field_line, hint_line, label, popup_frame, step_field, types_char,
@@ -41,24 +41,13 @@ pub enum StartCmd {
     SevPick,
 }
 
-const OPEN: Binding<StartCmd> = Binding {
-    keys: &[Key::code(KeyCode::Enter)],
-    cmd: StartCmd::Open,
-    desc: "open the incident (new, or the recent one selected)",
-    hint: Some("open"),
-};
+const OPEN: Binding<StartCmd> =
+    Binding::new(ENTER, StartCmd::Open, "open the incident (new, or the recent one selected)").shown("open");
 const NEXT: Binding<StartCmd> = Binding::next_field(StartCmd::Next);
-const NEXT_DOWN: Binding<StartCmd> =
-    Binding { keys: &[Key::code(KeyCode::Down)], cmd: StartCmd::Next, desc: "next field", hint: None };
+const NEXT_DOWN: Binding<StartCmd> = Binding::new(DOWN, StartCmd::Next, "next field");
 const PREV: Binding<StartCmd> = Binding::prev_field(StartCmd::Prev);
-const PREV_UP: Binding<StartCmd> =
-    Binding { keys: &[Key::code(KeyCode::Up)], cmd: StartCmd::Prev, desc: "previous field", hint: None };
-const QUIT: Binding<StartCmd> = Binding {
-    keys: &[Key::code(KeyCode::Esc)],
-    cmd: StartCmd::Quit,
-    desc: "quit warroom",
-    hint: Some("quit"),
-};
+const PREV_UP: Binding<StartCmd> = Binding::new(UP, StartCmd::Prev, "previous field");
+const QUIT: Binding<StartCmd> = Binding::new(ESC, StartCmd::Quit, "quit warroom").shown("quit");
 
 /// Typing the title: every other key edits it.
 pub static TITLE_KEYS: &[Binding<StartCmd>] = &[OPEN, NEXT, NEXT_DOWN, PREV, PREV_UP, QUIT];
@@ -70,24 +59,9 @@ pub static SEVERITY_KEYS: &[Binding<StartCmd>] = &[
     PREV,
     PREV_UP,
     QUIT,
-    Binding {
-        keys: &[Key::code(KeyCode::Left), Key::ch('h')],
-        cmd: StartCmd::SevDown,
-        desc: "more severe",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::code(KeyCode::Right), Key::ch('l')],
-        cmd: StartCmd::SevUp,
-        desc: "less severe",
-        hint: None,
-    },
-    Binding {
-        keys: &[Key::ch('1'), Key::ch('2'), Key::ch('3'), Key::ch('4')],
-        cmd: StartCmd::SevPick,
-        desc: "severity 1 to 4",
-        hint: None,
-    },
+    Binding::new(&[Key::LEFT, Key::ch('h')], StartCmd::SevDown, "more severe"),
+    Binding::new(&[Key::RIGHT, Key::ch('l')], StartCmd::SevUp, "less severe"),
+    Binding::new(&Key::chars::<4>('1'), StartCmd::SevPick, "severity 1 to 4"),
 ];
 /// In the recent incidents list: the list's own keys move (see the lists' help).
 pub static RECENT_KEYS: &[Binding<StartCmd>] = &[OPEN, NEXT, PREV, QUIT];

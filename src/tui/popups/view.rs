@@ -2,13 +2,13 @@
 //! sanitized.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Outcome;
-use crate::tui::keymap::{Binding, Key, hints, lookup};
+use crate::tui::keymap::{Binding, Key, PAGE_UP, hints, lookup};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, hint_line, popup_frame};
 
@@ -27,22 +27,12 @@ pub enum ViewCmd {
 pub static KEYS: &[Binding<ViewCmd>] = &[
     Binding::down(ViewCmd::Down, "scroll down").shown("scroll"),
     Binding::up(ViewCmd::Up, "scroll up").shown("scroll"),
-    Binding {
-        keys: &[Key::code(KeyCode::PageDown), Key::ch(' ')],
-        cmd: ViewCmd::PageDown,
-        desc: "ten lines down",
-        hint: None,
-    },
-    Binding { keys: &[Key::code(KeyCode::PageUp)], cmd: ViewCmd::PageUp, desc: "ten lines up", hint: None },
+    Binding::new(&[Key::PAGE_DOWN, Key::SPACE], ViewCmd::PageDown, "ten lines down"),
+    Binding::new(PAGE_UP, ViewCmd::PageUp, "ten lines up"),
     Binding::top(ViewCmd::Top, "top"),
     Binding::bottom(ViewCmd::Bottom, "bottom"),
     Binding::close(ViewCmd::Close),
-    Binding {
-        keys: &[Key::code(KeyCode::Enter), Key::ch('q'), Key::ch('?')],
-        cmd: ViewCmd::Close,
-        desc: "close",
-        hint: None,
-    },
+    Binding::new(&[Key::ENTER, Key::ch('q'), Key::ch('?')], ViewCmd::Close, "close"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
