@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
@@ -399,8 +399,12 @@ impl KillGuard {
                 self.answers.typed.handle(key);
             }
             // Typing on a row that takes none goes to the reason, the field every guard asks
-            // for first: a reason typed after a Tab too many is never swallowed.
-            (None, GuardField::Signal | GuardField::Scope | GuardField::Evidence) if types_char(&key) => {
+            // for first: a reason typed after a Tab too many is never swallowed. A row's own
+            // keys matched above; the letters bound on other rows (x, j, k) are typing here.
+            // A bare Space on a choice row is not the start of a reason.
+            (_, GuardField::Signal | GuardField::Scope | GuardField::Evidence)
+                if types_char(&key) && key.code != KeyCode::Char(' ') =>
+            {
                 self.field = GuardField::Reason;
                 self.answers.reason.handle(key);
             }
