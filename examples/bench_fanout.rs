@@ -20,6 +20,17 @@
 //! - `process`: the real `warroom serve` binary (`WARROOM_BIN`, default: `warroom` in the
 //!   directory above this example's), as production runs it; only the readers are in this process.
 //!
+//! - `floor`: not warroom. A bare fan-out in this process, as a peer measured in the same run:
+//!   a note is made durable as the server's commit is (a line appended to a file, then
+//!   `fdatasync`, the WAL's fsync), and its frame, the same bytes warroom sends, is written to
+//!   every subscriber's socket by a task per socket (a tokio broadcast, one `write` each): no
+//!   HTTP beyond the response head (the body runs to the connection's end), no database, no
+//!   request to decode. Both kinds of reader work with it. What warroom adds over this is its
+//!   share; what is left is this machine's cost of fan-out.
+//! - `floor-loop`: the same, but the publisher writes the frame to every socket itself, one
+//!   `write` after another on its own task: no task per stream and no wake-ups, so the least
+//!   user-space work per arrival there is (and one core for all the writes).
+//!
 //! `--readers=idle` (with `thread` or `process`) runs this process's worker threads, where the
 //! readers live, at `SCHED_IDLE`: they get a core only when the server does not want it, as if
 //! the subscribers were other machines. The writer stays on the main thread at normal priority.
@@ -37,16 +48,18 @@
 //! no one leaving sends presence to the others during the last notes.
 //!
 //! Run: cargo build --release --example bench_fanout --bin warroom &&
-//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw] [--server=inproc|thread|process] [--readers=idle]
+//!      target/release/examples/bench_fanout [SUBSCRIBERS] [NOTES] [client|raw] [--server=inproc|thread|process|floor|floor-loop] [--readers=idle]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::broadcast;
 use warroom::config::Config;
 use warroom::incident::{Event, EventKind, Severity, Tag};
+use warroom::server::hub::sse_frame;
 use warroom::server::{self, ServeOptions};
 use warroom::sync::{Client, StreamItem};
 
@@ -124,6 +137,8 @@ enum Place {
     Inproc,
     Thread,
     Process,
+    Floor,
+    FloorLoop,
 }
 
 /// Something that keeps a stream open while it lives.
@@ -309,6 +324,124 @@ enum Server {
     Inproc(server::Running),
     Thread(server::Running, tokio::runtime::Runtime),
     Process(std::process::Child),
+    Floor(Floor),
+}
+
+/// The bare fan-out peer (`--server=floor`): its accept loop, its broadcast, and the file a note
+/// is made durable in.
+struct Floor {
+    tx: broadcast::Sender<axum::body::Bytes>,
+    /// `floor-loop`: the streams' sockets, written one after another by the publisher itself.
+    sockets: Option<Sockets>,
+    log: Arc<std::sync::Mutex<std::fs::File>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+type Sockets = Arc<std::sync::Mutex<Vec<tokio::net::TcpStream>>>;
+
+impl Floor {
+    async fn start(log: std::path::PathBuf, one_loop: bool) -> (Floor, std::net::SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("floor listens");
+        let addr = listener.local_addr().expect("floor address");
+        let (tx, _) = broadcast::channel(1024);
+        let sockets: Option<Sockets> = one_loop.then(Default::default);
+        let (streams, to) = (tx.clone(), sockets.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                sock.set_nodelay(true).expect("nodelay");
+                tokio::spawn(floor_stream(sock, streams.subscribe(), to.clone()));
+            }
+        });
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("floor log");
+        (Floor { tx, sockets, log: Arc::new(std::sync::Mutex::new(log)), accept }, addr)
+    }
+
+    /// Appends the note and syncs it, then hands its frame to every stream.
+    async fn publish(&self, seq: i64, ev: &Event) {
+        let json = serde_json::to_string(ev).expect("event json");
+        let frame = sse_frame("event", Some(seq), &json);
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut f = log.lock().expect("floor log lock");
+            f.write_all(json.as_bytes()).and_then(|_| f.write_all(b"\n")).and_then(|_| f.sync_data())
+        })
+        .await
+        .expect("floor commit task")
+        .expect("floor commit");
+        match &self.sockets {
+            // One `write` per socket in a row, on this task: no wake-ups at all.
+            Some(sockets) => {
+                for sock in sockets.lock().expect("floor sockets").iter() {
+                    let n = sock.try_write(&frame).expect("a floor socket takes the frame at once");
+                    assert_eq!(n, frame.len(), "a floor socket took part of a frame");
+                }
+            }
+            None => {
+                self.tx.send(frame).expect("floor subscribers");
+            }
+        }
+    }
+}
+
+/// One floor stream: reads the request head, answers with the response head and a heartbeat (the
+/// raw reader's "live"), then writes every frame published (or, for `floor-loop`, hands its
+/// socket to the publisher).
+async fn floor_stream(
+    mut sock: tokio::net::TcpStream,
+    mut rx: broadcast::Receiver<axum::body::Bytes>,
+    to: Option<Sockets>,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let mut hello = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n".to_vec();
+    // A heartbeat the real client reads too (head: the open event; every: never again).
+    hello.extend_from_slice(&sse_frame("heartbeat", None, r#"{"head":1,"every_ms":3600000}"#));
+    if sock.write_all(&hello).await.is_err() {
+        return;
+    }
+    if let Some(to) = to {
+        to.lock().expect("floor sockets").push(sock);
+        return;
+    }
+    loop {
+        match rx.recv().await {
+            Ok(frame) => {
+                if sock.write_all(&frame).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => panic!("a floor stream lagged {n} frames"),
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Who writes the notes: the real client's POST, or the floor's commit and publish.
+enum Writer {
+    Api(Client),
+    Floor,
+}
+
+impl Writer {
+    /// Writes note `seq` and returns when it is acknowledged (stored, or for the floor synced and
+    /// handed to the streams).
+    async fn push(&self, srv: &Server, inc: uuid::Uuid, seq: i64, ev: &Event) {
+        match (self, srv) {
+            (Writer::Api(c), _) => {
+                let acks = c.push(inc, std::slice::from_ref(ev)).await.expect("push");
+                assert_eq!(acks[0].seq, seq, "one writer: this note is seq {seq}");
+            }
+            (Writer::Floor, Server::Floor(f)) => f.publish(seq, ev).await,
+            (Writer::Floor, _) => unreachable!("the floor writer goes with the floor server"),
+        }
+    }
 }
 
 impl Server {
@@ -333,6 +466,10 @@ impl Server {
                 let srv = rt.spawn(server::start(opts())).await.expect("server task").expect("server starts");
                 let addr = srv.addr;
                 (Server::Thread(srv, rt), addr)
+            }
+            Place::Floor | Place::FloorLoop => {
+                let (floor, addr) = Floor::start(db.with_extension("log"), place == Place::FloorLoop).await;
+                (Server::Floor(floor), addr)
             }
             Place::Process => {
                 let bin =
@@ -373,6 +510,10 @@ impl Server {
 
     async fn stop(self) {
         match self {
+            Server::Floor(f) => {
+                f.accept.abort();
+                drop(f.tx);
+            }
             Server::Inproc(srv) => srv.stop().await.expect("stop"),
             Server::Thread(srv, rt) => {
                 rt.spawn(srv.stop()).await.expect("stop task").expect("stop");
@@ -428,10 +569,15 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_re
     let tmp = tempfile::tempdir().expect("tempdir");
     let (srv, addr) = Server::start(place, tmp.path().join("bench.db")).await;
     let base = format!("http://{addr}");
-    let writer = Client::new(&base, None, Duration::from_secs(10), "writer").expect("client");
     let open = Event::open(Utc::now(), "writer", "fan-out".into(), Severity::new(3).unwrap(), None);
     let inc = open.id;
-    writer.push(inc, std::slice::from_ref(&open)).await.expect("open");
+    let writer = if matches!(place, Place::Floor | Place::FloorLoop) {
+        Writer::Floor
+    } else {
+        let c = Client::new(&base, None, Duration::from_secs(10), "writer").expect("client");
+        c.push(inc, std::slice::from_ref(&open)).await.expect("open");
+        Writer::Api(c)
+    };
 
     let sh = Arc::new(Shared {
         epoch: Instant::now(),
@@ -480,9 +626,8 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_re
         sh.sent_wall[seq].store(wall_ns(), Ordering::Release);
         let at = sh.now_ns();
         sh.sent[seq].store(at, Ordering::Release);
-        let acks = writer.push(inc, std::slice::from_ref(&ev)).await.expect("push");
+        writer.push(&srv, inc, seq as i64, &ev).await;
         posts.push(Duration::from_nanos(sh.now_ns() - at));
-        assert_eq!(acks[0].seq, seq as i64, "one writer: note {i} is seq {seq}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut read = Vec::with_capacity(subscribers * notes);
@@ -515,6 +660,8 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_re
         (Place::Process, false) => "process",
         (Place::Thread, true) => "thread/idle-readers",
         (Place::Process, true) => "process/idle-readers",
+        (Place::Floor, _) => "floor",
+        (Place::FloorLoop, _) => "floor-loop",
     };
     let line = |name: &str, all: &[Duration]| {
         println!(
@@ -541,7 +688,12 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_re
         pct(&last, 1.0),
     );
     println!(
-        "            POST round trip p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; setup {:.1} s; while measuring: {presence_during} presence, {heartbeats_during} heartbeats{}",
+        "            {} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; setup {:.1} s; while measuring: {presence_during} presence, {heartbeats_during} heartbeats{}",
+        if place.starts_with("floor") {
+            "commit (append + fdatasync) and publish"
+        } else {
+            "POST round trip"
+        },
         pct(&posts, 0.5),
         pct(&posts, 0.99),
         posts.last().map_or(0.0, |d| ms(*d)),
@@ -586,16 +738,18 @@ fn main() {
             "--server=inproc" => place = Place::Inproc,
             "--server=thread" => place = Place::Thread,
             "--server=process" => place = Place::Process,
+            "--server=floor" => place = Place::Floor,
+            "--server=floor-loop" => place = Place::FloorLoop,
             "--readers=idle" => idle_readers = true,
             other => {
                 eprintln!(
-                    "bench_fanout: unknown argument `{other}`: expected SUBSCRIBERS NOTES, client or raw, --server=inproc|thread|process, --readers=idle"
+                    "bench_fanout: unknown argument `{other}`: expected SUBSCRIBERS NOTES, client or raw, --server=inproc|thread|process|floor|floor-loop, --readers=idle"
                 );
                 std::process::exit(2);
             }
         }
     }
-    if idle_readers && place == Place::Inproc {
+    if idle_readers && matches!(place, Place::Inproc | Place::Floor | Place::FloorLoop) {
         eprintln!(
             "bench_fanout: --readers=idle needs --server=thread or --server=process (in-process, the server would be idle too)"
         );
