@@ -689,10 +689,10 @@ async fn run(mode: Mode, place: Place, subscribers: usize, notes: usize, idle_re
     );
     println!(
         "            {} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; setup {:.1} s; while measuring: {presence_during} presence, {heartbeats_during} heartbeats{}",
-        if place.starts_with("floor") {
-            "commit (append + fdatasync) and publish"
-        } else {
-            "POST round trip"
+        match place {
+            "floor" => "commit (append + fdatasync) and publish",
+            "floor-loop" => "commit (append + fdatasync) and every socket's write",
+            _ => "POST round trip",
         },
         pct(&posts, 0.5),
         pct(&posts, 0.99),
