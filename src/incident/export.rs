@@ -475,10 +475,17 @@ fn impact(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<Tz
     );
 }
 
+/// Whether a note is the one warroom writes when a status update was not delivered
+/// (`notify::status_delivery_failed_kind`), not a responder's.
+fn delivery_failure_note(text: &str) -> bool {
+    text.starts_with("status update delivery failed")
+}
+
 fn detection(w: &mut String, state: &IncidentState, events: &[Event], tz: Option<Tz>) {
     heading(w, 2, "Detection");
     bullet(w, &format!("Opened {} by {}.", with_zone(state.opened_at, tz), md_escape(&state.opened_by)));
-    if let Some(first) = state.notes.iter().find(|n| n.tag != Tag::Change) {
+    if let Some(first) = state.notes.iter().find(|n| n.tag != Tag::Change && !delivery_failure_note(&n.text))
+    {
         bullet(
             w,
             &format!(
@@ -489,9 +496,24 @@ fn detection(w: &mut String, state: &IncidentState, events: &[Event], tz: Option
             ),
         );
     }
-    let pages = events.iter().filter(|e| matches!(e.kind, EventKind::Paged { .. })).count();
-    if let Some(first) = events.iter().find(|e| matches!(e.kind, EventKind::Paged { .. })) {
-        bullet(w, &format!("{pages} page(s) sent; the first at {}.", with_zone(first.at, tz)));
+    // A page's `ok` is whether it was delivered: a failed one paged nobody, and says so here.
+    let paged = |want: bool| {
+        events.iter().filter(move |e| matches!(e.kind, EventKind::Paged { ok, .. } if ok == want))
+    };
+    let (delivered, failed) = (paged(true).count(), paged(false).count());
+    match (paged(true).next(), failed) {
+        (Some(first), 0) => {
+            bullet(w, &format!("{delivered} page(s) delivered; the first at {}.", with_zone(first.at, tz)))
+        }
+        (Some(first), failed) => bullet(
+            w,
+            &format!(
+                "{delivered} page(s) delivered, the first at {}; {failed} failed (nobody paged by those).",
+                with_zone(first.at, tz)
+            ),
+        ),
+        (None, 0) => {}
+        (None, failed) => bullet(w, &format!("No page was delivered: {failed} attempt(s) failed.")),
     }
     match &state.acknowledged {
         Some(a) => bullet(w, &format!("Acknowledged {} by {}.", with_zone(a.at, tz), md_escape(&a.by))),
@@ -665,9 +687,7 @@ fn lessons(w: &mut String, state: &IncidentState, events: &[Event], texts: &Runb
             EventKind::Paged { person, ok: false, outcome, .. } => {
                 wrong.push(format!("The page to {} failed: {}.", md_escape(person), md_escape(outcome)))
             }
-            EventKind::Note { text, tag: Tag::Action }
-                if text.starts_with("status update delivery failed") =>
-            {
+            EventKind::Note { text, tag: Tag::Action } if delivery_failure_note(text) => {
                 wrong.push(format!("{}.", md_escape(&capitalise(text))))
             }
             _ => {}
@@ -1128,6 +1148,47 @@ mod tests {
         for row in rows {
             assert!(md.contains(&format!("{row}\n")), "{row}\n{md}");
         }
+    }
+
+    #[test]
+    fn detection_counts_delivered_pages_apart_from_failed_ones_and_skips_the_tools_notes() {
+        let events = incident();
+        let id = events[0].incident;
+        let page = |m, ok: bool| {
+            Event::new(
+                id,
+                t(m),
+                "ana",
+                EventKind::Paged {
+                    person: "bo".into(),
+                    method: "webhook".into(),
+                    level: None,
+                    ok,
+                    outcome: if ok { "delivered".into() } else { "not paged: no paging channel".into() },
+                    dedup_key: None,
+                    cycle: None,
+                },
+            )
+        };
+        let note = |m, text: &str| {
+            Event::new(id, t(m), "ana", EventKind::Note { text: text.into(), tag: Tag::Action })
+        };
+        let md = |evs: &[Event]| to_markdown(&fold(evs).unwrap(), evs, None, t(20));
+        let mut evs = events[..1].to_vec();
+        evs.extend([note(1, "status update delivery failed: HTTP 500"), note(2, "db is at 100%")]);
+        evs.extend([page(3, false), page(4, false)]);
+        let out = md(&evs);
+        assert!(out.contains("- No page was delivered: 2 attempt(s) failed.\n"), "{out}");
+        assert!(!out.contains("page(s) sent"), "{out}");
+        assert!(out.contains("First note, 2026-11-23 03:02:00 UTC by ana: db is at 100%"), "{out}");
+        evs.push(page(5, true));
+        let out = md(&evs);
+        assert!(
+            out.contains("- 1 page(s) delivered, the first at 2026-11-23 03:05:00 UTC; 2 failed (nobody paged by those).\n"),
+            "{out}"
+        );
+        let out = md(&[events[0].clone(), page(5, true)]);
+        assert!(out.contains("- 1 page(s) delivered; the first at 2026-11-23 03:05:00 UTC.\n"), "{out}");
     }
 
     #[test]
