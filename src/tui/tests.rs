@@ -339,9 +339,11 @@ fn a_draft_survives_a_hangup() {
     let again = App::new(store, options("default", h.app.incident())).unwrap();
     assert_eq!(again.composer.text(), "typed before the ssh drop");
     assert!(!again.composer.open);
-    // Saved once, it is not offered again.
+    // Typing continues it, after its last character; saved once, it is not offered again.
     let mut h2 = Harness { app: again, dir: h.dir };
-    h2.key(KeyCode::Char('n')).key(KeyCode::Enter);
+    h2.key(KeyCode::Char('n')).chars(", and after");
+    assert_eq!(h2.app.composer.text(), "typed before the ssh drop, and after");
+    h2.key(KeyCode::Enter);
     assert!(!h2.app.composer.open);
     h2.key(KeyCode::Char('q'));
     assert!(h2.app.quit);

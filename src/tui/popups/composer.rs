@@ -103,6 +103,15 @@ fn new_textarea(lines: Vec<String>) -> TextArea<'static> {
     ta
 }
 
+/// An editor holding `text` with the cursor at its end, where typing continues it (a restored
+/// draft, a note being amended).
+fn textarea_to_continue(text: &str) -> TextArea<'static> {
+    let mut ta = new_textarea(text.lines().map(str::to_string).collect());
+    ta.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    ta.move_cursor(ratatui_textarea::CursorMove::End);
+    ta
+}
+
 impl Composer {
     pub fn text(&self) -> String {
         self.textarea.lines().join("\n")
@@ -154,9 +163,7 @@ impl Composer {
             return false;
         }
         if self.amend != Some(target) {
-            self.textarea = new_textarea(text.lines().map(str::to_string).collect());
-            self.textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
-            self.textarea.move_cursor(ratatui_textarea::CursorMove::End);
+            self.textarea = textarea_to_continue(text);
             self.amend = Some(target);
         }
         self.error = None;
@@ -181,7 +188,7 @@ impl Composer {
 
     /// Replaces the draft text (restoring a draft kept across a crash or hang-up).
     pub fn set_draft(&mut self, text: &str) {
-        self.textarea = new_textarea(text.lines().map(str::to_string).collect());
+        self.textarea = textarea_to_continue(text);
     }
 
     /// `Done(event)`: the App appends it, then resets the composer (or shows the error).
