@@ -111,6 +111,25 @@ fn team_init_writes_a_checked_starter_and_points_the_config_at_it() {
 }
 
 #[test]
+fn team_init_names_you_as_the_config_does_and_pages_sev1_twice_ten_minutes_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("my.toml");
+    std::fs::write(&config, "[user]\nname = \"cy\"\n").unwrap();
+    let c = config.to_str().unwrap();
+    let team = tmp.path().join("team.toml");
+    let (code, _, err) = run(&tmp, &["--config", c, "team", "init", team.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&team).unwrap();
+    assert!(text.contains("[people.cy]") && !text.contains("[people.ana]"), "{text}");
+    // Level 2 is paged after level 1's wait: a wait of 0 would page both at once.
+    assert!(!text.contains("after_minutes = 0 "), "{text}");
+    // `oncall` finds the user (cy) on call: the cockpit's `t` and `oncall take` look them up so.
+    let (code, out, err) = run(&tmp, &["--config", c, "oncall"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cy"), "{out}");
+}
+
+#[test]
 fn team_init_never_clobbers_without_force() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg_dir = tmp.path().join("cfg/warroom");

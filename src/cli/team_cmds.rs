@@ -188,7 +188,9 @@ pub(super) fn init(global: &Global, file: Option<PathBuf>, force: bool) -> Resul
         ))
         .into());
     }
-    let me = starter_id(&Config::default().author());
+    // The id the cockpit and `oncall take` look the user up by: `[user] name` when the config
+    // sets one, else the login name.
+    let me = starter_id(&config.author());
     let tz = crate::config::system_timezone().unwrap_or(chrono_tz::UTC);
     let text = starter_team(&me, tz, Utc::now().date_naive());
     // The starter must pass the same check the user will run next.
@@ -262,9 +264,10 @@ fn starter_team(me: &str, tz: chrono_tz::Tz, today: chrono::NaiveDate) -> String
          length = \"1w\"\n\
          tz = {tz_q}\n\
          start = {monday}\n\n\
-         # Who is paged, and when, after an incident of each severity opens unacknowledged.\n\
+         # Who is paged, and when, after an incident of each severity opens unacknowledged: level 1\n\
+         # at once, each next one when nobody acknowledged within the level before's after_minutes.\n\
          [escalation.sev1]\n\
-         levels = [{{ target = \"primary\", after_minutes = 0 }}, {{ target = \"primary\", after_minutes = 10 }}]\n\n\
+         levels = [{{ target = \"primary\", after_minutes = 10 }}, {{ target = \"primary\", after_minutes = 10 }}]\n\n\
          [escalation.sev2]\n\
          levels = [{{ target = \"primary\", after_minutes = 15 }}]\n\n\
          [escalation.sev3]\n\
