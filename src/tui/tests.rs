@@ -524,6 +524,34 @@ fn other_processes_writes_appear_on_poll() {
 }
 
 #[test]
+fn a_very_long_note_does_not_leave_the_timeline_blank_below_a_short_tail() {
+    let mut h = sample("default");
+    let other = Store::open(h.dir.path()).unwrap();
+    let id = h.app.incident().unwrap();
+    let note = |s: i64, text: String| {
+        let at = now() + Duration::seconds(s);
+        crate::incident::Event::new(id, at, "bo@home", EventKind::Note { text, tag: Tag::Note })
+    };
+    other.append(&note(1, format!("LONG{}END", "x".repeat(5000)))).unwrap();
+    for i in 0..3 {
+        other.append(&note(2 + i, format!("short note {i}"))).unwrap();
+    }
+    h.app.update(Action::PollStore, now());
+    h.key(KeyCode::Char('G'));
+    let text = h.text(80, 24);
+    let rows: Vec<&str> = text.lines().collect();
+    // The pane's inside: below its top border, above its bottom border and the footer.
+    let inside = &rows[3..rows.len() - 2];
+    let blank = inside.iter().filter(|l| l.trim_matches(|c| c == '│' || c == ' ').is_empty()).count();
+    assert_eq!(blank, 0, "{text}");
+    // The long note's end fills the top; the tail is under it, whole.
+    assert!(inside[0].contains("xxxx") && text.contains("xxxxEND"), "{text}");
+    assert!(text.contains("short note 2"), "{text}");
+    let wide = h.text(200, 50);
+    assert!(wide.contains("xxxxEND") && wide.contains("short note 2"), "{wide}");
+}
+
+#[test]
 fn key_release_and_repeat_are_ignored() {
     let mut h = sample("default");
     let mut ev = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);

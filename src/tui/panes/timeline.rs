@@ -297,6 +297,16 @@ impl Pane for Timeline {
             lines.extend(lines_of(r));
         }
         lines.truncate(height);
+        // A row too tall for the space above the tail (a very long note) is not skipped whole:
+        // its last lines fill the window's top, so the screen never shows blank rows under a
+        // short tail while there is history above it.
+        let mut above = top;
+        while lines.len() < height && above > 0 {
+            above -= 1;
+            let row = lines_of(above);
+            let room = height - lines.len();
+            lines.splice(0..0, row.into_iter().rev().take(room).collect::<Vec<_>>().into_iter().rev());
+        }
         if lines.is_empty() {
             let msg = if self.total == 0 { "No events yet." } else { "No event matches the filter." };
             frame.render_widget(Paragraph::new(Span::styled(msg, ctx.theme.muted)), list);
