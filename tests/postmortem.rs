@@ -356,7 +356,8 @@ fn change_runs_the_command_and_records_status_and_duration() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["command"]["exit_code"], 3);
     assert!(log[0]["command"]["duration_ms"].as_u64().unwrap() >= 200);
-    assert_eq!(log[0]["command"]["command"], "sh -c sleep 0.2; exit 3");
+    // Quoted as it ran: the record can be pasted back into a shell.
+    assert_eq!(log[0]["command"]["command"], "sh -c 'sleep 0.2; exit 3'");
     // A new incident shows them and carries them.
     let out = env.cmd().args(["new", "API down", "--sev", "2"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -116,7 +116,7 @@ fn change(ctx: &Ctx, message: Option<String>, argv: Vec<String>) -> Result<ExitC
     let Some(program) = argv.first() else {
         return Err(UsageError("give the command after `--`: warroom change -- CMD ARGS".into()).into());
     };
-    let shown = crate::procs::redact::redact_args(&argv).join(" ");
+    let shown = crate::procs::redact::shell_line(&argv);
     let text = match message.map(|m| m.trim().to_string()) {
         Some(m) if m.is_empty() => return Err(UsageError("--message is empty".into()).into()),
         Some(m) => m,

@@ -389,6 +389,17 @@ pub fn redact_environ(buf: &[u8]) -> String {
 /// Redacts command-line arguments: `--password=x`, `PASSWORD=x` and every form of
 /// [`redact_text`] lose their value; a secret flag followed by a separate value (`--token x`),
 /// `Bearer x`, `-p<password>`, `-u user:pass` and `--user user:pass` too.
+/// A command line as a shell would take it back: each argument redacted, then single-quoted
+/// where it holds anything but plain word characters, so `sh -c 'a; b'` is recorded as it ran,
+/// not as `sh -c a; b`.
+pub fn shell_line<S: AsRef<str>>(args: &[S]) -> String {
+    let quote = |a: &str| {
+        let plain = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+        if plain { a.to_string() } else { format!("'{}'", a.replace('\'', r"'\''")) }
+    };
+    redact_args(args).iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
 pub fn redact_args<S: AsRef<str>>(args: &[S]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut mask_next = false;
@@ -622,6 +633,9 @@ mod tests {
         );
         assert_eq!(redact_args(&["curl", "-u", "bob:hunter2", "x"]), ["curl", "-u", "bob:***", "x"]);
         assert_eq!(redact_args(&["curl", "-ubob:hunter2"]), ["curl", "-ubob:***"]);
+        assert_eq!(shell_line(&["sh", "-c", "echo deploying; exit 3"]), "sh -c 'echo deploying; exit 3'");
+        assert_eq!(shell_line(&["echo", "it's", "", "a=b/c.d"]), r"echo 'it'\''s' '' a=b/c.d");
+        assert_eq!(shell_line(&["curl", "--token", "hunter2"]), "curl --token '***'");
         assert_eq!(redact_args(&["curl", "--user=bob:hunter2"]), ["curl", "--user=bob:***"]);
         assert_eq!(
             redact_args(&["curl", "-H", "Authorization: Bearer abc"]),
