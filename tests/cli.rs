@@ -77,6 +77,8 @@ fn the_whole_offline_flow() {
     env.ok(&["export", "-o", exported.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(&exported).unwrap().starts_with("# Postmortem"));
+    // `-o -` is stdout, not a file named `-`.
+    assert!(env.ok(&["export", "-o", "-"]).starts_with("# Postmortem"));
 
     env.fails(&["resolve"], 2, "resolving needs a one-line resolution");
     env.ok(&["resolve", "-m", "rolled back pay-svc"]);

@@ -223,7 +223,7 @@ impl StatusCmd {
 pub struct Export {
     #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
     format: ExportFormat,
-    /// Write to FILE (mode 0600) instead of stdout.
+    /// Write to FILE (mode 0600) instead of stdout (`-` is stdout).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -242,7 +242,8 @@ impl Export {
             }
             ExportFormat::Json => to_json(&st, &events, now),
         };
-        match output {
+        // `-o -` is stdout, as in most tools, not a file named `-`.
+        match output.filter(|p| p.as_os_str() != "-") {
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(super::stdout_error)?;
