@@ -122,6 +122,12 @@ fn bad_input_is_one_clear_line() {
     let (code, _, err) = env.run(&["state", "sleeping"]);
     assert_eq!(code, 2);
     assert!(err.contains("investigating, identified, monitoring, resolved"), "{err}");
+    // Resolving has one way in, which records the resolution and warns about what is left open.
+    for args in [&["state", "resolved"][..], &["update", "fixed", "--status", "resolved"]] {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("use `warroom resolve -m TEXT`"), "{err}");
+    }
     let (code, _, _) = env.run(&["new", "no severity"]);
     assert_eq!(code, 2);
     env.fails(&["new", "  ", "--sev", "1"], 2, "title must not be empty");

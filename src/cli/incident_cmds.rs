@@ -133,7 +133,8 @@ impl Sev {
 
 #[derive(Debug, clap::Args)]
 pub struct State {
-    #[arg(value_parser = super::parse_status)]
+    /// investigating, identified or monitoring (resolving: `warroom resolve`).
+    #[arg(value_parser = super::parse_open_status)]
     status: Status,
     #[command(flatten)]
     pub(super) target: IncidentArg,

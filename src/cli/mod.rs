@@ -297,6 +297,14 @@ pub(super) fn parse_severity(s: &str) -> Result<Severity, String> {
 pub(super) fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
 }
+/// A status short of resolved: resolving records a one-line resolution and warns about what is
+/// left open, so it has one way in (`warroom resolve`, as the cockpit asks for it).
+pub(super) fn parse_open_status(s: &str) -> Result<Status, String> {
+    match parse_status(s)? {
+        Status::Resolved => Err("resolving records a resolution: use `warroom resolve -m TEXT`".into()),
+        open => Ok(open),
+    }
+}
 pub(super) fn parse_tag(s: &str) -> Result<Tag, String> {
     s.parse()
 }

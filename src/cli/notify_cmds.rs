@@ -106,8 +106,9 @@ pub struct UpdateCmd {
     /// Who it is for: internal or stakeholders.
     #[arg(long, default_value = "internal", value_parser = super::parse_audience)]
     audience: Audience,
-    /// Also set the incident status (investigating, identified, monitoring, resolved).
-    #[arg(long, value_parser = super::parse_status, value_name = "STATE")]
+    /// Also set the incident status (investigating, identified, monitoring; resolving is
+    /// `warroom resolve`).
+    #[arg(long, value_parser = super::parse_open_status, value_name = "STATE")]
     status: Option<Status>,
     #[command(flatten)]
     pub(super) target: IncidentArg,
