@@ -88,6 +88,9 @@ pub struct RunbooksConfig {
 
 /// Longest command timeout accepted: a day. Longer is a typo, not a diagnostic.
 pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 86_400;
+/// The longest author name (`[user] name`, `--author`), in bytes: under the server's limit
+/// (`sync::wire::MAX_AUTHOR`), with room for `@host`.
+pub const MAX_AUTHOR_BYTES: usize = 200;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -320,10 +323,16 @@ impl Config {
                 format!("unknown time zone `{tz}` (use an IANA name like Europe/Berlin)"),
             ));
         }
-        if let Some(name) = &self.user.name
-            && name.trim().is_empty()
-        {
-            return Err(err("user", "name", "must not be empty".into()));
+        if let Some(name) = &self.user.name {
+            if name.trim().is_empty() {
+                return Err(err("user", "name", "must not be empty".into()));
+            }
+            // Every event carries it; a server refuses an author over its limit, so a longer
+            // name would keep every event this user writes off the server.
+            if name.trim().len() > MAX_AUTHOR_BYTES {
+                let n = name.trim().len();
+                return Err(err("user", "name", format!("is {n} bytes, more than {MAX_AUTHOR_BYTES}")));
+            }
         }
         if self.ui.theme.trim().is_empty() {
             return Err(err("ui", "theme", "must not be empty".into()));
@@ -363,11 +372,9 @@ impl Config {
             ));
         }
         if let Some(url) = &self.server.url
-            && let Some(bad) = crate::sync::client::split_urls(url)
-                .into_iter()
-                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            && let Some(why) = server_url_problem(url)
         {
-            return Err(err("server", "url", format!("`{bad}` must start with http:// or https://")));
+            return Err(err("server", "url", why));
         }
         if let Some(token) = &self.server.token
             && let Some(why) = token_problem(token)
@@ -532,15 +539,12 @@ impl Config {
     pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         if let Some(url) = get("WARROOM_SERVER") {
             let url = url.trim().to_string();
-            if let Some(url) = crate::sync::client::split_urls(&url)
-                .into_iter()
-                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-            {
+            if let Some(message) = server_url_problem(&url) {
                 return Err(ConfigError {
                     path: "WARROOM_SERVER".into(),
                     line: 0,
                     key: "server.url".into(),
-                    message: format!("`{url}` must start with http:// or https://"),
+                    message,
                 });
             }
             self.server.url = Some(url).filter(|u| !u.is_empty());
@@ -675,6 +679,20 @@ fn check_url(url: &str) -> Result<(), String> {
         Ok(_) => Err(format!("`{url}` has no host")),
         Err(e) => Err(format!("`{url}` is not a valid URL: {e}")),
     }
+}
+
+/// What is wrong with a `[server] url` (one URL, or several separated by commas for replicas),
+/// if anything: each must be an http(s) URL with a host, as the client parses it, and without a
+/// query or fragment, which the API paths are appended after. A path is fine (a server mounted
+/// under a prefix behind a proxy).
+fn server_url_problem(urls: &str) -> Option<String> {
+    crate::sync::client::split_urls(urls).into_iter().find_map(|u| match check_url(&u) {
+        Err(why) => Some(why),
+        Ok(()) if u.contains('?') || u.contains('#') => {
+            Some(format!("`{u}` has a query or fragment: give the server's base URL"))
+        }
+        Ok(()) => None,
+    })
 }
 
 /// A header the HTTP client will accept as is.
@@ -841,11 +859,34 @@ mod tests {
     }
 
     #[test]
+    fn a_user_name_longer_than_a_server_takes_is_refused_here() {
+        let long = "a".repeat(MAX_AUTHOR_BYTES + 1);
+        let e = Config::parse(&format!("[ui]\n[user]\nname = \"{long}\"\n"), "c.toml").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "user.name"), "{e}");
+        assert!(e.message.contains("201 bytes, more than 200"), "{e}");
+        let fits = "a".repeat(MAX_AUTHOR_BYTES);
+        assert!(Config::parse(&format!("[user]\nname = \"{fits}\"\n"), "c.toml").is_ok());
+    }
+
+    #[test]
     fn bad_timezone_and_url() {
         let e = Config::parse("[user]\n\ntimezone = \"Mars/Olympus\"\n", "c.toml").unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (3, "user.timezone"), "{e}");
         let e = Config::parse("[server]\nurl = \"ftp://x\"\n", "c.toml").unwrap_err();
         assert_eq!(e.key, "server.url");
+        // Not a URL the client could use: refused here, not "unreachable" on every command.
+        for (url, why) in [
+            ("http://[::1", "is not a valid URL"),
+            ("http://a:1/x?y=1", "has a query or fragment"),
+            ("http://a:1, http://b:1#f", "has a query or fragment"),
+        ] {
+            let e = Config::parse(&format!("[server]\nurl = \"{url}\"\n"), "c.toml").unwrap_err();
+            assert!((e.line, e.key.as_str()) == (2, "server.url") && e.message.contains(why), "{url}: {e}");
+            let e =
+                Config::default().with_env(|k| (k == "WARROOM_SERVER").then(|| url.to_string())).unwrap_err();
+            assert!(e.message.contains(why), "{url}: {e}");
+        }
+        assert!(Config::parse("[server]\nurl = \"https://ops.example.com/warroom\"\n", "c.toml").is_ok());
     }
 
     #[test]

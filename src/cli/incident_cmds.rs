@@ -88,8 +88,9 @@ impl Note {
         };
         let author = match who.map(|w| one_line(w.trim()).into_owned()) {
             Some(w) if w.is_empty() => return Err(UsageError("--author is empty".into()).into()),
-            Some(w) if w.len() > 200 => {
-                return Err(UsageError("--author is longer than 200 bytes".into()).into());
+            Some(w) if w.len() > crate::config::MAX_AUTHOR_BYTES => {
+                let max = crate::config::MAX_AUTHOR_BYTES;
+                return Err(UsageError(format!("--author is longer than {max} bytes")).into());
             }
             Some(w) => w,
             None => author,
