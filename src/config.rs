@@ -88,6 +88,10 @@ pub struct RunbooksConfig {
 
 /// Longest command timeout accepted: a day. Longer is a typo, not a diagnostic.
 pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 86_400;
+/// `[server] heartbeat_ms` bounds: a tighter beat only burns the server; an hour is the most
+/// that still says the stream lives.
+pub const MIN_HEARTBEAT_MS: u64 = 100;
+pub const MAX_HEARTBEAT_MS: u64 = 3_600_000;
 /// The longest author name (`[user] name`, `--author`), in bytes: under the server's limit
 /// (`sync::wire::MAX_AUTHOR`), with room for `@host`.
 pub const MAX_AUTHOR_BYTES: usize = 200;
@@ -369,6 +373,15 @@ impl Config {
                 "procs",
                 "critical",
                 format!("`{c}` would match every process: give a name or a prefix followed by *"),
+            ));
+        }
+        if let Some(ms) = self.server.heartbeat_ms
+            && !(MIN_HEARTBEAT_MS..=MAX_HEARTBEAT_MS).contains(&ms)
+        {
+            return Err(err(
+                "server",
+                "heartbeat_ms",
+                format!("must be {MIN_HEARTBEAT_MS} to {MAX_HEARTBEAT_MS} milliseconds, got {ms}"),
             ));
         }
         if let Some(url) = &self.server.url
@@ -856,6 +869,16 @@ mod tests {
         assert_eq!((e.line, e.key.as_str()), (3, "ui.time"), "{e}");
         let e = Config::parse("[ui]\nmouse = 3\n", "c.toml").unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (2, "ui.mouse"), "{e}");
+    }
+
+    #[test]
+    fn heartbeat_out_of_range_is_an_error_not_a_silent_change() {
+        for ms in [1, 99, 3_600_001] {
+            let e = Config::parse(&format!("[server]\nheartbeat_ms = {ms}\n"), "c.toml").unwrap_err();
+            assert_eq!((e.line, e.key.as_str()), (2, "server.heartbeat_ms"), "{e}");
+            assert!(e.message.contains("100 to 3600000"), "{e}");
+        }
+        assert!(Config::parse("[server]\nheartbeat_ms = 100\n", "c.toml").is_ok());
     }
 
     #[test]

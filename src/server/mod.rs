@@ -172,9 +172,12 @@ impl Running {
 /// Default time between stream heartbeats.
 pub const DEFAULT_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// `[server] heartbeat_ms`, at least 100 ms (a tighter loop only burns the server).
+/// `[server] heartbeat_ms` (the config refuses one under 100 ms; a config built in code is held
+/// to that floor too: a tighter loop only burns the server).
 pub fn heartbeat_interval(heartbeat_ms: Option<u64>) -> std::time::Duration {
-    heartbeat_ms.map_or(DEFAULT_HEARTBEAT, |ms| std::time::Duration::from_millis(ms.max(100)))
+    heartbeat_ms.map_or(DEFAULT_HEARTBEAT, |ms| {
+        std::time::Duration::from_millis(ms.max(crate::config::MIN_HEARTBEAT_MS))
+    })
 }
 
 /// Opens the store, binds, and serves in a background task.
