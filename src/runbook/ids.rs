@@ -12,10 +12,11 @@ const TEXT_SLUG_MAX: usize = 40;
 const SECTION_SLUG_MAX: usize = 24;
 
 /// Lowercase ASCII letters and digits, everything else collapsed to single `-`, cut at `max`
-/// bytes on a `-` boundary when possible.
+/// bytes on a `-` boundary when possible. Escape sequences go whole, as on screen: `ESC[31m`
+/// leaves no `31m` behind.
 pub(super) fn slug(s: &str, max: usize) -> String {
     let mut out = String::new();
-    for c in s.chars() {
+    for c in crate::incident::sanitize::strip_controls(s).chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
         } else if !out.is_empty() && !out.ends_with('-') {
@@ -84,6 +85,7 @@ mod tests {
         assert_eq!(slug("aaaa bbbb cccc dddd", 12), "aaaa-bbbb");
         assert_eq!(slug("", 10), "");
         assert!(slug(&"x".repeat(100), 40).len() <= 40);
+        assert_eq!(slug("step \u{1b}[31mred\u{1b}[0m with rtl", 40), "step-red-with-rtl");
     }
 
     #[test]
