@@ -190,6 +190,8 @@ pub enum ErrorKind {
     BadValue { key: &'static str, expected: &'static str },
     #[error("no checklist items: a runbook needs at least one `- [ ] step`")]
     NoItems,
+    #[error("an empty checklist item: say what the step is after `- [ ]`")]
+    EmptyItem,
     #[error("runbook id `{id}` is already taken by {first}: rename one of the files")]
     DuplicateId { id: String, first: String },
     #[error(

@@ -193,6 +193,10 @@ fn walk(body: &str, base: usize, lines: &LineIndex) -> Walk {
                 if let Some(Frame { item: Some(i), .. }) = stack.pop() {
                     out.items[i].text = collapse(&out.items[i].text);
                     out.items[i].detail = tidy(&out.items[i].detail);
+                    // A box with nothing to do: ticking it would record nothing anyone can read.
+                    if out.items[i].text.is_empty() {
+                        out.errors.push((out.items[i].line, ErrorKind::EmptyItem));
+                    }
                 }
             }
             Event::End(TagEnd::List(_)) => {

@@ -246,6 +246,18 @@ fn two_commands_for_one_item_is_an_error() {
 }
 
 #[test]
+fn an_empty_item_is_an_error_naming_its_line() {
+    let e = errs("- [ ] a\n- [ ]\n- [x]   \n");
+    assert_eq!(
+        e,
+        [
+            "rb/bad.md:2: an empty checklist item: say what the step is after `- [ ]`",
+            "rb/bad.md:3: an empty checklist item: say what the step is after `- [ ]`"
+        ]
+    );
+}
+
+#[test]
 fn crlf_parses_identically_to_lf() {
     let lf = ok(FULL);
     let crlf = ok(&FULL.replace('\n', "\r\n"));
