@@ -11,7 +11,11 @@ use crate::incident::Severity;
 
 /// A config problem, displayed as one line: `FILE:LINE: KEY: what`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}{}: {key}: {message}", if *.line > 0 { format!(":{line}") } else { String::new() })]
+#[error(
+    "{path}{}: {}{message}",
+    if *.line > 0 { format!(":{line}") } else { String::new() },
+    if .key.is_empty() { String::new() } else { format!("{}: ", .key) }
+)]
 pub struct ConfigError {
     pub path: String,
     pub line: usize,
@@ -293,12 +297,34 @@ pub const MAX_GRACE_SECS: u64 = 600;
 /// Longest cadence accepted, in minutes (a day): beyond that a cadence is not a cadence.
 pub const MAX_CADENCE_MINUTES: u32 = 24 * 60;
 
+/// The TOML parser's messages where they say less than they could: "duplicate key" names no key
+/// (its span is the key, so say which), and a number too large for any integer type reads as
+/// "invalid type: integer `N` as i128, expected u64".
+pub(crate) fn clearer_toml_message(
+    message: String,
+    text: &str,
+    span: Option<std::ops::Range<usize>>,
+) -> String {
+    if let Some(rest) = message.strip_prefix("invalid type: integer `")
+        && let Some((number, expected)) = rest.split_once("` as i128, expected ")
+    {
+        let number = crate::incident::sanitize::cap(number, 40);
+        return format!("{number} is out of range (expected {expected})");
+    }
+    match span.and_then(|s| text.get(s)) {
+        Some(key) if message == "duplicate key" && !key.trim().is_empty() => {
+            format!("duplicate key `{}`", crate::incident::sanitize::cap(key.trim(), 80))
+        }
+        _ => message,
+    }
+}
+
 impl Config {
     /// Parses config text; `path` is only for messages.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let (line, key) = e.span().map(|s| locate(text, s.start)).unwrap_or((1, String::new()));
-            let message = e.message().trim().replace('\n', " ");
+            let message = clearer_toml_message(e.message().trim().replace('\n', " "), text, e.span());
             // An unknown section header has no `=` on its line: name the field from the message.
             let key = match unknown_field(&message) {
                 Some(f) if !key.ends_with(&f) => qualify(&key, &f),
@@ -1097,6 +1123,13 @@ mod tests {
         let e = Config::parse("[ui]\ntheme = \n", "c.toml").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(!e.to_string().contains('\n'));
+        // No key to name: no empty `: :` in the line.
+        let e = Config::parse("garbage\n", "c.toml").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:1: key with no value"), "{e}");
+        let e = Config::parse("[ui]\ntheme = \"a\"\ntheme = \"b\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().contains("duplicate key `theme`"), "{e}");
+        let e = Config::parse("[procs]\nrefresh_ms = 99999999999999999999999\n", "c.toml").unwrap_err();
+        assert_eq!(e.message, "99999999999999999999999 is out of range (expected u64)", "{e}");
     }
 
     #[test]

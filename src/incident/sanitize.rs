@@ -141,7 +141,11 @@ pub fn error_line(s: &str) -> String {
         if i > 0 {
             out.push(' ');
         }
-        match cap(word, ECHO_TOKEN) {
+        // A word an earlier `cap` already cut (`"zzz…` before `(300 bytes)`) is not cut again:
+        // its quote or escapes may take it past the limit, and a second cut would count the cut.
+        let already_cut = word.trim_end_matches(|c: char| c.is_ascii_punctuation()).ends_with('…')
+            && word.chars().count() <= ECHO_TOKEN * 2;
+        match if already_cut { Cow::Borrowed(word) } else { cap(word, ECHO_TOKEN) } {
             Cow::Borrowed(w) => out.push_str(w),
             Cow::Owned(w) => {
                 // Keep the punctuation that ended the word (`key:`, `` `x`, ``): it is the grammar.
@@ -228,6 +232,14 @@ mod tests {
             assert_eq!(visible(&s), format!("+49\\u{{{:x}}}170", u32::from(c)));
         }
         assert!(matches!(strip_controls("emoji ✓ ü"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn error_line_does_not_cut_what_was_already_cut() {
+        let value = format!("\"{}\"", cap(&"z".repeat(300), 80));
+        let line = error_line(&format!("t.toml:3: people.ana.tz: unknown time zone {value} (expected)"));
+        assert_eq!(line.matches("bytes)").count(), 1, "{line}");
+        assert!(line.contains("… (300 bytes)"), "{line}");
     }
 
     #[test]

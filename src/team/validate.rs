@@ -21,6 +21,7 @@ pub fn load(text: &str, path: &str) -> Result<Team, Vec<TeamError>> {
         Err(e) => {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            let message = crate::config::clearer_toml_message(message, text, e.span());
             let field = error_keys(&e);
             return Err(vec![TeamError {
                 path: path.into(),

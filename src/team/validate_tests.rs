@@ -70,6 +70,12 @@ fn syntax_error_names_its_line() {
 }
 
 #[test]
+fn a_duplicate_key_is_named() {
+    let e = one(&edit(6, "name = \"Bo\"\nname = \"Bob\""));
+    assert_eq!(e, "team.toml:7: duplicate key `name`");
+}
+
+#[test]
 fn unknown_key_is_refused_with_its_line() {
     let e = one(&edit(6, "nmae = \"Bo\""));
     assert!(e.starts_with("team.toml:6: people.bo: unknown field `nmae`, expected one of `name`"), "{e}");
