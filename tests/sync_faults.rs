@@ -100,3 +100,38 @@ async fn an_oversized_event_is_set_aside_and_does_not_block_the_outbox() {
     let again = engine::push_outbox(&store, &c).await.unwrap();
     assert_eq!((again.pushed, again.rejected), (0, 0));
 }
+
+/// The TUI's sync task with an event ana's token may not write (author `mallory`): the server's
+/// 403 names that event, so it is set aside and the rest reaches the server. The header says
+/// `1 rejected`, never `auth failed`: the token is fine.
+#[test]
+fn the_task_sets_aside_an_author_the_token_may_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(start(&tmp.path().join("s.db")));
+    let dir = tmp.path().join("c");
+    let (store, inc) = store_with_incident(&dir, "ana@h", "token test");
+    let forged = note(inc, "mallory", "impersonation");
+    store.append(&forged).unwrap();
+    let after = note(inc, "ana@h", "after");
+    store.append(&after).unwrap();
+    let h = follow(&dir, &url(&server), ANA, "ana@h", inc);
+    let status = h.status.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = status.borrow().clone();
+        assert_ne!(s.link, warroom::sync::Link::AuthFailed, "{s:?}");
+        if s.link == warroom::sync::Link::Online && s.rejected == 1 && s.pending == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never online with 1 rejected: {s:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let line = warroom::sync::status_line(&status.borrow(), chrono::Utc::now());
+    assert!(line.ends_with("1 rejected") && !line.contains("auth") && !line.contains("pending"), "{line}");
+    let c = Client::new(&url(&server), Some(ANA.into()), Duration::from_secs(5), "t").unwrap();
+    let ids = rt.block_on(server_ids(&c, inc));
+    assert_eq!(ids, [inc, after.id], "the note after the refused one reached the server");
+    assert_eq!(store.events(inc).unwrap().len(), 3, "the refused note is kept locally");
+    drop(h);
+}

@@ -30,12 +30,16 @@ fn warn_refused(report: &engine::Report) {
     }
 }
 
+/// One line on stderr for a sync that failed: what happened (no answer, the token refused, an
+/// error answer) and how many events wait locally. Never "unreachable" for a server that answered.
 fn warn(url: &str, e: &SyncError, pending: usize) {
     let queued = if pending > 0 { format!("; {pending} event(s) queued") } else { String::new() };
-    eprintln!(
-        "warroom: warning: server {url} unreachable, working offline{queued} ({})",
-        one_line(&e.to_string())
-    );
+    let what = match (e, crate::sync::plan::classify(e.failure())) {
+        (SyncError::Network { .. } | SyncError::Silent { .. }, _) => "unreachable, working offline",
+        (_, crate::sync::plan::Retry::Auth) => "refused the token (auth failed), not synced",
+        _ => "answered with an error, not synced",
+    };
+    eprintln!("warroom: warning: server {url} {what}{queued} ({})", one_line(&e.to_string()));
 }
 
 /// Runs `f`, and again on the next replica while it fails in a way that moved the client on
@@ -52,6 +56,12 @@ async fn each_replica<T, F: std::future::Future<Output = Result<T, SyncError>>>(
         }
     }
     result
+}
+
+/// Local events waiting to be pushed: the unsynced ones but those set aside (never sent again).
+fn queued(ctx: &Ctx) -> Result<usize> {
+    let rejected = engine::rejected_count(&ctx.store)?;
+    Ok(ctx.store.pending_count()?.saturating_sub(rejected))
 }
 
 /// Runs an incident command with sync around it when a server is configured.
@@ -75,12 +85,12 @@ pub(super) fn around(ctx: &Ctx, command: impl FnOnce(&Ctx) -> Result<ExitCode>) 
     // Offline: warn once, after the command, so the count includes what it just queued. A
     // second attempt would only add another timeout.
     if let Some(e) = offline {
-        warn(&url, &e, ctx.store.pending_count()?);
-    } else if ctx.store.pending_count()? > 0 {
+        warn(&url, &e, queued(ctx)?);
+    } else if queued(ctx)? > 0 {
         match rt.block_on(each_replica(&client, || engine::push_outbox(&ctx.store, &client))) {
             Ok(report) => warn_refused(&report),
             Err(SyncError::Store(e)) => return Err(e.into()),
-            Err(e) => warn(&url, &e, ctx.store.pending_count()?),
+            Err(e) => warn(&url, &e, queued(ctx)?),
         }
     }
     Ok(code)

@@ -19,8 +19,10 @@ const MAX_ANSWER: usize = 96 * 1024 * 1024;
 pub enum SyncError {
     #[error("{url}: {}", root_cause(source))]
     Network { url: String, source: reqwest::Error },
+    /// An error answer: `index` is the batch index of the event the server blamed, `field` the
+    /// field it named (`events[0].author`), when it said.
     #[error("{url}: HTTP {code}: {message}")]
-    Status { url: String, code: u16, message: String, index: Option<usize> },
+    Status { url: String, code: u16, message: String, index: Option<usize>, field: Option<String> },
     #[error("{url}: unexpected answer: {why}")]
     Garbage { url: String, why: String },
     /// The stream carried nothing, not even a heartbeat, for this long: the link is dead even if
@@ -56,10 +58,16 @@ impl SyncError {
         }
     }
 
-    /// The failure as the planner classifies it.
+    /// The failure as the planner classifies it. A 403 blames one event only when it names that
+    /// event's author (`events[i].author`: the token may not write it); any other 403 is about
+    /// the token, and keeps no index.
     pub fn failure(&self) -> Failure {
         match self {
             SyncError::Network { .. } | SyncError::Silent { .. } => Failure::Network,
+            SyncError::Status { code: 403, index, field, .. } => {
+                let index = index.filter(|i| field.as_deref() == Some(&format!("events[{i}].author")));
+                Failure::Status { code: 403, index }
+            }
             SyncError::Status { code, index, .. } => Failure::Status { code: *code, index: *index },
             SyncError::Garbage { .. } | SyncError::Store(_) => Failure::Garbage,
         }
@@ -316,7 +324,8 @@ fn status_error(url: &str, status: StatusCode, body: &[u8]) -> SyncError {
         Some(e) => crate::incident::sanitize::one_line(&e.error).chars().take(300).collect(),
         None => status.canonical_reason().unwrap_or("error").to_string(),
     };
-    SyncError::Status { url: url.into(), code: status.as_u16(), message, index: parsed.and_then(|e| e.index) }
+    let (index, field) = parsed.map_or((None, None), |e| (e.index, e.field));
+    SyncError::Status { url: url.into(), code: status.as_u16(), message, index, field }
 }
 
 type ByteStream =
@@ -400,4 +409,27 @@ impl EventStream {
 /// The URLs in a `server.url` value: one, or several separated by commas (replicas).
 pub fn split_urls(value: &str) -> Vec<String> {
     value.split(',').map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(code: u16, body: &str) -> SyncError {
+        status_error("http://s/v1/x", StatusCode::from_u16(code).unwrap(), body.as_bytes())
+    }
+
+    #[test]
+    fn a_403_blames_an_event_only_when_it_names_its_author() {
+        let author = r#"{"error":"events[1].author: `mallory` may not be written with the token of `ana`","field":"events[1].author","index":1}"#;
+        assert_eq!(answer(403, author).failure(), Failure::Status { code: 403, index: Some(1) });
+        // The index must be the one the field names; anything else is about the token.
+        let other = r#"{"error":"forbidden","field":"events[2].author","index":1}"#;
+        assert_eq!(answer(403, other).failure(), Failure::Status { code: 403, index: None });
+        let token = r#"{"error":"forbidden","field":"authorization","index":0}"#;
+        assert_eq!(answer(403, token).failure(), Failure::Status { code: 403, index: None });
+        assert_eq!(answer(403, "not json").failure(), Failure::Status { code: 403, index: None });
+        let bad = r#"{"error":"events[3].text: too long","field":"events[3].text","index":3}"#;
+        assert_eq!(answer(422, bad).failure(), Failure::Status { code: 422, index: Some(3) });
+    }
 }

@@ -97,7 +97,7 @@ pub enum Failure {
 pub enum Retry {
     /// Wait (backoff) and try again: the server or network may come back.
     Later,
-    /// The token is wrong: retry only slowly, and say so.
+    /// The token is wrong (401, or a 403 that blames no event): retry only slowly, and say so.
     Auth,
     /// The server will never accept this one event: set it aside (kept locally) and go on.
     RejectEvent(usize),
@@ -105,10 +105,12 @@ pub enum Retry {
 
 pub fn classify(f: Failure) -> Retry {
     match f {
+        // 422: the event breaks a rule; 409: its id is already stored with another body; 403
+        // naming an event: the token may not write its author (`Failure::Status` keeps a 403's
+        // index only then). Either way no retry can succeed: set that one event aside (kept
+        // locally) and go on; the token itself is fine.
+        Failure::Status { code: 403 | 409 | 422, index: Some(i) } => Retry::RejectEvent(i),
         Failure::Status { code: 401 | 403, .. } => Retry::Auth,
-        // 422: the event breaks a rule; 409: its id is already stored with another body. Either
-        // way no retry can succeed: set that one event aside (kept locally) and go on.
-        Failure::Status { code: 409 | 422, index: Some(i) } => Retry::RejectEvent(i),
         _ => Retry::Later,
     }
 }
@@ -131,6 +133,7 @@ pub enum Link {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncStatus {
     pub link: Link,
+    /// Local events waiting to be pushed (not counting the rejected ones, which never will be).
     pub pending: usize,
     /// Events the server refused for good (kept locally, never pushed again).
     pub rejected: usize,
@@ -183,7 +186,11 @@ pub fn status_line(s: &SyncStatus, now: DateTime<Utc>) -> String {
             };
         }
         if s.rejected > 0 {
-            out = format!("{out}, {} rejected", s.rejected);
+            out = if out.is_empty() {
+                format!("{} rejected", s.rejected)
+            } else {
+                format!("{out}, {} rejected", s.rejected)
+            };
         }
         out
     };
@@ -271,7 +278,10 @@ mod tests {
         assert_eq!(classify(Failure::Network), Retry::Later);
         assert_eq!(classify(Failure::Status { code: 500, index: None }), Retry::Later);
         assert_eq!(classify(Failure::Status { code: 401, index: None }), Retry::Auth);
-        assert_eq!(classify(Failure::Status { code: 403, index: Some(2) }), Retry::Auth);
+        assert_eq!(classify(Failure::Status { code: 403, index: None }), Retry::Auth);
+        // A 403 naming one event's author is about that event, not the token.
+        assert_eq!(classify(Failure::Status { code: 403, index: Some(2) }), Retry::RejectEvent(2));
+        assert_eq!(classify(Failure::Status { code: 401, index: Some(2) }), Retry::Auth);
         assert_eq!(classify(Failure::Status { code: 422, index: Some(2) }), Retry::RejectEvent(2));
         assert_eq!(classify(Failure::Status { code: 422, index: None }), Retry::Later);
         assert_eq!(classify(Failure::Garbage), Retry::Later);
@@ -299,6 +309,15 @@ mod tests {
         assert_eq!(status_line(&s, now), "offline 4m, 3 pending");
         s.pending = 0;
         assert_eq!(status_line(&s, now), "offline 4m");
+        // An event the server refused for what it is (say, an author the token may not write)
+        // is counted as rejected, never as a failed token.
+        s.link = Link::Online;
+        s.rejected = 1;
+        assert_eq!(status_line(&s, now), "1 rejected");
+        s.pending = 2;
+        assert_eq!(status_line(&s, now), "2 pending, 1 rejected");
+        s.pending = 0;
+        s.rejected = 0;
         s.link = Link::AuthFailed;
         assert_eq!(status_line(&s, now), "auth failed");
         assert_eq!(status_line(&SyncStatus::default(), now), "local");

@@ -224,8 +224,9 @@ fn jitter() -> f64 {
 
 impl Task {
     fn publish(&self, link: Link, error: Option<String>, viewers: Option<Vec<String>>) {
-        let pending = self.store.pending_count().unwrap_or(0);
+        // Events set aside stay unsynced in the store but are not waiting for anything.
         let rejected = engine::rejected_count(&self.store).unwrap_or(0);
+        let pending = self.store.pending_count().unwrap_or(0).saturating_sub(rejected);
         self.status.send_modify(|s| {
             // Keep the time we went offline, so the header counts from the first failure; a
             // link that dies counts from the last time the server confirmed the head.
