@@ -166,6 +166,74 @@ pub async fn pull(store: &Store, client: &Client, incident: IncidentId) -> Resul
     Ok(added)
 }
 
+/// The user part of an author (`ana` of `ana@db-01`): the server's author rule lets a token
+/// append only its own user's events.
+fn user(author: &str) -> &str {
+    author.split('@').next().unwrap_or(author)
+}
+
+/// The server's head is below the cursor: it lost events (restored from an old copy, or started
+/// on an empty database) or is another store. Pushes every local event of `incident` again
+/// (idempotent by id: what the server still has is a 200) and then moves the cursor back to 0,
+/// so the next pull takes in whatever the server now holds, under its new sequence numbers.
+/// A server with per-user tokens refuses other users' events (403 naming one): that user's
+/// events are then left out, and their own clients send them when they notice. Events the server refuses for good
+/// (409, 422) are left out. On any other failure the cursor is left as it was, so the next
+/// heartbeat notices again and the re-send is retried. Returns how many events were acknowledged.
+pub async fn resend(store: &Store, client: &Client, incident: IncidentId) -> Result<usize, SyncError> {
+    let skip = rejected(store)?;
+    let events: Vec<Event> = store
+        .events(incident)?
+        .into_iter()
+        .filter(|e| !skip.contains(&e.id) && wire::check_event(e, incident).is_ok())
+        .collect();
+    let index: std::collections::HashMap<Uuid, usize> =
+        events.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let entries: Vec<Pending> = events
+        .iter()
+        .map(|e| Pending {
+            incident,
+            id: e.id,
+            bytes: serde_json::to_vec(e).map(|v| v.len()).unwrap_or(1024),
+        })
+        .collect();
+    let mut sent = 0;
+    let mut not_ours: HashSet<String> = HashSet::new();
+    for op in plan::plan(&entries, &HashSet::new(), &[], LIMITS) {
+        let Op::Push { ids, .. } = op else { continue };
+        let mut batch: Vec<Event> =
+            ids.iter().filter_map(|id| index.get(id).map(|&i| events[i].clone())).collect();
+        batch.retain(|e| !not_ours.contains(user(&e.author)));
+        // Bounded: each failure shrinks the batch.
+        while !batch.is_empty() {
+            match client.push(incident, &batch).await {
+                Ok(acks) => {
+                    let acks: Vec<(Uuid, i64)> = acks.iter().map(|a| (a.id, a.seq)).collect();
+                    store.mark_synced(&acks)?;
+                    sent += acks.len();
+                    break;
+                }
+                Err(e) => match (plan::classify(e.failure()), e.failure()) {
+                    (Retry::RejectEvent(i), _) if i < batch.len() => {
+                        batch.remove(i);
+                    }
+                    // Another user's event, refused under our token: leave that user's out.
+                    (Retry::Auth, plan::Failure::Status { code: 403, index: Some(i) }) if i < batch.len() => {
+                        let theirs = user(&batch[i].author).to_string();
+                        batch.retain(|e| user(&e.author) != theirs);
+                        not_ours.insert(theirs);
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+    // Only now: a cursor moved back before the re-send succeeded would stop the next heartbeat
+    // from noticing that the server still lacks our events.
+    store.set_meta(&cursor_key(incident), "0")?;
+    Ok(sent)
+}
+
 /// A whole round: push the outbox, then pull each followed incident.
 pub async fn sync_once(store: &Store, client: &Client, follow: &[IncidentId]) -> Result<Report, SyncError> {
     let mut report = push_outbox(store, client).await?;

@@ -145,6 +145,14 @@ pub struct SyncStatus {
     pub confirmed_at: Option<DateTime<Utc>>,
     /// The server's heartbeat interval (zero until the first heartbeat).
     pub every: Duration,
+    /// `(head, cursor)` while the server's head is below the last seq this client took from
+    /// it: the server lost events (restored, or an empty database) or is another store. Cleared
+    /// when a heartbeat confirms the head again.
+    pub behind: Option<(i64, i64)>,
+    /// How many times this task found the server behind its cursor (a notice each time).
+    pub lost: u32,
+    /// What the last of those was, one line, for the notice.
+    pub lost_note: Option<String>,
 }
 
 /// Heartbeat interval assumed before the server has announced one.
@@ -165,7 +173,11 @@ pub fn fresh_for(every: Duration) -> Duration {
 /// Whether the header may say `synced`: online, nothing pending or refused, and the server
 /// confirmed the head within `fresh_for`.
 pub fn is_synced(s: &SyncStatus, now: DateTime<Utc>) -> bool {
-    s.link == Link::Online && s.pending == 0 && s.rejected == 0 && confirmed_recently(s, now)
+    s.link == Link::Online
+        && s.pending == 0
+        && s.rejected == 0
+        && s.behind.is_none()
+        && confirmed_recently(s, now)
 }
 
 fn confirmed_recently(s: &SyncStatus, now: DateTime<Utc>) -> bool {
@@ -194,14 +206,18 @@ pub fn status_line(s: &SyncStatus, now: DateTime<Utc>) -> String {
         }
         out
     };
-    match &s.link {
-        Link::Local => "local".into(),
-        Link::Connecting => pending("connecting".into()),
-        Link::AuthFailed => pending("auth failed".into()),
-        Link::Offline { since } => pending(format!("offline {}", short_duration(now - *since))),
-        Link::Online if is_synced(s, now) => "synced".into(),
-        Link::Online if confirmed_recently(s, now) => pending(String::new()),
-        Link::Online => match s.confirmed_at {
+    match (&s.link, s.behind) {
+        // Connected to a server that has less than we took from it: never `synced`.
+        (Link::Online | Link::Connecting, Some((head, cursor))) => {
+            pending(format!("server behind ({head} < {cursor})"))
+        }
+        (Link::Local, _) => "local".into(),
+        (Link::Connecting, _) => pending("connecting".into()),
+        (Link::AuthFailed, _) => pending("auth failed".into()),
+        (Link::Offline { since }, _) => pending(format!("offline {}", short_duration(now - *since))),
+        (Link::Online, _) if is_synced(s, now) => "synced".into(),
+        (Link::Online, _) if confirmed_recently(s, now) => pending(String::new()),
+        (Link::Online, _) => match s.confirmed_at {
             Some(t) => pending(format!("stale {}", short_duration(now - t))),
             None => pending("connecting".into()),
         },
@@ -298,6 +314,10 @@ mod tests {
         assert!(is_synced(&s, now));
         s.pending = 3;
         assert_eq!(status_line(&s, now), "3 pending");
+        // A server whose head is below what we took from it is never `synced`.
+        let behind = SyncStatus { behind: Some((1, 68)), pending: 0, ..s.clone() };
+        assert!(!is_synced(&behind, now));
+        assert_eq!(status_line(&behind, now), "server behind (1 < 68)");
         // No heartbeat for more than two intervals: the header says how old its knowledge is.
         let later = now + chrono::Duration::seconds(9);
         assert_eq!(status_line(&s, later), "stale 12s, 3 pending");

@@ -103,6 +103,9 @@ pub struct SyncHandle {
     /// Bumped whenever events from the server reached the store: re-read the incident.
     pub arrivals: watch::Receiver<u64>,
     nudge: Arc<Notify>,
+    /// Told of every local write, whatever the task is doing: the pending count is recounted at
+    /// once, even while a push or a probe hangs on a frozen server.
+    wrote: Arc<Notify>,
     reconnect: Arc<Notify>,
     stop: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -113,6 +116,7 @@ struct Channels {
     status: watch::Sender<SyncStatus>,
     arrivals: watch::Sender<u64>,
     nudge: Arc<Notify>,
+    wrote: Arc<Notify>,
     reconnect: Arc<Notify>,
     stop: watch::Receiver<bool>,
 }
@@ -123,9 +127,10 @@ impl SyncHandle {
         let (status_tx, status) = watch::channel(SyncStatus { link: Link::Connecting, ..Default::default() });
         let (arrivals_tx, arrivals) = watch::channel(0u64);
         let nudge = Arc::new(Notify::new());
+        let wrote = Arc::new(Notify::new());
         let reconnect = Arc::new(Notify::new());
         let (stop, stop_rx) = watch::channel(false);
-        let (n, r) = (nudge.clone(), reconnect.clone());
+        let (n, w, r) = (nudge.clone(), wrote.clone(), reconnect.clone());
         let thread = std::thread::Builder::new().name("warroom-sync".into()).spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -138,15 +143,23 @@ impl SyncHandle {
                     return;
                 }
             };
-            let chans =
-                Channels { status: status_tx, arrivals: arrivals_tx, nudge: n, reconnect: r, stop: stop_rx };
+            let chans = Channels {
+                status: status_tx,
+                arrivals: arrivals_tx,
+                nudge: n,
+                wrote: w,
+                reconnect: r,
+                stop: stop_rx,
+            };
             rt.block_on(run(cfg, chans));
         })?;
-        Ok(SyncHandle { status, arrivals, nudge, reconnect, stop, thread: Some(thread) })
+        Ok(SyncHandle { status, arrivals, nudge, wrote, reconnect, stop, thread: Some(thread) })
     }
 
-    /// Asks the task to push now (call after writing an event locally).
+    /// Asks the task to push now (call after writing an event locally). The pending count in
+    /// the status is recounted at once, online or not.
     pub fn nudge(&self) {
+        self.wrote.notify_one();
         self.nudge.notify_one();
     }
 
@@ -181,9 +194,12 @@ struct Task {
     status: watch::Sender<SyncStatus>,
     arrivals: watch::Sender<u64>,
     nudge: Arc<Notify>,
+    wrote: Arc<Notify>,
     reconnect: Arc<Notify>,
     stop: watch::Receiver<bool>,
-    connected: bool,
+    /// Whether the current session got as far as the stream (a Cell: the session runs beside
+    /// the recount of local writes, both borrowing the task).
+    connected: std::cell::Cell<bool>,
 }
 
 /// Between probes while the server is unreachable: a server that comes back is noticed within
@@ -193,7 +209,7 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn run(cfg: SyncConfig, chans: Channels) {
-    let Channels { status, arrivals, nudge, reconnect, stop } = chans;
+    let Channels { status, arrivals, nudge, wrote, reconnect, stop } = chans;
     let offline = |why: String| SyncStatus {
         link: Link::Offline { since: Utc::now() },
         last_error: Some(why),
@@ -213,7 +229,18 @@ async fn run(cfg: SyncConfig, chans: Channels) {
             return;
         }
     };
-    let mut task = Task { cfg, store, client, status, arrivals, nudge, reconnect, stop, connected: false };
+    let mut task = Task {
+        cfg,
+        store,
+        client,
+        status,
+        arrivals,
+        nudge,
+        wrote,
+        reconnect,
+        stop,
+        connected: std::cell::Cell::new(false),
+    };
     task.main_loop().await;
 }
 
@@ -246,11 +273,38 @@ impl Task {
         });
     }
 
+    /// Recounts the outbox (and the refused events) into the status, leaving the link as it
+    /// is: a local write shows as pending at once, even while offline or while a request hangs.
+    fn recount(&self) {
+        let pending = self.store.pending_count().unwrap_or(0);
+        let rejected = engine::rejected_count(&self.store).unwrap_or(0);
+        self.status.send_if_modified(|s| {
+            let changed = s.pending != pending || s.rejected != rejected;
+            s.pending = pending;
+            s.rejected = rejected;
+            changed
+        });
+    }
+
     /// The server said its head is `head` and we hold everything up to it.
     fn confirmed(&self, every: Duration) {
         self.status.send_modify(|s| {
             s.confirmed_at = Some(Utc::now());
             s.every = every;
+            s.behind = None;
+        });
+    }
+
+    /// The server's head is below what we took from it: say so (never `synced`) and count it,
+    /// so the TUI shows a notice once per time it happened.
+    fn server_behind(&self, head: i64, cursor: i64) {
+        self.status.send_modify(|s| {
+            s.behind = Some((head, cursor));
+            s.confirmed_at = None;
+            s.lost += 1;
+            s.lost_note = Some(format!(
+                "server lost events (head {head} < {cursor} seen here): re-sending local events"
+            ));
         });
     }
 
@@ -266,29 +320,38 @@ impl Task {
 
     async fn main_loop(&mut self) {
         let mut failures = 0u32;
-        while !self.stopping() {
-            self.connected = false;
+        'sessions: while !self.stopping() {
+            self.connected.set(false);
             // Stopping must not wait for a request to time out (a hung server would freeze the
             // TUI on quit or on switching incidents): race the session against the stop signal.
             // Cancelling mid-push is safe: unacknowledged events stay in the outbox and a
             // re-push is idempotent by event id.
             let stop = stopped(self.stop.clone());
+            tokio::pin!(stop);
             let reconnect = self.reconnect.clone();
-            let err = tokio::select! {
-                r = self.session() => match r {
-                    Ok(()) => return,
-                    Err(e) => e,
-                },
-                _ = stop => return,
-                // The responder asked to reconnect now: drop this session, start over at once.
-                _ = reconnect.notified() => {
-                    failures = 0;
-                    self.publish(Link::Connecting, None, None);
-                    continue;
+            let wrote = self.wrote.clone();
+            let session = self.session();
+            tokio::pin!(session);
+            let err = loop {
+                tokio::select! {
+                    r = &mut session => match r {
+                        Ok(()) => return,
+                        Err(e) => break e,
+                    },
+                    _ = &mut stop => return,
+                    // A local write: count it as pending now, not when this session's request
+                    // (which may hang on a frozen server until it times out) is over.
+                    _ = wrote.notified() => self.recount(),
+                    // The responder asked to reconnect now: drop this session, start over at once.
+                    _ = reconnect.notified() => {
+                        failures = 0;
+                        self.publish(Link::Connecting, None, None);
+                        continue 'sessions;
+                    }
                 }
             };
             // A session that got as far as the stream was a success: start the backoff over.
-            failures = if self.connected { 1 } else { failures + 1 };
+            failures = if self.connected.get() { 1 } else { failures + 1 };
             let failure = err.failure();
             let link = match plan::classify(failure) {
                 Retry::Auth => {
@@ -308,8 +371,9 @@ impl Task {
                 failure == plan::Failure::Network || (err.fails_over() && self.client.bases().len() > 1);
             tokio::select! {
                 _ = self.wait(wait, probing) => {}
-                // A local write while offline: try again now rather than after the backoff.
-                _ = self.nudge.notified() => {}
+                // A local write while offline: count it as pending, and try again now rather
+                // than after the backoff.
+                _ = self.nudge.notified() => self.recount(),
                 _ = self.reconnect.notified() => { failures = 0; }
                 _ = stopped(self.stop.clone()) => return,
             }
@@ -334,13 +398,13 @@ impl Task {
     /// Catches up, then follows the stream until it fails (Err) or the task is stopped (Ok).
     /// Each heartbeat names the server's head: behind it, the gap is pulled; at it, the head is
     /// confirmed (the header may say `synced`). Silence for 2.5 heartbeats ends the session.
-    async fn session(&mut self) -> Result<(), SyncError> {
+    async fn session(&self) -> Result<(), SyncError> {
         let incident = self.cfg.incident;
         let report = engine::sync_once(&self.store, &self.client, &[incident]).await?;
         self.arrived(report.pulled);
         let after = engine::cursor(&self.store, incident)?;
         let mut stream = self.client.stream(incident, after).await?;
-        self.connected = true;
+        self.connected.set(true);
         self.publish(Link::Online, None, None);
         let stop = stopped(self.stop.clone());
         tokio::pin!(stop);
@@ -386,6 +450,21 @@ impl Task {
                         Some(Ok(StreamItem::Heartbeat { head, every: e })) => {
                             // Clamped: a server announcing 0 ms or an hour must not make us spin or go deaf.
                             every = e.clamp(Duration::from_millis(100), Duration::from_secs(300));
+                            if head < stream.last() {
+                                // The server has less than we took from it: it lost events or
+                                // is another store. Say so, send it ours again, take in what it
+                                // holds now under its new numbering, and follow from there.
+                                self.server_behind(head, stream.last());
+                                self.publish(Link::Online, None, None);
+                                engine::resend(&self.store, &self.client, incident).await?;
+                                let added = engine::pull(&self.store, &self.client, incident).await?;
+                                self.arrived(added);
+                                stream = self.client.stream(incident, engine::cursor(&self.store, incident)?).await?;
+                                heard = tokio::time::Instant::now();
+                                self.publish(Link::Online, None, None);
+                                // The new stream's first heartbeat confirms the head (or not).
+                                continue;
+                            }
                             if head > stream.last() {
                                 // The server has events this stream did not bring: pull them.
                                 let added = engine::pull(&self.store, &self.client, incident).await?;

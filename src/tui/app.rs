@@ -415,6 +415,13 @@ impl App {
             Action::Terminate => self.finish(),
             Action::PageDone(done) => self.page_done(*done, now),
             Action::Sync(s) => {
+                // The server was found behind what we took from it: say it once, in words.
+                if s.lost > self.sync.as_ref().map_or(0, |o| o.lost)
+                    && let Some(note) = &s.lost_note
+                {
+                    self.notice = Some((note.clone(), true));
+                    self.dirty = true;
+                }
                 self.dirty |= self.sync.as_ref() != Some(&s);
                 self.sync = Some(s);
             }

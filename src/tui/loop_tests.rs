@@ -382,3 +382,251 @@ async fn a_capture_started_just_before_a_hang_up_is_still_recorded() {
     sleeper.stop();
     assert!(kinds(dir.path(), &app).iter().any(|e| captured(e, pid)), "the capture is recorded");
 }
+
+/// Reads each request's first line on a server that accepts and never answers (a frozen
+/// `kill -STOP` server: the kernel still accepts), sending it to `seen`; holds every connection.
+fn frozen_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((mut conn, _)) = listener.accept() {
+            let mut head = [0u8; 256];
+            let n = conn.read(&mut head).unwrap_or(0);
+            let line = String::from_utf8_lossy(&head[..n]).lines().next().unwrap_or_default().to_string();
+            held.push(conn);
+            let _ = seen_tx.send(line);
+        }
+    });
+    (url, seen)
+}
+
+/// Offline on a frozen server, a note saved in the TUI shows as pending on the next status, not
+/// when the request then hanging on the frozen server times out (10 s later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_written_while_offline_shows_as_pending_at_once() {
+    let (url, seen) = frozen_server();
+    let mut h = sample("default");
+    let mut config = Config::default();
+    config.server.url = Some(url);
+    let mut fx = effects(config);
+    fx.run(&mut h.app);
+    let status = fx.handle.as_ref().expect("a sync task").status.clone();
+    let feed = |h: &mut super::tests::Harness| {
+        let st = status.borrow().clone();
+        h.app.update(super::app::Action::Sync(st), super::tests::now());
+    };
+    // The first push hangs until the client's request timeout: then the header says offline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(status.borrow().link, crate::sync::Link::Offline { .. }) {
+        assert!(Instant::now() < deadline, "never offline: {:?}", status.borrow());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    feed(&mut h);
+    let before = h.app.sync.as_ref().unwrap().pending;
+    // Wait until the task is inside its next try (a push or pull, not a health probe): that
+    // request hangs for the client's whole 10 s timeout.
+    while seen.try_recv().is_ok() {}
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match seen.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) if !line.contains("/healthz") => break,
+            _ => assert!(Instant::now() < deadline, "the task never tried again"),
+        }
+    }
+    h.key(KeyCode::Char('n')).chars("written while offline").key(KeyCode::Enter);
+    fx.run(&mut h.app);
+    assert_eq!(fx.nudged, h.app.appended, "the write was passed on");
+    let want = format!("{} pending", before + 1);
+    // Bounded well under the hanging request's 10 s timeout, which the old code waited out.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        feed(&mut h);
+        let header = h.text(80, 24).lines().next().unwrap_or_default().to_string();
+        if header.contains(&want) {
+            assert!(header.contains("offline"), "{header}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the header never said {want:?}: {header}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Two responders share an incident; the server is restarted on the same port with an empty
+/// database. Neither header may go on saying `synced`: ana's says the server is behind and a
+/// notice says so once; each client sends the server its own events again, and a note ana writes
+/// after the restart reaches bo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
+    let db = tempfile::tempdir().unwrap();
+    let mut server_config = Config::default();
+    let token = |name: &str| crate::config::TokenConfig {
+        name: name.into(),
+        token: Some(format!("{name}-token-0123456789")),
+        token_sha256: None,
+    };
+    server_config.server.tokens = vec![token("ana"), token("bo")];
+    let start = |listen: String, file: &str| {
+        crate::server::start(crate::server::ServeOptions::from_config(
+            &listen,
+            db.path().join(file),
+            false,
+            &server_config,
+        ))
+    };
+    let server = start("127.0.0.1:0".into(), "s-full.db").await.unwrap();
+    let addr = server.addr;
+    let url = format!("http://{addr}");
+    // Ana's incident, in her TUI.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let title = "Queue backlog on ingest";
+    let open = Event::open(chrono::Utc::now(), super::tests::ME, title.into(), Severity::ALL[1], None);
+    store.append_all(std::slice::from_ref(&open), None).unwrap();
+    let id = open.incident;
+    let mut h = Harness { app: App::new(store, options("default", Some(id))).unwrap(), dir };
+    let mut config = Config::default();
+    config.server.url = Some(url.clone());
+    config.server.token = Some("ana-token-0123456789".into());
+    let mut fx = effects(config);
+    fx.run(&mut h.app);
+    let status = fx.handle.as_ref().expect("a sync task").status.clone();
+    // Bo follows it from his own store, with his own token.
+    let bo_dir = tempfile::tempdir().unwrap();
+    let bo_store = Store::open(bo_dir.path()).unwrap();
+    let bo_config = crate::sync::SyncConfig {
+        data_dir: bo_dir.path().to_path_buf(),
+        server: url.clone(),
+        token: Some("bo-token-0123456789".into()),
+        viewer: "bo@db-02".into(),
+        incident: id,
+    };
+    let bo = crate::sync::SyncHandle::spawn(bo_config.clone()).unwrap();
+    let bo_has = |text: &str| {
+        bo_store
+            .events(id)
+            .unwrap()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Note { text: t, .. } if t == text))
+    };
+    // Bo writes more than ana will send the new server, so his cursor stays above its head.
+    let bo_note = |text: &str| {
+        Event::new(
+            id,
+            chrono::Utc::now(),
+            "bo@db-02",
+            EventKind::Note { text: text.into(), tag: Tag::Finding },
+        )
+    };
+    let more: Vec<Event> = (0..4).map(|i| bo_note(&format!("bo's earlier note {i}"))).collect();
+    let theirs = bo_note("written by bo before");
+    let http = reqwest::Client::new();
+    let on_server = |text: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let body = http
+                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
+                .bearer_auth("ana-token-0123456789")
+                .send()
+                .await
+                .and_then(|r| r.error_for_status());
+            match body {
+                Ok(r) => r.text().await.unwrap_or_default().contains(text),
+                Err(_) => false,
+            }
+        }
+    };
+    let feed = |h: &mut Harness| {
+        let st = status.borrow().clone();
+        h.app.update(super::app::Action::Sync(st), super::tests::now());
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bo_store.events(id).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "bo never got the incident");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bo_store.append_all(&more, None).unwrap();
+    bo_store.append(&theirs).unwrap();
+    bo.nudge();
+    // Both hold everything: ana has bo's note and is synced (her cursor is the server's head).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        feed(&mut h);
+        let synced = crate::sync::plan::is_synced(&status.borrow(), chrono::Utc::now());
+        if synced && h.stored().iter().any(|e| e.id == theirs.id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never synced with bo's note: {:?}", status.borrow());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.app.sync.as_ref().unwrap().lost, 0);
+
+    // Bo closes his cockpit. The server comes back on the same port with an empty database;
+    // ana writes a note; then bo opens his cockpit again.
+    bo.stop();
+    server.stop().await.unwrap();
+    let server = start(addr.to_string(), "s-empty.db").await.unwrap();
+    h.key(KeyCode::Char('n')).chars("written after the restart").key(KeyCode::Enter);
+    fx.run(&mut h.app);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !on_server(title).await {
+        feed(&mut h);
+        assert!(
+            Instant::now() < deadline,
+            "ana never sent the server her events again: {:?}",
+            status.borrow()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bo = crate::sync::SyncHandle::spawn(bo_config).unwrap();
+    let mut noticed = false;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        feed(&mut h);
+        if let Some((text, _)) = &h.app.notice {
+            noticed |= text.contains("server lost events");
+        }
+        if noticed
+            && bo_has("written after the restart")
+            && on_server(title).await
+            && on_server("written by bo before").await
+        {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let events = http
+                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
+                .bearer_auth("ana-token-0123456789")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            panic!(
+                "never recovered (noticed: {noticed}): {:?}, bo has the note: {}, bo: {:?}, server: {events}",
+                status.borrow(),
+                bo_has("written after the restart"),
+                bo.status.borrow()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.app.sync.as_ref().unwrap().lost, 1, "noticed once");
+    // The server lists the incident again (it has the `opened` event back).
+    let list = http
+        .get(format!("{url}/v1/incidents"))
+        .bearer_auth("ana-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&id.to_string()), "{list}");
+    drop(bo);
+    drop(fx);
+    server.stop().await.unwrap();
+}

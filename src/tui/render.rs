@@ -129,6 +129,7 @@ fn header_level(
     let mut right = Vec::new();
     if let Some(s) = &app.sync {
         let role = match s.link {
+            Link::Online | Link::Connecting if s.behind.is_some() => t.danger,
             Link::Online if is_synced(s, now) => t.ok,
             Link::Online | Link::Connecting | Link::Local => t.warn,
             Link::Offline { .. } | Link::AuthFailed => t.danger,
