@@ -250,10 +250,15 @@ fn jitter() -> f64 {
 }
 
 impl Task {
-    fn publish(&self, link: Link, error: Option<String>, viewers: Option<Vec<String>>) {
-        // Events set aside stay unsynced in the store but are not waiting for anything.
+    /// (pending, rejected): events set aside stay unsynced in the store but are not waiting for
+    /// anything, so they are counted apart.
+    fn counts(&self) -> (usize, usize) {
         let rejected = engine::rejected_count(&self.store).unwrap_or(0);
-        let pending = self.store.pending_count().unwrap_or(0).saturating_sub(rejected);
+        (self.store.pending_count().unwrap_or(0).saturating_sub(rejected), rejected)
+    }
+
+    fn publish(&self, link: Link, error: Option<String>, viewers: Option<Vec<String>>) {
+        let (pending, rejected) = self.counts();
         self.status.send_modify(|s| {
             // Keep the time we went offline, so the header counts from the first failure; a
             // link that dies counts from the last time the server confirmed the head.
@@ -276,8 +281,7 @@ impl Task {
     /// Recounts the outbox (and the refused events) into the status, leaving the link as it
     /// is: a local write shows as pending at once, even while offline or while a request hangs.
     fn recount(&self) {
-        let pending = self.store.pending_count().unwrap_or(0);
-        let rejected = engine::rejected_count(&self.store).unwrap_or(0);
+        let (pending, rejected) = self.counts();
         self.status.send_if_modified(|s| {
             let changed = s.pending != pending || s.rejected != rejected;
             s.pending = pending;
