@@ -95,21 +95,7 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     config.server.token = Some("ana-token-0123456789".into());
     let (mut fx, driver, inputs, mut term) = headless(config);
     let http = reqwest::Client::new();
-    let on_server = |text: &'static str| {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            let body = http
-                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
-                .bearer_auth("ana-token-0123456789")
-                .send()
-                .await
-                .and_then(|r| r.error_for_status());
-            match body {
-                Ok(r) => r.text().await.unwrap_or_default().contains(text),
-                Err(_) => false,
-            }
-        }
-    };
+    let on_server = |text: &'static str| server_has(http.clone(), url.clone(), id, text);
     let script = async {
         // The loop started the sync task for the incident on screen: the sample events go up.
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -523,21 +509,7 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     let more: Vec<Event> = (0..4).map(|i| bo_note(&format!("bo's earlier note {i}"))).collect();
     let theirs = bo_note("written by bo before");
     let http = reqwest::Client::new();
-    let on_server = |text: &'static str| {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            let body = http
-                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
-                .bearer_auth("ana-token-0123456789")
-                .send()
-                .await
-                .and_then(|r| r.error_for_status());
-            match body {
-                Ok(r) => r.text().await.unwrap_or_default().contains(text),
-                Err(_) => false,
-            }
-        }
-    };
+    let on_server = |text: &'static str| server_has(http.clone(), url.clone(), id, text);
     let feed = |h: &mut Harness| {
         let st = status.borrow().clone();
         h.app.update(super::app::Action::Sync(st), super::tests::now());
@@ -629,4 +601,19 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     drop(bo);
     drop(fx);
     server.stop().await.unwrap();
+}
+
+/// Whether ana's view of incident `id` on the server at `url` holds `text` (false while the
+/// server does not answer).
+async fn server_has(http: reqwest::Client, url: String, id: crate::incident::IncidentId, text: &str) -> bool {
+    let body = http
+        .get(format!("{url}/v1/incidents/{id}/events?after=0"))
+        .bearer_auth("ana-token-0123456789")
+        .send()
+        .await
+        .and_then(|r| r.error_for_status());
+    match body {
+        Ok(r) => r.text().await.unwrap_or_default().contains(text),
+        Err(_) => false,
+    }
 }
