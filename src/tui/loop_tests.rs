@@ -59,6 +59,18 @@ async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A server config with a token each for ana and bo (`NAME-token-0123456789`).
+fn ana_and_bo_server() -> Config {
+    let mut config = Config::default();
+    let token = |name: &str| crate::config::TokenConfig {
+        name: name.into(),
+        token: Some(format!("{name}-token-0123456789")),
+        token_sha256: None,
+    };
+    config.server.tokens = vec![token("ana"), token("bo")];
+    config
+}
+
 fn kinds(dir: &std::path::Path, app: &App) -> Vec<Event> {
     Store::open(dir).unwrap().events(app.incident().unwrap()).unwrap()
 }
@@ -66,13 +78,7 @@ fn kinds(dir: &std::path::Path, app: &App) -> Vec<Event> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     let db = tempfile::tempdir().unwrap();
-    let mut server_config = Config::default();
-    let token = |name: &str| crate::config::TokenConfig {
-        name: name.into(),
-        token: Some(format!("{name}-token-0123456789")),
-        token_sha256: None,
-    };
-    server_config.server.tokens = vec![token("ana"), token("bo")];
+    let server_config = ana_and_bo_server();
     let server = crate::server::start(crate::server::ServeOptions::from_config(
         "127.0.0.1:0",
         db.path().join("server.db"),
@@ -447,13 +453,7 @@ async fn a_note_written_while_offline_shows_as_pending_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     let db = tempfile::tempdir().unwrap();
-    let mut server_config = Config::default();
-    let token = |name: &str| crate::config::TokenConfig {
-        name: name.into(),
-        token: Some(format!("{name}-token-0123456789")),
-        token_sha256: None,
-    };
-    server_config.server.tokens = vec![token("ana"), token("bo")];
+    let server_config = ana_and_bo_server();
     let start = |listen: String, file: &str| {
         crate::server::start(crate::server::ServeOptions::from_config(
             &listen,
