@@ -313,7 +313,11 @@ fn guard_refuses_pid_1_and_our_own_parent() {
     h.select(1);
     h.key(KeyCode::F(9));
     assert!(matches!(&h.guard().verdict, Verdict::Refuse { reason } if reason.contains("PID 1")));
-    h.chars("anything").key(KeyCode::Enter);
+    // A reason typed into a refusal is refused out loud, not swallowed.
+    h.chars("any");
+    assert_eq!(h.guard().error.as_deref(), Some("refused: nothing can be sent to this process; Esc closes"));
+    assert!(h.text(80, 24).contains("nothing can be sent"), "{}", h.text(80, 24));
+    h.chars("thing").key(KeyCode::Enter);
     assert!(h.guard().error.as_deref().unwrap_or("").starts_with("refused"), "{:?}", h.guard().error);
     assert!(h.jobs().is_empty(), "nothing is sent for a refused process");
     assert!(h.text(80, 24).contains("Refused"));

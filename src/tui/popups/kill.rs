@@ -383,7 +383,12 @@ impl KillGuard {
             (Some(KillCmd::Send), _) => return self.submit(),
             (Some(KillCmd::Next), _) => self.step(1),
             (Some(KillCmd::Prev), _) => self.step(-1),
-            _ if self.verdict.is_refused() => {}
+            // Nothing can be sent: typing is refused out loud, not swallowed.
+            _ if self.verdict.is_refused() => {
+                if types_char(&key) {
+                    self.error = Some("refused: nothing can be sent to this process; Esc closes".into());
+                }
+            }
             (Some(KillCmd::SignalUp), _) => self.signal = self.signal.saturating_sub(1),
             (Some(KillCmd::SignalDown), _) => self.signal = (self.signal + 1).min(last),
             (Some(KillCmd::RowPrev), GuardField::Signal) => self.signal = self.signal.saturating_sub(1),
