@@ -60,8 +60,7 @@ async fn each_replica<T, F: std::future::Future<Output = Result<T, SyncError>>>(
 
 /// Local events waiting to be pushed: the unsynced ones but those set aside (never sent again).
 fn queued(ctx: &Ctx) -> Result<usize> {
-    let rejected = engine::rejected_count(&ctx.store)?;
-    Ok(ctx.store.pending_count()?.saturating_sub(rejected))
+    Ok(engine::outbox_counts(&ctx.store)?.0)
 }
 
 /// Runs an incident command with sync around it when a server is configured.

@@ -49,6 +49,13 @@ pub fn rejected_count(store: &Store) -> Result<usize, SyncError> {
     Ok(rejected(store)?.len())
 }
 
+/// (waiting, rejected): the unsynced events still to push, and those set aside. A set-aside
+/// event stays unsynced in the store but waits for nothing, so it is counted apart.
+pub fn outbox_counts(store: &Store) -> Result<(usize, usize), SyncError> {
+    let rejected = rejected_count(store)?;
+    Ok((store.pending_count()?.saturating_sub(rejected), rejected))
+}
+
 fn reject(store: &Store, id: Uuid) -> Result<(), SyncError> {
     let mut set = rejected(store)?;
     set.insert(id);

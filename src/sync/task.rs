@@ -250,11 +250,9 @@ fn jitter() -> f64 {
 }
 
 impl Task {
-    /// (pending, rejected): events set aside stay unsynced in the store but are not waiting for
-    /// anything, so they are counted apart.
+    /// (pending, rejected), as `engine::outbox_counts`; a store that cannot be read counts 0.
     fn counts(&self) -> (usize, usize) {
-        let rejected = engine::rejected_count(&self.store).unwrap_or(0);
-        (self.store.pending_count().unwrap_or(0).saturating_sub(rejected), rejected)
+        engine::outbox_counts(&self.store).unwrap_or((0, 0))
     }
 
     fn publish(&self, link: Link, error: Option<String>, viewers: Option<Vec<String>>) {
@@ -431,7 +429,7 @@ impl Task {
                     self.publish(Link::Online, None, None);
                 }
                 _ = tick.tick() => {
-                    if self.store.pending_count()? > engine::rejected_count(&self.store)? {
+                    if engine::outbox_counts(&self.store)?.0 > 0 {
                         self.publish(Link::Online, None, None);
                         engine::push_outbox(&self.store, &self.client).await?;
                         self.publish(Link::Online, None, None);
