@@ -568,15 +568,7 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
             break;
         }
         if Instant::now() >= deadline {
-            let events = http
-                .get(format!("{url}/v1/incidents/{id}/events?after=0"))
-                .bearer_auth("ana-token-0123456789")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let events = ana_get(&http, &format!("{url}/v1/incidents/{id}/events?after=0")).await;
             panic!(
                 "never recovered (noticed: {noticed}): {:?}, bo has the note: {}, bo: {:?}, server: {events}",
                 status.borrow(),
@@ -588,32 +580,26 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     }
     assert_eq!(h.app.sync.as_ref().unwrap().lost, 1, "noticed once");
     // The server lists the incident again (it has the `opened` event back).
-    let list = http
-        .get(format!("{url}/v1/incidents"))
-        .bearer_auth("ana-token-0123456789")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = ana_get(&http, &format!("{url}/v1/incidents")).await;
     assert!(list.contains(&id.to_string()), "{list}");
     drop(bo);
     drop(fx);
     server.stop().await.unwrap();
 }
 
+/// GET `url` with ana's token: the body of a success, else the error.
+async fn ana_try_get(http: &reqwest::Client, url: &str) -> reqwest::Result<String> {
+    http.get(url).bearer_auth("ana-token-0123456789").send().await?.error_for_status()?.text().await
+}
+
+/// GET `url` with ana's token; the body (the test fails on an error).
+async fn ana_get(http: &reqwest::Client, url: &str) -> String {
+    ana_try_get(http, url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 /// Whether ana's view of incident `id` on the server at `url` holds `text` (false while the
 /// server does not answer).
 async fn server_has(http: reqwest::Client, url: String, id: crate::incident::IncidentId, text: &str) -> bool {
-    let body = http
-        .get(format!("{url}/v1/incidents/{id}/events?after=0"))
-        .bearer_auth("ana-token-0123456789")
-        .send()
-        .await
-        .and_then(|r| r.error_for_status());
-    match body {
-        Ok(r) => r.text().await.unwrap_or_default().contains(text),
-        Err(_) => false,
-    }
+    let events = format!("{url}/v1/incidents/{id}/events?after=0");
+    ana_try_get(&http, &events).await.is_ok_and(|body| body.contains(text))
 }
