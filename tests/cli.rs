@@ -116,6 +116,9 @@ fn bad_input_is_one_clear_line() {
     env.fails(&["--incident", "0", "status"], 2, "is ambiguous");
     env.fails(&["note", "   "], 2, "the note is empty");
     env.cmd().args(["note", "-"]).write_stdin("").assert().code(2);
+    let out = env.cmd().args(["note", "-"]).write_stdin(&b"caf\xe9 latin-1"[..]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8 (byte 3)"), "{out:?}");
     let (code, _, err) = env.run(&["sev", "9"]);
     assert_eq!(code, 2);
     assert!(err.contains("severity must be 1 to 4"), "{err}");

@@ -75,9 +75,12 @@ impl Note {
         let Note { text, tag, at, author: who, target: _ } = self;
         let author = ctx.config.author();
         let text = if text.len() == 1 && text[0] == "-" {
-            let mut buf = String::new();
-            std::io::stdin().read_to_string(&mut buf).wrap_err("reading the note from stdin")?;
-            buf
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).wrap_err("reading the note from stdin")?;
+            // Bad input, like an empty note: a usage error (exit 2), not a failure of ours.
+            String::from_utf8(buf).map_err(|e| {
+                UsageError(format!("the note on stdin is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+            })?
         } else {
             text.join(" ")
         };
