@@ -53,10 +53,11 @@ fn offline_cli_warns_exits_zero_and_drains_later() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // bo joins from another data dir and sees all three events.
+    // bo joins from another data dir, by the id's start as `warroom incidents` prints it, and
+    // sees all three events.
     let bo_cfg = client_config(tmp.path(), "bo", &url, BO);
     let bo_data = tmp.path().join("bo-data");
-    let out = warroom(&bo_cfg, &bo_data).args(["join", &url, &id]).output().unwrap();
+    let out = warroom(&bo_cfg, &bo_data).args(["join", &url, &id[..13]]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("disk full (3 events"), "{out:?}");
     let out = warroom(&bo_cfg, &bo_data).args(["note", "looking too"]).output().unwrap();
@@ -83,6 +84,14 @@ fn join_of_a_missing_incident_fails_clearly() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not found"), "{err}");
+    // The start of an id that names nothing, or not an id at all: usage errors.
+    for (arg, says) in
+        [("01a2086c-29", "no incident on the server starts with"), ("disk", "not an incident id")]
+    {
+        let out = warroom(&cfg, &tmp.path().join("d")).args(["join", &url, arg]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{out:?}");
+    }
     let cfg = client_config(tmp.path(), "eve", &url, "wrong-token-wrong-token");
     let out = warroom(&cfg, &tmp.path().join("e"))
         .args(["join", &url, "01a2086c-2966-7e8a-be3b-4fadded8380c"])

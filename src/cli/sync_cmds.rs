@@ -115,11 +115,18 @@ fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(UsageError(format!("`{url}` must start with http:// or https://")).into());
     }
-    let incident = uuid::Uuid::parse_str(id.trim())
-        .map_err(|_| UsageError(format!("`{id}` is not an incident id (a uuid)")))?;
     let rt = runtime()?;
     let client =
         Client::new(url, ctx.config.server.token.clone(), Duration::from_secs(10), &ctx.config.author())?;
+    let incident = match uuid::Uuid::parse_str(id.trim()) {
+        Ok(full) => full,
+        // The start of an id, as `warroom incidents` prints it: the one server incident it names.
+        Err(_) => {
+            let listed =
+                rt.block_on(client.incidents()).wrap_err_with(|| format!("listing incidents on {url}"))?;
+            match_prefix(id, listed.iter().map(|i| i.id))?
+        }
+    };
     let added = rt
         .block_on(engine::pull(&ctx.store, &client, incident))
         .wrap_err_with(|| format!("cannot join incident {incident}"))?;
@@ -132,6 +139,29 @@ fn join(ctx: &Ctx, url: &str, id: &str) -> Result<ExitCode> {
     }
     println!("joined {} {} ({} events, {added} new)", st.severity, one_line(&st.title), events.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The one id in `ids` that starts with `prefix` (at least 8 characters of a uuid), or a usage
+/// error saying why not.
+fn match_prefix(prefix: &str, ids: impl Iterator<Item = uuid::Uuid>) -> Result<uuid::Uuid> {
+    let p = prefix.trim().to_ascii_lowercase();
+    if p.len() < 8 || !p.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        let shown = one_line(&crate::incident::sanitize::cap(prefix, 40)).into_owned();
+        return Err(UsageError(format!(
+            "`{shown}` is not an incident id (a uuid, or its first 8+ characters)"
+        ))
+        .into());
+    }
+    let found: Vec<uuid::Uuid> = ids.filter(|id| id.to_string().starts_with(&p)).collect();
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(UsageError(format!("no incident on the server starts with `{p}`")).into()),
+        more => Err(UsageError(format!(
+            "`{p}` starts {} incidents on the server: give more of the id",
+            more.len()
+        ))
+        .into()),
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -246,6 +246,13 @@ impl Client {
         Ok(page)
     }
 
+    /// The incidents the server holds, with their titles (`GET /v1/incidents`).
+    pub async fn incidents(&self) -> Result<Vec<super::wire::IncidentSummary>, SyncError> {
+        let base = self.base().to_string();
+        let url = format!("{base}/v1/incidents");
+        self.call(&base, &url, self.http.get(&url)).await
+    }
+
     /// Who is viewing the incident.
     pub async fn presence(&self, incident: IncidentId) -> Result<Presence, SyncError> {
         let base = self.base().to_string();
