@@ -5,13 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::App;
 use super::keymap::GLOBAL;
 use super::layout::{MIN_SIZE, Screen, screen, too_small};
 use super::pane::RenderCtx;
-use super::widgets::{fit, hint_line};
+use super::widgets::{fit, hint_line, wrap_line};
 use crate::incident::export::human_duration;
 use crate::incident::sanitize::one_line;
 use crate::incident::{IncidentState, Status};
@@ -279,13 +279,36 @@ fn panes(app: &App, frame: &mut Frame, s: &Screen, now: DateTime<Utc>) {
     }
 }
 
+/// The most rows a long notice takes (from the footer up).
+const NOTICE_ROWS: u16 = 4;
+
 /// A notice, else the focused pane's key hints on the left and the global ones on the right, all
 /// generated from the key tables that handle them.
 fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     if let Some((msg, is_error)) = &app.notice {
         let style = if *is_error { t.danger } else { t.ok };
-        frame.render_widget(Paragraph::new(Span::styled(format!(" {}", one_line(msg)), style)), area);
+        // A notice longer than the footer (an error naming a config key, two export paths at 80
+        // columns) grows upward over the panes' last rows, up to 4, rather than losing its end.
+        let line = Line::from(Span::styled(format!(" {}", one_line(msg)), style));
+        let mut lines = wrap_line(line, usize::from(area.width.max(1)), 1);
+        let rows = (lines.len() as u16).clamp(1, NOTICE_ROWS.min(area.y + 1));
+        if lines.len() > usize::from(rows) {
+            lines.truncate(usize::from(rows));
+            // The last row shows that more was cut: `fit` ends a cut row with `…`; a row that
+            // fits whole gets one after it.
+            let width = usize::from(area.width);
+            if let Some(last) = lines.last_mut() {
+                if last.width() < width {
+                    last.push_span(Span::styled("…", style));
+                } else {
+                    *last = fit(last.clone(), width.saturating_sub(1));
+                }
+            }
+        }
+        let area = Rect { y: area.y + 1 - rows, height: rows, ..area };
+        frame.render_widget(Clear, area);
+        frame.render_widget(Paragraph::new(lines), area);
         return;
     }
     if app.data.is_none() {

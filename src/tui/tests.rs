@@ -552,6 +552,29 @@ fn a_very_long_note_does_not_leave_the_timeline_blank_below_a_short_tail() {
 }
 
 #[test]
+fn a_long_notice_grows_upward_instead_of_losing_its_end() {
+    let mut h = sample("default");
+    let msg = "cannot page: no paging channel configured: set [paging] webhook_url or pagerduty_routing_key in ~/.config/warroom/config.toml";
+    h.app.notice = Some((msg.into(), true));
+    let text = h.text(80, 24);
+    let rows: Vec<&str> = text.lines().collect();
+    // Two rows at the bottom hold it whole, in order.
+    let shown = format!("{} {}", rows[22].trim(), rows[23].trim());
+    assert_eq!(shown, msg, "{text}");
+    // Far too long: 4 rows, and the last says it was cut.
+    h.app.notice = Some((format!("{msg} {}", "word ".repeat(100)), true));
+    let text = h.text(80, 24);
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[20].starts_with(" cannot page"), "{text}");
+    assert!(rows[23].trim_end().ends_with('…'), "{text}");
+    // A short one stays on the footer row.
+    h.app.notice = Some(("saved".into(), false));
+    let text = h.text(80, 24);
+    assert_eq!(text.lines().nth(23).unwrap().trim(), "saved", "{text}");
+    assert!(text.lines().nth(22).unwrap().starts_with('└'), "{text}");
+}
+
+#[test]
 fn key_release_and_repeat_are_ignored() {
     let mut h = sample("default");
     let mut ev = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
