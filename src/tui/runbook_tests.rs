@@ -356,6 +356,11 @@ async fn r_confirms_runs_streams_and_records_the_command() {
     assert!(out.finished.as_ref().unwrap().starts_with("exited with status 0 · output kept in"), "{out:?}");
     let screen = h.text(80, 24);
     assert!(screen.contains("$ echo hello") && screen.contains("exited with status 0"), "{screen}");
+    // The evidence file's name is on screen whole, wrapped rather than cut.
+    let path = out.finished.as_ref().unwrap().rsplit("output kept in ").next().unwrap().to_string();
+    let file = path.rsplit('/').next().unwrap();
+    let joined: String = screen.lines().map(|l| l.trim_matches(|c| c == '│' || c == ' ')).collect();
+    assert!(joined.contains(file), "{file}\n{screen}");
     let kinds = kinds_after(&h, before);
     let run = kinds.iter().find_map(|k| match k {
         EventKind::CommandRun { exit_code, output_excerpt, evidence, command, .. } => {

@@ -13,7 +13,7 @@ use crate::incident::sanitize::{one_line, strip_controls, visible};
 use crate::runbook::Command;
 use crate::tui::keymap::{Binding, ESC, Key, hints, lookup};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, fit, hint_line, popup_frame};
+use crate::tui::widgets::{centered, fit, hint_line, popup_frame, wrap_line};
 
 /// A command the responder asked to run; the App confirms it first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +118,18 @@ impl RunOutput {
         let title = if self.finished.is_some() { "Command finished" } else { "Running" };
         let inner = popup_frame(frame, rect, title, theme);
         let cmd_lines = self.command.lines().count().clamp(1, 3) as u16;
+        let (text, style) = match (&self.finished, self.cancelling) {
+            (Some(how), _) => (one_line(how).into_owned(), theme.ok),
+            (None, true) => ("cancelling…".to_string(), theme.warn),
+            (None, false) => ("running…".to_string(), theme.muted),
+        };
+        // The outcome wraps (up to 3 rows) so the evidence file's path is read whole.
+        let mut status_lines = wrap_line(Line::styled(text, style), usize::from(inner.width.max(1)), 2);
+        status_lines.truncate(3);
         let [cmd, out, status, help] = Layout::vertical([
             Constraint::Length(cmd_lines),
             Constraint::Min(1),
-            Constraint::Length(1),
+            Constraint::Length(status_lines.len().max(1) as u16),
             Constraint::Length(1),
         ])
         .areas(inner);
@@ -148,12 +156,7 @@ impl RunOutput {
             .map(|l| fit(Line::from(strip_controls(l).into_owned()), out.width as usize))
             .collect();
         frame.render_widget(Paragraph::new(shown), out);
-        let (text, style) = match (&self.finished, self.cancelling) {
-            (Some(how), _) => (one_line(how).into_owned(), theme.ok),
-            (None, true) => ("cancelling…".to_string(), theme.warn),
-            (None, false) => ("running…".to_string(), theme.muted),
-        };
-        frame.render_widget(Paragraph::new(fit(Line::styled(text, style), status.width as usize)), status);
+        frame.render_widget(Paragraph::new(status_lines), status);
         frame.render_widget(Paragraph::new(hint_line(&hints(self.keys()), theme)), help);
     }
 }
