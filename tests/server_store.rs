@@ -132,7 +132,7 @@ fn an_old_sqlite_database_gets_a_store_id_on_open() {
     let path = tmp.path().join("old.db");
     let old = warroom::server::store::SqliteStore::open(&path).unwrap();
     let opened = open("ana", "before ids");
-    old.append_blocking(opened.id, &[opened.clone()]).unwrap();
+    old.append_blocking(opened.id, std::slice::from_ref(&opened)).unwrap();
     drop(old);
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("DROP TABLE warroom_meta").unwrap();

@@ -192,13 +192,11 @@ impl Subscriber {
                     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     self.beat = Some(beat);
                 }
-                Some(Catch::Heartbeat { head }) => {
-                    self.out.push_back(sse_heartbeat(
-                        self.last.max(head),
-                        self.st.heartbeat,
-                        self.st.store.store_id(),
-                    ))
-                }
+                Some(Catch::Heartbeat { head }) => self.out.push_back(sse_heartbeat(
+                    self.last.max(head),
+                    self.st.heartbeat,
+                    self.st.store.store_id(),
+                )),
                 Some(Catch::Gap) | None => {}
             }
             return;
