@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sync_support::*;
 use warroom::incident::{Event, EventKind, Severity, Tag};
+use warroom::server::EventStore;
 use warroom::server::store::ServerStoreError;
 
 on_both_stores! {
@@ -104,4 +105,42 @@ async fn concurrent_appends_get_one_gap_free_sequence(backend: Backend) {
     ids.sort();
     assert_eq!(stored, ids, "every event exactly once");
 }
+}
+
+on_both_stores! {
+/// The store identity heartbeats carry: made with the database, the same on every reopen (and
+/// for every replica of one Postgres database), another for another database.
+async fn the_store_id_is_kept_by_the_database(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fresh_db(backend, tmp.path()).await;
+    let id = open_store(&db).await.store_id().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert_eq!(open_store(&db).await.store_id(), id, "reopened");
+    let (a, b) = (open_store(&db).await, open_store(&db).await);
+    assert_eq!((a.store_id(), b.store_id()), (id.as_str(), id.as_str()), "open together");
+    let other = tempfile::tempdir().unwrap();
+    let other = open_store(&fresh_db(backend, other.path()).await).await;
+    assert_ne!(other.store_id(), id, "another database");
+}
+}
+
+/// A server database made before the store identity existed (only the events table, holding
+/// events) gets one on its first open, and keeps it.
+#[test]
+fn an_old_sqlite_database_gets_a_store_id_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("old.db");
+    let old = warroom::server::store::SqliteStore::open(&path).unwrap();
+    let opened = open("ana", "before ids");
+    old.append_blocking(opened.id, std::slice::from_ref(&opened)).unwrap();
+    drop(old);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE warroom_meta").unwrap();
+    drop(conn);
+    let s = warroom::server::store::SqliteStore::open(&path).unwrap();
+    let id = s.store_id().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert_eq!(s.count_blocking().unwrap(), 1, "the events are still there");
+    drop(s);
+    assert_eq!(warroom::server::store::SqliteStore::open(&path).unwrap().store_id(), id);
 }

@@ -105,8 +105,9 @@ async fn heartbeats_carry_the_head_at_the_configured_interval() {
     while beats.len() < 6 {
         let item =
             tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap();
-        if let StreamItem::Heartbeat { head, every } = item {
+        if let StreamItem::Heartbeat { head, every, store } = item {
             assert_eq!(every, Duration::from_millis(200));
+            assert!(store.is_some_and(|s| !s.is_empty()), "every heartbeat names the store");
             beats.push(head);
             if beats.len() == 3 {
                 c.push(inc, &[note(inc, "ana", "two")]).await.unwrap();

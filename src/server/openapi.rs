@@ -77,7 +77,7 @@ pub const SPEC: &str = r##"{
     "/v1/incidents/{id}/stream": {
       "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
       "get": {
-        "summary": "Server-Sent Events: `event` messages (id = seq, data = Event JSON) from Last-Event-ID (or ?after=) on, and `presence` messages (data = Presence).",
+        "summary": "Server-Sent Events: `event` messages (id = seq, data = Event JSON) from Last-Event-ID (or ?after=) on, `presence` messages (data = Presence), and `heartbeat` messages (data = {head, every_ms, store}: the head sequence, the interval, the server database's identity).",
         "parameters": [
           { "name": "Last-Event-ID", "in": "header", "schema": { "type": "integer" } },
           { "name": "after", "in": "query", "schema": { "type": "integer" } },
@@ -97,7 +97,7 @@ pub const SPEC: &str = r##"{
       "get": { "summary": "The team file (TOML) the server was configured with.", "responses": { "200": { "description": "team file", "content": { "application/toml": {} } }, "404": { "description": "no team file configured" } } }
     },
     "/v1/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3" } } } },
-    "/healthz": { "get": { "security": [], "summary": "Health: the database answers (and, on Postgres, the LISTEN connection is up).", "responses": { "200": { "description": "ok: JSON status, backend, replica, database, listener" }, "503": { "description": "the database or the listener is down" } } } },
+    "/healthz": { "get": { "security": [], "summary": "Health: the database answers (and, on Postgres, the LISTEN connection is up).", "responses": { "200": { "description": "ok: JSON status, backend, replica, database, store (the database's identity), listener" }, "503": { "description": "the database or the listener is down" } } } },
     "/metrics": { "get": { "security": [], "summary": "Prometheus text: requests, latency, events appended, stream subscribers.", "responses": { "200": { "description": "text/plain" } } } }
   }
 }"##;

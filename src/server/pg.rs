@@ -52,6 +52,11 @@ const MIGRATIONS: &[&str] = &[
         name     text NOT NULL,
         PRIMARY KEY (replica, incident, name)
     )",
+    // The store identity (`EventStore::store_id`), one row made by the first replica to start.
+    "CREATE TABLE warroom_meta (
+        key   text PRIMARY KEY,
+        value text NOT NULL
+    )",
 ];
 
 /// The advisory lock key for migrations (an arbitrary constant: "warroom" in ASCII).
@@ -93,6 +98,7 @@ pub struct PgStore {
     pool: Pool,
     config: tokio_postgres::Config,
     shown: String,
+    store_id: String,
 }
 
 fn lock_key(incident: IncidentId) -> i64 {
@@ -131,8 +137,9 @@ impl PgStore {
             .create_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| err("pool", e.to_string()))?;
-        let store = PgStore { pool, config, shown };
+        let mut store = PgStore { pool, config, shown, store_id: String::new() };
         store.migrate().await?;
+        store.store_id = store.identity().await?;
         Ok(store)
     }
 
@@ -195,6 +202,21 @@ impl PgStore {
         .await;
         let unlock = c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await.map_err(&e);
         result.and(unlock.map(|_| ()))
+    }
+
+    /// The database's identity, made by whichever replica asks first (the others find it).
+    async fn identity(&self) -> Result<String, ServerStoreError> {
+        let c = self.client().await?;
+        let e = self.err("store id");
+        let key = super::store::STORE_ID_KEY;
+        c.execute(
+            "INSERT INTO warroom_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[&key, &Uuid::now_v7().to_string()],
+        )
+        .await
+        .map_err(&e)?;
+        let row = c.query_one("SELECT value FROM warroom_meta WHERE key = $1", &[&key]).await.map_err(&e)?;
+        Ok(row.get(0))
     }
 
     /// One attempt at an append. With `look_up` false it assumes every id is new (the common
@@ -431,6 +453,9 @@ impl EventStore for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+    fn store_id(&self) -> &str {
+        &self.store_id
     }
 }
 

@@ -557,6 +557,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
         "backend": backend,
         "replica": replica,
         "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.clone() },
+        "store": st.store.store_id(),
     });
     let mut healthy = db.is_ok();
     if backend == "postgres" {

@@ -107,6 +107,12 @@ pub trait EventStore: Send + Sync + 'static {
     fn ping(&self) -> StoreFuture<'_, ()>;
     /// "sqlite" or "postgres", for /healthz and /metrics.
     fn backend(&self) -> &'static str;
+    /// This database's identity: a random id made once, when the database was created (or
+    /// first opened by a warroom that knew of it), and kept in the database. Heartbeats carry
+    /// it, so a client notices when the server at its URL is backed by another store (restored,
+    /// emptied, replaced) even when the new head has climbed back past its cursor. Replicas
+    /// sharing one Postgres database share it.
+    fn store_id(&self) -> &str;
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
@@ -117,7 +123,14 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
     kind     TEXT NOT NULL,
     body     TEXT NOT NULL,
     PRIMARY KEY (incident, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS warroom_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 ) WITHOUT ROWID;";
+
+/// The `warroom_meta` key of the store identity (see `EventStore::store_id`).
+pub const STORE_ID_KEY: &str = "store_id";
 
 /// SQLite server store: one writer connection and one reader connection. The inherent methods
 /// block; the `EventStore` impl runs them on the blocking pool.
@@ -128,6 +141,7 @@ pub struct SqliteStore {
 
 struct SqliteInner {
     path: PathBuf,
+    store_id: String,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -151,9 +165,23 @@ impl SqliteStore {
         };
         let writer = open()?;
         writer.execute_batch(SCHEMA).map_err(sql)?;
+        // Made once: a database created before the identity existed gets one on this open.
+        writer
+            .execute(
+                "INSERT INTO warroom_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![STORE_ID_KEY, Uuid::now_v7().to_string()],
+            )
+            .map_err(sql)?;
+        let store_id: String = writer
+            .query_row("SELECT value FROM warroom_meta WHERE key = ?1", [STORE_ID_KEY], |r| r.get(0))
+            .map_err(sql)?;
         let reader = open()?;
-        let inner =
-            SqliteInner { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) };
+        let inner = SqliteInner {
+            path: path.to_path_buf(),
+            store_id,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
 }
@@ -228,6 +256,9 @@ impl EventStore for SqliteStore {
     }
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+    fn store_id(&self) -> &str {
+        &self.inner.store_id
     }
 }
 

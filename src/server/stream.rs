@@ -78,8 +78,8 @@ pub(super) async fn stream(
 /// heartbeats normally come far more often).
 const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
-fn sse_heartbeat(head: i64, every: std::time::Duration) -> Bytes {
-    let beat = Heartbeat { head, every_ms: every.as_millis() as u64 };
+fn sse_heartbeat(head: i64, every: std::time::Duration, store: &str) -> Bytes {
+    let beat = Heartbeat { head, every_ms: every.as_millis() as u64, store: Some(store.to_string()) };
     sse_frame("heartbeat", None, &serde_json::to_string(&beat).unwrap_or_default())
 }
 
@@ -186,15 +186,17 @@ impl Subscriber {
         if page.is_empty() {
             match self.catching.take() {
                 Some(Catch::Opening) => {
-                    self.out.push_back(sse_heartbeat(self.last, self.st.heartbeat));
+                    self.out.push_back(sse_heartbeat(self.last, self.st.heartbeat, self.st.store.store_id()));
                     let every = self.st.heartbeat;
                     let mut beat = tokio::time::interval_at(Instant::now() + every, every);
                     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     self.beat = Some(beat);
                 }
-                Some(Catch::Heartbeat { head }) => {
-                    self.out.push_back(sse_heartbeat(self.last.max(head), self.st.heartbeat))
-                }
+                Some(Catch::Heartbeat { head }) => self.out.push_back(sse_heartbeat(
+                    self.last.max(head),
+                    self.st.heartbeat,
+                    self.st.store.store_id(),
+                )),
                 Some(Catch::Gap) | None => {}
             }
             return;
@@ -244,7 +246,9 @@ impl Subscriber {
                     // The broadcast missed something (or it is still on its way): send it from
                     // the database before the heartbeat.
                     Ok(head) if head > self.last => self.fall_back(Catch::Heartbeat { head }),
-                    Ok(head) => self.out.push_back(sse_heartbeat(head, self.st.heartbeat)),
+                    Ok(head) => {
+                        self.out.push_back(sse_heartbeat(head, self.st.heartbeat, self.st.store.store_id()))
+                    }
                     Err(_) => self.done = true,
                 }
             }

@@ -99,10 +99,12 @@ pub enum StreamItem {
     },
     Presence(Vec<String>),
     /// The server's head sequence when it sent this (everything up to it came before), and how
-    /// often heartbeats come.
+    /// often heartbeats come, and the identity of the server's database (None from a server
+    /// that does not send one).
     Heartbeat {
         head: i64,
         every: Duration,
+        store: Option<String>,
     },
 }
 
@@ -406,7 +408,11 @@ impl EventStream {
             "heartbeat" => {
                 let b: super::wire::Heartbeat =
                     serde_json::from_str(&m.data).map_err(|e| garbage(e.to_string()))?;
-                Ok(Some(StreamItem::Heartbeat { head: b.head, every: Duration::from_millis(b.every_ms) }))
+                Ok(Some(StreamItem::Heartbeat {
+                    head: b.head,
+                    every: Duration::from_millis(b.every_ms),
+                    store: b.store,
+                }))
             }
             _ => Ok(None),
         }

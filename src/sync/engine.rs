@@ -17,6 +17,24 @@ pub fn cursor_key(incident: IncidentId) -> String {
     format!("sync.cursor.{incident}")
 }
 
+/// Meta key of the identity of the server store an incident's cursor counts in (the heartbeat's
+/// `store`). Per incident, beside the cursor it qualifies: whichever URL the events came from,
+/// a cursor is only meaningful in the store that numbered them.
+pub fn store_key(incident: IncidentId) -> String {
+    format!("sync.store.{incident}")
+}
+
+/// The server store this client last synced `incident` with (None before the first heartbeat
+/// that named one).
+pub fn kept_store(store: &Store, incident: IncidentId) -> Result<Option<String>, SyncError> {
+    Ok(store.meta(&store_key(incident))?)
+}
+
+/// Remembers `id` as the server store `incident`'s cursor counts in.
+pub fn keep_store(store: &Store, incident: IncidentId, id: &str) -> Result<(), SyncError> {
+    Ok(store.set_meta(&store_key(incident), id)?)
+}
+
 /// Meta key of the events the server refused for good (JSON list of ids).
 pub const REJECTED_KEY: &str = "sync.rejected";
 /// Meta key of the server remembered by `warroom join` when no server is configured.

@@ -146,7 +146,8 @@ pub struct SyncStatus {
     /// The server's heartbeat interval (zero until the first heartbeat).
     pub every: Duration,
     /// `(head, cursor)` while the server's head is below the last seq this client took from
-    /// it: the server lost events (restored, or an empty database) or is another store. Cleared
+    /// it, or its heartbeat named another store than the cursor counts in: the server lost
+    /// events (restored, or an empty database) or is another store. Cleared
     /// when a heartbeat confirms the head again.
     pub behind: Option<(i64, i64)>,
     /// How many times this task found the server behind its cursor (a notice each time).
@@ -208,9 +209,11 @@ pub fn status_line(s: &SyncStatus, now: DateTime<Utc>) -> String {
     };
     match (&s.link, s.behind) {
         // Connected to a server that has less than we took from it: never `synced`.
-        (Link::Online | Link::Connecting, Some((head, cursor))) => {
+        (Link::Online | Link::Connecting, Some((head, cursor))) if head < cursor => {
             pending(format!("server behind ({head} < {cursor})"))
         }
+        // Another store (its id changed) whose head is already back at or past our cursor.
+        (Link::Online | Link::Connecting, Some(_)) => pending("server replaced".into()),
         (Link::Local, _) => "local".into(),
         (Link::Connecting, _) => pending("connecting".into()),
         (Link::AuthFailed, _) => pending("auth failed".into()),
@@ -318,6 +321,9 @@ mod tests {
         let behind = SyncStatus { behind: Some((1, 68)), pending: 0, ..s.clone() };
         assert!(!is_synced(&behind, now));
         assert_eq!(status_line(&behind, now), "server behind (1 < 68)");
+        let replaced = SyncStatus { behind: Some((70, 68)), ..behind.clone() };
+        assert!(!is_synced(&replaced, now));
+        assert_eq!(status_line(&replaced, now), "server replaced");
         // No heartbeat for more than two intervals: the header says how old its knowledge is.
         let later = now + chrono::Duration::seconds(9);
         assert_eq!(status_line(&s, later), "stale 12s, 3 pending");

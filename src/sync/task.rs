@@ -299,14 +299,19 @@ impl Task {
 
     /// The server's head is below what we took from it: say so (never `synced`) and count it,
     /// so the TUI shows a notice once per time it happened.
-    fn server_behind(&self, head: i64, cursor: i64) {
+    /// `replaced`: the heartbeat named another store than the one the cursor counts in.
+    fn server_behind(&self, head: i64, cursor: i64, replaced: bool) {
         self.status.send_modify(|s| {
             s.behind = Some((head, cursor));
             s.confirmed_at = None;
             s.lost += 1;
-            s.lost_note = Some(format!(
-                "server lost events (head {head} < {cursor} seen here): re-sending local events"
-            ));
+            s.lost_note = Some(if replaced {
+                format!(
+                    "server lost events (another store, head {head}, {cursor} seen here): re-sending local events"
+                )
+            } else {
+                format!("server lost events (head {head} < {cursor} seen here): re-sending local events")
+            });
         });
     }
 
@@ -449,16 +454,27 @@ impl Task {
                             self.arrived(added);
                             self.publish(Link::Online, None, None);
                         }
-                        Some(Ok(StreamItem::Heartbeat { head, every: e })) => {
+                        Some(Ok(StreamItem::Heartbeat { head, every: e, store: id })) => {
                             // Clamped: a server announcing 0 ms or an hour must not make us spin or go deaf.
                             every = e.clamp(Duration::from_millis(100), Duration::from_secs(300));
-                            if head < stream.last() {
-                                // The server has less than we took from it: it lost events or
-                                // is another store. Say so, send it ours again, take in what it
-                                // holds now under its new numbering, and follow from there.
-                                self.server_behind(head, stream.last());
+                            let kept = engine::kept_store(&self.store, incident)?;
+                            // Another store than the one our cursor counts in (restored,
+                            // emptied, replaced): its head may already be past our cursor, so
+                            // the head alone would not tell. A server that names no store (an
+                            // old one) is judged by its head alone.
+                            let replaced = matches!((&kept, &id), (Some(k), Some(n)) if k != n);
+                            if head < stream.last() || replaced {
+                                // The server has less than we took from it, or other events
+                                // under the same numbers: it lost events or is another store.
+                                // Say so, send it ours again, take in what it holds now under
+                                // its new numbering, and follow from there.
+                                self.server_behind(head, stream.last(), replaced);
                                 self.publish(Link::Online, None, None);
                                 engine::resend(&self.store, &self.client, incident).await?;
+                                // The cursor is 0 now: it counts in the new store from here.
+                                if let Some(n) = &id {
+                                    engine::keep_store(&self.store, incident, n)?;
+                                }
                                 let added = engine::pull(&self.store, &self.client, incident).await?;
                                 self.arrived(added);
                                 stream = self.client.stream(incident, engine::cursor(&self.store, incident)?).await?;
@@ -466,6 +482,10 @@ impl Task {
                                 self.publish(Link::Online, None, None);
                                 // The new stream's first heartbeat confirms the head (or not).
                                 continue;
+                            }
+                            if let (None, Some(n)) = (&kept, &id) {
+                                // First contact (or a client from before store ids): keep it.
+                                engine::keep_store(&self.store, incident, n)?;
                             }
                             if head > stream.last() {
                                 // The server has events this stream did not bring: pull them.

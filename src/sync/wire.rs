@@ -83,11 +83,16 @@ pub struct Presence {
 
 /// The stream's heartbeat, sent at a fixed interval on every stream: the incident's newest
 /// sequence number when it was sent (everything up to it was sent before it on this stream), and
-/// the interval, so a client knows how long a silence may last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// the interval, so a client knows how long a silence may last. `store` is the server database's
+/// identity (`EventStore::store_id`): a client that sees it change knows its cursor counts
+/// another store's events. Absent from servers before it existed (the client then relies on the
+/// head alone), and old clients ignore it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     pub head: i64,
     pub every_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// One line of `GET /v1/incidents`.

@@ -587,6 +587,143 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     server.stop().await.unwrap();
 }
 
+/// The server comes back on another, empty database, and bo fills it past ana's cursor before
+/// ana reconnects: its head alone (6, above her cursor 5) looks like the server she left. The
+/// heartbeat's store id tells her: the header stops saying `synced`, a notice says so once, she
+/// sends her events again and takes in all of the new server's (none skipped under her old cursor).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_another_database_is_noticed_even_when_its_head_passed_the_cursor() {
+    let db = tempfile::tempdir().unwrap();
+    let server_config = ana_and_bo_server();
+    let start = |listen: String, file: &str| {
+        crate::server::start(crate::server::ServeOptions::from_config(
+            &listen,
+            db.path().join(file),
+            false,
+            &server_config,
+        ))
+    };
+    let server = start("127.0.0.1:0".into(), "s-one.db").await.unwrap();
+    let addr = server.addr;
+    let url = format!("http://{addr}");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let title = "Queue backlog on ingest";
+    let open = Event::open(chrono::Utc::now(), super::tests::ME, title.into(), Severity::ALL[1], None);
+    store.append_all(std::slice::from_ref(&open), None).unwrap();
+    let id = open.incident;
+    let mut h = Harness { app: App::new(store, options("default", Some(id))).unwrap(), dir };
+    let mut config = Config::default();
+    config.server.url = Some(url.clone());
+    config.server.token = Some("ana-token-0123456789".into());
+    let mut fx = effects(config);
+    fx.run(&mut h.app);
+    let mut status = fx.handle.as_ref().expect("a sync task").status.clone();
+    let http = reqwest::Client::new();
+    let bo_posts = |texts: Vec<String>| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let events: Vec<Event> = texts
+                .into_iter()
+                .map(|text| {
+                    Event::new(
+                        id,
+                        chrono::Utc::now(),
+                        "bo@db-02",
+                        EventKind::Note { text, tag: Tag::Finding },
+                    )
+                })
+                .collect();
+            http.post(format!("{url}/v1/incidents/{id}/events"))
+                .bearer_auth("bo-token-0123456789")
+                .json(&serde_json::json!({ "events": events }))
+                .send()
+                .await
+                .unwrap()
+                .error_for_status()
+                .unwrap();
+        }
+    };
+    let notes = |h: &Harness, prefix: &str| {
+        h.stored()
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Note { text, .. } if text.starts_with(prefix)))
+            .count()
+    };
+    let feed = |h: &mut Harness, status: &tokio::sync::watch::Receiver<crate::sync::SyncStatus>| {
+        let st = status.borrow().clone();
+        h.app.update(super::app::Action::Sync(st), super::tests::now());
+    };
+    let on_server = |text: &'static str| server_has(http.clone(), url.clone(), id, text);
+    // Ana's `opened` goes up, bo adds 4 notes: ana holds seq 1..=5 and is synced.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !on_server(title).await {
+        assert!(Instant::now() < deadline, "ana's incident never reached the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bo_posts((0..4).map(|i| format!("bo on the first server {i}")).collect()).await;
+    loop {
+        feed(&mut h, &status);
+        let synced = crate::sync::plan::is_synced(&status.borrow(), chrono::Utc::now());
+        if synced && notes(&h, "bo on the first server") == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never synced with bo's notes: {:?}", status.borrow());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let local = Store::open(h.dir.path()).unwrap();
+    assert_eq!(crate::sync::engine::cursor(&local, id).unwrap(), 5);
+    assert_eq!(h.app.sync.as_ref().unwrap().lost, 0);
+
+    // Ana's sync stops (a laptop asleep). The server comes back on another, empty database and
+    // bo writes 6 notes there: its head is 6, past ana's cursor.
+    fx.handle.take().expect("a sync task").stop();
+    server.stop().await.unwrap();
+    let server = start(addr.to_string(), "s-other.db").await.unwrap();
+    bo_posts((0..6).map(|i| format!("bo on the other server {i}")).collect()).await;
+    // Ana's sync resumes.
+    let cfg = crate::sync::SyncConfig {
+        data_dir: h.dir.path().to_path_buf(),
+        server: url.clone(),
+        token: Some("ana-token-0123456789".into()),
+        viewer: super::tests::ME.into(),
+        incident: id,
+    };
+    fx.handle = Some(crate::sync::SyncHandle::spawn(cfg).unwrap());
+    status = fx.handle.as_ref().unwrap().status.clone();
+    let mut noticed = 0;
+    let mut said_synced_before_notice = false;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        feed(&mut h, &status);
+        if let Some((text, _)) = h.app.notice.take() {
+            noticed += usize::from(text.contains("server lost events"));
+        }
+        let synced = crate::sync::plan::is_synced(&status.borrow(), chrono::Utc::now());
+        said_synced_before_notice |= synced && noticed == 0 && notes(&h, "bo on the other server") < 6;
+        if noticed > 0 && synced && notes(&h, "bo on the other server") == 6 && on_server(title).await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never recovered (noticed {noticed}): {:?}, other server's notes here: {}",
+            status.borrow(),
+            notes(&h, "bo on the other server")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!said_synced_before_notice, "said `synced` while missing the other server's notes");
+    assert_eq!(noticed, 1, "noticed once");
+    assert_eq!(h.app.sync.as_ref().unwrap().lost, 1);
+    // The first server's notes are still here (kept locally), and ana's cursor counts in the
+    // new store: 6 of bo's plus her `opened`.
+    assert_eq!(notes(&h, "bo on the first server"), 4);
+    let local = Store::open(h.dir.path()).unwrap();
+    assert_eq!(crate::sync::engine::cursor(&local, id).unwrap(), 7);
+    drop(fx);
+    server.stop().await.unwrap();
+}
+
 /// GET `url` with ana's token: the body of a success, else the error.
 async fn ana_try_get(http: &reqwest::Client, url: &str) -> reqwest::Result<String> {
     http.get(url).bearer_auth("ana-token-0123456789").send().await?.error_for_status()?.text().await
