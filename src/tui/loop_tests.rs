@@ -59,6 +59,32 @@ async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Starts a server with ana's and bo's tokens on the database `file`, listening on `listen`.
+async fn start_server(file: std::path::PathBuf, listen: String) -> std::io::Result<crate::server::Running> {
+    let opts = crate::server::ServeOptions::from_config(&listen, file, false, &ana_and_bo_server());
+    crate::server::start(opts).await.map_err(std::io::Error::other)
+}
+
+/// The title of the incident `ana_cockpit` opens.
+const ANA_TITLE: &str = "Queue backlog on ingest";
+
+/// Ana's cockpit on a new incident of her own, its effects following the server at `url` with
+/// her token (the sync task started).
+fn ana_cockpit(url: &str) -> (Harness, super::Effects, crate::incident::IncidentId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let open = Event::open(chrono::Utc::now(), super::tests::ME, ANA_TITLE.into(), Severity::ALL[1], None);
+    store.append_all(std::slice::from_ref(&open), None).unwrap();
+    let id = open.incident;
+    let mut h = Harness { app: App::new(store, options("default", Some(id))).unwrap(), dir };
+    let mut config = Config::default();
+    config.server.url = Some(url.into());
+    config.server.token = Some("ana-token-0123456789".into());
+    let mut fx = effects(config);
+    fx.run(&mut h.app);
+    (h, fx, id)
+}
+
 /// A server config with a token each for ana and bo (`NAME-token-0123456789`).
 fn ana_and_bo_server() -> Config {
     let mut config = Config::default();
@@ -105,7 +131,7 @@ async fn the_loop_follows_sync_pushing_notes_and_showing_what_arrives() {
     let script = async {
         // The loop started the sync task for the incident on screen: the sample events go up.
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !on_server(title).await {
+        while !on_server(ANA_TITLE).await {
             assert!(Instant::now() < deadline, "the sample incident never reached the server");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -453,31 +479,12 @@ async fn a_note_written_while_offline_shows_as_pending_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     let db = tempfile::tempdir().unwrap();
-    let server_config = ana_and_bo_server();
-    let start = |listen: String, file: &str| {
-        crate::server::start(crate::server::ServeOptions::from_config(
-            &listen,
-            db.path().join(file),
-            false,
-            &server_config,
-        ))
-    };
+    let start = |listen: String, file: &str| start_server(db.path().join(file), listen);
     let server = start("127.0.0.1:0".into(), "s-full.db").await.unwrap();
     let addr = server.addr;
     let url = format!("http://{addr}");
     // Ana's incident, in her TUI.
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let title = "Queue backlog on ingest";
-    let open = Event::open(chrono::Utc::now(), super::tests::ME, title.into(), Severity::ALL[1], None);
-    store.append_all(std::slice::from_ref(&open), None).unwrap();
-    let id = open.incident;
-    let mut h = Harness { app: App::new(store, options("default", Some(id))).unwrap(), dir };
-    let mut config = Config::default();
-    config.server.url = Some(url.clone());
-    config.server.token = Some("ana-token-0123456789".into());
-    let mut fx = effects(config);
-    fx.run(&mut h.app);
+    let (mut h, mut fx, id) = ana_cockpit(&url);
     let status = fx.handle.as_ref().expect("a sync task").status.clone();
     // Bo follows it from his own store, with his own token.
     let bo_dir = tempfile::tempdir().unwrap();
@@ -543,7 +550,7 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
     h.key(KeyCode::Char('n')).chars("written after the restart").key(KeyCode::Enter);
     fx.run(&mut h.app);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !on_server(title).await {
+    while !on_server(ANA_TITLE).await {
         feed(&mut h);
         assert!(
             Instant::now() < deadline,
@@ -562,7 +569,7 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
         }
         if noticed
             && bo_has("written after the restart")
-            && on_server(title).await
+            && on_server(ANA_TITLE).await
             && on_server("written by bo before").await
         {
             break;
@@ -594,30 +601,11 @@ async fn a_server_restarted_empty_is_noticed_and_given_the_events_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_on_another_database_is_noticed_even_when_its_head_passed_the_cursor() {
     let db = tempfile::tempdir().unwrap();
-    let server_config = ana_and_bo_server();
-    let start = |listen: String, file: &str| {
-        crate::server::start(crate::server::ServeOptions::from_config(
-            &listen,
-            db.path().join(file),
-            false,
-            &server_config,
-        ))
-    };
+    let start = |listen: String, file: &str| start_server(db.path().join(file), listen);
     let server = start("127.0.0.1:0".into(), "s-one.db").await.unwrap();
     let addr = server.addr;
     let url = format!("http://{addr}");
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let title = "Queue backlog on ingest";
-    let open = Event::open(chrono::Utc::now(), super::tests::ME, title.into(), Severity::ALL[1], None);
-    store.append_all(std::slice::from_ref(&open), None).unwrap();
-    let id = open.incident;
-    let mut h = Harness { app: App::new(store, options("default", Some(id))).unwrap(), dir };
-    let mut config = Config::default();
-    config.server.url = Some(url.clone());
-    config.server.token = Some("ana-token-0123456789".into());
-    let mut fx = effects(config);
-    fx.run(&mut h.app);
+    let (mut h, mut fx, id) = ana_cockpit(&url);
     let mut status = fx.handle.as_ref().expect("a sync task").status.clone();
     let http = reqwest::Client::new();
     let bo_posts = |texts: Vec<String>| {
@@ -657,7 +645,7 @@ async fn a_server_on_another_database_is_noticed_even_when_its_head_passed_the_c
     let on_server = |text: &'static str| server_has(http.clone(), url.clone(), id, text);
     // Ana's `opened` goes up, bo adds 4 notes: ana holds seq 1..=5 and is synced.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !on_server(title).await {
+    while !on_server(ANA_TITLE).await {
         assert!(Instant::now() < deadline, "ana's incident never reached the server");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -701,7 +689,7 @@ async fn a_server_on_another_database_is_noticed_even_when_its_head_passed_the_c
         }
         let synced = crate::sync::plan::is_synced(&status.borrow(), chrono::Utc::now());
         said_synced_before_notice |= synced && noticed == 0 && notes(&h, "bo on the other server") < 6;
-        if noticed > 0 && synced && notes(&h, "bo on the other server") == 6 && on_server(title).await {
+        if noticed > 0 && synced && notes(&h, "bo on the other server") == 6 && on_server(ANA_TITLE).await {
             break;
         }
         assert!(
