@@ -367,33 +367,24 @@ impl Config {
         if self.ui.theme.trim().is_empty() {
             return Err(err("ui", "theme", "must not be empty".into()));
         }
-        if let Some(t) = self.runbooks.command_timeout_secs
-            && !(1..=MAX_COMMAND_TIMEOUT_SECS).contains(&t)
-        {
-            return Err(err(
-                "runbooks",
-                "command_timeout_secs",
-                format!("must be 1 to {MAX_COMMAND_TIMEOUT_SECS} seconds, got {t}"),
-            ));
-        }
-        if let Some(ms) = self.procs.refresh_ms
-            && !(MIN_REFRESH_MS..=MAX_REFRESH_MS).contains(&ms)
-        {
-            return Err(err(
-                "procs",
-                "refresh_ms",
-                format!("must be {MIN_REFRESH_MS} to {MAX_REFRESH_MS} milliseconds, got {ms}"),
-            ));
-        }
-        if let Some(g) = self.procs.grace_secs
-            && !(1..=MAX_GRACE_SECS).contains(&g)
-        {
-            return Err(err(
-                "procs",
-                "grace_secs",
-                format!("must be 1 to {MAX_GRACE_SECS} seconds, got {g}"),
-            ));
-        }
+        // A number the config gives a range to: out of it is an error naming the key.
+        let in_range = |section: &str, key: &str, v: Option<u64>, lo: u64, hi: u64, unit: &str| match v {
+            Some(v) if !(lo..=hi).contains(&v) => {
+                Err(err(section, key, format!("must be {lo} to {hi} {unit}, got {v}")))
+            }
+            _ => Ok(()),
+        };
+        let timeout = self.runbooks.command_timeout_secs;
+        in_range("runbooks", "command_timeout_secs", timeout, 1, MAX_COMMAND_TIMEOUT_SECS, "seconds")?;
+        in_range(
+            "procs",
+            "refresh_ms",
+            self.procs.refresh_ms,
+            MIN_REFRESH_MS,
+            MAX_REFRESH_MS,
+            "milliseconds",
+        )?;
+        in_range("procs", "grace_secs", self.procs.grace_secs, 1, MAX_GRACE_SECS, "seconds")?;
         if let Some(c) = self.procs.critical.iter().find(|c| c.trim().is_empty() || c.trim() == "*") {
             return Err(err(
                 "procs",
@@ -401,15 +392,8 @@ impl Config {
                 format!("`{c}` would match every process: give a name or a prefix followed by *"),
             ));
         }
-        if let Some(ms) = self.server.heartbeat_ms
-            && !(MIN_HEARTBEAT_MS..=MAX_HEARTBEAT_MS).contains(&ms)
-        {
-            return Err(err(
-                "server",
-                "heartbeat_ms",
-                format!("must be {MIN_HEARTBEAT_MS} to {MAX_HEARTBEAT_MS} milliseconds, got {ms}"),
-            ));
-        }
+        let beat = self.server.heartbeat_ms;
+        in_range("server", "heartbeat_ms", beat, MIN_HEARTBEAT_MS, MAX_HEARTBEAT_MS, "milliseconds")?;
         if let Some(url) = &self.server.url
             && let Some(why) = server_url_problem(url)
         {
